@@ -1,0 +1,7 @@
+from django.urls import path
+
+from visits import consumers
+
+websocket_urlpatterns = [
+    path("ws/staff/<slug:slug>/", consumers.StaffDashboardConsumer.as_asgi()),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WaitingroomConfig(AppConfig):
+    name = "waitingroom"
+    verbose_name = "Clinics"

@@ -1,0 +1,30 @@
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+Websocket routes come from settings.WEBSOCKET_ROUTES (dotted paths), so this project package does
+not import the apps above it; every route sits behind the explicit origin allow-list and session
+authentication.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "waitingroom.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.utils.module_loading import import_string  # noqa: E402
+
+from waitingroom.ws import SettingsOriginValidator  # noqa: E402
+
+websocket_urlpatterns = [route for path in settings.WEBSOCKET_ROUTES for route in import_string(path)]
+
+application = ProtocolTypeRouter(
+    {
+        "http": ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app,
+        "websocket": SettingsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,0 +1,59 @@
+"""Which clinic a staff member may act in. Views, consumers and the admin all ask here.
+
+Anything of a clinic the user does not belong to is a 404, never a 403: an outsider must not
+even learn that it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.http import Http404
+
+from waitingroom.models import Clinic, Membership, Role
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def staff_clinics(*, user: AnyUser, roles: Iterable[str] | None = None) -> QuerySet[Clinic]:
+    """The clinics `user` belongs to (optionally only in `roles`); none for anonymous users."""
+    if not user.is_authenticated or not user.is_active:
+        return Clinic.objects.none()
+    memberships = Membership.objects.filter(user=user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=list(roles))
+    return Clinic.objects.filter(id__in=memberships.values("clinic_id"))
+
+
+def clinic_for_staff(*, user: AnyUser, slug: str, roles: Iterable[str] | None = None) -> Clinic:
+    """The clinic `slug` if `user` may act in it, else Http404."""
+    clinic = staff_clinics(user=user, roles=roles).filter(slug=slug).first()
+    if clinic is None:
+        raise Http404("No such clinic")
+    return clinic
+
+
+def membership_for(*, user: AnyUser, clinic: Clinic) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, clinic=clinic).first()
+
+
+def has_role(*, user: AnyUser, clinic: Clinic, roles: Iterable[str]) -> bool:
+    membership = membership_for(user=user, clinic=clinic)
+    return membership is not None and membership.role in set(roles)
+
+
+def default_clinic(*, user: AnyUser, preferred_slug: str | None = None) -> Clinic | None:
+    """The clinic a staff member lands in: the one they last used, else their first."""
+    clinics = staff_clinics(user=user)
+    if preferred_slug:
+        preferred = clinics.filter(slug=preferred_slug).first()
+        if preferred is not None:
+            return preferred
+    return clinics.order_by("name").first()
+
+
+__all__ = ["Role", "clinic_for_staff", "default_clinic", "has_role", "membership_for", "staff_clinics"]

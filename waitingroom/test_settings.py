@@ -1,0 +1,22 @@
+"""Settings for the test suite: PostgreSQL and Redis, as in production, with in-memory outboxes."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waitingroom")
+# A Redis database of its own, so a running `make run` (database 0) and the tests don't mix.
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+os.environ.setdefault("CHANNEL_LAYER_PREFIX", "waitingroom-test")
+os.environ.setdefault("DEBUG", "1")
+
+from waitingroom.settings import *  # noqa: F403
+
+SMS_BACKEND = "waitingroom.sms.LocmemSmsBackend"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks run inline unless a test starts a real worker (those override this).
+CELERY_TASK_ALWAYS_EAGER = True
+TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+TWILIO_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+TWILIO_FROM_NUMBER = "+15005550006"
+PUBLIC_BASE_URL = "https://clinic.example.test"
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -1,0 +1,106 @@
+"""Websocket plumbing shared by every app's consumers: the origin check and the consumer base."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+
+# Close codes the browser sees (4000-4999 are the application's own).
+CLOSE_NOT_FOUND = 4404
+CLOSE_SESSION_ENDED = 4401
+
+
+class SettingsOriginValidator(OriginValidator):
+    """Channels' OriginValidator, reading settings.WEBSOCKET_ALLOWED_ORIGINS at each handshake so
+    the list stays the one in settings (and tests can override it). A missing Origin is refused."""
+
+    def __init__(self, application) -> None:
+        super().__init__(application, allowed_origins=[])
+
+    async def __call__(self, scope, receive, send):
+        self.allowed_origins = list(settings.WEBSOCKET_ALLOWED_ORIGINS)
+        return await super().__call__(scope, receive, send)
+
+    def valid_origin(self, parsed_origin) -> bool:  # type: ignore[override]
+        if parsed_origin is None:
+            return False
+        return super().valid_origin(parsed_origin)
+
+
+def origin_of(url: str) -> str:
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+    """Base of every consumer: it joins groups only after a permission check done by the
+    subclass, forwards published events verbatim, answers pings, and refuses anything else."""
+
+    # How often (seconds) a long-lived socket re-checks that its session still grants access.
+    recheck_every = 60.0
+
+    async def websocket_connect(self, message) -> None:
+        self.joined: list[str] = []
+        self.last_check = time.monotonic()
+        await super().websocket_connect(message)
+
+    async def join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined.append(group)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def realtime_event(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["payload"])
+
+    async def still_allowed(self) -> bool:
+        """Subclasses re-check their permission here (session still valid, still a member)."""
+        return True
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        if time.monotonic() - self.last_check > self.recheck_every:
+            self.last_check = time.monotonic()
+            if not await self.still_allowed():
+                await self.close(code=CLOSE_SESSION_ENDED)
+                return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_json({"type": "error", "error": "Messages must be JSON objects with a type."})
+            return
+        handler = self.message_handlers().get(content["type"])
+        if handler is None:
+            await self.send_json({"type": "error", "error": f"Unknown message type {content['type']!r}."})
+            return
+        await handler(content)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        # Malformed JSON gets a clear error instead of killing the socket with a traceback.
+        try:
+            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+        except ValueError:
+            await self.send_json({"type": "error", "error": "Messages must be valid JSON."})
+
+    def message_handlers(self) -> dict:
+        return {"ping": self.on_ping}
+
+    async def on_ping(self, content: dict) -> None:
+        await self.send_json({"type": "pong"})
+
+
+@database_sync_to_async
+def session_is_live(scope) -> bool:
+    """The socket's login session still exists and has not expired (not logged out meanwhile)."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    session = scope.get("session")
+    if session is None or not session.session_key:
+        return False
+    return Session.objects.filter(session_key=session.session_key, expire_date__gt=timezone.now()).exists()
