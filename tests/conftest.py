@@ -1,0 +1,77 @@
+"""Fixed personas and shared fixtures (healthchecks-style): an owner clinic A with its provider and
+CSR, and clinic B whose provider is the outsider who must get nothing of clinic A."""
+
+import pytest
+from django.test import Client
+
+from tests.factories import ClinicFactory, staff
+from waitingroom import sms
+from waitingroom.models import Role
+
+pytest_plugins = ["tests.support.live", "tests.support.ws"]
+
+PASSWORD = "pw-for-tests-1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser journeys run last: sync Playwright keeps an asyncio loop in the main thread for the
+    rest of the session, which async (websocket) tests cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def clinic_a(db):
+    return ClinicFactory(name="Clinic A", slug="clinic-a")
+
+
+@pytest.fixture
+def clinic_b(db):
+    return ClinicFactory(name="Clinic B", slug="clinic-b")
+
+
+@pytest.fixture
+def provider(clinic_a):
+    return staff(
+        username="paula", clinic=clinic_a, role=Role.PROVIDER, first_name="Paula", last_name="Provider"
+    )
+
+
+@pytest.fixture
+def csr(clinic_a):
+    return staff(username="chris", clinic=clinic_a, role=Role.CSR, first_name="Chris", last_name="Desk")
+
+
+@pytest.fixture
+def outsider(clinic_b):
+    """A provider of clinic B: must see nothing of clinic A."""
+    return staff(
+        username="otto", clinic=clinic_b, role=Role.PROVIDER, first_name="Otto", last_name="Outsider"
+    )
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def provider_client(provider):
+    return client_for(provider)
+
+
+@pytest.fixture
+def csr_client(csr):
+    return client_for(csr)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return client_for(outsider)
+
+
+@pytest.fixture(autouse=True)
+def _empty_sms_outbox():
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()

@@ -1,0 +1,148 @@
+"""Browser-test harness: daphne serving the real ASGI app (HTTP and websockets) in a thread of the
+test process, and Debian's Chromium driven by Playwright.
+
+In-process on purpose: the server shares the test database settings, the in-memory SMS and email
+outboxes, and settings overrides with the test. pytest-django's live_server serves no websockets.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import pytest
+from django.conf import settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class DaphneThread:
+    """One daphne per test session: Twisted's reactor can start only once per process."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from daphne.server import Server  # installs the asyncio reactor on import
+
+        from waitingroom.asgi import application
+
+        self.server = Server(
+            application=application,
+            endpoints=[f"tcp:port={self.port}:interface={self.host}"],
+            signal_handlers=False,
+            verbosity=0,
+            websocket_timeout=-1,
+        )
+        self.thread = threading.Thread(target=self.server.run, name="daphne", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((self.host, self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"daphne did not start on {self.url}")
+
+    def stop(self) -> None:
+        from twisted.internet import reactor
+
+        if reactor.running:
+            reactor.callFromThread(reactor.stop)
+        if self.thread:
+            self.thread.join(timeout=10)
+
+
+def _close_server_connections() -> None:
+    """The server's worker threads keep database connections open; the test database can only be
+    dropped once they are gone."""
+    from django.db import connection
+
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
+        # Termination is asynchronous: wait until the backends are really gone.
+        for _ in range(50):
+            cursor.execute(f"SELECT count(*) {others}")
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.1)
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, django_db_blocker):
+    server = DaphneThread()
+    saved = (list(settings.WEBSOCKET_ALLOWED_ORIGINS), list(settings.ALLOWED_HOSTS))
+    settings.WEBSOCKET_ALLOWED_ORIGINS = [*saved[0], server.url]
+    server.start()
+    yield server
+    server.stop()
+    with django_db_blocker.unblock():
+        _close_server_connections()
+    settings.WEBSOCKET_ALLOWED_ORIGINS, settings.ALLOWED_HOSTS = saved
+
+
+@pytest.fixture
+def live_url(daphne_server, transactional_db) -> str:
+    """The running app's base URL; the test's data is committed so the server can read it."""
+    return daphne_server.url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Sync Playwright keeps an asyncio loop in the test thread; Django's ORM would otherwise refuse
+    # to run from the test body ("You cannot call this from an async context").
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_url):
+    """A factory of pages, each in its own browser context (its own cookies: one person each)."""
+    contexts = []
+
+    def make(**context_options):
+        context = browser.new_context(base_url=live_url, **context_options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def login(page, *, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")

@@ -1,0 +1,129 @@
+"""The staff dashboard socket: permission before joining, origin allow-list, the redis-py 8
+timeout trap, and published events reaching the socket only after commit."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from tests.support.ws import communicator, session_key_for
+from waitingroom import realtime
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ws_origins")]
+
+
+async def test_provider_connects_to_own_clinic_socket_and_gets_pong(provider, clinic_a):
+    ws = communicator(
+        f"/ws/staff/{clinic_a.slug}/", session_key=await sync_to_async(session_key_for)(provider)
+    )
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from() == {"type": "pong"}
+    await ws.disconnect()
+
+
+async def test_outsider_is_refused_on_clinic_a_socket(outsider, clinic_a):
+    ws = communicator(
+        f"/ws/staff/{clinic_a.slug}/", session_key=await sync_to_async(session_key_for)(outsider)
+    )
+    connected, code = await ws.connect()
+    assert not connected
+    assert code == 4404
+
+
+async def test_anonymous_visitor_is_refused(clinic_a):
+    connected, _ = await communicator(f"/ws/staff/{clinic_a.slug}/").connect()
+    assert not connected
+
+
+async def test_foreign_origin_is_refused_even_for_a_member(provider, clinic_a):
+    key = await sync_to_async(session_key_for)(provider)
+    connected, _ = await communicator(
+        f"/ws/staff/{clinic_a.slug}/", session_key=key, origin="https://evil.example"
+    ).connect()
+    assert not connected
+
+
+async def test_missing_origin_is_refused(provider, clinic_a):
+    key = await sync_to_async(session_key_for)(provider)
+    connected, _ = await communicator(f"/ws/staff/{clinic_a.slug}/", session_key=key, origin=None).connect()
+    assert not connected
+
+
+async def test_malformed_messages_get_a_clear_error_and_the_socket_lives_on(provider, clinic_a):
+    ws = communicator(
+        f"/ws/staff/{clinic_a.slug}/", session_key=await sync_to_async(session_key_for)(provider)
+    )
+    await ws.connect()
+    await ws.send_to(text_data="{not json")
+    assert (await ws.receive_json_from())["error"] == "Messages must be valid JSON."
+    await ws.send_json_to(["a", "list"])
+    assert "JSON objects with a type" in (await ws.receive_json_from())["error"]
+    await ws.send_json_to({"type": "call_everyone"})
+    assert "Unknown message type" in (await ws.receive_json_from())["error"]
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from() == {"type": "pong"}
+    await ws.disconnect()
+
+
+async def test_idle_socket_survives_past_redis_socket_timeout(provider, clinic_a):
+    """redis-py 8's 5 s socket timeout would kill the layer's 5 s blocking receive; this socket sits
+    idle for 6.5 s and must still get pongs and group messages."""
+    ws = communicator(
+        f"/ws/staff/{clinic_a.slug}/", session_key=await sync_to_async(session_key_for)(provider)
+    )
+    assert (await ws.connect())[0]
+    await asyncio.sleep(6.5)
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from(timeout=3) == {"type": "pong"}
+    await get_channel_layer().group_send(
+        realtime.clinic_staff_group(clinic_a.id), {"type": realtime.EVENT_TYPE, "payload": {"hello": 1}}
+    )
+    assert await ws.receive_json_from(timeout=3) == {"hello": 1}
+    await ws.disconnect()
+
+
+async def test_published_event_reaches_socket_after_commit_and_never_on_rollback(provider, clinic_a):
+    ws = communicator(
+        f"/ws/staff/{clinic_a.slug}/", session_key=await sync_to_async(session_key_for)(provider)
+    )
+    assert (await ws.connect())[0]
+    group = realtime.clinic_staff_group(clinic_a.id)
+
+    def rolled_back():
+        try:
+            with transaction.atomic():
+                realtime.publish(group, {"n": "rolled back"})
+                raise RuntimeError("abort")
+        except RuntimeError:
+            pass
+
+    def committed():
+        with transaction.atomic():
+            realtime.publish(group, {"n": "committed"})
+
+    await sync_to_async(rolled_back)()
+    await sync_to_async(committed)()
+    assert await ws.receive_json_from(timeout=3) == {"n": "committed"}
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+async def test_socket_closes_when_session_ends(provider, clinic_a, monkeypatch):
+    from django.contrib.sessions.models import Session
+
+    from waitingroom.ws import RealtimeConsumer
+
+    # Re-check the session on every message instead of once a minute.
+    monkeypatch.setattr(RealtimeConsumer, "recheck_every", -1.0)
+
+    key = await sync_to_async(session_key_for)(provider)
+    ws = communicator(f"/ws/staff/{clinic_a.slug}/", session_key=key)
+    assert (await ws.connect())[0]
+    await sync_to_async(Session.objects.filter(session_key=key).delete)()
+    await ws.send_json_to({"type": "ping"})
+    output = await ws.receive_output(timeout=3)
+    assert output == {"type": "websocket.close", "code": 4401}

@@ -1,0 +1,107 @@
+"""The Django admin shows clinic admins and schedulers only their own clinics."""
+
+import pytest
+
+from tests.conftest import client_for
+from tests.factories import staff
+from waitingroom.models import Membership, Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinic_admin(clinic_a):
+    return staff(username="ada", clinic=clinic_a, role=Role.CLINIC_ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def scheduler(clinic_a):
+    return staff(username="sam", clinic=clinic_a, role=Role.SCHEDULER, is_staff=True)
+
+
+def test_clinic_admin_lists_only_own_clinic(clinic_admin, clinic_a, clinic_b):
+    page = client_for(clinic_admin).get("/admin/waitingroom/clinic/")
+    assert page.status_code == 200
+    assert b"Clinic A" in page.content
+    assert b"Clinic B" not in page.content
+
+
+def test_clinic_admin_gets_nothing_of_another_clinic(clinic_admin, clinic_b):
+    client = client_for(clinic_admin)
+    # Django's admin answers an out-of-scope object with a redirect to the index, never the page.
+    response = client.get(f"/admin/waitingroom/clinic/{clinic_b.pk}/change/")
+    assert response.status_code == 302
+    response = client.post(f"/admin/waitingroom/clinic/{clinic_b.pk}/change/", {"name": "Hijacked"})
+    clinic_b.refresh_from_db()
+    assert clinic_b.name == "Clinic B"
+
+
+def test_clinic_admin_changes_own_clinic_and_its_staff_roles(clinic_admin, clinic_a, provider):
+    client = client_for(clinic_admin)
+    membership = Membership.objects.get(user=provider, clinic=clinic_a)
+    admin_membership = Membership.objects.get(user=clinic_admin, clinic=clinic_a)
+    response = client.post(
+        f"/admin/waitingroom/clinic/{clinic_a.pk}/change/",
+        {
+            "name": "Clinic A Renamed",
+            "slug": "clinic-a",
+            "time_zone": "Europe/London",
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-INITIAL_FORMS": "2",
+            "memberships-0-id": str(membership.pk),
+            "memberships-0-clinic": str(clinic_a.pk),
+            "memberships-0-user": str(provider.pk),
+            "memberships-0-role": Role.CSR,
+            "memberships-1-id": str(admin_membership.pk),
+            "memberships-1-clinic": str(clinic_a.pk),
+            "memberships-1-user": str(clinic_admin.pk),
+            "memberships-1-role": Role.CLINIC_ADMIN,
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    clinic_a.refresh_from_db()
+    membership.refresh_from_db()
+    assert (clinic_a.name, clinic_a.time_zone, membership.role) == (
+        "Clinic A Renamed",
+        "Europe/London",
+        Role.CSR,
+    )
+
+
+def test_bad_time_zone_is_a_form_error_not_a_crash(clinic_admin, clinic_a):
+    response = client_for(clinic_admin).post(
+        f"/admin/waitingroom/clinic/{clinic_a.pk}/change/",
+        {
+            "name": "A",
+            "slug": "clinic-a",
+            "time_zone": "Mars/Olympus",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert b"is not a known time zone" in response.content
+
+
+def test_scheduler_may_view_but_not_change_the_clinic(scheduler, clinic_a):
+    client = client_for(scheduler)
+    assert client.get(f"/admin/waitingroom/clinic/{clinic_a.pk}/change/").status_code == 200
+    client.post(
+        f"/admin/waitingroom/clinic/{clinic_a.pk}/change/",
+        {"name": "Nope", "slug": "clinic-a", "time_zone": "UTC"},
+    )
+    clinic_a.refresh_from_db()
+    assert clinic_a.name == "Clinic A"
+
+
+def test_provider_without_admin_role_gets_no_admin(provider, clinic_a):
+    provider.is_staff = True
+    provider.save(update_fields=["is_staff"])
+    page = client_for(provider).get("/admin/")
+    assert b"waitingroom/clinic" not in page.content
+
+
+def test_superuser_sees_every_clinic(django_user_model, clinic_a, clinic_b):
+    root = django_user_model.objects.create_superuser("root", "root@example.test", "root-pass-123")
+    page = client_for(root).get("/admin/waitingroom/clinic/")
+    assert b"Clinic A" in page.content and b"Clinic B" in page.content

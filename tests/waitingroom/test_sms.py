@@ -1,0 +1,63 @@
+import logging
+
+import pytest
+
+from tests.support.twilio import FakeTwilioHttp
+from waitingroom import sms
+
+TO = "+14155550123"
+
+
+def test_twilio_backend_sends_exact_request_with_from_number(settings):
+    http = FakeTwilioHttp(
+        responses=[(201, {"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued"})]
+    )
+    result = sms.TwilioSmsBackend(http_client=http).send(
+        to=TO, body="Please come back", status_callback="https://clinic.example.test/twilio/sms-status/"
+    )
+
+    assert result == sms.SmsResult(sid="SM0123456789abcdef0123456789abcdef", status="queued")
+    [request] = http.requests
+    assert request.method == "POST"
+    assert (
+        request.url
+        == f"https://api.twilio.com/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Messages.json"
+    )
+    assert request.data == {
+        "To": TO,
+        "From": "+15005550006",
+        "Body": "Please come back",
+        "StatusCallback": "https://clinic.example.test/twilio/sms-status/",
+    }
+    assert request.auth == (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+
+
+def test_twilio_backend_prefers_messaging_service(settings):
+    settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "1" * 32
+    http = FakeTwilioHttp()
+    sms.TwilioSmsBackend(http_client=http).send(to=TO, body="Hi")
+    assert http.requests[0].data == {"To": TO, "MessagingServiceSid": "MG" + "1" * 32, "Body": "Hi"}
+
+
+def test_twilio_error_surfaces_as_exception_for_the_task_to_retry():
+    from twilio.base.exceptions import TwilioRestException
+
+    http = FakeTwilioHttp(
+        responses=[(400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})]
+    )
+    with pytest.raises(TwilioRestException):
+        sms.TwilioSmsBackend(http_client=http).send(to="+1", body="x")
+
+
+def test_locmem_backend_fills_the_test_outbox(settings):
+    settings.SMS_BACKEND = "waitingroom.sms.LocmemSmsBackend"
+    result = sms.get_sms_backend().send(to=TO, body="code 123456")
+    assert [(m.to, m.body) for m in sms.outbox] == [(TO, "code 123456")]
+    assert result.sid == sms.outbox[0].sid
+
+
+def test_console_backend_logs_the_message(settings, caplog):
+    settings.SMS_BACKEND = "waitingroom.sms.ConsoleSmsBackend"
+    with caplog.at_level(logging.WARNING, logger="waitingroom.sms"):
+        sms.get_sms_backend().send(to=TO, body="Your visit is ready")
+    assert f"SMS to {TO}: Your visit is ready" in caplog.text
