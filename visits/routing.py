@@ -4,4 +4,5 @@ from visits import consumers
 
 websocket_urlpatterns = [
     path("ws/staff/<slug:slug>/", consumers.StaffDashboardConsumer.as_asgi()),
+    path("ws/visit/<str:token>/", consumers.PatientConsumer.as_asgi()),
 ]

@@ -1,8 +1,21 @@
 from django.urls import path
 
-from visits import views
+from visits import patient_views, views
 
 urlpatterns = [
+    # Staff
     path("dashboard/", views.dashboard_landing, name="dashboard"),
     path("dashboard/<slug:slug>/", views.dashboard, name="clinic_dashboard"),
+    path("dashboard/<slug:slug>/board/", views.board, name="dashboard_board"),
+    path("dashboard/<slug:slug>/broadcast/", views.broadcast, name="dashboard_broadcast"),
+    path("dashboard/<slug:slug>/visits/<int:visit_id>/chat/", views.visit_chat, name="visit_chat"),
+    path(
+        "dashboard/<slug:slug>/visits/<int:visit_id>/<str:action>/", views.visit_action, name="visit_action"
+    ),
+    # Patients
+    path("c/<slug:slug>/", patient_views.intake, name="clinic_intake"),
+    path("v/<str:token>/", patient_views.wait, name="patient_wait"),
+    path("v/<str:token>/state/", patient_views.state, name="patient_state"),
+    path("v/<str:token>/leave/", patient_views.leave, name="patient_leave"),
+    path("v/<str:token>/chat/", patient_views.chat_send, name="patient_chat"),
 ]

@@ -1,11 +1,38 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET
+"""Staff views: the dashboard, its re-sync fragment, and the actions on visits (CSRF POSTs)."""
 
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from visits import chat, selectors, services
+from visits.lifecycle import TransitionRefused
 from waitingroom import tenancy
+from waitingroom.models import FRONTLINE_ROLES
 
 SESSION_CLINIC_KEY = "clinic_slug"
+
+ACTIONS = {
+    "call": services.visit_call,
+    "leave_call": services.visit_leave_call,
+    "end": services.visit_end,
+    "send_back": services.visit_send_back,
+    "cancel": services.visit_cancel,
+    "call_back": services.visit_call_back,
+}
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def frontline_clinic(request: HttpRequest, slug: str):
+    """The clinic, if the user works its waiting room (provider, CSR, clinic admin); else 404."""
+    return tenancy.clinic_for_staff(user=request.user, slug=slug, roles=FRONTLINE_ROLES)
 
 
 @require_GET
@@ -23,8 +50,86 @@ def dashboard_landing(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     clinic = tenancy.clinic_for_staff(user=request.user, slug=slug)
     request.session[SESSION_CLINIC_KEY] = clinic.slug
+    frontline = tenancy.has_role(user=request.user, clinic=clinic, roles=FRONTLINE_ROLES)
     return render(
         request,
         "visits/dashboard.html",
-        {"clinic": clinic, "clinics": tenancy.staff_clinics(user=request.user).order_by("name")},
+        {
+            "clinic": clinic,
+            "clinics": tenancy.staff_clinics(user=request.user).order_by("name"),
+            "frontline": frontline,
+            "sections": selectors.dashboard_sections(clinic=clinic) if frontline else [],
+        },
     )
+
+
+@require_GET
+@login_required
+def board(request: HttpRequest, slug: str) -> HttpResponse:
+    """The four sections alone: a dashboard re-fetches this after its socket reconnects."""
+    clinic = frontline_clinic(request, slug)
+    return render(request, "visits/_board.html", {"sections": selectors.dashboard_sections(clinic=clinic)})
+
+
+@require_POST
+@login_required
+def visit_action(request: HttpRequest, slug: str, visit_id: int, action: str) -> HttpResponse:
+    clinic = frontline_clinic(request, slug)
+    visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
+    service = ACTIONS.get(action)
+    if service is None:
+        raise Http404("No such action")
+    try:
+        service(visit_id=visit.id, user=request.user)
+    except (TransitionRefused, services.NotInCall) as refused:
+        if wants_json(request):
+            return JsonResponse({"ok": False, "error": str(refused)}, status=409)
+        messages.error(request, str(refused))
+        return redirect("clinic_dashboard", slug=clinic.slug)
+    if wants_json(request):
+        visit.refresh_from_db()
+        html = (
+            ""
+            if visit.is_closed
+            else render_to_string(
+                "visits/_card.html", {"card": selectors.card_for_visit(visit=visit)}, request=request
+            )
+        )
+        return JsonResponse({"ok": True, "visit_id": visit.id, "phase": visit.phase.value, "html": html})
+    return redirect("clinic_dashboard", slug=clinic.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def visit_chat(request: HttpRequest, slug: str, visit_id: int) -> HttpResponse:
+    """GET: the chat panel (and the messages count as read). POST: send a message."""
+    clinic = frontline_clinic(request, slug)
+    visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
+    if request.method == "POST":
+        try:
+            chat.chat_post(visit_id=visit.id, user=request.user, body=request.POST.get("body", ""))
+        except chat.ChatRefused as refused:
+            return JsonResponse({"ok": False, "error": str(refused)}, status=400)
+        return JsonResponse({"ok": True})
+    chat.chat_mark_read(visit_id=visit.id)
+    return render(
+        request,
+        "visits/_chat_panel.html",
+        {"visit": visit, "chat_messages": selectors.chat_messages(visit=visit), "clinic": clinic},
+    )
+
+
+@require_POST
+@login_required
+def broadcast(request: HttpRequest, slug: str) -> HttpResponse:
+    clinic = frontline_clinic(request, slug)
+    try:
+        chat.clinic_broadcast_set(clinic=clinic, message=request.POST.get("message", ""))
+    except chat.ChatRefused as refused:
+        if wants_json(request):
+            return JsonResponse({"ok": False, "error": str(refused)}, status=400)
+        messages.error(request, str(refused))
+        return redirect("clinic_dashboard", slug=clinic.slug)
+    if wants_json(request):
+        return JsonResponse({"ok": True, "message": clinic.broadcast_message})
+    return redirect("clinic_dashboard", slug=clinic.slug)

@@ -21,6 +21,31 @@ class Clinic(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # --- Waiting room settings (the clinic admin edits them in the Django admin) ---
+    reconnect_grace_seconds = models.PositiveIntegerField(
+        default=15, help_text="A patient's connection drop shorter than this changes nothing."
+    )
+    hold_window_seconds = models.PositiveIntegerField(
+        default=120, help_text="A waiting patient whose connection is lost keeps their place this long."
+    )
+    idle_seconds = models.PositiveIntegerField(
+        default=60, help_text="In a call, no activity for this long shows the patient as away."
+    )
+    recents_expiry_minutes = models.PositiveIntegerField(
+        default=20, help_text="A dropped call can be resumed for this long, then the visit expires."
+    )
+    wait_amber_minutes = models.PositiveIntegerField(
+        default=5, help_text="A waiting card turns amber after this."
+    )
+    wait_red_minutes = models.PositiveIntegerField(
+        default=15, help_text="A waiting card turns red after this."
+    )
+    broadcast_message = models.CharField(
+        max_length=280,
+        blank=True,
+        help_text="Shown to every waiting patient (e.g. 'running 15 minutes late').",
+    )
+
     class Meta:
         ordering = ["name"]
 

@@ -48,3 +48,8 @@ def _deliver(group: str, payload: dict[str, Any]) -> None:
         # The change is committed; a lost hint is repaired by the client's re-fetch. Never let a
         # Redis hiccup turn a successful action into an error page.
         log.exception("realtime publish to %s failed", group)
+
+
+def clinic_patients_group(clinic_id: int) -> str:
+    """Every waiting patient's screen in one clinic: queue moves and the broadcast message."""
+    return f"clinic-{clinic_id}-patients"

@@ -147,8 +147,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-# Beat's due-time sweeps; later apps add their entries in their own settings block below.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Beat only enqueues the due-time sweeps; they claim due rows with SKIP LOCKED and are safe to run
+# twice, so no timer relies on a long Celery countdown (which the Redis broker may deliver twice).
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "visits-sweep": {"task": "visits.tasks.sweep_due_visits", "schedule": 2.0, "options": {"expires": 10}},
+}
 
 # --- Messaging backends --------------------------------------------------------------------
 SMS_BACKEND = env_str(
@@ -190,7 +193,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_tokens": {"()": "waitingroom.logging.RedactVisitTokens"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Request lines would carry patients' visit tokens in their paths: keep them out of logs.

@@ -9,6 +9,25 @@ from waitingroom.models import Membership, Role
 pytestmark = pytest.mark.django_db
 
 
+def clinic_form(clinic, **overrides) -> dict:
+    """A complete POST for the clinic change page with no inline rows."""
+    data = {
+        "name": clinic.name,
+        "slug": clinic.slug,
+        "time_zone": clinic.time_zone,
+        "reconnect_grace_seconds": 15,
+        "hold_window_seconds": 120,
+        "idle_seconds": 60,
+        "recents_expiry_minutes": 20,
+        "wait_amber_minutes": 5,
+        "wait_red_minutes": 15,
+        "broadcast_message": "",
+    }
+    for prefix in ("memberships", "intake_fields"):
+        data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
+    return {**data, **overrides}
+
+
 @pytest.fixture
 def clinic_admin(clinic_a):
     return staff(username="ada", clinic=clinic_a, role=Role.CLINIC_ADMIN, is_staff=True)
@@ -31,7 +50,7 @@ def test_clinic_admin_gets_nothing_of_another_clinic(clinic_admin, clinic_b):
     # Django's admin answers an out-of-scope object with a redirect to the index, never the page.
     response = client.get(f"/admin/waitingroom/clinic/{clinic_b.pk}/change/")
     assert response.status_code == 302
-    response = client.post(f"/admin/waitingroom/clinic/{clinic_b.pk}/change/", {"name": "Hijacked"})
+    client.post(f"/admin/waitingroom/clinic/{clinic_b.pk}/change/", clinic_form(clinic_b, name="Hijacked"))
     clinic_b.refresh_from_db()
     assert clinic_b.name == "Clinic B"
 
@@ -42,21 +61,23 @@ def test_clinic_admin_changes_own_clinic_and_its_staff_roles(clinic_admin, clini
     admin_membership = Membership.objects.get(user=clinic_admin, clinic=clinic_a)
     response = client.post(
         f"/admin/waitingroom/clinic/{clinic_a.pk}/change/",
-        {
-            "name": "Clinic A Renamed",
-            "slug": "clinic-a",
-            "time_zone": "Europe/London",
-            "memberships-TOTAL_FORMS": "2",
-            "memberships-INITIAL_FORMS": "2",
-            "memberships-0-id": str(membership.pk),
-            "memberships-0-clinic": str(clinic_a.pk),
-            "memberships-0-user": str(provider.pk),
-            "memberships-0-role": Role.CSR,
-            "memberships-1-id": str(admin_membership.pk),
-            "memberships-1-clinic": str(clinic_a.pk),
-            "memberships-1-user": str(clinic_admin.pk),
-            "memberships-1-role": Role.CLINIC_ADMIN,
-        },
+        clinic_form(
+            clinic_a,
+            name="Clinic A Renamed",
+            time_zone="Europe/London",
+            **{
+                "memberships-TOTAL_FORMS": "2",
+                "memberships-INITIAL_FORMS": "2",
+                "memberships-0-id": str(membership.pk),
+                "memberships-0-clinic": str(clinic_a.pk),
+                "memberships-0-user": str(provider.pk),
+                "memberships-0-role": Role.CSR,
+                "memberships-1-id": str(admin_membership.pk),
+                "memberships-1-clinic": str(clinic_a.pk),
+                "memberships-1-user": str(clinic_admin.pk),
+                "memberships-1-role": Role.CLINIC_ADMIN,
+            },
+        ),
     )
     assert response.status_code == 302, response.content[:2000]
     clinic_a.refresh_from_db()
@@ -71,13 +92,7 @@ def test_clinic_admin_changes_own_clinic_and_its_staff_roles(clinic_admin, clini
 def test_bad_time_zone_is_a_form_error_not_a_crash(clinic_admin, clinic_a):
     response = client_for(clinic_admin).post(
         f"/admin/waitingroom/clinic/{clinic_a.pk}/change/",
-        {
-            "name": "A",
-            "slug": "clinic-a",
-            "time_zone": "Mars/Olympus",
-            "memberships-TOTAL_FORMS": "0",
-            "memberships-INITIAL_FORMS": "0",
-        },
+        clinic_form(clinic_a, time_zone="Mars/Olympus"),
     )
     assert response.status_code == 200
     assert b"is not a known time zone" in response.content
@@ -88,7 +103,7 @@ def test_scheduler_may_view_but_not_change_the_clinic(scheduler, clinic_a):
     assert client.get(f"/admin/waitingroom/clinic/{clinic_a.pk}/change/").status_code == 200
     client.post(
         f"/admin/waitingroom/clinic/{clinic_a.pk}/change/",
-        {"name": "Nope", "slug": "clinic-a", "time_zone": "UTC"},
+        clinic_form(clinic_a, name="Nope"),
     )
     clinic_a.refresh_from_db()
     assert clinic_a.name == "Clinic A"

@@ -1,0 +1,164 @@
+/* The staff dashboard. Cards arrive as HTML rendered by the server's one card template; this file
+ * only places them, keeps counts and timers, and turns action forms into fetch POSTs. */
+(function () {
+  "use strict";
+  var body = document.body, board = document.querySelector("[data-board]");
+  if (!board) return;
+  var user = body.dataset.user, clinic = body.dataset.clinic;
+  var AMBER = Number(body.dataset.amber) * 60, RED = Number(body.dataset.red) * 60;
+  var baseTitle = document.title, drawer = document.querySelector("[data-chat-drawer]");
+  var toastEl = document.querySelector("[data-toast]");
+  var prefix = "wr:" + user + ":" + clinic + ":";
+
+  function csrf() { return document.querySelector("input[name=csrfmiddlewaretoken]").value; }
+  function fragment(html) { var t = document.createElement("template"); t.innerHTML = html.trim(); return t.content.firstElementChild; }
+  function toast(text) { toastEl.textContent = text; toastEl.hidden = false; clearTimeout(toast.t); toast.t = setTimeout(function () { toastEl.hidden = true; }, 6000); }
+
+  function post(url, form) {
+    return fetch(url, {method: "POST", body: new FormData(form), credentials: "same-origin",
+                       headers: {"Accept": "application/json", "X-CSRFToken": csrf()}})
+      .then(function (r) { return r.json().catch(function () { return {ok: false, error: "The server could not do that (" + r.status + ")."}; }); });
+  }
+
+  // --- Sections: expand/collapse remembered per person, counts, tab title -----------------------
+  function applyExpanded() {
+    board.querySelectorAll("details[data-phase]").forEach(function (d) {
+      var saved = localStorage.getItem(prefix + "phase:" + d.dataset.phase);
+      if (saved !== null) d.open = saved === "open";
+      d.addEventListener("toggle", function () { localStorage.setItem(prefix + "phase:" + d.dataset.phase, d.open ? "open" : "closed"); });
+    });
+  }
+  function refreshCounts() {
+    board.querySelectorAll("details[data-phase]").forEach(function (d) {
+      var n = d.querySelectorAll(".cards > [data-visit]").length;
+      d.querySelector("[data-count]").textContent = n;
+      d.classList.toggle("is-empty", n === 0);
+    });
+    var waiting = board.querySelectorAll("[data-visit][data-status='waiting']").length;
+    document.title = (waiting ? "(" + waiting + " waiting) " : "") + baseTitle;
+  }
+
+  function placeCard(visitId, phase, html) {
+    var old = board.querySelector("[data-visit='" + visitId + "']");
+    if (old) old.remove();
+    if (html) {
+      var card = fragment(html), list = board.querySelector("details[data-phase='" + phase + "'] .cards");
+      if (list) {
+        var key = Number(card.dataset.arrived), next = null;
+        list.querySelectorAll("[data-visit]").forEach(function (other) {
+          if (!next && (Number(other.dataset.arrived) > key || (Number(other.dataset.arrived) === key && Number(other.dataset.visit) > Number(visitId)))) next = other;
+        });
+        list.insertBefore(card, next);
+      }
+    }
+    refreshCounts();
+    tick();
+  }
+
+  // --- Ticking time and wait colours --------------------------------------------------------------
+  function fmt(s) {
+    s = Math.max(0, Math.floor(s));
+    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + String(sec).padStart(2, "0");
+  }
+  function tick() {
+    var now = Date.now() / 1000;
+    board.querySelectorAll("[data-visit]").forEach(function (card) {
+      var elapsed = now - Number(card.dataset.since);
+      card.querySelector("[data-elapsed]").textContent = fmt(elapsed);
+      var waitingPhase = card.dataset.phase === "ready" || card.dataset.phase === "getting_ready";
+      card.classList.toggle("wait-red", waitingPhase && elapsed >= RED);
+      card.classList.toggle("wait-amber", waitingPhase && elapsed >= AMBER && elapsed < RED);
+    });
+  }
+  setInterval(tick, 1000);
+
+  // --- Alerts: sound (mutable), desktop notification ---------------------------------------------
+  var muteBtn = document.querySelector("[data-mute]"), audio = null;
+  function muted() { return localStorage.getItem(prefix + "muted") === "1"; }
+  function showMute() { muteBtn.textContent = muted() ? "Sound off" : "Sound on"; muteBtn.setAttribute("aria-pressed", muted()); }
+  muteBtn.addEventListener("click", function () { localStorage.setItem(prefix + "muted", muted() ? "0" : "1"); showMute(); });
+  showMute();
+  function chime() {
+    if (muted()) return;
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = 880; gain.gain.value = 0.15;
+      osc.connect(gain); gain.connect(audio.destination);
+      osc.start(); osc.stop(audio.currentTime + 0.25);
+      body.dataset.lastChime = String(Date.now());
+    } catch (e) { /* no audio device: the title and notification still alert */ }
+  }
+  document.querySelector("[data-notify]").addEventListener("click", function () {
+    if ("Notification" in window) Notification.requestPermission();
+  });
+  function alertReady(card) {
+    chime();
+    var name = card ? card.querySelector(".patient-name").textContent : "A patient";
+    if ("Notification" in window && Notification.permission === "granted") new Notification("Patient ready", {body: name + " is ready for their visit"});
+  }
+
+  // --- Actions, chat, broadcast ------------------------------------------------------------------
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.matches("form[data-action]")) {
+      e.preventDefault();
+      if (form.dataset.action === "cancel" && !confirm("Cancel this visit?")) return;
+      if (form.dataset.action === "end" && !confirm("End this visit?")) return;
+      post(form.action, form).then(function (data) {
+        if (!data.ok) toast(data.error); else placeCard(data.visit_id, data.phase, data.html);
+      });
+    } else if (form.matches("[data-chat-form]")) {
+      e.preventDefault();
+      post(form.action, form).then(function (data) {
+        drawer.querySelector("[data-chat-error]").textContent = data.ok ? "" : data.error;
+        if (data.ok) form.reset();
+      });
+    } else if (form.matches("[data-broadcast-form]")) {
+      e.preventDefault();
+      post(form.action, form).then(function (data) { toast(data.ok ? (data.message ? "Posted to everyone waiting." : "Message cleared.") : data.error); });
+    }
+  });
+  document.addEventListener("click", function (e) {
+    var open = e.target.closest("[data-chat-open]");
+    if (open) {
+      fetch(open.dataset.chatOpen, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (html) {
+        drawer.innerHTML = html; drawer.hidden = false;
+        var log = drawer.querySelector("[data-chat-log]"); log.scrollTop = log.scrollHeight;
+        drawer.querySelector("input[name=body]").focus();
+      });
+    }
+    if (e.target.closest("[data-chat-close]")) { drawer.hidden = true; drawer.innerHTML = ""; }
+  });
+
+  // --- Live updates ------------------------------------------------------------------------------
+  function resync() {
+    return fetch(body.dataset.boardUrl, {credentials: "same-origin"}).then(function (r) {
+      if (!r.ok) throw new Error(r.status);
+      return r.text();
+    }).then(function (html) { board.innerHTML = html; applyExpanded(); refreshCounts(); tick(); });
+  }
+  function onMessage(msg) {
+    if (msg.type === "visit") {
+      placeCard(msg.visit_id, msg.phase, msg.html);
+      if (msg.alert) alertReady(board.querySelector("[data-visit='" + msg.visit_id + "']"));
+      if (!msg.html && drawer.querySelector("[data-chat-visit='" + msg.visit_id + "']")) { drawer.hidden = true; drawer.innerHTML = ""; }
+    } else if (msg.type === "chat") {
+      var panel = drawer.querySelector("[data-chat-visit='" + msg.visit_id + "']");
+      if (panel) {
+        var log = panel.querySelector("[data-chat-log]");
+        log.appendChild(fragment(msg.html)); log.scrollTop = log.scrollHeight;
+        if (msg.sender === "patient") fetch(panel.closest("aside").querySelector("[data-chat-form]").action, {credentials: "same-origin"});
+      }
+    } else if (msg.type === "broadcast") {
+      document.querySelector("#broadcast").value = msg.message;
+    }
+  }
+  applyExpanded();
+  refreshCounts();
+  tick();
+  // Pushes are hints: after every (re)connection the board is re-fetched, so nothing missed while
+  // the socket was down stays missed.
+  LiveSocket.connect(body.dataset.socketUrl, {onOpen: resync, onMessage: onMessage});
+})();

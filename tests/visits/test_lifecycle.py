@@ -1,0 +1,110 @@
+"""Every (status, event) pair of the visit lifecycle, allowed or refused, against a table written
+out independently of visits/lifecycle.py."""
+
+import pytest
+
+from visits import lifecycle
+from visits.lifecycle import Actor, Event, Phase, Status, TransitionRefused
+
+# status            event             -> target          by
+EXPECTED = """
+connecting          media_ok          waiting           patient
+media_blocked       media_ok          waiting           patient
+connecting          media_blocked     media_blocked     patient
+waiting             call              in_call           staff
+available           call              in_call           staff
+in_call             call              in_call           staff
+away                call              away              staff
+in_call             leave_call        available         staff
+away                leave_call        available         staff
+in_call             end               completed         staff
+available           end               completed         staff
+away                end               completed         staff
+disconnected        end               completed         staff
+in_call             send_back         waiting           staff
+available           send_back         waiting           staff
+away                send_back         waiting           staff
+waiting             cancel            cancelled         staff
+offline             cancel            cancelled         staff
+recalled            cancel            cancelled         staff
+disconnected        call_back         disconnected      staff
+connecting          patient_leave     left              patient
+media_blocked       patient_leave     left              patient
+waiting             patient_leave     left              patient
+offline             patient_leave     left              patient
+recalled            patient_leave     left              patient
+in_call             patient_leave     left              patient
+available           patient_leave     left              patient
+away                patient_leave     left              patient
+in_call             connection_lost   disconnected      system
+available           connection_lost   disconnected      system
+away                connection_lost   disconnected      system
+connecting          hold_expired      left              system
+media_blocked       hold_expired      left              system
+waiting             hold_expired      left              system
+disconnected        resume            available         patient
+disconnected        rejoin            in_call           patient
+in_call             idle              away              system
+away                active            in_call           patient
+disconnected        recents_expired   expired           system
+waiting             go_offline        offline           system
+offline             recall            recalled          staff
+recalled            recall            recalled          staff
+offline             return            waiting           patient
+recalled            return            waiting           patient
+"""
+ALLOWED = {
+    (Status(s), Event(e)): (Status(t), Actor(a))
+    for s, e, t, a in (line.split() for line in EXPECTED.strip().splitlines())
+}
+ALL_PAIRS = [(status, event) for status in Status for event in Event]
+
+
+def test_table_has_exactly_the_expected_rows():
+    assert {key: (row.target, row.actor) for key, row in lifecycle.TRANSITIONS.items()} == ALLOWED
+
+
+@pytest.mark.parametrize(("status", "event"), ALL_PAIRS, ids=[f"{s}-{e}" for s, e in ALL_PAIRS])
+def test_every_status_event_pair(status, event):
+    expected = ALLOWED.get((status, event))
+    for actor in Actor:
+        if expected and expected[1] is actor:
+            assert lifecycle.transition(status, event, actor) is expected[0]
+        else:
+            with pytest.raises(TransitionRefused):
+                lifecycle.transition(status, event, actor)
+
+
+def test_closed_statuses_allow_nothing():
+    for status in lifecycle.CLOSED_STATUSES:
+        assert all(not lifecycle.allowed_events(status, actor) for actor in Actor)
+
+
+def test_phases_group_statuses_as_the_dashboard_shows_them():
+    assert {s for s in Status if lifecycle.phase_of(s) is Phase.GETTING_READY} == {
+        Status.CONNECTING,
+        Status.MEDIA_BLOCKED,
+    }
+    assert {s for s in Status if lifecycle.phase_of(s) is Phase.READY} == {
+        Status.WAITING,
+        Status.OFFLINE,
+        Status.RECALLED,
+    }
+    assert {s for s in Status if lifecycle.phase_of(s) is Phase.IN_PROGRESS} == {
+        Status.IN_CALL,
+        Status.AVAILABLE,
+        Status.AWAY,
+    }
+    assert {s for s in Status if lifecycle.phase_of(s) is Phase.RECENTS} == {Status.DISCONNECTED}
+
+
+def test_chat_is_closed_while_connecting_and_after_the_end():
+    assert not lifecycle.chat_allowed(Status.CONNECTING)
+    assert lifecycle.chat_allowed(Status.MEDIA_BLOCKED)
+    assert lifecycle.chat_allowed(Status.WAITING)
+    assert not lifecycle.chat_allowed(Status.COMPLETED)
+
+
+def test_refusal_explains_itself():
+    with pytest.raises(TransitionRefused, match="Can't call a visit that is connecting"):
+        lifecycle.transition(Status.CONNECTING, Event.CALL, Actor.STAFF)

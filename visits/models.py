@@ -1,0 +1,182 @@
+"""The live waiting room's data: intake fields, visits, their events, call participants, chat."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from visits.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, Phase, Status, phase_of
+from waitingroom.models import Clinic
+
+
+class IntakeField(models.Model):
+    """One question of a clinic's intake form, configured by the clinic admin."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        CHOICE = "choice", "Choice"
+        DATE = "date", "Date"
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "Email"
+        REGION = "region", "Region / State"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="intake_fields")
+    label = models.CharField(max_length=80)
+    key = models.SlugField(max_length=40, help_text="Stable name of the answer, e.g. 'visit_option'.")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.TextField(blank=True, help_text="For Choice and Region: one option per line.")
+    required = models.BooleanField(default=False)
+    show_on_card = models.BooleanField(
+        default=False, help_text="Show the answer on the dashboard's visit card."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "key"], name="intake_key_unique_per_clinic")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def options(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe. Only its hash is stored; the raw token lives in the patient's link."""
+    return secrets.token_urlsafe(32)
+
+
+class Visit(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="visits")
+    token_hash = models.CharField(max_length=64, unique=True)
+    patient_name = models.CharField(max_length=120)
+    answers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=[(s.value, s.value) for s in Status], default=Status.CONNECTING
+    )
+
+    # Queue order: arrival. "Send back to waiting room" keeps it, so the patient keeps their place.
+    arrived_at = models.DateTimeField()
+    status_changed_at = models.DateTimeField()
+    ready_at = models.DateTimeField(null=True, blank=True)  # first became waiting
+    first_called_at = models.DateTimeField(null=True, blank=True)
+    position_when_ready = models.PositiveIntegerField(null=True, blank=True)  # for wait estimates
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    # Presence. Open sockets of the patient's page(s); the due times are applied by the sweep.
+    open_sockets = models.IntegerField(default=0)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    connection_lost = models.BooleanField(default=False)
+    grace_due_at = models.DateTimeField(null=True, blank=True)  # the drop becomes consequential
+    hold_due_at = models.DateTimeField(null=True, blank=True)  # a lost waiting patient loses their place
+    idle_due_at = models.DateTimeField(null=True, blank=True)  # in a call: away after no activity
+    expires_at = models.DateTimeField(null=True, blank=True)  # Recents: resumable until then
+
+    media_check = models.CharField(max_length=12, default="not_started")
+    unread_by_staff = models.PositiveIntegerField(default=0)
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="CallParticipant", related_name="visits_in_call", blank=True
+    )
+
+    class Meta:
+        indexes = [
+            # The dashboard lists a clinic's open visits in arrival order.
+            models.Index(
+                fields=["clinic", "arrived_at"],
+                name="visit_open_by_clinic",
+                condition=Q(status__in=sorted(s.value for s in OPEN_STATUSES)),
+            ),
+            # The sweep claims due rows; these indexes stay small (only rows with a due time).
+            models.Index(
+                fields=["grace_due_at"], name="visit_grace_due", condition=Q(grace_due_at__isnull=False)
+            ),
+            models.Index(
+                fields=["hold_due_at"], name="visit_hold_due", condition=Q(hold_due_at__isnull=False)
+            ),
+            models.Index(
+                fields=["idle_due_at"], name="visit_idle_due", condition=Q(idle_due_at__isnull=False)
+            ),
+            models.Index(fields=["expires_at"], name="visit_expires", condition=Q(expires_at__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_name} ({self.status})"
+
+    @property
+    def phase(self) -> Phase:
+        return phase_of(self.status)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
+
+
+class VisitEvent(models.Model):
+    """One applied transition: the audit trail and the source of wait-time figures."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="events")
+    event = models.CharField(max_length=20)
+    from_status = models.CharField(max_length=20)
+    to_status = models.CharField(max_length=20)
+    actor = models.CharField(max_length=10)  # patient, staff, system
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["visit", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event}: {self.from_status} -> {self.to_status}"
+
+
+class CallParticipant(models.Model):
+    """A staff member currently in a visit's call."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="call_participants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    joined_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["visit", "user"], name="one_participation_per_staff")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.visit}"
+
+
+class ChatMessage(models.Model):
+    class Sender(models.TextChoices):
+        PATIENT = "patient"
+        STAFF = "staff"
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="messages")
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    body = models.TextField(max_length=2000)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.body[:40]}"
+
+    @property
+    def author(self) -> str:
+        if self.sender == self.Sender.PATIENT:
+            return self.visit.patient_name
+        return (self.user.get_full_name() or self.user.username) if self.user else "Clinic"
+
+
+__all__ = ["CLOSED_STATUSES", "CallParticipant", "ChatMessage", "IntakeField", "Visit", "VisitEvent"]

@@ -1,0 +1,95 @@
+"""Patient pages: the clinic link with its intake form, and the wait screen behind the visit's
+token. A token works only in the browser session it was issued to (or later bound to)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from visits import chat, selectors, services
+from visits.forms import IntakeForm
+from visits.lifecycle import TransitionRefused
+from visits.models import Visit
+from waitingroom.models import Clinic
+
+
+def bind_visit(request: HttpRequest, visit: Visit) -> None:
+    """Let this browser session open `visit` (it keeps the last ten)."""
+    ids = [i for i in request.session.get(selectors.PATIENT_SESSION_KEY, []) if i != visit.id]
+    request.session[selectors.PATIENT_SESSION_KEY] = [*ids[-9:], visit.id]
+
+
+def visit_for(request: HttpRequest, token: str) -> Visit:
+    return selectors.patient_visit(
+        token=token, bound_visit_ids=request.session.get(selectors.PATIENT_SESSION_KEY, [])
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def intake(request: HttpRequest, slug: str) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, slug=slug)
+    form = IntakeForm(request.POST or None, clinic=clinic)
+    if request.method == "POST" and form.is_valid():
+        visit, token = services.visit_start(
+            clinic=clinic, patient_name=form.cleaned_data["patient_name"], answers=form.answers()
+        )
+        bind_visit(request, visit)
+        return redirect("patient_wait", token=token)
+    return render(
+        request, "visits/intake.html", {"clinic": clinic, "form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_GET
+def wait(request: HttpRequest, token: str) -> HttpResponse:
+    visit = visit_for(request, token)
+    return render(
+        request,
+        "visits/wait.html",
+        {
+            "visit": visit,
+            "token": token,
+            "state": selectors.patient_state(visit=visit),
+            "chat_messages": selectors.chat_messages(visit=visit),
+            "clinic": visit.clinic,
+        },
+    )
+
+
+@require_GET
+def state(request: HttpRequest, token: str) -> JsonResponse:
+    """The wait screen's current state: fetched after every (re)connection of its socket."""
+    visit = visit_for(request, token)
+    patient_state = selectors.patient_state(visit=visit)
+    return JsonResponse(
+        {
+            "status": visit.status,
+            "html": render_to_string("visits/_patient_status.html", {"state": patient_state}),
+            "position": patient_state.position,
+            "seconds_per_place": patient_state.seconds_per_place,
+            "broadcast": visit.clinic.broadcast_message,
+        }
+    )
+
+
+@require_POST
+def leave(request: HttpRequest, token: str) -> HttpResponse:
+    visit = visit_for(request, token)
+    # Already closed: nothing to do, the wait screen shows how it ended.
+    with contextlib.suppress(TransitionRefused):
+        services.visit_patient_leave(visit_id=visit.id)
+    return redirect("patient_wait", token=token)
+
+
+@require_POST
+def chat_send(request: HttpRequest, token: str) -> JsonResponse:
+    visit = visit_for(request, token)
+    try:
+        chat.chat_post(visit_id=visit.id, body=request.POST.get("body", ""))
+    except chat.ChatRefused as refused:
+        return JsonResponse({"ok": False, "error": str(refused)}, status=400)
+    return JsonResponse({"ok": True})

@@ -1,0 +1,154 @@
+"""The patient's presence: sockets opening and closing, activity, and the due-time sweep.
+
+A drop is not acted on when it happens: it sets a due time, and the beat sweep applies it if the
+patient has not come back by then. Opening a socket clears every pending due time. Presence
+changes that nobody needs to see (a reconnect within the grace, activity pings) publish nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from visits import publishing
+from visits.lifecycle import IN_PROGRESS_STATUSES, OPEN_STATUSES, Actor, Event, Status
+from visits.models import Visit
+from visits.services import apply_event, locked_visit
+
+# Statuses in which a lost connection costs the patient their place after the hold window.
+HOLDABLE = (Status.CONNECTING, Status.MEDIA_BLOCKED, Status.WAITING)
+SWEEP_BATCH = 200
+
+
+def visit_socket_opened(*, visit_id: int) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        visit = locked_visit(visit_id)
+        if visit.is_closed:
+            return
+        visit.open_sockets += 1
+        was_lost = visit.connection_lost
+        visit.disconnected_at = visit.grace_due_at = visit.hold_due_at = None
+        visit.connection_lost = False
+        visit.save(
+            update_fields=[
+                "open_sockets",
+                "disconnected_at",
+                "grace_due_at",
+                "hold_due_at",
+                "connection_lost",
+            ]
+        )
+        if visit.status == Status.DISCONNECTED:
+            # Back from Recents: straight into the call if staff are still in it.
+            event = Event.REJOIN if visit.call_participants.exists() else Event.RESUME
+            apply_event(visit, event, Actor.PATIENT, now=now)
+        elif was_lost:
+            publishing.visit_changed(visit, before=Status(visit.status))
+
+
+def visit_socket_closed(*, visit_id: int) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        visit = locked_visit(visit_id)
+        visit.open_sockets = max(0, visit.open_sockets - 1)
+        fields = ["open_sockets"]
+        if visit.open_sockets == 0 and not visit.is_closed:
+            visit.disconnected_at = now
+            visit.grace_due_at = now + timedelta(seconds=visit.clinic.reconnect_grace_seconds)
+            fields += ["disconnected_at", "grace_due_at"]
+        visit.save(update_fields=fields)
+
+
+def visit_activity(*, visit_id: int, idle_seconds: int) -> None:
+    """The patient's page saw activity. In a call this pushes the idle deadline back with one
+    compare-and-set UPDATE (no lock, no publish: activity never fans out); an away patient
+    becomes in_call again."""
+    now = timezone.now()
+    in_call = Visit.objects.filter(pk=visit_id, status=Status.IN_CALL)
+    if in_call.update(idle_due_at=now + timedelta(seconds=idle_seconds)):
+        return
+    if not Visit.objects.filter(pk=visit_id, status=Status.AWAY).exists():
+        return
+    with transaction.atomic():
+        visit = locked_visit(visit_id)
+        if visit.status == Status.AWAY:  # still away now that we hold the lock
+            apply_event(visit, Event.ACTIVE, Actor.PATIENT, now=now)
+
+
+# --- The sweep ----------------------------------------------------------------------------------
+
+
+def _claim(queryset: QuerySet, apply: Callable[[Visit, datetime], None], now: datetime) -> int:
+    """Apply `apply` to due rows, locked with SKIP LOCKED so that two sweeps never take the same
+    row and a row being changed by a service right now waits for the next sweep."""
+    with transaction.atomic():
+        visits = list(
+            queryset.select_for_update(of=("self",), skip_locked=True)
+            .select_related("clinic")
+            .order_by("id")[:SWEEP_BATCH]
+        )
+        for visit in visits:
+            apply(visit, now)
+    return len(visits)
+
+
+def _grace_passed(visit: Visit, now: datetime) -> None:
+    visit.grace_due_at = None
+    if visit.open_sockets > 0:
+        visit.save(update_fields=["grace_due_at"])
+        return
+    if visit.status in IN_PROGRESS_STATUSES:
+        visit.save(update_fields=["grace_due_at"])
+        apply_event(visit, Event.CONNECTION_LOST, Actor.SYSTEM, now=now)
+    elif visit.status in HOLDABLE:
+        # Keeps their place for the hold window, counted from the drop.
+        visit.connection_lost = True
+        visit.hold_due_at = (visit.disconnected_at or now) + timedelta(
+            seconds=visit.clinic.hold_window_seconds
+        )
+        visit.save(update_fields=["grace_due_at", "connection_lost", "hold_due_at"])
+        publishing.visit_changed(visit, before=Status(visit.status))
+    else:
+        visit.save(update_fields=["grace_due_at"])
+
+
+def _hold_passed(visit: Visit, now: datetime) -> None:
+    visit.hold_due_at = None
+    visit.save(update_fields=["hold_due_at"])
+    if visit.open_sockets == 0 and visit.status in HOLDABLE:
+        apply_event(visit, Event.HOLD_EXPIRED, Actor.SYSTEM, now=now)
+
+
+def _idle_passed(visit: Visit, now: datetime) -> None:
+    visit.idle_due_at = None
+    visit.save(update_fields=["idle_due_at"])
+    if visit.status == Status.IN_CALL:
+        apply_event(visit, Event.IDLE, Actor.SYSTEM, now=now)
+
+
+def _recents_expired(visit: Visit, now: datetime) -> None:
+    if visit.status == Status.DISCONNECTED:
+        apply_event(visit, Event.RECENTS_EXPIRED, Actor.SYSTEM, now=now)
+    else:
+        visit.expires_at = None
+        visit.save(update_fields=["expires_at"])
+
+
+def sweep_due(*, now: datetime | None = None) -> dict[str, int]:
+    """Apply every due timer. Safe to run twice and concurrently."""
+    now = now or timezone.now()
+    open_visits = Visit.objects.filter(status__in=list(OPEN_STATUSES))
+    return {
+        "grace": _claim(open_visits.filter(grace_due_at__lte=now), _grace_passed, now),
+        "hold": _claim(open_visits.filter(hold_due_at__lte=now), _hold_passed, now),
+        "idle": _claim(open_visits.filter(idle_due_at__lte=now), _idle_passed, now),
+        "expiry": _claim(open_visits.filter(expires_at__lte=now), _recents_expired, now),
+    }
+
+
+__all__ = ["sweep_due", "visit_activity", "visit_socket_closed", "visit_socket_opened"]

@@ -1,0 +1,64 @@
+"""What a visit change tells whom. Payloads carry fragments rendered by the same templates as the
+first page load; `waitingroom.realtime.publish` sends them after commit."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from visits import selectors
+from visits.lifecycle import Phase, Status, phase_of
+from visits.models import ChatMessage, Visit
+from waitingroom import realtime
+
+
+def render_card(visit: Visit) -> str:
+    return render_to_string("visits/_card.html", {"card": selectors.card_for_visit(visit=visit)})
+
+
+def render_patient_status(visit: Visit) -> str:
+    return render_to_string("visits/_patient_status.html", {"state": selectors.patient_state(visit=visit)})
+
+
+def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -> None:
+    """Tell the clinic's dashboards, the patient's screen and (when the queue moved) every waiting
+    patient of the clinic."""
+    realtime.publish(
+        realtime.clinic_staff_group(visit.clinic_id),
+        {
+            "type": "visit",
+            "visit_id": visit.id,
+            "status": visit.status,
+            "phase": visit.phase.value,
+            "html": "" if visit.is_closed else render_card(visit),
+            "alert": alert,
+        },
+    )
+    realtime.publish(
+        realtime.visit_group(visit.id),
+        {"type": "visit", "status": visit.status, "html": render_patient_status(visit)},
+    )
+    was_queued = before is not None and phase_of(before) is Phase.READY
+    is_queued = visit.phase is Phase.READY
+    if was_queued != is_queued:
+        realtime.publish(
+            realtime.clinic_patients_group(visit.clinic_id),
+            {
+                "type": "queue",
+                "visit_id": visit.id,
+                "arrived": visit.arrived_at.timestamp(),
+                "change": 1 if is_queued else -1,
+            },
+        )
+
+
+def chat_posted(message: ChatMessage) -> None:
+    html = render_to_string("visits/_chat_message.html", {"message": message})
+    payload = {"type": "chat", "visit_id": message.visit_id, "html": html, "sender": message.sender}
+    realtime.publish(realtime.visit_group(message.visit_id), payload)
+    realtime.publish(realtime.clinic_staff_group(message.visit.clinic_id), payload)
+
+
+def broadcast_changed(*, clinic_id: int, message: str) -> None:
+    payload = {"type": "broadcast", "message": message}
+    realtime.publish(realtime.clinic_patients_group(clinic_id), payload)
+    realtime.publish(realtime.clinic_staff_group(clinic_id), payload)

@@ -1,0 +1,215 @@
+"""Every write to a visit. Each service locks the visit row, asks the lifecycle table for the next
+status, records a VisitEvent, and publishes after commit. Views, consumers and tasks call these;
+nothing else assigns a status."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from visits import lifecycle, publishing, selectors
+from visits.lifecycle import IN_PROGRESS_STATUSES, Actor, Event, Phase, Status
+from visits.models import CallParticipant, Visit, VisitEvent, hash_token, new_token
+from waitingroom.models import Clinic
+
+# Fields a transition may change; saved together with update_fields.
+TRANSITION_FIELDS = [
+    "status",
+    "status_changed_at",
+    "ready_at",
+    "first_called_at",
+    "position_when_ready",
+    "ended_at",
+    "connection_lost",
+    "grace_due_at",
+    "hold_due_at",
+    "idle_due_at",
+    "expires_at",
+]
+
+
+class NotInCall(Exception):
+    """A staff member tried to leave a call they are not in."""
+
+
+def locked_visit(visit_id: int) -> Visit:
+    """The visit row, locked until the transaction ends (the clinic row is not locked)."""
+    return Visit.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=visit_id)
+
+
+def apply_event(
+    visit: Visit, event: Event, actor: Actor, *, now: datetime, user: AbstractBaseUser | None = None
+) -> Status:
+    """Move a locked visit through one lifecycle transition, with its bookkeeping and event row.
+    Returns the status it left. Raises TransitionRefused, changing nothing."""
+    source = Status(visit.status)
+    target = lifecycle.transition(source, event, actor)
+    clinic = visit.clinic
+    visit.status = target
+    if target != source:
+        visit.status_changed_at = now
+
+    if target is Status.WAITING and visit.ready_at is None:
+        visit.ready_at = now
+        visit.position_when_ready = selectors.queue_position(visit=visit)
+    if target is Status.IN_CALL and visit.first_called_at is None:
+        visit.first_called_at = now
+    # In a call the idle clock runs; elsewhere it doesn't.
+    if target is Status.IN_CALL and source is not Status.IN_CALL:
+        visit.idle_due_at = now + timedelta(seconds=clinic.idle_seconds)
+    elif target is not Status.IN_CALL:
+        visit.idle_due_at = None
+    if target is Status.DISCONNECTED:
+        visit.expires_at = now + timedelta(minutes=clinic.recents_expiry_minutes)
+    else:
+        visit.expires_at = None
+    if target in (Status.WAITING, Status.COMPLETED, Status.CANCELLED, Status.EXPIRED, Status.LEFT):
+        visit.call_participants.all().delete()
+    if visit.is_closed:
+        visit.ended_at = now
+        visit.grace_due_at = visit.hold_due_at = None
+        visit.connection_lost = False
+
+    visit.save(update_fields=TRANSITION_FIELDS)
+    VisitEvent.objects.create(
+        visit=visit, event=event, from_status=source, to_status=target, actor=actor, user=user, at=now
+    )
+    publishing.visit_changed(visit, before=source, alert=_becomes_ready(source, target))
+    return source
+
+
+def _becomes_ready(source: Status, target: Status) -> bool:
+    return target is Status.WAITING and lifecycle.phase_of(source) is Phase.GETTING_READY
+
+
+# --- Patient arrival and the device check -------------------------------------------------------
+
+
+def visit_start(*, clinic: Clinic, patient_name: str, answers: dict[str, str]) -> tuple[Visit, str]:
+    """A patient submitted the intake form. Returns the visit and its raw token (shown only once,
+    in the patient's link)."""
+    token = new_token()
+    now = timezone.now()
+    with transaction.atomic():
+        visit = Visit.objects.create(
+            clinic=clinic,
+            token_hash=hash_token(token),
+            patient_name=patient_name,
+            answers=answers,
+            status=Status.CONNECTING,
+            arrived_at=now,
+            status_changed_at=now,
+        )
+        # The audit trail starts at arrival.
+        VisitEvent.objects.create(
+            visit=visit, event="arrive", from_status="", to_status=Status.CONNECTING, actor=Actor.PATIENT, at=now
+        )
+        publishing.visit_changed(visit, before=None)
+    return visit, token
+
+
+def visit_media_result(*, visit_id: int, ok: bool) -> None:
+    """The wait screen's camera/microphone check finished. A repeated result changes nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        visit = locked_visit(visit_id)
+        if visit.is_closed:
+            return
+        visit.media_check = "passed" if ok else "failed"
+        visit.save(update_fields=["media_check"])
+        event = Event.MEDIA_OK if ok else Event.MEDIA_BLOCKED
+        if event in lifecycle.allowed_events(visit.status, Actor.PATIENT):
+            apply_event(visit, event, Actor.PATIENT, now=now)
+        else:
+            publishing.visit_changed(visit, before=Status(visit.status))
+
+
+# --- Staff actions ------------------------------------------------------------------------------
+
+
+def visit_call(*, visit_id: int, user: AbstractBaseUser) -> None:
+    """Start the call, or join a call in progress (several staff may be in one call)."""
+    now = timezone.now()
+    with transaction.atomic():
+        visit = locked_visit(visit_id)
+        lifecycle.transition(visit.status, Event.CALL, Actor.STAFF)  # refuse before touching anything
+        CallParticipant.objects.get_or_create(visit=visit, user=user, defaults={"joined_at": now})
+        apply_event(visit, Event.CALL, Actor.STAFF, now=now, user=user)
+
+
+def visit_leave_call(*, visit_id: int, user: AbstractBaseUser) -> None:
+    """A staff member leaves the call; the visit becomes available when no staff remain."""
+    now = timezone.now()
+    with transaction.atomic():
+        visit = locked_visit(visit_id)
+        lifecycle.transition(visit.status, Event.LEAVE_CALL, Actor.STAFF)
+        deleted, _ = CallParticipant.objects.filter(visit=visit, user=user).delete()
+        if not deleted:
+            raise NotInCall("You are not in this call.")
+        if visit.call_participants.exists():
+            # Others are still in the call: no status change, but the card's names change.
+            VisitEvent.objects.create(
+                visit=visit,
+                event=Event.LEAVE_CALL,
+                from_status=visit.status,
+                to_status=visit.status,
+                actor=Actor.STAFF,
+                user=user,
+                at=now,
+            )
+            publishing.visit_changed(visit, before=Status(visit.status))
+        else:
+            apply_event(visit, Event.LEAVE_CALL, Actor.STAFF, now=now, user=user)
+
+
+def visit_call_back(*, visit_id: int, user: AbstractBaseUser) -> None:
+    """Recents: wait in the call for the dropped patient; when they reopen their link they land
+    straight in the call."""
+    now = timezone.now()
+    with transaction.atomic():
+        visit = locked_visit(visit_id)
+        lifecycle.transition(visit.status, Event.CALL_BACK, Actor.STAFF)
+        CallParticipant.objects.get_or_create(visit=visit, user=user, defaults={"joined_at": now})
+        apply_event(visit, Event.CALL_BACK, Actor.STAFF, now=now, user=user)
+
+
+def _staff_event(event: Event):
+    def service(*, visit_id: int, user: AbstractBaseUser) -> None:
+        with transaction.atomic():
+            apply_event(locked_visit(visit_id), event, Actor.STAFF, now=timezone.now(), user=user)
+
+    service.__name__ = f"visit_{event.value}"
+    return service
+
+
+visit_end = _staff_event(Event.END)
+visit_end.__doc__ = "End the visit: completed, and gone from the waiting room at once."
+visit_send_back = _staff_event(Event.SEND_BACK)
+visit_send_back.__doc__ = "Back to Ready / waiting, in the original arrival order."
+visit_cancel = _staff_event(Event.CANCEL)
+visit_cancel.__doc__ = "Cancel the visit; the patient's screen says so."
+
+
+def visit_patient_leave(*, visit_id: int) -> None:
+    with transaction.atomic():
+        apply_event(locked_visit(visit_id), Event.PATIENT_LEAVE, Actor.PATIENT, now=timezone.now())
+
+
+__all__ = [
+    "IN_PROGRESS_STATUSES",
+    "NotInCall",
+    "apply_event",
+    "locked_visit",
+    "visit_call",
+    "visit_call_back",
+    "visit_cancel",
+    "visit_end",
+    "visit_leave_call",
+    "visit_media_result",
+    "visit_patient_leave",
+    "visit_send_back",
+    "visit_start",
+]
