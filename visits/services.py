@@ -105,7 +105,12 @@ def visit_start(*, clinic: Clinic, patient_name: str, answers: dict[str, str]) -
         )
         # The audit trail starts at arrival.
         VisitEvent.objects.create(
-            visit=visit, event="arrive", from_status="", to_status=Status.CONNECTING, actor=Actor.PATIENT, at=now
+            visit=visit,
+            event="arrive",
+            from_status="",
+            to_status=Status.CONNECTING,
+            actor=Actor.PATIENT,
+            at=now,
         )
         publishing.visit_changed(visit, before=None)
     return visit, token

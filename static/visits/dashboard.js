@@ -10,12 +10,14 @@
   var toastEl = document.querySelector("[data-toast]");
   var prefix = "wr:" + user + ":" + clinic + ":";
 
-  function csrf() { return document.querySelector("input[name=csrfmiddlewaretoken]").value; }
+  // Cards pushed over the socket are rendered without a request, so they carry no CSRF input: the
+  // page's token (in <meta>) goes in the header, and forms are posted URL-encoded.
+  function csrf() { return document.querySelector("meta[name=csrf-token]").content; }
   function fragment(html) { var t = document.createElement("template"); t.innerHTML = html.trim(); return t.content.firstElementChild; }
   function toast(text) { toastEl.textContent = text; toastEl.hidden = false; clearTimeout(toast.t); toast.t = setTimeout(function () { toastEl.hidden = true; }, 6000); }
 
   function post(url, form) {
-    return fetch(url, {method: "POST", body: new FormData(form), credentials: "same-origin",
+    return fetch(url, {method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
                        headers: {"Accept": "application/json", "X-CSRFToken": csrf()}})
       .then(function (r) { return r.json().catch(function () { return {ok: false, error: "The server could not do that (" + r.status + ")."}; }); });
   }
@@ -160,5 +162,5 @@
   tick();
   // Pushes are hints: after every (re)connection the board is re-fetched, so nothing missed while
   // the socket was down stays missed.
-  LiveSocket.connect(body.dataset.socketUrl, {onOpen: resync, onMessage: onMessage});
+  window.dashboardSocket = LiveSocket.connect(body.dataset.socketUrl, {onOpen: resync, onMessage: onMessage});
 })();

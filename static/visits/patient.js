@@ -7,7 +7,9 @@
   var CLOSED = ["completed", "cancelled", "expired", "left"];
   var mediaOk = null, stream = null, lastActivity = 0, socket = null;
 
-  function csrf() { return document.querySelector("input[name=csrfmiddlewaretoken]").value; }
+  // Cards pushed over the socket are rendered without a request, so they carry no CSRF input: the
+  // page's token (in <meta>) goes in the header, and forms are posted URL-encoded.
+  function csrf() { return document.querySelector("meta[name=csrf-token]").content; }
   function fragment(html) { var t = document.createElement("template"); t.innerHTML = html.trim(); return t.content.firstElementChild; }
 
   function showStatus(status, html) {
@@ -92,7 +94,7 @@
     var form = e.target;
     if (form.matches("[data-chat-form]")) {
       e.preventDefault();
-      fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
+      fetch(form.action, {method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
         .then(function (r) { return r.json(); }).then(function (data) {
           document.querySelector("[data-chat-error]").textContent = data.ok ? "" : data.error;
           if (data.ok) form.reset();
@@ -103,7 +105,7 @@
   });
 
   if (CLOSED.indexOf(body.dataset.status) < 0) {
-    socket = LiveSocket.connect(body.dataset.socketUrl, {onOpen: resync, onMessage: onMessage});
+    socket = window.patientSocket = LiveSocket.connect(body.dataset.socketUrl, {onOpen: resync, onMessage: onMessage});
     checkDevices();
   } else {
     showStatus(body.dataset.status, panel.innerHTML);

@@ -16,7 +16,9 @@
     handlers = handlers || {};
     var attempt = 0, ws = null, pinger = null, stopped = false;
     var api = {send: function (obj) { if (ws && ws.readyState === 1) { ws.send(JSON.stringify(obj)); return true; } return false; },
-               close: function () { stopped = true; if (ws) ws.close(); }};
+               close: function () { stopped = true; if (ws) ws.close(); },
+               // Drops the current connection as a network failure would (the page reconnects).
+               drop: function () { if (ws) ws.close(4000); }};
 
     function open() {
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";

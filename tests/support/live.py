@@ -146,3 +146,43 @@ def login(page, *, username: str, password: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+
+
+@pytest.fixture
+def sweeper(live_url):
+    """Stands in for beat + worker during a browser journey: applies due timers every 0.2 s (the
+    Celery path itself is proven by tests/visits/test_sweep_worker.py)."""
+    from django.db import connection
+
+    from visits.presence import sweep_due
+
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(0.2):
+            sweep_due()
+        connection.close()
+
+    thread = threading.Thread(target=run, name="sweeper", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=5)
+
+
+def off_loop(fn, /, *args, **kwargs):
+    """Run `fn` in a fresh thread, as a request or task would. Browser tests need this for
+    services that publish: sync Playwright keeps an event loop in the test thread, where
+    async_to_sync (used by the publisher) refuses to run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def call():
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()

@@ -1,0 +1,72 @@
+"""The waiting room in real Chromium with fake camera and microphone: a patient arrives through the
+clinic link and a provider watches, calls, loses and regains them, and ends the visit."""
+
+import pytest
+
+from tests.support.live import login
+from visits.models import Visit
+
+pytestmark = pytest.mark.browser
+LIVE = 1000  # ms: every change reaches every open dashboard and the patient within one second
+
+# Records every phase each card was seen in, so a phase that lasts only an instant is still seen.
+RECORD_PHASES = """() => {
+  window.seen = {};
+  const note = (el) => { if (el.dataset && el.dataset.visit) (window.seen[el.dataset.visit] ||= []).push(el.dataset.phase + ':' + el.dataset.status); };
+  new MutationObserver((muts) => muts.forEach((m) => m.addedNodes.forEach((n) => {
+    if (n.nodeType !== 1) return; note(n); n.querySelectorAll && n.querySelectorAll('[data-visit]').forEach(note);
+  }))).observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, clinic_a):
+    clinic_a.reconnect_grace_seconds = 1
+    clinic_a.save(update_fields=["reconnect_grace_seconds"])
+
+    dashboard = new_page()
+    login(dashboard, username="paula", password="pw-for-tests-1")
+    dashboard.wait_for_selector("body[data-socket='open']")
+    dashboard.evaluate(RECORD_PHASES)
+    dashboard.on("dialog", lambda dialog: dialog.accept())
+
+    patient = new_page()
+    patient.goto(f"/c/{clinic_a.slug}/")
+    patient.fill("input[name=patient_name]", "Ann Patient")
+    patient.click("button[type=submit]")
+    patient.wait_for_url("**/v/*/")
+    link = patient.url
+    visit = Visit.objects.get(patient_name="Ann Patient")
+    card = f"[data-visit='{visit.id}']"
+
+    # Getting Ready (connecting) and then Ready (waiting), without a reload.
+    dashboard.wait_for_selector(f"[data-phase='ready'] {card}[data-status='waiting']", timeout=LIVE)
+    assert dashboard.evaluate(f"window.seen['{visit.id}']")[0] == "getting_ready:connecting"
+    patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE)
+    assert patient.text_content("[data-position]") == "1"
+    assert dashboard.title().startswith("(1 waiting)")
+
+    # Call: In Progress / in_call on both screens.
+    dashboard.click(f"{card} form[data-action='call'] button")
+    dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE)
+    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE)
+    assert "Paula Provider" in patient.text_content("[data-status-panel]")
+
+    # Closing the patient's page: Recents after the grace.
+    patient_browser = patient.context  # the same browser (cookies, session) reopens the link later
+    patient.close()
+    # Recents is collapsed by default: the card is there, not visible.
+    dashboard.wait_for_selector(
+        f"[data-phase='recents'] {card}[data-status='disconnected']", state="attached", timeout=5000
+    )
+
+    # Reopening the link in the same browser: back to In Progress, straight into the call.
+    patient = patient_browser.new_page()
+    patient.goto(link)
+    dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=3000)
+    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE)
+
+    # End visit: the card disappears at once and the patient sees that the visit ended.
+    dashboard.click(f"{card} form[data-action='end'] button")
+    dashboard.wait_for_selector(card, state="detached", timeout=LIVE)
+    patient.wait_for_selector("[data-patient-status='completed']", timeout=LIVE)
+    assert "Your visit has ended" in patient.text_content("[data-status-panel]")
