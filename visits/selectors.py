@@ -164,7 +164,7 @@ def seconds_per_place(*, clinic: Clinic, now: datetime | None = None) -> float |
 
 
 def chat_messages(*, visit: Visit) -> list[ChatMessage]:
-    return list(visit.messages.select_related("user", "visit"))
+    return list(visit.messages.select_related("user", "visit__clinic"))
 
 
 @dataclass

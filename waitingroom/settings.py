@@ -207,3 +207,5 @@ LOGGING = {
 
 # Each app's websocket routes, joined in asgi.py.
 WEBSOCKET_ROUTES = ["visits.routing.websocket_urlpatterns"]
+# Each app's part of the demo data, called by `manage.py seed_demo` with the demo clinic.
+DEMO_SEEDERS = ["visits.demo.seed"]

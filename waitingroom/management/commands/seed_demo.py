@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from waitingroom.models import Clinic, Membership, Role
 
@@ -45,3 +46,6 @@ class Command(BaseCommand):
         admin.email = "admin@demo-clinic.example"
         admin.set_password(DEMO_PASSWORD)
         admin.save()
+        # Each app adds its part (this core app does not import the apps above it).
+        for path in settings.DEMO_SEEDERS:
+            import_string(path)(clinic)
