@@ -19,6 +19,15 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    yield
+    from tests.support.live import close_other_connections
+
+    with django_db_blocker.unblock():
+        close_other_connections()
+
+
 @pytest.fixture
 def clinic_a(db):
     return ClinicFactory(name="Clinic A", slug="clinic-a")

@@ -48,6 +48,8 @@ PRODUCTION_ENV = {
     "CSRF_TRUSTED_ORIGINS": "https://clinic.example.com",
     "PUBLIC_BASE_URL": "https://clinic.example.com",
     "POSTGRES_PASSWORD": "pw",
+    "TURN_HOST": "turn.clinic.example.com",
+    "TURN_SECRET": "turn-shared-secret",
 }
 
 
@@ -56,7 +58,9 @@ def test_docker_compose_file_is_valid_production_topology():
     result = compose("config", "-q", env=env)
     assert result.returncode == 0, result.stderr
     services = compose("config", "--services", env=env).stdout.split()
-    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
+    assert {"postgres", "redis", "web", "worker", "beat", "turn"} <= set(services)
+    config = compose("config", env=env).stdout
+    assert "--use-auth-secret" in config and "--static-auth-secret=turn-shared-secret" in config
 
 
 def test_compose_validation_catches_an_invalid_file(tmp_path):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from django.http import Http404
 
-from visits import presence, selectors, services
+from visits import presence, selectors, services, signalling
+from visits.lifecycle import IN_PROGRESS_STATUSES
+from visits.models import CallParticipant, Visit
 from waitingroom import realtime, tenancy
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.ws import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
@@ -36,7 +38,75 @@ class StaffDashboardConsumer(RealtimeConsumer):
         return await session_is_live(self.scope) and await self._clinic() is not None
 
 
-class PatientConsumer(RealtimeConsumer):
+class CallPeer(RealtimeConsumer):
+    """The call-signalling half shared by the patient's socket and a staff member's call socket.
+    Relayed messages carry `from` and `to` (a peer id or "*"); each socket forwards only what is
+    addressed to it, and only while it may take part in the call."""
+
+    peer_id: str
+    visit_id: int
+
+    async def may_signal(self) -> bool:
+        raise NotImplementedError
+
+    def message_handlers(self) -> dict:
+        return {
+            **super().message_handlers(),
+            "hello": self.on_hello,
+            "signal": self.on_signal,
+            "bye": self.on_bye,
+            "call_failed": self.on_call_failed,
+        }
+
+    async def call_signal(self, event: dict) -> None:
+        payload = event["payload"]
+        if (
+            payload["from"] != self.peer_id
+            and payload["to"] in (self.peer_id, "*")
+            and await self.may_signal()
+        ):
+            await self.send_json(payload)
+
+    async def _relay(self, payload: dict) -> None:
+        await realtime.relay(realtime.visit_group(self.visit_id), {"from": self.peer_id, **payload})
+
+    async def _refuse(self) -> bool:
+        if await self.may_signal():
+            return False
+        await self.send_json({"type": "error", "error": "You are not in this call."})
+        return True
+
+    async def on_hello(self, content: dict) -> None:
+        """A peer (re)joins: every peer already in the call answers with an offer to it."""
+        if not await self._refuse():
+            await self._relay({"type": "peer", "event": "hello", "to": "*"})
+
+    async def on_bye(self, content: dict) -> None:
+        if not await self._refuse():
+            await self._relay({"type": "peer", "event": "bye", "to": "*"})
+
+    async def on_signal(self, content: dict) -> None:
+        if await self._refuse():
+            return
+        try:
+            to, data = signalling.clean_signal(content, sender=self.peer_id)
+        except signalling.BadSignal as bad:
+            await self.send_json({"type": "error", "error": str(bad)})
+            return
+        await self._relay({"type": "signal", "to": to, "data": data})
+
+    async def on_call_failed(self, content: dict) -> None:
+        if await self._refuse():
+            return
+        reason = str(content.get("reason", ""))[:200]
+        await database_sync_to_async(services.visit_call_failed)(
+            visit_id=self.visit_id,
+            reason=reason,
+            user=self.scope["user"] if self.peer_id != "patient" else None,
+        )
+
+
+class PatientConsumer(CallPeer):
     """The patient's wait screen: presence (connect, activity), the device-check result, and the
     visit's own updates plus the clinic's queue moves and broadcasts."""
 
@@ -45,6 +115,7 @@ class PatientConsumer(RealtimeConsumer):
         if self.visit is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
+        self.peer_id, self.visit_id, self.status = signalling.PATIENT_PEER, self.visit.id, self.visit.status
         await self.join(realtime.visit_group(self.visit.id))
         await self.join(realtime.clinic_patients_group(self.visit.clinic_id))
         await self.accept()
@@ -67,8 +138,27 @@ class PatientConsumer(RealtimeConsumer):
         if getattr(self, "counted", False):
             await database_sync_to_async(presence.visit_socket_closed)(visit_id=self.visit.id)
 
+    async def realtime_event(self, event: dict) -> None:
+        if event["payload"].get("type") == "visit":
+            self.status = event["payload"]["status"]  # the call is on while the visit is in progress
+        await super().realtime_event(event)
+
+    async def may_signal(self) -> bool:
+        return self.status in IN_PROGRESS_STATUSES
+
     def message_handlers(self) -> dict:
-        return {**super().message_handlers(), "media": self.on_media, "activity": self.on_activity}
+        return {
+            **super().message_handlers(),
+            "media": self.on_media,
+            "media_check": self.on_media_check,
+            "activity": self.on_activity,
+        }
+
+    async def on_media_check(self, content: dict) -> None:
+        if content.get("state") != "started":
+            await self.send_json({"type": "error", "error": "media_check needs state: started."})
+            return
+        await database_sync_to_async(services.visit_media_check_started)(visit_id=self.visit.id)
 
     async def on_media(self, content: dict) -> None:
         ok = content.get("ok")
@@ -81,3 +171,45 @@ class PatientConsumer(RealtimeConsumer):
         await database_sync_to_async(presence.visit_activity)(
             visit_id=self.visit.id, idle_seconds=self.visit.clinic.idle_seconds
         )
+
+
+class StaffCallConsumer(CallPeer):
+    """A staff member's side of a visit's call. Only staff of the visit's clinic who joined the call
+    (pressed Call) get in; leaving the call ends their part of it."""
+
+    async def connect(self) -> None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        self.visit_id = kwargs["visit_id"]
+        if not await self._may_join(kwargs["slug"]):
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.peer_id = signalling.staff_peer(self.scope["user"].id)
+        self.in_call = True
+        await self.join(realtime.visit_group(self.visit_id))
+        await self.accept()
+
+    @database_sync_to_async
+    def _may_join(self, slug: str) -> bool:
+        try:
+            clinic = tenancy.clinic_for_staff(user=self.scope["user"], slug=slug, roles=FRONTLINE_ROLES)
+        except Http404:
+            return False
+        return Visit.objects.filter(pk=self.visit_id, clinic=clinic).exists() and self._participates()
+
+    def _participates(self) -> bool:
+        return CallParticipant.objects.filter(visit_id=self.visit_id, user=self.scope["user"]).exists()
+
+    async def realtime_event(self, event: dict) -> None:
+        # Every change of the visit (someone left, the visit ended) re-checks that this staff
+        # member is still in the call; once out, the socket closes and hears nothing more.
+        if event["payload"].get("type") == "visit":
+            self.in_call = await database_sync_to_async(self._participates)()
+            await self.send_json(event["payload"])
+            if not self.in_call:
+                await self.close(code=4403)
+
+    async def may_signal(self) -> bool:
+        return self.in_call
+
+    async def still_allowed(self) -> bool:
+        return await session_is_live(self.scope) and await database_sync_to_async(self._participates)()

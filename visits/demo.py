@@ -5,7 +5,14 @@ from waitingroom.models import Clinic
 
 DEMO_INTAKE = [
     # key, label, kind, choices, required, shown on the card
-    ("visit_option", "Visit option", IntakeField.Kind.CHOICE, "New visit\nFollow-up\nPrescription refill", True, True),
+    (
+        "visit_option",
+        "Visit option",
+        IntakeField.Kind.CHOICE,
+        "New visit\nFollow-up\nPrescription refill",
+        True,
+        True,
+    ),
     ("state", "State", IntakeField.Kind.REGION, "", True, True),
     ("dob", "Date of birth", IntakeField.Kind.DATE, "", True, False),
     ("phone", "Mobile phone", IntakeField.Kind.PHONE, "", False, False),

@@ -82,7 +82,15 @@ class Visit(models.Model):
     idle_due_at = models.DateTimeField(null=True, blank=True)  # in a call: away after no activity
     expires_at = models.DateTimeField(null=True, blank=True)  # Recents: resumable until then
 
-    media_check = models.CharField(max_length=12, default="not_started")
+    class MediaCheck(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        IN_PROGRESS = "in_progress", "In progress"
+        FAILED = "failed", "Failed"
+        PASSED = "passed", "Passed"
+
+    media_check = models.CharField(max_length=12, choices=MediaCheck.choices, default=MediaCheck.NOT_STARTED)
+    # The video connection of the current call could not be set up (cleared when a new call starts).
+    call_failed_at = models.DateTimeField(null=True, blank=True)
     unread_by_staff = models.PositiveIntegerField(default=0)
     participants = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CallParticipant", related_name="visits_in_call", blank=True

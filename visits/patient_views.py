@@ -15,6 +15,7 @@ from visits.forms import IntakeForm
 from visits.lifecycle import TransitionRefused
 from visits.models import Visit
 from waitingroom.models import Clinic
+from waitingroom.turn import ice_servers
 
 
 def bind_visit(request: HttpRequest, visit: Visit) -> None:
@@ -56,6 +57,7 @@ def wait(request: HttpRequest, token: str) -> HttpResponse:
             "state": selectors.patient_state(visit=visit),
             "chat_messages": selectors.chat_messages(visit=visit),
             "clinic": visit.clinic,
+            "ice_servers": ice_servers(user_key=f"visit-{visit.id}"),
         },
     )
 

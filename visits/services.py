@@ -28,11 +28,19 @@ TRANSITION_FIELDS = [
     "hold_due_at",
     "idle_due_at",
     "expires_at",
+    "call_failed_at",
 ]
 
 
 class NotInCall(Exception):
     """A staff member tried to leave a call they are not in."""
+
+
+class CallFull(Exception):
+    """A call holds the patient and at most two staff members (a browser mesh of three)."""
+
+
+MAX_STAFF_IN_CALL = 2
 
 
 def locked_visit(visit_id: int) -> Visit:
@@ -60,6 +68,7 @@ def apply_event(
     # In a call the idle clock runs; elsewhere it doesn't.
     if target is Status.IN_CALL and source is not Status.IN_CALL:
         visit.idle_due_at = now + timedelta(seconds=clinic.idle_seconds)
+        visit.call_failed_at = None  # a new call: an earlier failure no longer applies
     elif target is not Status.IN_CALL:
         visit.idle_due_at = None
     if target is Status.DISCONNECTED:
@@ -123,13 +132,46 @@ def visit_media_result(*, visit_id: int, ok: bool) -> None:
         visit = locked_visit(visit_id)
         if visit.is_closed:
             return
-        visit.media_check = "passed" if ok else "failed"
+        visit.media_check = Visit.MediaCheck.PASSED if ok else Visit.MediaCheck.FAILED
         visit.save(update_fields=["media_check"])
         event = Event.MEDIA_OK if ok else Event.MEDIA_BLOCKED
         if event in lifecycle.allowed_events(visit.status, Actor.PATIENT):
             apply_event(visit, event, Actor.PATIENT, now=now)
         else:
             publishing.visit_changed(visit, before=Status(visit.status))
+
+
+def visit_media_check_started(*, visit_id: int) -> None:
+    """The patient's device check began (the meetings overview shows it)."""
+    with transaction.atomic():
+        visit = locked_visit(visit_id)
+        if visit.is_closed or visit.media_check == Visit.MediaCheck.IN_PROGRESS:
+            return
+        visit.media_check = Visit.MediaCheck.IN_PROGRESS
+        visit.save(update_fields=["media_check"])
+        publishing.visit_changed(visit, before=Status(visit.status))
+
+
+def visit_call_failed(*, visit_id: int, reason: str, user: AbstractBaseUser | None = None) -> None:
+    """A browser could not set up the video connection: recorded as a call-failed event (no status
+    change) and shown on the card. Reported once per call; repeats change nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        visit = locked_visit(visit_id)
+        if visit.status not in IN_PROGRESS_STATUSES or visit.call_failed_at is not None:
+            return
+        visit.call_failed_at = now
+        visit.save(update_fields=["call_failed_at"])
+        VisitEvent.objects.create(
+            visit=visit,
+            event="call_failed",
+            from_status=visit.status,
+            to_status=visit.status,
+            actor=Actor.STAFF if user else Actor.PATIENT,
+            user=user,
+            at=now,
+        )
+        publishing.visit_changed(visit, before=Status(visit.status))
 
 
 # --- Staff actions ------------------------------------------------------------------------------
@@ -141,6 +183,9 @@ def visit_call(*, visit_id: int, user: AbstractBaseUser) -> None:
     with transaction.atomic():
         visit = locked_visit(visit_id)
         lifecycle.transition(visit.status, Event.CALL, Actor.STAFF)  # refuse before touching anything
+        others = visit.call_participants.exclude(user=user).count()
+        if others >= MAX_STAFF_IN_CALL:
+            raise CallFull("This call already has three people in it.")
         CallParticipant.objects.get_or_create(visit=visit, user=user, defaults={"joined_at": now})
         apply_event(visit, Event.CALL, Actor.STAFF, now=now, user=user)
 
@@ -205,14 +250,17 @@ def visit_patient_leave(*, visit_id: int) -> None:
 
 __all__ = [
     "IN_PROGRESS_STATUSES",
+    "CallFull",
     "NotInCall",
     "apply_event",
     "locked_visit",
     "visit_call",
     "visit_call_back",
+    "visit_call_failed",
     "visit_cancel",
     "visit_end",
     "visit_leave_call",
+    "visit_media_check_started",
     "visit_media_result",
     "visit_patient_leave",
     "visit_send_back",

@@ -9,6 +9,7 @@ urlpatterns = [
     path("dashboard/<slug:slug>/board/", views.board, name="dashboard_board"),
     path("dashboard/<slug:slug>/broadcast/", views.broadcast, name="dashboard_broadcast"),
     path("dashboard/<slug:slug>/visits/<int:visit_id>/chat/", views.visit_chat, name="visit_chat"),
+    path("dashboard/<slug:slug>/visits/<int:visit_id>/room/", views.visit_room, name="visit_room"),
     path(
         "dashboard/<slug:slug>/visits/<int:visit_id>/<str:action>/", views.visit_action, name="visit_action"
     ),

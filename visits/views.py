@@ -7,12 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visits import chat, selectors, services
 from visits.lifecycle import TransitionRefused
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
+from waitingroom.turn import ice_servers
 
 SESSION_CLINIC_KEY = "clinic_slug"
 
@@ -81,7 +83,7 @@ def visit_action(request: HttpRequest, slug: str, visit_id: int, action: str) ->
         raise Http404("No such action")
     try:
         service(visit_id=visit.id, user=request.user)
-    except (TransitionRefused, services.NotInCall) as refused:
+    except (TransitionRefused, services.NotInCall, services.CallFull) as refused:
         if wants_json(request):
             return JsonResponse({"ok": False, "error": str(refused)}, status=409)
         messages.error(request, str(refused))
@@ -95,8 +97,27 @@ def visit_action(request: HttpRequest, slug: str, visit_id: int, action: str) ->
                 "visits/_card.html", {"card": selectors.card_for_visit(visit=visit)}, request=request
             )
         )
-        return JsonResponse({"ok": True, "visit_id": visit.id, "phase": visit.phase.value, "html": html})
+        result = {"ok": True, "visit_id": visit.id, "phase": visit.phase.value, "html": html}
+        if action in ("call", "call_back"):
+            # The dashboard opens the staff side of the call from here.
+            result["room_url"] = reverse("visit_room", args=[clinic.slug, visit.id])
+        return JsonResponse(result)
     return redirect("clinic_dashboard", slug=clinic.slug)
+
+
+@require_GET
+@login_required
+def visit_room(request: HttpRequest, slug: str, visit_id: int) -> HttpResponse:
+    """The staff side of the call: device check, videos and controls (only for staff in the call)."""
+    clinic = frontline_clinic(request, slug)
+    visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
+    if not visit.call_participants.filter(user=request.user).exists():
+        raise Http404("Not in this call")
+    return render(
+        request,
+        "visits/_staff_call.html",
+        {"visit": visit, "clinic": clinic, "ice_servers": ice_servers(user_key=f"staff-{request.user.id}")},
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -50,6 +50,17 @@ def _deliver(group: str, payload: dict[str, Any]) -> None:
         log.exception("realtime publish to %s failed", group)
 
 
+# The consumer method that receives relayed call signalling: `call.signal` -> `call_signal`.
+SIGNAL_TYPE = "call.signal"
+
+
+async def relay(group: str, payload: dict[str, Any]) -> None:
+    """Call signalling between the browsers of one visit: relayed at once, not tied to a database
+    transaction (nothing is stored). Each consumer forwards only what is addressed to it."""
+    layer = get_channel_layer()
+    await layer.group_send(group, {"type": SIGNAL_TYPE, "payload": payload})
+
+
 def clinic_patients_group(clinic_id: int) -> str:
     """Every waiting patient's screen in one clinic: queue moves and the broadcast message."""
     return f"clinic-{clinic_id}-patients"

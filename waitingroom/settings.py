@@ -153,6 +153,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "visits-sweep": {"task": "visits.tasks.sweep_due_visits", "schedule": 2.0, "options": {"expires": 10}},
 }
 
+# --- WebRTC: ICE servers (see waitingroom/turn.py) --------------------------------------------
+STUN_URLS = env_list("STUN_URLS")
+TURN_URLS = env_list("TURN_URLS")
+TURN_SECRET = env_str("TURN_SECRET")
+TURN_CREDENTIAL_TTL = env_int("TURN_CREDENTIAL_TTL", 6 * 3600)
+
 # --- Messaging backends --------------------------------------------------------------------
 SMS_BACKEND = env_str(
     "SMS_BACKEND",

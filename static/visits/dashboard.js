@@ -109,7 +109,9 @@
       if (form.dataset.action === "cancel" && !confirm("Cancel this visit?")) return;
       if (form.dataset.action === "end" && !confirm("End this visit?")) return;
       post(form.action, form).then(function (data) {
-        if (!data.ok) toast(data.error); else placeCard(data.visit_id, data.phase, data.html);
+        if (!data.ok) { toast(data.error); return; }
+        placeCard(data.visit_id, data.phase, data.html);
+        if (data.room_url) openCall(data.room_url);
       });
     } else if (form.matches("[data-chat-form]")) {
       e.preventDefault();
@@ -133,6 +135,58 @@
     }
     if (e.target.closest("[data-chat-close]")) { drawer.hidden = true; drawer.innerHTML = ""; }
   });
+
+  // --- The staff side of a call --------------------------------------------------------------------
+  var callHost = document.querySelector("[data-call-host]"), call = null;
+  function closeCall() {
+    if (!call) return;
+    call.mesh.hangup(); call.socket.close(); call.devices.stop();
+    call = window.staffCall = null;
+    callHost.innerHTML = "";
+  }
+  function openCall(url) {
+    closeCall();
+    fetch(url, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (html) {
+      callHost.innerHTML = html;
+      var root = callHost.querySelector("[data-staff-call]"), box = root.querySelector("[data-call]");
+      var devices = new Call.Devices(root.querySelector("[data-device-check]"));
+      return devices.start().then(function () {
+        var mesh = new Call.MeshCall({
+          send: function (m) { return call && call.socket.send(m); }, selfId: root.dataset.self,
+          stream: function () { return devices.stream; },
+          iceServers: JSON.parse(root.querySelector("#ice-servers-staff").textContent),
+          container: box.querySelector("[data-remote-videos]"),
+          onFailed: function () { box.querySelector("[data-call-error]").hidden = false; },
+          onQuality: function (label) { box.querySelector("[data-quality]").textContent = label; }
+        });
+        devices.onChange = function (stream) { mesh.replaceStream(stream); };
+        box.hidden = false;
+        call = window.staffCall = {mesh: mesh, devices: devices, visit: root.dataset.visit};
+        call.socket = LiveSocket.connect(root.dataset.callSocket, {
+          trackState: false,
+          onOpen: function () { mesh.restart(); },  // (re)joined: fresh connections with everyone
+          onMessage: function (msg) {
+            if (msg.type === "visit") { if (["in_call", "away"].indexOf(msg.status) < 0) closeCall(); }
+            else mesh.handle(msg);
+          },
+          onRefused: closeCall
+        });
+        box.querySelector("[data-call-retry]").addEventListener("click", function () { box.querySelector("[data-call-error]").hidden = true; mesh.restart(); });
+        box.querySelector("[data-toggle-mic]").addEventListener("click", function (e) { Call.toggleTrack(devices.stream, "audio", e.target, "Mute", "Unmute"); });
+        box.querySelector("[data-toggle-camera]").addEventListener("click", function (e) { Call.toggleTrack(devices.stream, "video", e.target, "Camera off", "Camera on"); });
+        function act(urlAttr) {
+          mesh.hangup();  // say bye while the call socket is still open
+          fetch(root.dataset[urlAttr], {method: "POST", credentials: "same-origin", headers: {"Accept": "application/json", "X-CSRFToken": csrf()}})
+            .then(function (r) { return r.json(); }).then(function (data) {
+              if (!data.ok) { toast(data.error); return; }
+              placeCard(data.visit_id, data.phase, data.html); closeCall();
+            });
+        }
+        root.querySelector("[data-call-leave]").addEventListener("click", function () { act("leaveUrl"); });
+        root.querySelector("[data-call-end]").addEventListener("click", function () { if (confirm("End this visit?")) act("endUrl"); });
+      });
+    }).catch(function () { toast("Couldn't start your camera and microphone for the call."); });
+  }
 
   // --- Live updates ------------------------------------------------------------------------------
   function resync() {

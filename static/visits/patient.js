@@ -5,7 +5,11 @@
   var body = document.body, panel = document.querySelector("[data-status-panel]");
   var myId = Number(body.dataset.visit), myArrived = Number(body.dataset.arrived);
   var CLOSED = ["completed", "cancelled", "expired", "left"];
-  var mediaOk = null, stream = null, lastActivity = 0, socket = null;
+  var IN_PROGRESS = ["in_call", "away", "available"];
+  var mediaOk = null, lastActivity = 0, socket = null, mesh = null, checkReported = false;
+  var devices = new Call.Devices(document.querySelector("[data-device-check]"));
+  var callBox = document.querySelector("[data-call]");
+  devices.onChange = function (stream) { if (mesh) mesh.replaceStream(stream); };
 
   // Cards pushed over the socket are rendered without a request, so they carry no CSRF input: the
   // page's token (in <meta>) goes in the header, and forms are posted URL-encoded.
@@ -17,29 +21,54 @@
     panel.innerHTML = html;
     var retry = panel.querySelector("[data-media-retry]");
     if (retry) retry.addEventListener("click", checkDevices);
+    if (IN_PROGRESS.indexOf(status) >= 0) enterCall(); else leaveCall();
     if (CLOSED.indexOf(status) >= 0) {
-      if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
-      document.querySelector("[data-preview-wrap]").hidden = true;
+      devices.stop();
+      document.querySelector("[data-device-check]").hidden = true;
       document.querySelectorAll("[data-chat-form], [data-leave-form]").forEach(function (f) { f.hidden = true; });
       if (socket) socket.close();
     }
   }
 
   // --- Device check ------------------------------------------------------------------------------
+  function gettingReady() { return body.dataset.status === "connecting" || body.dataset.status === "media_blocked"; }
   function reportMedia() {
-    if (mediaOk !== null && socket && (body.dataset.status === "connecting" || body.dataset.status === "media_blocked")) {
-      socket.send({type: "media", ok: mediaOk});
-    }
+    if (!socket || !gettingReady()) return;
+    if (!checkReported && socket.send({type: "media_check", state: "started"})) checkReported = true;
+    if (mediaOk !== null) socket.send({type: "media", ok: mediaOk});
   }
   function checkDevices() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { mediaOk = false; reportMedia(); return; }
-    navigator.mediaDevices.getUserMedia({video: true, audio: true}).then(function (s) {
-      stream = s; mediaOk = true;
-      var video = document.querySelector("[data-preview]");
-      video.srcObject = s; document.querySelector("[data-preview-wrap]").hidden = false;
-      reportMedia();
-    }).catch(function () { mediaOk = false; reportMedia(); });
+    mediaOk = null; checkReported = false; reportMedia();
+    devices.start().then(function () {
+      mediaOk = true; reportMedia();
+      if (IN_PROGRESS.indexOf(body.dataset.status) >= 0) enterCall();  // reopened during a call
+    }, function () { mediaOk = false; reportMedia(); });
   }
+
+  // --- The call ----------------------------------------------------------------------------------
+  function enterCall() {
+    callBox.hidden = false;
+    // "available": every staff member has left the call, so no connection is left to keep.
+    if (mesh && body.dataset.status === "available") Object.keys(mesh.peers).forEach(mesh.drop, mesh);
+    if (mesh || !devices.stream || !socket) return;
+    mesh = window.patientCall = new Call.MeshCall({
+      send: function (m) { return socket.send(m); }, selfId: "patient", stream: function () { return devices.stream; },
+      iceServers: JSON.parse(document.getElementById("ice-servers").textContent),
+      container: callBox.querySelector("[data-remote-videos]"),
+      onFailed: function () { callBox.querySelector("[data-call-error]").hidden = false; },
+      onQuality: function (label) { callBox.querySelector("[data-quality]").textContent = label; }
+    });
+    mesh.hello();
+  }
+  function leaveCall() {
+    if (mesh) { mesh.hangup(); mesh = window.patientCall = null; }
+    callBox.hidden = true;
+  }
+  callBox.querySelector("[data-call-retry]").addEventListener("click", function () {
+    callBox.querySelector("[data-call-error]").hidden = true; if (mesh) mesh.restart();
+  });
+  callBox.querySelector("[data-toggle-mic]").addEventListener("click", function (e) { Call.toggleTrack(devices.stream, "audio", e.target, "Mute", "Unmute"); });
+  callBox.querySelector("[data-toggle-camera]").addEventListener("click", function (e) { Call.toggleTrack(devices.stream, "video", e.target, "Camera off", "Camera on"); });
 
   // --- Queue position and estimate ---------------------------------------------------------------
   function showPosition(position) {
@@ -57,7 +86,9 @@
   }
 
   // --- Live updates ------------------------------------------------------------------------------
-  function resync() {
+  function resync(wasReconnect) {
+    // After a socket reconnection the call's connections are made afresh (an ICE restart).
+    if (wasReconnect && mesh) mesh.restart();
     return fetch(body.dataset.stateUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (s) {
       showStatus(s.status, s.html);
       setBroadcast(s.broadcast);
@@ -70,6 +101,7 @@
   }
   function onMessage(msg) {
     if (msg.type === "visit") { showStatus(msg.status, msg.html); reportMedia(); }
+    else if (msg.type === "peer" || msg.type === "signal") { if (mesh) mesh.handle(msg); }
     else if (msg.type === "queue") onQueue(msg);
     else if (msg.type === "broadcast") setBroadcast(msg.message);
     else if (msg.type === "chat") {

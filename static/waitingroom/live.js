@@ -14,6 +14,9 @@
 
   function connect(path, handlers) {
     handlers = handlers || {};
+    // The page's main socket marks <body data-socket>; a secondary one (a call) passes trackState: false.
+    var track = handlers.trackState !== false;
+    var mark = function (state) { if (track) setState(state); };
     var attempt = 0, ws = null, pinger = null, stopped = false;
     var api = {send: function (obj) { if (ws && ws.readyState === 1) { ws.send(JSON.stringify(obj)); return true; } return false; },
                close: function () { stopped = true; if (ws) ws.close(); },
@@ -22,12 +25,12 @@
 
     function open() {
       var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      setState(attempt === 0 ? "connecting" : "closed");
+      mark(attempt === 0 ? "connecting" : "closed");
       ws = new WebSocket(scheme + location.host + path);
       ws.onopen = function () {
         var wasReconnect = attempt > 0;
         attempt = 0;
-        setState("open");
+        mark("open");
         pinger = setInterval(function () { api.send({type: "ping"}); }, PING_MS);
         if (handlers.onOpen) handlers.onOpen(wasReconnect);
       };
@@ -42,12 +45,12 @@
         if (stopped) return;
         // 4401: the login session ended; 4404: not allowed here. Reconnecting would not help.
         if (e.code === 4401 || e.code === 4404 || e.code === 4403) {
-          setState("refused");
+          mark("refused");
           if (handlers.onRefused) handlers.onRefused(e.code);
           return;
         }
         attempt += 1;
-        setState("closed");
+        mark("closed");
         var delay = Math.min(MAX_DELAY, MIN_DELAY * Math.pow(2, attempt - 1));
         setTimeout(open, delay / 2 + Math.random() * delay / 2);
       };

@@ -26,6 +26,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-gpu",
     "--disable-dev-shm-usage",
+    # Remote video plays without a tap (pages also offer a "tap to start" button for real browsers).
+    "--autoplay-policy=no-user-gesture-required",
+    # Host candidates carry the machine's address, not mDNS names (no multicast lookups).
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 
 
@@ -76,9 +80,9 @@ class DaphneThread:
             self.thread.join(timeout=10)
 
 
-def _close_server_connections() -> None:
-    """The server's worker threads keep database connections open; the test database can only be
-    dropped once they are gone."""
+def close_other_connections() -> None:
+    """Worker threads (daphne's, async consumers' thread pools) keep database connections open;
+    the test database can only be dropped once they are gone."""
     from django.db import connection
 
     others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -102,7 +106,7 @@ def daphne_server(django_db_setup, django_db_blocker):
     yield server
     server.stop()
     with django_db_blocker.unblock():
-        _close_server_connections()
+        close_other_connections()
     settings.WEBSOCKET_ALLOWED_ORIGINS, settings.ALLOWED_HOSTS = saved
 
 

@@ -203,3 +203,14 @@ def test_estimate_is_honest_about_too_little_data(clinic_a, provider):
             position_when_ready=1, first_called_at=visit.ready_at + timedelta(minutes=2 * (i + 1))
         )
     assert selectors.seconds_per_place(clinic=clinic_a) == 240
+
+
+def test_a_call_holds_at_most_three_people(clinic_a, provider, csr):
+    from tests.factories import staff
+
+    third = staff(username="third", clinic=clinic_a)
+    visit = in_call(clinic_a, provider)
+    services.visit_call(visit_id=visit.id, user=csr)
+    with pytest.raises(services.CallFull):
+        services.visit_call(visit_id=visit.id, user=third)
+    assert CallParticipant.objects.filter(visit=visit).count() == 2

@@ -26,4 +26,7 @@ def test_seed_creates_demo_clinic_and_logins_and_is_idempotent(settings):
     assert authenticate(username="admin", password="demo-pass-123").is_superuser
     assert Clinic.objects.count() == 1
     # The waiting room's intake form, with visit option and State on the card.
-    assert list(clinic.intake_fields.filter(show_on_card=True).values_list("key", flat=True)) == ["visit_option", "state"]
+    assert list(clinic.intake_fields.filter(show_on_card=True).values_list("key", flat=True)) == [
+        "visit_option",
+        "state",
+    ]
