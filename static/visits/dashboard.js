@@ -143,11 +143,13 @@
     call.mesh.hangup(); call.socket.close(); call.devices.stop();
     call = window.staffCall = null;
     callHost.innerHTML = "";
+    body.classList.remove("has-call");
   }
   function openCall(url) {
     closeCall();
     fetch(url, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (html) {
       callHost.innerHTML = html;
+      body.classList.add("has-call");  // the board moves aside for the call panel
       var root = callHost.querySelector("[data-staff-call]"), box = root.querySelector("[data-call]");
       var devices = new Call.Devices(root.querySelector("[data-device-check]"));
       return devices.start().then(function () {

@@ -67,6 +67,10 @@
   callBox.querySelector("[data-call-retry]").addEventListener("click", function () {
     callBox.querySelector("[data-call-error]").hidden = true; if (mesh) mesh.restart();
   });
+  // Hanging up ends the patient's visit (the same as Leave, which asks first).
+  callBox.querySelector("[data-hangup]").addEventListener("click", function () {
+    document.querySelector("[data-leave-form]").requestSubmit();
+  });
   callBox.querySelector("[data-toggle-mic]").addEventListener("click", function (e) { Call.toggleTrack(devices.stream, "audio", e.target, "Mute", "Unmute"); });
   callBox.querySelector("[data-toggle-camera]").addEventListener("click", function (e) { Call.toggleTrack(devices.stream, "video", e.target, "Camera off", "Camera on"); });
 
