@@ -86,6 +86,7 @@ def close_other_connections() -> None:
     from django.db import connection
 
     others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    connection.close()  # start from a fresh connection: the old one may have been terminated already
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
         # Termination is asynchronous: wait until the backends are really gone.
