@@ -5,7 +5,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from django.http import Http404
 
-from visits import presence, selectors, services, signalling
+from visits import offline, presence, selectors, services, signalling
 from visits.lifecycle import IN_PROGRESS_STATUSES
 from visits.models import CallParticipant, Visit
 from waitingroom import realtime, tenancy
@@ -152,7 +152,15 @@ class PatientConsumer(CallPeer):
             "media": self.on_media,
             "media_check": self.on_media_check,
             "activity": self.on_activity,
+            "visibility": self.on_visibility,
         }
+
+    async def on_visibility(self, content: dict) -> None:
+        hidden = content.get("hidden")
+        if not isinstance(hidden, bool):
+            await self.send_json({"type": "error", "error": "visibility needs hidden: true or false."})
+            return
+        await database_sync_to_async(offline.visit_visibility)(visit_id=self.visit.id, hidden=hidden)
 
     async def on_media_check(self, content: dict) -> None:
         if content.get("state") != "started":

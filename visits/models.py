@@ -92,6 +92,16 @@ class Visit(models.Model):
     # The video connection of the current call could not be set up (cleared when a new call starts).
     call_failed_at = models.DateTimeField(null=True, blank=True)
     unread_by_staff = models.PositiveIntegerField(default=0)
+
+    # Offline queueing: a verified mobile number lets the patient leave and be recalled by SMS.
+    verified_phone = models.CharField(max_length=20, blank=True)
+    recall_count = models.PositiveIntegerField(default=0)
+    recall_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    recall_due_at = models.DateTimeField(null=True, blank=True)  # "no response" after this
+    recall_no_response = models.BooleanField(default=False)
+    last_recall_sms = models.ForeignKey(
+        "waitingroom.SmsMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     participants = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CallParticipant", related_name="visits_in_call", blank=True
     )
@@ -115,6 +125,9 @@ class Visit(models.Model):
                 fields=["idle_due_at"], name="visit_idle_due", condition=Q(idle_due_at__isnull=False)
             ),
             models.Index(fields=["expires_at"], name="visit_expires", condition=Q(expires_at__isnull=False)),
+            models.Index(
+                fields=["recall_due_at"], name="visit_recall_due", condition=Q(recall_due_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -127,6 +140,25 @@ class Visit(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status in CLOSED_STATUSES
+
+
+class PhoneVerification(models.Model):
+    """A 6-digit code sent to a number for one visit: stored hashed, 10 minutes, single use,
+    locked after 5 wrong attempts. Only a visit's latest code counts."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="phone_verifications")
+    phone = models.CharField(max_length=20, db_index=True)  # E.164
+    code_hash = models.CharField(max_length=64)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"code for {self.phone}"
 
 
 class VisitEvent(models.Model):

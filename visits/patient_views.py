@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import contextlib
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visits import chat, selectors, services
+from visits import chat, offline, selectors, services
 from visits.forms import IntakeForm
 from visits.lifecycle import TransitionRefused
 from visits.models import Visit
@@ -95,3 +95,35 @@ def chat_send(request: HttpRequest, token: str) -> JsonResponse:
     except chat.ChatRefused as refused:
         return JsonResponse({"ok": False, "error": str(refused)}, status=400)
     return JsonResponse({"ok": True})
+
+
+@require_POST
+def phone_start(request: HttpRequest, token: str) -> JsonResponse:
+    """Offline queueing: text a 6-digit code to the patient's mobile number."""
+    visit = visit_for(request, token)
+    try:
+        offline.phone_verification_start(visit_id=visit.id, raw_phone=request.POST.get("phone", ""))
+    except offline.VerificationError as error:
+        return JsonResponse({"ok": False, "error": str(error)}, status=400)
+    return JsonResponse({"ok": True})
+
+
+@require_POST
+def phone_verify(request: HttpRequest, token: str) -> JsonResponse:
+    visit = visit_for(request, token)
+    try:
+        offline.phone_verification_check(visit_id=visit.id, code=request.POST.get("code", ""))
+    except offline.VerificationError as error:
+        return JsonResponse({"ok": False, "error": str(error)}, status=400)
+    return JsonResponse({"ok": True})
+
+
+@require_GET
+def recall_link(request: HttpRequest, link_token: str) -> HttpResponse:
+    """The Recall SMS link: binds this browser (often the phone that got the SMS) to the visit."""
+    claimed = offline.visit_claim_recall_link(link_token=link_token)
+    if claimed is None:
+        raise Http404("This link is no longer valid")
+    visit, token = claimed
+    bind_visit(request, visit)
+    return redirect("patient_wait", token=token)

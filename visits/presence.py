@@ -43,7 +43,9 @@ def visit_socket_opened(*, visit_id: int) -> None:
                 "connection_lost",
             ]
         )
-        if visit.status == Status.DISCONNECTED:
+        if visit.status in (Status.OFFLINE, Status.RECALLED):
+            apply_event(visit, Event.RETURN, Actor.PATIENT, now=now)  # back on the wait screen
+        elif visit.status == Status.DISCONNECTED:
             # Back from Recents: straight into the call if staff are still in it.
             event = Event.REJOIN if visit.call_participants.exists() else Event.RESUME
             apply_event(visit, event, Actor.PATIENT, now=now)
@@ -105,6 +107,10 @@ def _grace_passed(visit: Visit, now: datetime) -> None:
     if visit.status in IN_PROGRESS_STATUSES:
         visit.save(update_fields=["grace_due_at"])
         apply_event(visit, Event.CONNECTION_LOST, Actor.SYSTEM, now=now)
+    elif visit.status == Status.WAITING and visit.verified_phone and visit.clinic.offline_queueing:
+        # A verified patient who left keeps their place offline, to be recalled by SMS.
+        visit.save(update_fields=["grace_due_at"])
+        apply_event(visit, Event.GO_OFFLINE, Actor.SYSTEM, now=now)
     elif visit.status in HOLDABLE:
         # Keeps their place for the hold window, counted from the drop.
         visit.connection_lost = True
@@ -139,6 +145,14 @@ def _recents_expired(visit: Visit, now: datetime) -> None:
         visit.save(update_fields=["expires_at"])
 
 
+def _recall_unanswered(visit: Visit, now: datetime) -> None:
+    visit.recall_due_at = None
+    visit.recall_no_response = visit.status == Status.RECALLED
+    visit.save(update_fields=["recall_due_at", "recall_no_response"])
+    if visit.recall_no_response:
+        publishing.visit_changed(visit, before=Status(visit.status))
+
+
 def sweep_due(*, now: datetime | None = None) -> dict[str, int]:
     """Apply every due timer. Safe to run twice and concurrently."""
     now = now or timezone.now()
@@ -148,6 +162,7 @@ def sweep_due(*, now: datetime | None = None) -> dict[str, int]:
         "hold": _claim(open_visits.filter(hold_due_at__lte=now), _hold_passed, now),
         "idle": _claim(open_visits.filter(idle_due_at__lte=now), _idle_passed, now),
         "expiry": _claim(open_visits.filter(expires_at__lte=now), _recents_expired, now),
+        "recall": _claim(open_visits.filter(recall_due_at__lte=now), _recall_unanswered, now),
     }
 
 

@@ -104,6 +104,7 @@ def dashboard_sections(*, clinic: Clinic) -> list[Section]:
     visits = (
         Visit.objects.filter(clinic=clinic, status__in=list(OPEN_STATUSES))
         .order_by("arrived_at", "id")
+        .select_related("last_recall_sms")
         .prefetch_related(_participants_prefetch())
     )
     for visit in visits:
@@ -113,7 +114,11 @@ def dashboard_sections(*, clinic: Clinic) -> list[Section]:
 
 
 def card_for_visit(*, visit: Visit) -> Card:
-    visit = Visit.objects.prefetch_related(_participants_prefetch()).get(pk=visit.pk)
+    visit = (
+        Visit.objects.select_related("clinic", "last_recall_sms")
+        .prefetch_related(_participants_prefetch())
+        .get(pk=visit.pk)
+    )
     return card_for(visit, shown_fields(clinic=visit.clinic))
 
 
@@ -174,6 +179,7 @@ class PatientState:
     seconds_per_place: float | None
     status_label: str
     staff_names: list[str]
+    code_sent_to: str | None = None  # offline queueing: a code is waiting to be typed in
 
     @property
     def estimate_minutes(self) -> int | None:
@@ -192,4 +198,14 @@ def patient_state(*, visit: Visit) -> PatientState:
         staff_names=[
             p.user.get_full_name() or p.user.username for p in visit.call_participants.select_related("user")
         ],
+        code_sent_to=_pending_code_phone(visit) if waiting and visit.clinic.offline_queueing else None,
     )
+
+
+def _pending_code_phone(visit: Visit) -> str | None:
+    if visit.verified_phone:
+        return None
+    latest = visit.phone_verifications.first()
+    if latest is None or latest.used_at or latest.expires_at <= timezone.now():
+        return None
+    return "•••• " + latest.phone[-4:]  # only the last digits on screen

@@ -29,6 +29,8 @@ TRANSITION_FIELDS = [
     "idle_due_at",
     "expires_at",
     "call_failed_at",
+    "recall_due_at",
+    "recall_no_response",
 ]
 
 
@@ -71,6 +73,9 @@ def apply_event(
         visit.call_failed_at = None  # a new call: an earlier failure no longer applies
     elif target is not Status.IN_CALL:
         visit.idle_due_at = None
+    if target is not Status.RECALLED:
+        visit.recall_due_at = None
+        visit.recall_no_response = False
     if target is Status.DISCONNECTED:
         visit.expires_at = now + timedelta(minutes=clinic.recents_expiry_minutes)
     else:

@@ -19,4 +19,7 @@ urlpatterns = [
     path("v/<str:token>/state/", patient_views.state, name="patient_state"),
     path("v/<str:token>/leave/", patient_views.leave, name="patient_leave"),
     path("v/<str:token>/chat/", patient_views.chat_send, name="patient_chat"),
+    path("v/<str:token>/phone/", patient_views.phone_start, name="patient_phone"),
+    path("v/<str:token>/phone/verify/", patient_views.phone_verify, name="patient_phone_verify"),
+    path("r/<str:link_token>/", patient_views.recall_link, name="patient_recall_link"),
 ]

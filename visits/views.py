@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visits import chat, selectors, services
+from visits import chat, offline, selectors, services
 from visits.lifecycle import TransitionRefused
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
@@ -25,6 +25,7 @@ ACTIONS = {
     "send_back": services.visit_send_back,
     "cancel": services.visit_cancel,
     "call_back": services.visit_call_back,
+    "recall": offline.visit_recall,
 }
 
 

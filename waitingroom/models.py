@@ -40,6 +40,15 @@ class Clinic(models.Model):
     wait_red_minutes = models.PositiveIntegerField(
         default=15, help_text="A waiting card turns red after this."
     )
+    offline_queueing = models.BooleanField(
+        default=False, help_text="Patients may verify a mobile number, leave the page and be recalled by SMS."
+    )
+    default_phone_region = models.CharField(
+        max_length=2, default="US", help_text="Country of phone numbers typed without a +country code."
+    )
+    recall_timeout_minutes = models.PositiveIntegerField(
+        default=10, help_text="A recalled patient who has not returned by then is flagged 'no response'."
+    )
     broadcast_message = models.CharField(
         max_length=280,
         blank=True,
@@ -84,3 +93,39 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) at {self.clinic}"
+
+
+class SmsMessage(models.Model):
+    """An SMS we send, with what the provider said about it. Sending is idempotent per `reference`
+    (one row per logical message); delivery callbacks only move `status` forward."""
+
+    # Twilio's statuses, by how far along they are. The last rank is final.
+    STATUS_RANK = {
+        "pending": 0,
+        "accepted": 1,
+        "queued": 1,
+        "sending": 2,
+        "sent": 3,
+        "delivered": 4,
+        "undelivered": 4,
+        "failed": 4,
+        "canceled": 4,
+    }
+    FAILED = frozenset({"undelivered", "failed", "canceled"})
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="sms_messages")
+    reference = models.CharField(max_length=80, unique=True)
+    to = models.CharField(max_length=20)
+    body = models.TextField()
+    sid = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=12, default="pending")
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"SMS {self.reference} ({self.status})"
+
+    @property
+    def failed(self) -> bool:
+        return self.status in self.FAILED

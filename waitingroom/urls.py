@@ -6,6 +6,7 @@ from waitingroom import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("twilio/sms-status/", views.twilio_sms_status, name="twilio_sms_status"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("visits.urls")),

@@ -124,7 +124,11 @@
     socket.send({type: "activity"});
   }
   ["pointermove", "keydown", "touchstart", "scroll", "click"].forEach(function (ev) { document.addEventListener(ev, activity, {passive: true}); });
-  document.addEventListener("visibilitychange", function () { if (!document.hidden) { lastActivity = 0; activity(); resync(); } });
+  // Hidden or shown again: a verified patient goes offline (keeping their place) and comes back.
+  document.addEventListener("visibilitychange", function () {
+    if (socket) socket.send({type: "visibility", hidden: document.hidden});
+    if (!document.hidden) { lastActivity = 0; activity(); resync(); }
+  });
 
   document.addEventListener("submit", function (e) {
     var form = e.target;
@@ -134,6 +138,13 @@
         .then(function (r) { return r.json(); }).then(function (data) {
           document.querySelector("[data-chat-error]").textContent = data.ok ? "" : data.error;
           if (data.ok) form.reset();
+        });
+    } else if (form.matches("[data-json-form]")) {
+      // Phone number and code: the server answers with an error or publishes the next step.
+      e.preventDefault();
+      fetch(form.action, {method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
+        .then(function (r) { return r.json(); }).then(function (data) {
+          if (!data.ok) form.querySelector("[data-form-error]").textContent = data.error; else resync();
         });
     } else if (form.matches("[data-leave-form]") && !confirm("Leave the waiting room? You will lose your place.")) {
       e.preventDefault();

@@ -22,6 +22,8 @@ def clinic_form(clinic, **overrides) -> dict:
         "wait_amber_minutes": 5,
         "wait_red_minutes": 15,
         "broadcast_message": "",
+        "default_phone_region": "US",
+        "recall_timeout_minutes": 10,
     }
     for prefix in ("memberships", "intake_fields"):
         data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
