@@ -16,9 +16,21 @@
   function csrf() { return document.querySelector("meta[name=csrf-token]").content; }
   function fragment(html) { var t = document.createElement("template"); t.innerHTML = html.trim(); return t.content.firstElementChild; }
 
+  var shownHtml = null;
   function showStatus(status, html) {
     body.dataset.status = status;
-    panel.innerHTML = html;
+    // A push and a re-fetch often bring the same panel: skip it, and never wipe what the patient
+    // is typing (a code, a phone number) when the panel does change.
+    if (html !== shownHtml) {
+      shownHtml = html;
+      var typed = {}, focused = document.activeElement && panel.contains(document.activeElement) ? document.activeElement.name : null;
+      panel.querySelectorAll("input[name]").forEach(function (i) { typed[i.name] = i.value; });
+      panel.innerHTML = html;
+      panel.querySelectorAll("input[name]").forEach(function (i) {
+        if (typed[i.name] && !i.value) i.value = typed[i.name];
+        if (i.name === focused) i.focus();
+      });
+    }
     var retry = panel.querySelector("[data-media-retry]");
     if (retry) retry.addEventListener("click", checkDevices);
     if (IN_PROGRESS.indexOf(status) >= 0) enterCall(); else leaveCall();

@@ -191,3 +191,8 @@ def off_loop(fn, /, *args, **kwargs):
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(call).result()
+
+
+# How long a browser test waits for a live update. The product's target is one second; latency is
+# measured by the benchmark (issue 8), so tests leave room for a loaded CI machine instead of timing.
+LIVE_MS = 3000

@@ -7,13 +7,12 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import staff
-from tests.support.live import login, off_loop
+from tests.support.live import LIVE_MS, login, off_loop
 from tests.visits.conftest import ready
 from visits import services
 from visits.models import Visit
 
 pytestmark = pytest.mark.browser
-LIVE = 1000
 
 
 def open_dashboard(new_page, username="paula"):
@@ -39,21 +38,21 @@ def test_chat_and_broadcast_reach_the_other_side_live(new_page, provider, clinic
 
     patient.fill("[data-chat-form] input[name=body]", "Is it going to be long?")
     patient.click("[data-chat-form] button")
-    dashboard.wait_for_selector(f"{card} [data-unread]", timeout=LIVE)
+    dashboard.wait_for_selector(f"{card} [data-unread]", timeout=LIVE_MS)
     assert dashboard.text_content(f"{card} [data-unread]") == "1 unread"
     # The sound and title alert fired when the patient became ready.
     assert dashboard.get_attribute("body", "data-last-chime")
 
     dashboard.click(f"{card} [data-chat-open]")
     dashboard.wait_for_selector("[data-chat-log] >> text=Is it going to be long?")
-    dashboard.wait_for_selector(f"{card} [data-unread]", state="detached", timeout=LIVE)
+    dashboard.wait_for_selector(f"{card} [data-unread]", state="detached", timeout=LIVE_MS)
     dashboard.fill("[data-chat-drawer] input[name=body]", "About five minutes")
     dashboard.click("[data-chat-drawer] button.primary")
-    patient.wait_for_selector("[data-chat-log] >> text=About five minutes", timeout=LIVE)
+    patient.wait_for_selector("[data-chat-log] >> text=About five minutes", timeout=LIVE_MS)
 
     dashboard.fill("#broadcast", "Running 15 minutes late")
     dashboard.click("[data-broadcast-form] button")
-    patient.wait_for_selector("[data-broadcast] >> text=Running 15 minutes late", timeout=LIVE)
+    patient.wait_for_selector("[data-broadcast] >> text=Running 15 minutes late", timeout=LIVE_MS)
 
 
 def test_wait_colours_turn_amber_then_red(new_page, provider, clinic_a):
@@ -88,10 +87,10 @@ def test_collapsed_sections_are_remembered_per_person(new_page, provider, clinic
 def test_dashboard_refetches_what_it_missed_while_its_socket_was_down(new_page, provider, clinic_a):
     dashboard = open_dashboard(new_page)
     visit = off_loop(ready, clinic_a, "Missed While Down")
-    dashboard.wait_for_selector(f"[data-visit='{visit.id}']", timeout=LIVE)
+    dashboard.wait_for_selector(f"[data-visit='{visit.id}']", timeout=LIVE_MS)
     dashboard.evaluate("window.dashboardSocket.drop()")
     off_loop(services.visit_cancel, visit_id=visit.id, user=provider)  # published while nobody listens
     late = off_loop(ready, clinic_a, "Arrived While Down")
     dashboard.wait_for_selector("body[data-socket='open']", timeout=5000)
-    dashboard.wait_for_selector(f"[data-visit='{late.id}']", timeout=LIVE)
+    dashboard.wait_for_selector(f"[data-visit='{late.id}']", timeout=LIVE_MS)
     assert dashboard.query_selector(f"[data-visit='{visit.id}']") is None

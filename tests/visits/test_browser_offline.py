@@ -5,12 +5,11 @@ import re
 import pytest
 from django.test import Client
 
-from tests.support.live import login
+from tests.support.live import LIVE_MS, login
 from visits.models import Visit
 from waitingroom import sms
 
 pytestmark = pytest.mark.browser
-LIVE = 1000
 HIDE_PAGE = """() => {
   Object.defineProperty(document, 'hidden', {value: true, configurable: true});
   Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
@@ -44,13 +43,13 @@ def test_verified_patient_goes_offline_and_is_recalled_by_sms(new_page, provider
     assert "use your device freely" in patient.text_content("[data-verified]")
 
     patient.evaluate(HIDE_PAGE)
-    dashboard.wait_for_selector(f"[data-phase='ready'] {card}[data-status='offline']", timeout=LIVE)
+    dashboard.wait_for_selector(f"[data-phase='ready'] {card}[data-status='offline']", timeout=LIVE_MS)
     assert dashboard.text_content(f"{card} [data-badge]") == "Offline"
     assert dashboard.query_selector(f"{card} form[data-action='call']") is None  # Call became Recall
 
     sms.outbox.clear()
     dashboard.click(f"{card} form[data-action='recall'] button")
-    dashboard.wait_for_selector(f"{card}[data-status='recalled']", timeout=LIVE)
+    dashboard.wait_for_selector(f"{card}[data-status='recalled']", timeout=LIVE_MS)
     [message] = sms.outbox
     assert message.to == "+14155550123"
     link = re.search(r"https://clinic\.example\.test(/r/[\w-]+/)", message.body).group(1)
@@ -58,9 +57,9 @@ def test_verified_patient_goes_offline_and_is_recalled_by_sms(new_page, provider
     phone = new_page()  # the phone that received the SMS
     phone.goto(link)
     phone.wait_for_selector("[data-patient-status='waiting']")
-    dashboard.wait_for_selector(f"{card}[data-status='waiting']", timeout=LIVE)
+    dashboard.wait_for_selector(f"{card}[data-status='waiting']", timeout=LIVE_MS)
 
     dashboard.click(f"{card} form[data-action='call'] button")
-    dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE)
-    phone.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE)
+    dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE_MS)
+    phone.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
     assert Client().get(link).status_code == 302  # the link still opens while the visit lasts

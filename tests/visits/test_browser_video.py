@@ -3,11 +3,10 @@ microphone connect over WebRTC, each decodes the other's video, and the call dri
 
 import pytest
 
-from tests.support.live import login
+from tests.support.live import LIVE_MS, login
 from visits.models import Visit, VisitEvent
 
 pytestmark = pytest.mark.browser
-LIVE = 1000
 CONNECT = 20_000  # ms: ICE over the machine's own address
 
 ICE_CONNECTED = """(name) => { const call = window[name];
@@ -40,7 +39,7 @@ def test_patient_and_provider_hold_a_video_visit(new_page, sweeper, provider, cl
 
     dashboard.click(f"{card} form[data-action='call'] button")
     dashboard.wait_for_selector("[data-staff-call] [data-call]:not([hidden])")
-    patient.wait_for_selector("[data-call]:not([hidden])", timeout=LIVE)
+    patient.wait_for_selector("[data-call]:not([hidden])", timeout=LIVE_MS)
 
     patient.wait_for_function(ICE_CONNECTED, arg="patientCall", timeout=CONNECT)
     dashboard.wait_for_function(ICE_CONNECTED, arg="staffCall", timeout=CONNECT)
@@ -53,9 +52,11 @@ def test_patient_and_provider_hold_a_video_visit(new_page, sweeper, provider, cl
 
     # The provider leaves the call: the visit is available, on the dashboard and for the patient.
     dashboard.click("[data-call-leave]")
-    dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='available']", timeout=LIVE)
+    dashboard.wait_for_selector(
+        f"[data-phase='in_progress'] {card}[data-status='available']", timeout=LIVE_MS
+    )
     dashboard.wait_for_selector("[data-staff-call]", state="detached")
-    patient.wait_for_selector("[data-patient-status='available']", timeout=LIVE)
+    patient.wait_for_selector("[data-patient-status='available']", timeout=LIVE_MS)
     patient.wait_for_function("() => !document.querySelector('[data-remote-videos] video')", timeout=5000)
 
     # The patient's page closes: Recents after the grace.

@@ -3,11 +3,10 @@ clinic link and a provider watches, calls, loses and regains them, and ends the 
 
 import pytest
 
-from tests.support.live import login
+from tests.support.live import LIVE_MS, login
 from visits.models import Visit
 
 pytestmark = pytest.mark.browser
-LIVE = 1000  # ms: every change reaches every open dashboard and the patient within one second
 
 # Records every phase each card was seen in, so a phase that lasts only an instant is still seen.
 RECORD_PHASES = """() => {
@@ -39,16 +38,16 @@ def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, 
     card = f"[data-visit='{visit.id}']"
 
     # Getting Ready (connecting) and then Ready (waiting), without a reload.
-    dashboard.wait_for_selector(f"[data-phase='ready'] {card}[data-status='waiting']", timeout=LIVE)
+    dashboard.wait_for_selector(f"[data-phase='ready'] {card}[data-status='waiting']", timeout=LIVE_MS)
     assert dashboard.evaluate(f"window.seen['{visit.id}']")[0] == "getting_ready:connecting"
-    patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE)
+    patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
     assert patient.text_content("[data-position]") == "1"
     assert dashboard.title().startswith("(1 waiting)")
 
     # Call: In Progress / in_call on both screens.
     dashboard.click(f"{card} form[data-action='call'] button")
-    dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE)
-    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE)
+    dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE_MS)
+    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
     assert "Paula Provider" in patient.text_content("[data-status-panel]")
 
     # Closing the patient's page: Recents after the grace.
@@ -63,10 +62,10 @@ def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, 
     patient = patient_browser.new_page()
     patient.goto(link)
     dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=3000)
-    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE)
+    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
 
     # End visit: the card disappears at once and the patient sees that the visit ended.
     dashboard.click(f"{card} form[data-action='end'] button")
-    dashboard.wait_for_selector(card, state="detached", timeout=LIVE)
-    patient.wait_for_selector("[data-patient-status='completed']", timeout=LIVE)
+    dashboard.wait_for_selector(card, state="detached", timeout=LIVE_MS)
+    patient.wait_for_selector("[data-patient-status='completed']", timeout=LIVE_MS)
     assert "Your visit has ended" in patient.text_content("[data-status-panel]")

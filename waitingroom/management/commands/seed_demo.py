@@ -31,7 +31,8 @@ class Command(BaseCommand):
     def seed(self) -> None:
         User = get_user_model()
         clinic, _ = Clinic.objects.update_or_create(
-            slug="demo", defaults={"name": "Demo Clinic", "time_zone": "America/New_York"}
+            slug="demo",
+            defaults={"name": "Demo Clinic", "time_zone": "America/New_York", "offline_queueing": True},
         )
         for username, first, last, role, admin_site in DEMO_STAFF:
             user, _ = User.objects.get_or_create(username=username)
