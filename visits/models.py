@@ -217,6 +217,3 @@ class ChatMessage(models.Model):
         if self.sender == self.Sender.PATIENT:
             return self.visit.patient_name
         return (self.user.get_full_name() or self.user.username) if self.user else "Clinic"
-
-
-__all__ = ["CLOSED_STATUSES", "CallParticipant", "ChatMessage", "IntakeField", "Visit", "VisitEvent"]

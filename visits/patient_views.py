@@ -87,35 +87,45 @@ def leave(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("patient_wait", token=token)
 
 
-@require_POST
-def chat_send(request: HttpRequest, token: str) -> JsonResponse:
+def _json_action(request: HttpRequest, token: str, action, refused: type[Exception]) -> JsonResponse:
+    """Run `action(visit)` for the patient's own visit: {"ok": true}, or a 400 saying why not."""
     visit = visit_for(request, token)
     try:
-        chat.chat_post(visit_id=visit.id, body=request.POST.get("body", ""))
-    except chat.ChatRefused as refused:
-        return JsonResponse({"ok": False, "error": str(refused)}, status=400)
+        action(visit)
+    except refused as error:
+        return JsonResponse({"ok": False, "error": str(error)}, status=400)
     return JsonResponse({"ok": True})
+
+
+@require_POST
+def chat_send(request: HttpRequest, token: str) -> JsonResponse:
+    body = request.POST.get("body", "")
+    return _json_action(
+        request, token, lambda visit: chat.chat_post(visit_id=visit.id, body=body), chat.ChatRefused
+    )
 
 
 @require_POST
 def phone_start(request: HttpRequest, token: str) -> JsonResponse:
     """Offline queueing: text a 6-digit code to the patient's mobile number."""
-    visit = visit_for(request, token)
-    try:
-        offline.phone_verification_start(visit_id=visit.id, raw_phone=request.POST.get("phone", ""))
-    except offline.VerificationError as error:
-        return JsonResponse({"ok": False, "error": str(error)}, status=400)
-    return JsonResponse({"ok": True})
+    phone = request.POST.get("phone", "")
+    return _json_action(
+        request,
+        token,
+        lambda visit: offline.phone_verification_start(visit_id=visit.id, raw_phone=phone),
+        offline.VerificationError,
+    )
 
 
 @require_POST
 def phone_verify(request: HttpRequest, token: str) -> JsonResponse:
-    visit = visit_for(request, token)
-    try:
-        offline.phone_verification_check(visit_id=visit.id, code=request.POST.get("code", ""))
-    except offline.VerificationError as error:
-        return JsonResponse({"ok": False, "error": str(error)}, status=400)
-    return JsonResponse({"ok": True})
+    code = request.POST.get("code", "")
+    return _json_action(
+        request,
+        token,
+        lambda visit: offline.phone_verification_check(visit_id=visit.id, code=code),
+        offline.VerificationError,
+    )
 
 
 @require_GET

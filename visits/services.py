@@ -254,7 +254,6 @@ def visit_patient_leave(*, visit_id: int) -> None:
 
 
 __all__ = [
-    "IN_PROGRESS_STATUSES",
     "CallFull",
     "NotInCall",
     "apply_event",

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 
 from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
-from waitingroom.models import Clinic, Membership, Role
+from waitingroom.models import Clinic, Membership
 
 
 class MembershipInline(ClinicScopedInline):
@@ -31,6 +31,3 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
-
-
-__all__ = ["ClinicAdmin", "Role"]

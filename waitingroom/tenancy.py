@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
-from waitingroom.models import Clinic, Membership, Role
+from waitingroom.models import Clinic, Membership
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -54,6 +54,3 @@ def default_clinic(*, user: AnyUser, preferred_slug: str | None = None) -> Clini
         if preferred is not None:
             return preferred
     return clinics.order_by("name").first()
-
-
-__all__ = ["Role", "clinic_for_staff", "default_clinic", "has_role", "membership_for", "staff_clinics"]
