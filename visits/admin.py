@@ -42,11 +42,12 @@ class VisitAdmin(ClinicScopedAdmin):
     list_filter = ["status"]
     search_fields = ["patient_name"]
     inlines = [VisitEventInline]
-    exclude = ["token_hash"]
+    # Link-token hashes are of no use to staff: never on screen.
+    exclude = ["token_hash", "recall_token_hash"]
     change_roles = frozenset()
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Visit._meta.fields if f.name != "token_hash"]
+        return [f.name for f in Visit._meta.fields if f.name not in self.exclude]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

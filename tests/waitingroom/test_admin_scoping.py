@@ -122,3 +122,18 @@ def test_superuser_sees_every_clinic(django_user_model, clinic_a, clinic_b):
     root = django_user_model.objects.create_superuser("root", "root@example.test", "root-pass-123")
     page = client_for(root).get("/admin/waitingroom/clinic/")
     assert b"Clinic A" in page.content and b"Clinic B" in page.content
+
+
+def test_visit_history_in_the_admin_is_scoped_and_read_only(clinic_admin, clinic_a, clinic_b):
+    from tests.visits.conftest import ready
+
+    own, other = ready(clinic_a, "Own Patient"), ready(clinic_b, "Other Patient")
+    client = client_for(clinic_admin)
+    listing = client.get("/admin/visits/visit/")
+    assert b"Own Patient" in listing.content and b"Other Patient" not in listing.content
+    assert client.get(f"/admin/visits/visit/{other.pk}/change/").status_code == 302  # not theirs
+    page = client.get(f"/admin/visits/visit/{own.pk}/change/")
+    assert page.status_code == 200 and b"token_hash" not in page.content
+    client.post(f"/admin/visits/visit/{own.pk}/change/", {"status": "completed"})
+    own.refresh_from_db()
+    assert own.status == "waiting"  # visits change only through the waiting room's services
