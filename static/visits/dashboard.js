@@ -136,6 +136,18 @@
     if (e.target.closest("[data-chat-close]")) { drawer.hidden = true; drawer.innerHTML = ""; }
   });
 
+  // --- Device check before a first call -----------------------------------------------------------
+  var checkPanel = document.querySelector("[data-staff-devices]"), checkDevices = null;
+  document.querySelector("[data-device-check-open]").addEventListener("click", function () {
+    checkPanel.hidden = false;
+    checkDevices = checkDevices || new Call.Devices(checkPanel.querySelector("[data-device-check]"));
+    checkDevices.start().catch(function () {});
+  });
+  checkPanel.querySelector("[data-device-check-close]").addEventListener("click", function () {
+    if (checkDevices) checkDevices.stop();
+    checkPanel.hidden = true;
+  });
+
   // --- The staff side of a call --------------------------------------------------------------------
   var callHost = document.querySelector("[data-call-host]"), call = null;
   function closeCall() {

@@ -94,3 +94,17 @@ def test_dashboard_refetches_what_it_missed_while_its_socket_was_down(new_page, 
     dashboard.wait_for_selector("body[data-socket='open']", timeout=5000)
     dashboard.wait_for_selector(f"[data-visit='{late.id}']", timeout=LIVE_MS)
     assert dashboard.query_selector(f"[data-visit='{visit.id}']") is None
+
+
+def test_staff_check_camera_and_microphone_before_a_call(new_page, provider, clinic_a):
+    dashboard = open_dashboard(new_page)
+    dashboard.click("[data-device-check-open]")
+    panel = "[data-staff-devices]"
+    dashboard.wait_for_function(f"() => document.querySelector('{panel} [data-preview]').videoWidth > 0")
+    dashboard.wait_for_function(
+        f"() => Number(document.querySelector('{panel} [data-device-check]').dataset.micLevel) > 0"
+    )
+    assert "working" in dashboard.text_content(f"{panel} [data-device-result]")
+    assert dashboard.locator(f"{panel} [data-mic] option").count() >= 1
+    dashboard.click("[data-device-check-close]")
+    assert dashboard.is_hidden(panel)
