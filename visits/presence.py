@@ -101,26 +101,20 @@ def _claim(queryset: QuerySet, apply: Callable[[Visit, datetime], None], now: da
 
 def _grace_passed(visit: Visit, now: datetime) -> None:
     visit.grace_due_at = None
+    visit.save(update_fields=["grace_due_at"])
     if visit.open_sockets > 0:
-        visit.save(update_fields=["grace_due_at"])
         return
     if visit.status in IN_PROGRESS_STATUSES:
-        visit.save(update_fields=["grace_due_at"])
         apply_event(visit, Event.CONNECTION_LOST, Actor.SYSTEM, now=now)
     elif visit.status == Status.WAITING and visit.verified_phone and visit.clinic.offline_queueing:
         # A verified patient who left keeps their place offline, to be recalled by SMS.
-        visit.save(update_fields=["grace_due_at"])
         apply_event(visit, Event.GO_OFFLINE, Actor.SYSTEM, now=now)
     elif visit.status in HOLDABLE:
         # Keeps their place for the hold window, counted from the drop.
         visit.connection_lost = True
-        visit.hold_due_at = (visit.disconnected_at or now) + timedelta(
-            seconds=visit.clinic.hold_window_seconds
-        )
-        visit.save(update_fields=["grace_due_at", "connection_lost", "hold_due_at"])
+        visit.hold_due_at = (visit.disconnected_at or now) + timedelta(seconds=visit.clinic.hold_window_seconds)
+        visit.save(update_fields=["connection_lost", "hold_due_at"])
         publishing.visit_changed(visit, before=Status(visit.status))
-    else:
-        visit.save(update_fields=["grace_due_at"])
 
 
 def _hold_passed(visit: Visit, now: datetime) -> None:

@@ -81,11 +81,17 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await handler(content)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
-        # Malformed JSON gets a clear error instead of killing the socket with a traceback.
+        # Only decoding is guarded here: a malformed frame gets a clear error instead of killing the
+        # socket with a traceback, while errors inside handlers still surface as errors.
+        if text_data is None:
+            await self.send_json({"type": "error", "error": "Messages must be JSON text, not binary."})
+            return
         try:
-            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
+            content = await self.decode_json(text_data)
         except ValueError:
             await self.send_json({"type": "error", "error": "Messages must be valid JSON."})
+            return
+        await self.receive_json(content, **kwargs)
 
     def message_handlers(self) -> dict:
         return {"ping": self.on_ping}

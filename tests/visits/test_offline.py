@@ -40,6 +40,14 @@ def verified(clinic, name="Ann"):
     return visit
 
 
+def gone_offline(clinic, name="Ann"):
+    """A verified patient who switched away from the wait screen; the outbox starts empty."""
+    visit = verified(clinic, name)
+    offline.visit_visibility(visit_id=visit.id, hidden=True)
+    sms.outbox.clear()
+    return visit
+
+
 def test_code_is_six_digits_sent_to_the_normalised_number_and_verifies(clinic):
     visit = ready(clinic)
     offline.phone_verification_start(visit_id=visit.id, raw_phone=PHONE)
@@ -156,14 +164,9 @@ def test_verified_patient_whose_socket_is_gone_past_the_grace_is_offline_not_los
     assert Visit.objects.get(pk=visit.pk).status == Status.OFFLINE
 
 
-def test_recall_texts_a_link_that_brings_the_patient_back(
-    clinic, provider, django_capture_on_commit_callbacks
-):
-    visit = verified(clinic)
-    offline.visit_visibility(visit_id=visit.id, hidden=True)
-    sms.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        offline.visit_recall(visit_id=visit.id, user=provider)
+def test_recall_texts_a_link_that_brings_the_patient_back(clinic, provider):
+    visit = gone_offline(clinic)
+    offline.visit_recall(visit_id=visit.id, user=provider)
     visit.refresh_from_db()
     assert visit.status == Status.RECALLED and visit.recall_count == 1
     [message] = sms.outbox
@@ -180,25 +183,19 @@ def test_recall_texts_a_link_that_brings_the_patient_back(
     services.visit_call(visit_id=visit.id, user=provider)
 
 
-def test_recall_may_be_repeated_and_each_recall_sends_once(
-    clinic, provider, django_capture_on_commit_callbacks
-):
+def test_recall_may_be_repeated_and_each_recall_sends_once(clinic, provider):
     from waitingroom.messaging import sms_deliver_now
 
-    visit = verified(clinic)
-    offline.visit_visibility(visit_id=visit.id, hidden=True)
-    sms.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        offline.visit_recall(visit_id=visit.id, user=provider)
-        offline.visit_recall(visit_id=visit.id, user=provider)
+    visit = gone_offline(clinic)
+    offline.visit_recall(visit_id=visit.id, user=provider)
+    offline.visit_recall(visit_id=visit.id, user=provider)
     visit.refresh_from_db()
     sms_deliver_now(message_id=visit.last_recall_sms_id)  # the task run again for the same recall
     assert len(sms.outbox) == 2 and visit.recall_count == 2
 
 
 def test_recall_without_response_is_flagged_after_the_timeout(clinic, provider, published):
-    visit = verified(clinic)
-    offline.visit_visibility(visit_id=visit.id, hidden=True)
+    visit = gone_offline(clinic)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         offline.visit_recall(visit_id=visit.id, user=provider)
@@ -212,8 +209,7 @@ def test_recall_without_response_is_flagged_after_the_timeout(clinic, provider, 
 
 
 def test_failed_recall_sms_shows_on_the_card(clinic, provider, client, settings, published):
-    visit = verified(clinic)
-    offline.visit_visibility(visit_id=visit.id, hidden=True)
+    visit = gone_offline(clinic)
     with published.commit():
         offline.visit_recall(visit_id=visit.id, user=provider)
     visit.refresh_from_db()
@@ -229,13 +225,9 @@ def test_failed_recall_sms_shows_on_the_card(clinic, provider, client, settings,
     assert "SMS failed" in published.to(realtime.clinic_staff_group(clinic.id))[-1]["html"]
 
 
-def test_old_recall_link_after_the_visit_ended_is_404(
-    clinic, provider, csr, django_capture_on_commit_callbacks
-):
-    visit = verified(clinic)
-    offline.visit_visibility(visit_id=visit.id, hidden=True)
-    with django_capture_on_commit_callbacks(execute=True):
-        offline.visit_recall(visit_id=visit.id, user=provider)
+def test_old_recall_link_after_the_visit_ended_is_404(clinic, provider, csr):
+    visit = gone_offline(clinic)
+    offline.visit_recall(visit_id=visit.id, user=provider)
     link = re.search(r"(/r/[\w-]+/)", sms.outbox[-1].body).group(1)
     services.visit_cancel(visit_id=visit.id, user=csr)  # cancel the offline queue entry
     assert Visit.objects.get(pk=visit.pk).status == Status.CANCELLED

@@ -62,6 +62,8 @@ async def test_malformed_messages_get_a_clear_error_and_the_socket_lives_on(prov
     assert (await ws.receive_json_from())["error"] == "Messages must be valid JSON."
     await ws.send_json_to(["a", "list"])
     assert "JSON objects with a type" in (await ws.receive_json_from())["error"]
+    await ws.send_to(bytes_data=b"\x00\x01")
+    assert "not binary" in (await ws.receive_json_from())["error"]
     await ws.send_json_to({"type": "call_everyone"})
     assert "Unknown message type" in (await ws.receive_json_from())["error"]
     await ws.send_json_to({"type": "ping"})
