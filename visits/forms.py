@@ -6,7 +6,7 @@ import re
 
 from django import forms
 
-from visits.models import IntakeField
+from visits.models import Question
 from waitingroom.models import Clinic
 
 PHONE_RE = re.compile(r"^\+?[0-9 ().-]{7,20}$")
@@ -65,42 +65,52 @@ US_STATES = [
 ]
 
 
-def _phone(value: str) -> None:
+def validate_phone(value: str) -> None:
     if value and not PHONE_RE.match(value):
         raise forms.ValidationError("Enter a phone number: digits, spaces and an optional leading +.")
 
 
-def field_for(intake: IntakeField) -> forms.Field:
-    common = {"label": intake.label, "required": intake.required}
-    kind = intake.kind
-    if kind in (IntakeField.Kind.CHOICE, IntakeField.Kind.REGION):
-        options = intake.options or (US_STATES if kind == IntakeField.Kind.REGION else [])
+def field_for(question: Question) -> forms.Field:
+    common = {"label": question.label, "required": question.required}
+    kind = question.kind
+    if kind in (Question.Kind.CHOICE, Question.Kind.REGION):
+        options = question.options or (US_STATES if kind == Question.Kind.REGION else [])
         return forms.ChoiceField(choices=[("", "— choose —"), *[(o, o) for o in options]], **common)
-    if kind == IntakeField.Kind.DATE:
+    if kind == Question.Kind.DATE:
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
-    if kind == IntakeField.Kind.EMAIL:
+    if kind == Question.Kind.EMAIL:
         return forms.EmailField(max_length=200, **common)
-    if kind == IntakeField.Kind.PHONE:
+    if kind == Question.Kind.PHONE:
         return forms.CharField(
-            max_length=20, validators=[_phone], widget=forms.TextInput(attrs={"type": "tel"}), **common
+            max_length=20,
+            validators=[validate_phone],
+            widget=forms.TextInput(attrs={"type": "tel"}),
+            **common,
         )
     return forms.CharField(max_length=200, **common)
 
 
-class IntakeForm(forms.Form):
+class QuestionsMixin:
+    """Adds a clinic's configured questions to a form as `q_<key>` fields and reads the answers back."""
+
+    def add_questions(self, questions: list[Question]) -> None:
+        self.questions = questions
+        for question in questions:
+            self.fields[f"q_{question.key}"] = field_for(question)
+
+    def answers(self) -> dict[str, str]:
+        """Answers by question key, as strings (dates in ISO format), empty ones left out."""
+        result = {}
+        for question in self.questions:
+            value = self.cleaned_data.get(f"q_{question.key}")
+            if value not in (None, ""):
+                result[question.key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return result
+
+
+class IntakeForm(QuestionsMixin, forms.Form):
     patient_name = forms.CharField(label="Your name", max_length=120)
 
     def __init__(self, *args, clinic: Clinic, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.intake_fields = list(clinic.intake_fields.all())
-        for intake in self.intake_fields:
-            self.fields[f"q_{intake.key}"] = field_for(intake)
-
-    def answers(self) -> dict[str, str]:
-        """Answers by field key, as strings (dates in ISO format), empty ones left out."""
-        result = {}
-        for intake in self.intake_fields:
-            value = self.cleaned_data.get(f"q_{intake.key}")
-            if value not in (None, ""):
-                result[intake.key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        return result
+        self.add_questions(list(clinic.intake_fields.all()))

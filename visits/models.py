@@ -13,8 +13,9 @@ from visits.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, Phase, Status, phas
 from waitingroom.models import Clinic
 
 
-class IntakeField(models.Model):
-    """One question of a clinic's intake form, configured by the clinic admin."""
+class Question(models.Model):
+    """One configurable question of a clinic's form (the intake form here; the pre-request form in
+    scheduling uses the same mechanism)."""
 
     class Kind(models.TextChoices):
         TEXT = "text", "Text"
@@ -24,20 +25,16 @@ class IntakeField(models.Model):
         EMAIL = "email", "Email"
         REGION = "region", "Region / State"
 
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="intake_fields")
     label = models.CharField(max_length=80)
     key = models.SlugField(max_length=40, help_text="Stable name of the answer, e.g. 'visit_option'.")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
     choices = models.TextField(blank=True, help_text="For Choice and Region: one option per line.")
     required = models.BooleanField(default=False)
-    show_on_card = models.BooleanField(
-        default=False, help_text="Show the answer on the dashboard's visit card."
-    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        abstract = True
         ordering = ["position", "id"]
-        constraints = [models.UniqueConstraint(fields=["clinic", "key"], name="intake_key_unique_per_clinic")]
 
     def __str__(self) -> str:
         return self.label
@@ -45,6 +42,18 @@ class IntakeField(models.Model):
     @property
     def options(self) -> list[str]:
         return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+
+class IntakeField(Question):
+    """One question of a clinic's intake form, configured by the clinic admin."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="intake_fields")
+    show_on_card = models.BooleanField(
+        default=False, help_text="Show the answer on the dashboard's visit card."
+    )
+
+    class Meta(Question.Meta):
+        constraints = [models.UniqueConstraint(fields=["clinic", "key"], name="intake_key_unique_per_clinic")]
 
 
 def hash_token(token: str) -> str:

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from visits import lifecycle, publishing
+from visits import lifecycle, publishing, services
 from visits.lifecycle import Actor, Event, Status
 from visits.models import PhoneVerification, Visit, hash_token, new_token
 from visits.services import apply_event, locked_visit
@@ -158,7 +158,5 @@ def visit_claim_recall_link(*, link_token: str) -> tuple[Visit, str] | None:
         )
         if visit is None or visit.is_closed:
             return None
-        token = new_token()
-        visit.token_hash = hash_token(token)
-        visit.save(update_fields=["token_hash"])
+        token = services.visit_reissue_token(visit=visit)
     return visit, token

@@ -112,7 +112,9 @@ def _grace_passed(visit: Visit, now: datetime) -> None:
     elif visit.status in HOLDABLE:
         # Keeps their place for the hold window, counted from the drop.
         visit.connection_lost = True
-        visit.hold_due_at = (visit.disconnected_at or now) + timedelta(seconds=visit.clinic.hold_window_seconds)
+        visit.hold_due_at = (visit.disconnected_at or now) + timedelta(
+            seconds=visit.clinic.hold_window_seconds
+        )
         visit.save(update_fields=["connection_lost", "hold_due_at"])
         publishing.visit_changed(visit, before=Status(visit.status))
 

@@ -130,6 +130,15 @@ def visit_start(*, clinic: Clinic, patient_name: str, answers: dict[str, str]) -
     return visit, token
 
 
+def visit_reissue_token(*, visit: Visit) -> str:
+    """A fresh link token for an open visit (a new browser takes it over); the old link stops
+    working. The caller holds the row lock."""
+    token = new_token()
+    visit.token_hash = hash_token(token)
+    visit.save(update_fields=["token_hash"])
+    return token
+
+
 def visit_media_result(*, visit_id: int, ok: bool) -> None:
     """The wait screen's camera/microphone check finished. A repeated result changes nothing."""
     now = timezone.now()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visits import chat, offline, selectors, services
@@ -62,6 +64,10 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "clinics": tenancy.staff_clinics(user=request.user).order_by("name"),
             "frontline": frontline,
             "sections": selectors.dashboard_sections(clinic=clinic) if frontline else [],
+            # Apps above this one add their parts (e.g. a provider's appointment requests).
+            "panels": [
+                html for path in settings.DASHBOARD_PANELS if (html := import_string(path)(request, clinic))
+            ],
         },
     )
 

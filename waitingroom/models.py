@@ -129,3 +129,28 @@ class SmsMessage(models.Model):
     @property
     def failed(self) -> bool:
         return self.status in self.FAILED
+
+
+class EmailMessage(models.Model):
+    """An email we send, stored before sending so a crash or a mail-server outage loses nothing.
+    Sending is idempotent per `reference` (one row per logical message); the task marks it sent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="email_messages")
+    reference = models.CharField(max_length=100, unique=True)
+    to = models.JSONField(default=list)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    # [{"filename": ..., "content": ..., "mimetype": ...}]: text attachments only (.ics).
+    attachments = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Email {self.reference} ({self.status})"

@@ -64,3 +64,8 @@ async def relay(group: str, payload: dict[str, Any]) -> None:
 def clinic_patients_group(clinic_id: int) -> str:
     """Every waiting patient's screen in one clinic: queue moves and the broadcast message."""
     return f"clinic-{clinic_id}-patients"
+
+
+def clinic_scheduling_group(clinic_id: int) -> str:
+    """Every open dispatch page showing one clinic's appointment requests."""
+    return f"clinic-{clinic_id}-scheduling"

@@ -151,6 +151,11 @@ CELERY_TIMEZONE = "UTC"
 # twice, so no timer relies on a long Celery countdown (which the Redis broker may deliver twice).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "visits-sweep": {"task": "visits.tasks.sweep_due_visits", "schedule": 2.0, "options": {"expires": 10}},
+    "requests-expiry": {
+        "task": "scheduling.tasks.expire_requests",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
 }
 
 # --- WebRTC: ICE servers (see waitingroom/turn.py) --------------------------------------------
@@ -212,6 +217,8 @@ LOGGING = {
 }
 
 # Each app's websocket routes, joined in asgi.py.
-WEBSOCKET_ROUTES = ["visits.routing.websocket_urlpatterns"]
+WEBSOCKET_ROUTES = ["visits.routing.websocket_urlpatterns", "scheduling.routing.websocket_urlpatterns"]
 # Each app's part of the demo data, called by `manage.py seed_demo` with the demo clinic.
-DEMO_SEEDERS = ["visits.demo.seed"]
+DEMO_SEEDERS = ["visits.demo.seed", "scheduling.demo.seed"]
+# Extra panels on the staff dashboard, from apps above visits: callables (request, clinic) -> HTML.
+DASHBOARD_PANELS = ["scheduling.dispatch_views.render_panel"]

@@ -207,7 +207,10 @@
     return fetch(body.dataset.boardUrl, {credentials: "same-origin"}).then(function (r) {
       if (!r.ok) throw new Error(r.status);
       return r.text();
-    }).then(function (html) { board.innerHTML = html; applyExpanded(); refreshCounts(); tick(); });
+    }).then(function (html) {
+      board.innerHTML = html; applyExpanded(); refreshCounts(); tick();
+      document.dispatchEvent(new CustomEvent("wr:panel", {detail: {panel: "*"}}));
+    });
   }
   function onMessage(msg) {
     if (msg.type === "visit") {
@@ -223,6 +226,9 @@
       }
     } else if (msg.type === "broadcast") {
       document.querySelector("#broadcast").value = msg.message;
+    } else if (msg.type === "panel") {
+      // Panels of other apps (appointment requests) re-fetch themselves: see waitingroom/panels.js.
+      document.dispatchEvent(new CustomEvent("wr:panel", {detail: {panel: msg.panel}}));
     }
   }
   applyExpanded();

@@ -25,8 +25,23 @@ def clinic_form(clinic, **overrides) -> dict:
         "default_phone_region": "US",
         "recall_timeout_minutes": 10,
     }
-    for prefix in ("memberships", "intake_fields"):
+    for prefix in ("memberships", "intake_fields", "services", "request_questions"):
         data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
+    # The clinic's scheduling settings, an inline of its page (scheduling/admin.py).
+    profile = clinic.scheduling
+    data["scheduling-TOTAL_FORMS"] = data["scheduling-INITIAL_FORMS"] = "1"
+    data.update(
+        {
+            "scheduling-0-id": str(profile.pk),
+            "scheduling-0-clinic": str(clinic.pk),
+            "scheduling-0-availability_mode": profile.availability_mode,
+            "scheduling-0-patient_group_name": profile.patient_group_name,
+            "scheduling-0-host_group_name": profile.host_group_name,
+            "scheduling-0-now_request_expiry_minutes": str(profile.now_request_expiry_minutes),
+            "scheduling-0-booking_days": str(profile.booking_days),
+            "scheduling-0-minimum_notice_minutes": str(profile.minimum_notice_minutes),
+        }
+    )
     return {**data, **overrides}
 
 

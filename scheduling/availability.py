@@ -1,0 +1,253 @@
+"""Who is available when: the on-demand toggle, or calendar slots from weekly hours and date
+exceptions in the clinic's time zone, minus booked meetings.
+
+Hours are wall-clock times in the clinic's zone; every instant leaving this module is UTC.
+Daylight-saving changes follow the wall clock: on the spring-forward day a slot whose start does
+not exist (02:30 in New York) is not offered; on the fall-back day a repeated wall time is offered
+once, at its first occurrence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from scheduling.models import DateException, Meeting, ProviderStatus, SchedulingProfile, Service, WeeklyHours
+from waitingroom.models import Clinic, Membership, Role
+
+Window = tuple[datetime, datetime]  # [start, end) in UTC
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+    provider_ids: tuple[int, ...]
+
+
+# --- Pure maths --------------------------------------------------------------------------------
+
+
+def local_instant(day: date, wall: time, tz: ZoneInfo) -> datetime | None:
+    """The UTC instant of `wall` o'clock on `day` in `tz`; None when that wall time does not exist
+    (skipped by a spring-forward change). Repeated wall times take their first occurrence."""
+    naive = datetime.combine(day, wall)
+    aware = naive.replace(tzinfo=tz, fold=0)
+    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        return None
+    return aware.astimezone(UTC)
+
+
+def day_hours(
+    day: date,
+    weekly: Iterable[tuple[int, time, time]],
+    exceptions: Iterable[tuple[bool, time | None, time | None]],
+) -> list[tuple[time, time]]:
+    """A provider's wall-clock hours on `day`. Any exception for the date replaces the weekly hours:
+    available exceptions give their hours, a day off gives none."""
+    exceptions = list(exceptions)
+    if exceptions:
+        return sorted((start, end) for available, start, end in exceptions if available and start and end)
+    return sorted((start, end) for weekday, start, end in weekly if weekday == day.weekday())
+
+
+def windows_for_day(day: date, hours: list[tuple[time, time]], tz: ZoneInfo) -> list[Window]:
+    """Wall-clock hours as UTC windows. A start inside a skipped hour moves to the first moment
+    after it (Python's fold rule maps 02:00 to 03:00 on a New York spring-forward day)."""
+    windows = []
+    for start, end in hours:
+        begin = datetime.combine(day, start).replace(tzinfo=tz).astimezone(UTC)
+        finish = datetime.combine(day, end).replace(tzinfo=tz).astimezone(UTC)
+        if finish > begin:
+            windows.append((begin, finish))
+    return windows
+
+
+def slot_starts(day: date, hours: list[tuple[time, time]], tz: ZoneInfo, length: timedelta) -> list[datetime]:
+    """Slot starts on `day`, stepping the wall clock by `length` inside each span of hours; a slot
+    must end (in real time) by the end of its span."""
+    starts = []
+    for start, end in hours:
+        finish = datetime.combine(day, end).replace(tzinfo=tz).astimezone(UTC)
+        wall = datetime.combine(day, start)
+        while wall.date() == day and wall.time() < end:
+            instant = local_instant(day, wall.time(), tz)
+            if instant is not None and instant + length <= finish:
+                starts.append(instant)
+            wall += length
+    return sorted(set(starts))
+
+
+def overlaps(start: datetime, end: datetime, busy: Iterable[Window]) -> bool:
+    return any(s < end and start < e for s, e in busy)
+
+
+def covered(start: datetime, end: datetime, windows: Iterable[Window]) -> bool:
+    return any(s <= start and end <= e for s, e in windows)
+
+
+# --- From the database -------------------------------------------------------------------------
+
+
+def profile_for(clinic: Clinic) -> SchedulingProfile:
+    """The clinic's scheduling settings (made with the clinic; see apps.py)."""
+    try:
+        return clinic.scheduling
+    except SchedulingProfile.DoesNotExist:
+        profile, _ = SchedulingProfile.objects.get_or_create(clinic=clinic)
+        return profile
+
+
+def clinic_providers(clinic: Clinic) -> QuerySet:
+    """The clinic's providers, by name."""
+    ids = Membership.objects.filter(clinic=clinic, role=Role.PROVIDER).values("user_id")
+    return (
+        get_user_model()
+        .objects.filter(id__in=ids, is_active=True)
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def host_ids(clinic: Clinic, profile: SchedulingProfile) -> set[int]:
+    """The host group: the chosen hosts who are still providers here, or every provider."""
+    providers = set(clinic_providers(clinic).values_list("id", flat=True))
+    chosen = set(profile.hosts.values_list("id", flat=True)) & providers
+    return chosen or providers
+
+
+def busy_windows(*, provider_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, list[Window]]:
+    """Booked meetings (any clinic: a provider can't be in two places) overlapping [start, end)."""
+    busy: dict[int, list[Window]] = defaultdict(list)
+    meetings = Meeting.objects.filter(
+        provider_id__in=list(provider_ids),
+        status=Meeting.Status.SCHEDULED,
+        starts_at__lt=end,
+        ends_at__gt=start,
+    ).values_list("provider_id", "starts_at", "ends_at")
+    for provider_id, starts_at, ends_at in meetings:
+        busy[provider_id].append((starts_at, ends_at))
+    return busy
+
+
+def calendar_windows(
+    *, clinic: Clinic, provider_ids: Iterable[int], first_day: date, last_day: date
+) -> dict[int, dict[date, list[tuple[time, time]]]]:
+    """Each provider's wall-clock hours per local day, from two queries."""
+    provider_ids = list(provider_ids)
+    weekly: dict[int, list[tuple[int, time, time]]] = defaultdict(list)
+    for row in WeeklyHours.objects.filter(clinic=clinic, provider_id__in=provider_ids).values_list(
+        "provider_id", "weekday", "start", "end"
+    ):
+        weekly[row[0]].append(row[1:])
+    exceptions: dict[tuple[int, date], list] = defaultdict(list)
+    for provider_id, day, available, start, end in DateException.objects.filter(
+        clinic=clinic, provider_id__in=provider_ids, date__range=(first_day, last_day)
+    ).values_list("provider_id", "date", "available", "start", "end"):
+        exceptions[(provider_id, day)].append((available, start, end))
+    result: dict[int, dict[date, list[tuple[time, time]]]] = {}
+    for provider_id in provider_ids:
+        days = {}
+        day = first_day
+        while day <= last_day:
+            days[day] = day_hours(day, weekly[provider_id], exceptions[(provider_id, day)])
+            day += timedelta(days=1)
+        result[provider_id] = days
+    return result
+
+
+def open_slots(
+    *, clinic: Clinic, service: Service, provider_id: int | None = None, now: datetime | None = None
+) -> list[Slot]:
+    """Open calendar slots of the service's length over the booking horizon, for one provider or
+    (None) anyone: by start time, each with the providers free then."""
+    profile = profile_for(clinic)
+    now = now or timezone.now()
+    tz = clinic.tzinfo
+    providers = set(clinic_providers(clinic).values_list("id", flat=True))
+    if provider_id is not None:
+        providers &= {provider_id}
+    first_day = now.astimezone(tz).date()
+    last_day = first_day + timedelta(days=profile.booking_days)
+    earliest = now + timedelta(minutes=profile.minimum_notice_minutes)
+    hours = calendar_windows(clinic=clinic, provider_ids=providers, first_day=first_day, last_day=last_day)
+    busy = busy_windows(provider_ids=providers, start=now, end=now + timedelta(days=profile.booking_days + 2))
+    free: dict[datetime, list[int]] = defaultdict(list)
+    for pid in sorted(providers):
+        for day, spans in hours[pid].items():
+            for start in slot_starts(day, spans, tz, service.duration):
+                if start >= earliest and not overlaps(start, start + service.duration, busy[pid]):
+                    free[start].append(pid)
+    return [Slot(start, start + service.duration, tuple(pids)) for start, pids in sorted(free.items())]
+
+
+def is_open_slot(*, clinic: Clinic, service: Service, provider_id: int | None, starts_at: datetime) -> bool:
+    return any(
+        slot.starts_at == starts_at
+        for slot in open_slots(clinic=clinic, service=service, provider_id=provider_id)
+    )
+
+
+def available_at(
+    *, clinic: Clinic, provider_ids: Iterable[int], starts_at: datetime, duration: timedelta
+) -> dict[int, bool]:
+    """Whether each provider is free for [starts_at, +duration): the toggle (on-demand mode) or
+    their hours (calendar mode), and no booked meeting in the way."""
+    provider_ids = list(provider_ids)
+    ends_at = starts_at + duration
+    busy = busy_windows(provider_ids=provider_ids, start=starts_at, end=ends_at)
+    if profile_for(clinic).availability_mode == SchedulingProfile.Mode.ON_DEMAND:
+        toggled = set(
+            ProviderStatus.objects.filter(
+                clinic=clinic, provider_id__in=provider_ids, available=True
+            ).values_list("provider_id", flat=True)
+        )
+        return {pid: pid in toggled and not busy[pid] for pid in provider_ids}
+    tz = clinic.tzinfo
+    # A session can start late in the evening and run past midnight: look at both local days.
+    first_day = starts_at.astimezone(tz).date() - timedelta(days=1)
+    hours = calendar_windows(
+        clinic=clinic, provider_ids=provider_ids, first_day=first_day, last_day=first_day + timedelta(days=2)
+    )
+    result = {}
+    for pid in provider_ids:
+        windows = [w for day, spans in hours[pid].items() for w in windows_for_day(day, spans, tz)]
+        result[pid] = covered(starts_at, ends_at, windows) and not busy[pid]
+    return result
+
+
+def available_now(
+    *, clinic: Clinic, provider_id: int | None = None, now: datetime | None = None
+) -> list[int]:
+    """Providers who could take a Now request at this moment (for the service's shortest slot,
+    the clinic's mode decides how that is known)."""
+    now = now or timezone.now()
+    providers = list(clinic_providers(clinic).values_list("id", flat=True))
+    if provider_id is not None:
+        providers = [pid for pid in providers if pid == provider_id]
+    free = available_at(clinic=clinic, provider_ids=providers, starts_at=now, duration=timedelta(minutes=1))
+    return [pid for pid, ok in free.items() if ok]
+
+
+def conflicts_near(
+    *, provider_id: int, times: Iterable[datetime], within: timedelta = timedelta(hours=2)
+) -> dict[datetime, list[Meeting]]:
+    """The provider's booked sessions within `within` of each requested time."""
+    times = sorted(times)
+    if not times:
+        return {}
+    meetings = list(
+        Meeting.objects.filter(
+            provider_id=provider_id,
+            status=Meeting.Status.SCHEDULED,
+            starts_at__lt=times[-1] + within,
+            ends_at__gt=times[0] - within,
+        ).select_related("service")
+    )
+    return {t: [m for m in meetings if m.starts_at < t + within and m.ends_at > t - within] for t in times}

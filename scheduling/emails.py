@@ -1,0 +1,185 @@
+"""What scheduling emails say, and to whom. Each is queued through waitingroom.mail (stored, sent
+after commit by a task, idempotent by its reference)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.urls import reverse
+from django.utils import timezone
+
+from scheduling import ics
+from scheduling.models import AppointmentRequest, Meeting, Requester
+from waitingroom.mail import Attachment, email_queue
+from waitingroom.models import Clinic, Membership, Role
+
+REQUESTER_LINK_SALT = "scheduling.requester-link"
+REQUESTER_LINK_MAX_AGE = 14 * 24 * 3600
+
+
+def absolute(path: str) -> str:
+    return settings.PUBLIC_BASE_URL + path
+
+
+def local_time(moment: datetime, clinic: Clinic) -> str:
+    """`Tuesday 24 November 2026, 10:00 EST`: in the clinic's time zone, with its abbreviation."""
+    local = moment.astimezone(clinic.tzinfo)
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M %Z}"
+
+
+def person(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def requester_link(requester: Requester) -> str:
+    """The magic link to the requester's page: signed, expiring, no password."""
+    token = signing.dumps({"r": requester.pk, "e": requester.email}, salt=REQUESTER_LINK_SALT)
+    return absolute(reverse("requester_enter", args=[token]))
+
+
+def requester_from_link(token: str) -> Requester | None:
+    try:
+        data = signing.loads(token, salt=REQUESTER_LINK_SALT, max_age=REQUESTER_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    # The email is part of the signed data, so a link stops working if the address changes.
+    return Requester.objects.filter(pk=data.get("r"), email=data.get("e")).first()
+
+
+def join_link(meeting: Meeting) -> str:
+    return absolute(reverse("meeting_join", args=[meeting.join_token]))
+
+
+def _times(request: AppointmentRequest) -> str:
+    if request.kind == AppointmentRequest.Kind.NOW:
+        return "As soon as possible (Now)"
+    return "\n".join(f"  - {local_time(t.starts_at, request.clinic)}" for t in request.times.all())
+
+
+def _staff_emails(user_ids) -> list[str]:
+    return list(
+        get_user_model().objects.filter(id__in=list(user_ids), is_active=True).values_list("email", flat=True)
+    )
+
+
+def request_submitted(request: AppointmentRequest, *, addressed_to: set[int]) -> None:
+    """Tell the addressed provider (or the host group) and the clinic's schedulers; send the
+    requester their link."""
+    clinic = request.clinic
+    schedulers = Membership.objects.filter(clinic=clinic, role=Role.SCHEDULER).values_list(
+        "user_id", flat=True
+    )
+    answers = "\n".join(f"  {key}: {value}" for key, value in request.answers.items())
+    body = (
+        f"{request.name} <{request.email}>{' · ' + request.phone if request.phone else ''} asks "
+        f"{clinic.name} for a video session.\n\n"
+        f"Service: {request.service.name} ({request.service.duration_minutes} min)\n"
+        f"Request type: {request.get_kind_display()}\n"
+        f"Requested time(s):\n{_times(request)}\n"
+        + (f"Note: {request.note}\n" if request.note else "")
+        + (f"Answers:\n{answers}\n" if answers else "")
+        + f"\nDecide on the dispatch page: {absolute(reverse('dispatch'))}\n"
+        f"or on your dashboard: {absolute(reverse('clinic_dashboard', args=[clinic.slug]))}\n"
+    )
+    email_queue(
+        clinic=clinic,
+        reference=f"request-{request.pk}-submitted",
+        to=_staff_emails({*addressed_to, *schedulers}),
+        subject=f"Video Session Request: {request.service.name} (request #{request.pk})",
+        body=body,
+    )
+    email_queue(
+        clinic=clinic,
+        reference=f"request-{request.pk}-received",
+        to=[request.email],
+        subject=f"We received your video session request ({clinic.name})",
+        body=(
+            f"Hello {request.name},\n\n{clinic.name} received your request for {request.service.name}.\n"
+            f"Requested time(s):\n{_times(request)}\n\n"
+            f"You'll get an email when it is accepted or declined. Your requests and meetings:\n"
+            f"{requester_link(request.requester)}\n"
+        ),
+    )
+
+
+def request_accepted(request: AppointmentRequest, meeting: Meeting) -> None:
+    clinic, link = meeting.clinic, join_link(meeting)
+    when = local_time(meeting.starts_at, clinic)
+    summary = f"{meeting.service.name} with {person(meeting.provider)} ({clinic.name})"
+    description = f"Video session at {clinic.name}.\nJoin: {link}" + (
+        f"\n\nFrom the clinic: {request.response}" if request.response else ""
+    )
+    calendar = ics.event_calendar(
+        uid=f"meeting-{meeting.pk}",
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        summary=summary,
+        description=description,
+        url=link,
+        organizer_name=clinic.name,
+        attendee_name=meeting.guest_name,
+        attendee_email=meeting.guest_email,
+        now=timezone.now(),
+    )
+    email_queue(
+        clinic=clinic,
+        reference=f"meeting-{meeting.pk}-invitation",
+        to=[meeting.guest_email],
+        subject=f"Invitation: {meeting.service.name} on {when}",
+        body=(
+            f"Hello {meeting.guest_name},\n\nYour video session request was accepted.\n\n"
+            f"Service: {meeting.service.name} ({meeting.service.duration_minutes} min)\n"
+            f"With: {person(meeting.provider)}\nWhen: {when}\n"
+            + (f"\nFrom the clinic: {request.response}\n" if request.response else "")
+            + f"\nJoin the session with this link (it opens 15 minutes before the start):\n{link}\n\n"
+            f"The attached invite.ics adds it to your calendar. Your requests and meetings:\n"
+            f"{requester_link(request.requester)}\n"
+        ),
+        attachments=(Attachment("invite.ics", calendar, "text/calendar; method=REQUEST; charset=utf-8"),),
+    )
+
+
+def request_declined(request: AppointmentRequest) -> None:
+    email_queue(
+        clinic=request.clinic,
+        reference=f"request-{request.pk}-declined",
+        to=[request.email],
+        subject=f"Your video session request was declined ({request.clinic.name})",
+        body=(
+            f"Hello {request.name},\n\n{request.clinic.name} declined your request for {request.service.name}.\n"
+            + (f"\nFrom the clinic: {request.response}\n" if request.response else "")
+            + f"\nYou're welcome to request another time: "
+            f"{absolute(reverse('request_form', args=[request.clinic.slug]))}\n"
+            f"Your requests: {requester_link(request.requester)}\n"
+        ),
+    )
+
+
+def request_expired(request: AppointmentRequest) -> None:
+    email_queue(
+        clinic=request.clinic,
+        reference=f"request-{request.pk}-expired",
+        to=[request.email],
+        subject=f"Your video session request expired ({request.clinic.name})",
+        body=(
+            f"Hello {request.name},\n\nNobody at {request.clinic.name} could answer your request for "
+            f"{request.service.name} in time, so it has expired. We're sorry.\n\n"
+            f"You're welcome to request another time: "
+            f"{absolute(reverse('request_form', args=[request.clinic.slug]))}\n"
+        ),
+    )
+
+
+def requester_new_link(requester: Requester, clinic: Clinic) -> None:
+    """A fresh magic link on request; at most one per requester per hour (the reference)."""
+    hour = timezone.now().strftime("%Y%m%d%H")
+    email_queue(
+        clinic=clinic,
+        reference=f"requester-{requester.pk}-link-{hour}",
+        to=[requester.email],
+        subject="Your link to your video session requests",
+        body=f"Hello {requester.name},\n\nYour requests and meetings: {requester_link(requester)}\n",
+    )

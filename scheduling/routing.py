@@ -1,0 +1,7 @@
+from django.urls import path
+
+from scheduling import consumers
+
+websocket_urlpatterns = [
+    path("ws/dispatch/", consumers.DispatchConsumer.as_asgi()),
+]

@@ -1,0 +1,224 @@
+"""Public scheduling pages: the request form, the open-slot calendar, the requester's page behind
+their magic link, and a meeting's join link."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from scheduling import availability, emails, selectors, services
+from scheduling.forms import RequestForm, slot_value
+from scheduling.lifecycle import AlreadyDecided
+from scheduling.models import AppointmentRequest, Meeting, Requester
+from visits import services as visit_services
+from visits.models import Visit
+from visits.patient_views import bind_visit
+from waitingroom.models import Clinic, Membership, Role
+
+REQUESTER_SESSION_KEY = "requester_id"
+SUBMITTED_SESSION_KEY = "submitted_requests"
+# The join link opens this long before the start, and works until the end.
+JOIN_OPENS_BEFORE = timedelta(minutes=15)
+
+
+@require_http_methods(["GET", "POST"])
+def request_form(request: HttpRequest, slug: str) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, slug=slug)
+    if request.method == "POST":
+        form = RequestForm(request.POST, clinic=clinic)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                appointment = services.request_submit(
+                    clinic=clinic,
+                    service=data["service"],
+                    provider_id=data["provider"],
+                    kind=data["kind"],
+                    name=data["name"],
+                    email=data["email"],
+                    phone=data["phone"],
+                    answers=form.answers(),
+                    note=data["note"],
+                    times=data["times"],
+                )
+            except services.RequestRefused as refused:
+                form.add_error(None, str(refused))
+            else:
+                ids = request.session.get(SUBMITTED_SESSION_KEY, [])
+                request.session[SUBMITTED_SESSION_KEY] = [*ids[-9:], appointment.pk]
+                return redirect("request_sent", slug=clinic.slug)
+    else:
+        initial = {key: request.GET[key] for key in ("service", "provider", "kind") if key in request.GET}
+        if "slot" in request.GET:
+            initial["slots"] = [request.GET["slot"]]
+            initial["kind"] = "scheduled"
+        form = RequestForm(initial=initial, clinic=clinic)
+    status = 400 if form.errors else 200
+    return render(request, "scheduling/request_form.html", {"clinic": clinic, "form": form}, status=status)
+
+
+@require_GET
+def request_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, slug=slug)
+    submitted = selectors.submitted_requests(ids=request.session.get(SUBMITTED_SESSION_KEY, []))
+    return render(request, "scheduling/request_sent.html", {"clinic": clinic, "requests": submitted[:1]})
+
+
+@require_GET
+def calendar(request: HttpRequest, slug: str, membership_id: int | None = None) -> HttpResponse:
+    """Open slots, by day in the clinic's time zone, for the clinic or one provider."""
+    clinic = get_object_or_404(Clinic, slug=slug)
+    provider = None
+    if membership_id is not None:
+        provider = get_object_or_404(Membership, pk=membership_id, clinic=clinic, role=Role.PROVIDER).user
+    services_offered = list(clinic.services.filter(active=True))
+    chosen = next((s for s in services_offered if str(s.pk) == request.GET.get("service")), None)
+    service = chosen or (services_offered[0] if services_offered else None)
+    days = defaultdict(list)
+    if service is not None:
+        for slot in availability.open_slots(
+            clinic=clinic, service=service, provider_id=provider and provider.pk
+        ):
+            days[slot.starts_at.astimezone(clinic.tzinfo).date()].append((slot, slot_value(slot.starts_at)))
+    providers = Membership.objects.filter(
+        clinic=clinic, role=Role.PROVIDER, user__is_active=True
+    ).select_related("user")
+    return render(
+        request,
+        "scheduling/calendar.html",
+        {
+            "clinic": clinic,
+            "provider": provider,
+            "providers": providers,
+            "services": services_offered,
+            "service": service,
+            "days": sorted(days.items()),
+            "mode": availability.profile_for(clinic).availability_mode,
+        },
+    )
+
+
+# --- The requester's page ------------------------------------------------------------------------
+
+
+@require_GET
+def requester_enter(request: HttpRequest, token: str) -> HttpResponse:
+    """The magic link: signs this browser in as the requester, then drops the token from the URL."""
+    requester = emails.requester_from_link(token)
+    if requester is None:
+        messages.error(request, "That link has expired or is not valid. Enter your email for a new one.")
+        return redirect("requester_home")
+    request.session.cycle_key()
+    request.session[REQUESTER_SESSION_KEY] = requester.pk
+    return redirect("requester_home")
+
+
+def signed_in_requester(request: HttpRequest) -> Requester | None:
+    requester_id = request.session.get(REQUESTER_SESSION_KEY)
+    return Requester.objects.filter(pk=requester_id).first() if requester_id else None
+
+
+@require_http_methods(["GET", "POST"])
+def requester_home(request: HttpRequest) -> HttpResponse:
+    requester = signed_in_requester(request)
+    if requester is None:
+        if request.method == "POST":
+            # The same answer whether or not the address is known: nothing to learn here.
+            email = request.POST.get("email", "").strip().lower()
+            known = Requester.objects.filter(email=email).first()
+            last = known and known.requests.select_related("clinic").order_by("-created_at").first()
+            if last:
+                emails.requester_new_link(known, last.clinic)
+            messages.info(request, "If we know that address, a link to your requests is on its way.")
+            return redirect("requester_home")
+        return render(request, "scheduling/requester_signin.html")
+    if request.method == "POST":
+        return HttpResponse("Nothing to post here.", status=405)
+    requests, meetings = selectors.requester_overview(requester=requester)
+    return render(
+        request,
+        "scheduling/requester_home.html",
+        {"requester": requester, "requests": requests, "meetings": meetings},
+    )
+
+
+@require_POST
+def requester_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
+    requester = signed_in_requester(request)
+    if requester is None:
+        raise Http404("No such request")
+    try:
+        services.request_withdraw(request_id=request_id, requester=requester)
+    except AppointmentRequest.DoesNotExist:
+        raise Http404("No such request") from None
+    except AlreadyDecided as decided:
+        messages.error(request, str(decided))
+    else:
+        messages.success(request, "Your request was withdrawn.")
+    return redirect("requester_home")
+
+
+# --- Joining a meeting ---------------------------------------------------------------------------
+
+
+def meeting_from_token(token: str) -> Meeting:
+    meeting_id, _, signature = token.partition("-")
+    meeting = (
+        Meeting.objects.select_related("clinic", "service", "provider")
+        .filter(pk=int(meeting_id) if meeting_id.isdigit() else 0)
+        .first()
+    )
+    if meeting is None or not meeting.join_token_matches(signature):
+        raise Http404("No such meeting")
+    return meeting
+
+
+@require_http_methods(["GET", "POST"])
+def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
+    """The guest's link: the meeting's details, and from 15 minutes before the start a Join button
+    that brings them into the clinic's waiting room, where the provider calls them."""
+    meeting = meeting_from_token(token)
+    now = timezone.now()
+    opens_at = meeting.starts_at - JOIN_OPENS_BEFORE
+    can_join = meeting.status == Meeting.Status.SCHEDULED and opens_at <= now < meeting.ends_at
+    if request.method == "POST":
+        if not can_join:
+            messages.error(request, "This session can't be joined now.")
+            return redirect("meeting_join", token=token)
+        visit, visit_token = _meeting_visit(meeting)
+        bind_visit(request, visit)
+        return redirect("patient_wait", token=visit_token)
+    return render(
+        request,
+        "scheduling/meeting_join.html",
+        {
+            "meeting": meeting,
+            "can_join": can_join,
+            "opens_at": opens_at,
+            "when": emails.local_time(meeting.starts_at, meeting.clinic),
+        },
+    )
+
+
+def _meeting_visit(meeting: Meeting) -> tuple[Visit, str]:
+    """The meeting's waiting-room visit: the open one again (with a fresh link for this browser),
+    or a new one."""
+    with transaction.atomic():
+        locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
+        visit = Visit.objects.select_for_update(of=("self",)).filter(pk=locked.visit_id).first()
+        if visit is not None and not visit.is_closed:
+            return visit, visit_services.visit_reissue_token(visit=visit)
+        label = f"{meeting.service.name} at {emails.local_time(meeting.starts_at, meeting.clinic)}"
+        visit, visit_token = visit_services.visit_start(
+            clinic=meeting.clinic, patient_name=meeting.guest_name, answers={"appointment": label}
+        )
+        locked.visit = visit
+        locked.save(update_fields=["visit"])
+    return visit, visit_token
