@@ -24,6 +24,13 @@ def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+def pending_text(seconds: int) -> str:
+    """`4:05` or `1:02:05`, as the page's counter shows it."""
+    hours, rest = divmod(max(seconds, 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def _dispatch_context(request: HttpRequest) -> dict:
     clinic_slug = request.GET.get("clinic") or None
     rows = selectors.dispatch_requests(user=request.user, clinic_slug=clinic_slug)
@@ -36,6 +43,7 @@ def _dispatch_context(request: HttpRequest) -> dict:
                 "addressed": selectors.addressed_to_label(r),
                 "profile": selectors.profile_of(r),
                 "created_ms": int(r.created_at.timestamp() * 1000),
+                "pending_text": pending_text(selectors.pending_for(r, now)),
             }
             for r in rows
         ],

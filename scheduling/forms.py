@@ -65,7 +65,7 @@ class RequestForm(QuestionsMixin, forms.Form):
 
         service = self._chosen("service", lambda pk: services.filter(pk=pk).first()) or services.first()
         provider_id = self._chosen("provider", lambda pk: int(pk) if pk and str(pk).isdigit() else None)
-        self.service, self.provider_id = service, provider_id
+        self.chosen_service, self.provider_id = service, provider_id
         self.someone_available = bool(
             availability.available_now(clinic=clinic, provider_id=provider_id, now=self.now)
         )

@@ -38,7 +38,9 @@ def service(clinic_a):
 
 @pytest.fixture
 def scheduler(clinic_a):
-    return staff(username="sam", clinic=clinic_a, role=Role.SCHEDULER, first_name="Sam", last_name="Scheduler")
+    return staff(
+        username="sam", clinic=clinic_a, role=Role.SCHEDULER, first_name="Sam", last_name="Scheduler"
+    )
 
 
 @pytest.fixture
@@ -62,7 +64,9 @@ def at(clinic, y, m, d, hh, mm=0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=clinic.tzinfo).astimezone(UTC)
 
 
-def scheduled_request(clinic, service, *, times, provider=None, email="rita@example.com", name="Rita Requester", **extra) -> AppointmentRequest:
+def scheduled_request(
+    clinic, service, *, times, provider=None, email="rita@example.com", name="Rita Requester", **extra
+) -> AppointmentRequest:
     return services.request_submit(
         clinic=clinic,
         service=service,
@@ -85,4 +89,3 @@ def on_demand(clinic) -> SchedulingProfile:
 def tomorrow(clinic, hour: int) -> datetime:
     """Tuesday 24 November 2026 at `hour` o'clock, clinic time (frozen clock is the Monday)."""
     return at(clinic, 2026, 11, 24, hour)
-

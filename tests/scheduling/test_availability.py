@@ -74,8 +74,12 @@ def test_a_window_on_the_fall_back_day_lasts_an_hour_longer_in_real_time():
 
 def test_london_changes_on_a_different_sunday_than_new_york():
     # 29 March 2026: London is on BST, New York has been on EDT since 8 March.
-    assert slot_starts(date(2026, 3, 28), [(time(9), time(9, 30))], LONDON, HALF_HOUR) == [utc(2026, 3, 28, 9)]
-    assert slot_starts(date(2026, 3, 30), [(time(9), time(9, 30))], LONDON, HALF_HOUR) == [utc(2026, 3, 30, 8)]
+    assert slot_starts(date(2026, 3, 28), [(time(9), time(9, 30))], LONDON, HALF_HOUR) == [
+        utc(2026, 3, 28, 9)
+    ]
+    assert slot_starts(date(2026, 3, 30), [(time(9), time(9, 30))], LONDON, HALF_HOUR) == [
+        utc(2026, 3, 30, 8)
+    ]
 
 
 def test_a_slot_must_fit_inside_the_hours():
@@ -97,7 +101,9 @@ def test_a_date_exception_replaces_the_weekly_hours():
 # --- From the database ---------------------------------------------------------------------------
 
 
-def test_open_slots_start_after_the_notice_and_skip_booked_sessions(frozen, clinic_a, provider, service, hours):
+def test_open_slots_start_after_the_notice_and_skip_booked_sessions(
+    frozen, clinic_a, provider, service, hours
+):
     profile = availability.profile_for(clinic_a)
     profile.booking_days = 1
     profile.save()
@@ -120,7 +126,9 @@ def test_open_slots_start_after_the_notice_and_skip_booked_sessions(frozen, clin
     assert all(s.provider_ids == (provider.pk,) for s in slots)
 
 
-def test_open_slots_for_anyone_merge_providers_and_respect_day_off(frozen, clinic_a, provider, service, hours):
+def test_open_slots_for_anyone_merge_providers_and_respect_day_off(
+    frozen, clinic_a, provider, service, hours
+):
     second = staff(username="pia", clinic=clinic_a, role=Role.PROVIDER)
     weekday_hours(clinic_a, second, start=time(16), end=time(18))
     DateException.objects.create(clinic=clinic_a, provider=provider, date=date(2026, 11, 24), available=False)
@@ -137,19 +145,23 @@ def test_open_slots_across_the_spring_change_in_the_database(clinic_a, provider,
     weekday_hours(clinic_a, provider, start=time(1), end=time(4), days=[6])  # Sundays 01:00-04:00
     with time_machine.travel(datetime(2026, 3, 6, 12, tzinfo=UTC), tick=False):
         slots = availability.open_slots(clinic=clinic_a, service=service)
-    on_the_day = [s.starts_at.astimezone(NEW_YORK).strftime("%d %H:%M") for s in slots if s.starts_at < utc(2026, 3, 9)]
+    on_the_day = [
+        s.starts_at.astimezone(NEW_YORK).strftime("%d %H:%M") for s in slots if s.starts_at < utc(2026, 3, 9)
+    ]
     assert on_the_day == ["08 01:00", "08 01:30", "08 03:00", "08 03:30"]
 
 
-def test_calendar_availability_at_a_time_needs_hours_and_no_booking(frozen, clinic_a, provider, service, hours):
+def test_calendar_availability_at_a_time_needs_hours_and_no_booking(
+    frozen, clinic_a, provider, service, hours
+):
     assert availability.available_at(
         clinic=clinic_a, provider_ids=[provider.pk], starts_at=tomorrow(clinic_a, 9), duration=HALF_HOUR
     ) == {provider.pk: True}
     # 16:45 + 30 min runs past 17:00.
     late = at(clinic_a, 2026, 11, 24, 16, 45)
-    assert availability.available_at(clinic=clinic_a, provider_ids=[provider.pk], starts_at=late, duration=HALF_HOUR) == {
-        provider.pk: False
-    }
+    assert availability.available_at(
+        clinic=clinic_a, provider_ids=[provider.pk], starts_at=late, duration=HALF_HOUR
+    ) == {provider.pk: False}
     assert availability.available_now(clinic=clinic_a) == [provider.pk]  # 12:00 is within hours
     with time_machine.travel(tomorrow(clinic_a, 20), tick=False):
         assert availability.available_now(clinic=clinic_a) == []
@@ -188,7 +200,9 @@ def test_conflicts_are_sessions_within_two_hours_of_a_requested_time(frozen, cli
     cancelled.save()
     conflicts = availability.conflicts_near(provider_id=provider.pk, times=[tomorrow(clinic_a, 10)])
     assert conflicts[tomorrow(clinic_a, 10)] == [near_before, near_after]
-    assert early not in conflicts[tomorrow(clinic_a, 10)] and far_after not in conflicts[tomorrow(clinic_a, 10)]
+    assert (
+        early not in conflicts[tomorrow(clinic_a, 10)] and far_after not in conflicts[tomorrow(clinic_a, 10)]
+    )
 
 
 def test_a_new_clinic_gets_calendar_mode_by_default(clinic_b):

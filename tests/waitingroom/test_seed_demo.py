@@ -30,3 +30,17 @@ def test_seed_creates_demo_clinic_and_logins_and_is_idempotent(settings):
         "visit_option",
         "state",
     ]
+
+
+def test_seed_gives_the_demo_clinic_a_service_open_slots_and_one_pending_request(settings):
+    from scheduling import availability
+    from scheduling.models import AppointmentRequest, Service
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    clinic = Clinic.objects.get(slug="demo")
+    service = Service.objects.get(clinic=clinic, name="General consultation")
+    assert availability.open_slots(clinic=clinic, service=service)
+    (pending,) = AppointmentRequest.objects.filter(clinic=clinic, status="pending")
+    assert pending.kind == "scheduled" and pending.times.count() == 3
