@@ -82,9 +82,14 @@ class RequestForm(QuestionsMixin, forms.Form):
                 if service
                 else []
             )
-            self.fields["slots"].choices = [
-                (slot_value(s.starts_at), slot_label(s.starts_at, clinic)) for s in self.open_slots
-            ]
+            # Grouped by local day: "Tue 24 Nov" -> 09:00 EST, 09:30 EST, ...
+            days: dict[str, list[tuple[str, str]]] = {}
+            for slot in self.open_slots:
+                local = slot.starts_at.astimezone(clinic.tzinfo)
+                days.setdefault(f"{local:%a} {local.day} {local:%b}", []).append(
+                    (slot_value(slot.starts_at), f"{local:%H:%M %Z}")
+                )
+            self.fields["slots"].choices = list(days.items())
         else:
             # On-demand clinics keep no calendar: requesters propose times, in the clinic's zone.
             del self.fields["slots"]
