@@ -129,7 +129,10 @@ class AdminAcceptForm(forms.Form):
     provider = forms.TypedChoiceField(coerce=int)
     time = forms.ChoiceField(label="Time")
     response = forms.CharField(
-        label="Response to requester", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Response to requester",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     override = forms.BooleanField(label="Book even though it overlaps another session", required=False)
 
@@ -148,7 +151,10 @@ class AdminAcceptForm(forms.Form):
 
 class AdminDeclineForm(forms.Form):
     response = forms.CharField(
-        label="Response to requester", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Response to requester",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -201,7 +207,8 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
     def accept_request(self, request: HttpRequest, queryset):
         pending = list(queryset.select_related("clinic", "service").prefetch_related("times"))
         if len(pending) != 1:
-            self.message_user(request, "Accept one request at a time.", messages.WARNING)
+            text = "Accept one request at a time." if pending else "No request of yours was selected."
+            self.message_user(request, text, messages.WARNING)
             return None
         appointment = pending[0]
         form = AdminAcceptForm(request.POST if "apply" in request.POST else None, appointment=appointment)

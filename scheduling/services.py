@@ -185,6 +185,9 @@ def request_accept(
     now = timezone.now()
     with transaction.atomic():
         request, to = _locked_pending(request_id, "accept")
+        if request.expires_at <= now:
+            # Overdue: the sweep will mark it expired in a moment; it can't be booked any more.
+            raise RequestRefused("This request has expired; the requester will be told.")
         clinic = request.clinic
         if provider_id not in set(availability.clinic_providers(clinic).values_list("id", flat=True)):
             raise RequestRefused("Choose one of the clinic's providers.")

@@ -34,6 +34,14 @@ class ClinicScopedAdmin(admin.ModelAdmin):
             return clinics.exists()
         return clinics.filter(pk=self.clinic_id_of(obj)).exists()
 
+    def get_list_filter(self, request: HttpRequest):
+        # Django's default filter for a foreign key lists every clinic in the database; offer only
+        # the clinics of the rows this user may see, so other clinics' names never show.
+        return [
+            (name, admin.RelatedOnlyFieldListFilter) if name == "clinic" else name
+            for name in super().get_list_filter(request)
+        ]
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:

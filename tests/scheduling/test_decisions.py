@@ -327,3 +327,14 @@ def test_decisions_publish_to_dispatch_pages_and_dashboards(
         (realtime.clinic_scheduling_group(clinic_a.pk), {"type": "requests"}),
         (realtime.clinic_staff_group(clinic_a.pk), {"type": "panel", "panel": "requests"}),
     ]
+
+
+def test_an_overdue_request_cannot_be_accepted_before_the_sweep_marks_it(
+    pending, clinic_a, provider, scheduler, frozen
+):
+    frozen.move_to(tomorrow(clinic_a, 10) + timedelta(seconds=1))  # past the earliest requested time
+    with pytest.raises(services.RequestRefused, match="expired"):
+        services.request_accept(
+            request_id=pending.pk, by=scheduler, provider_id=provider.pk, starts_at=tomorrow(clinic_a, 14)
+        )
+    assert not Meeting.objects.exists()
