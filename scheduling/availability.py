@@ -187,13 +187,6 @@ def open_slots(
     return [Slot(start, start + service.duration, tuple(pids)) for start, pids in sorted(free.items())]
 
 
-def is_open_slot(*, clinic: Clinic, service: Service, provider_id: int | None, starts_at: datetime) -> bool:
-    return any(
-        slot.starts_at == starts_at
-        for slot in open_slots(clinic=clinic, service=service, provider_id=provider_id)
-    )
-
-
 def available_at(
     *, clinic: Clinic, provider_ids: Iterable[int], starts_at: datetime, duration: timedelta
 ) -> dict[int, bool]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -51,10 +51,7 @@ def is_late(request: AppointmentRequest, now: datetime | None = None) -> bool:
 
 
 def profile_of(request: AppointmentRequest) -> SchedulingProfile:
-    try:
-        return request.clinic.scheduling
-    except SchedulingProfile.DoesNotExist:
-        return availability.profile_for(request.clinic)
+    return availability.profile_for(request.clinic)
 
 
 def addressed_to_label(request: AppointmentRequest) -> str:
@@ -185,6 +182,6 @@ def submitted_requests(*, ids: list[int]) -> list[AppointmentRequest]:
     return list(
         AppointmentRequest.objects.filter(pk__in=ids)
         .select_related("clinic", "service", "provider")
-        .prefetch_related(Prefetch("times"))
+        .prefetch_related("times")
         .order_by("-created_at")
     )

@@ -84,7 +84,7 @@ def calendar(request: HttpRequest, slug: str, membership_id: int | None = None) 
     days = defaultdict(list)
     if service is not None:
         for slot in availability.open_slots(
-            clinic=clinic, service=service, provider_id=provider and provider.pk
+            clinic=clinic, service=service, provider_id=provider.pk if provider else None
         ):
             days[slot.starts_at.astimezone(clinic.tzinfo).date()].append((slot, slot_value(slot.starts_at)))
     providers = Membership.objects.filter(

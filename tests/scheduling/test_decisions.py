@@ -338,3 +338,13 @@ def test_an_overdue_request_cannot_be_accepted_before_the_sweep_marks_it(
             request_id=pending.pk, by=scheduler, provider_id=provider.pk, starts_at=tomorrow(clinic_a, 14)
         )
     assert not Meeting.objects.exists()
+
+
+def test_beat_runs_the_expiry_sweep(settings):
+    from celery import current_app
+
+    (entry,) = [
+        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "scheduling.tasks.expire_requests"
+    ]
+    assert entry["schedule"] <= 60
+    assert "scheduling.tasks.expire_requests" in current_app.tasks
