@@ -78,6 +78,16 @@ admin.site.unregister(Clinic)
 class ClinicAdmin(VisitsClinicAdmin):
     inlines = [*VisitsClinicAdmin.inlines, SchedulingProfileInline, ServiceInline, RequestQuestionInline]
 
+    def save_formset(self, request, form, formset, change) -> None:
+        # A new clinic already has its scheduling settings (made when the clinic row was saved,
+        # scheduling/apps.py): the inline's values update that row instead of adding a second one.
+        if formset.model is SchedulingProfile:
+            existing = SchedulingProfile.objects.filter(clinic=form.instance).first()
+            for inline_form in formset.forms:
+                if existing and inline_form.instance.pk is None:
+                    inline_form.instance.pk, inline_form.instance._state.adding = existing.pk, False
+        super().save_formset(request, form, formset, change)
+
 
 class AvailabilityAdmin(ClinicScopedAdmin):
     """Providers' hours: kept by clinic admins and schedulers."""
@@ -113,6 +123,10 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The parent admin is already scoped by clinic; schedulers have no model permissions.
+        return request.user.is_superuser or staff_clinics(user=request.user, roles=DISPATCH_ROLES).exists()
 
 
 class RequestedTimeInline(ReadOnlyInline):

@@ -72,15 +72,19 @@ def windows_for_day(day: date, hours: list[tuple[time, time]], tz: ZoneInfo) -> 
 
 def slot_starts(day: date, hours: list[tuple[time, time]], tz: ZoneInfo, length: timedelta) -> list[datetime]:
     """Slot starts on `day`, stepping the wall clock by `length` inside each span of hours; a slot
-    must end (in real time) by the end of its span."""
+    must end (in real time) by the end of its span, and never overlaps the one before it (across
+    a skipped hour the wall clock runs ahead of real time)."""
     starts = []
     for start, end in hours:
         finish = datetime.combine(day, end).replace(tzinfo=tz).astimezone(UTC)
         wall = datetime.combine(day, start)
+        previous_end = None
         while wall.date() == day and wall.time() < end:
             instant = local_instant(day, wall.time(), tz)
-            if instant is not None and instant + length <= finish:
+            fits = instant is not None and instant + length <= finish
+            if fits and (previous_end is None or instant >= previous_end):
                 starts.append(instant)
+                previous_end = instant + length
             wall += length
     return sorted(set(starts))
 
@@ -120,6 +124,14 @@ def host_ids(clinic: Clinic, profile: SchedulingProfile) -> set[int]:
     providers = set(clinic_providers(clinic).values_list("id", flat=True))
     chosen = set(profile.hosts.values_list("id", flat=True)) & providers
     return chosen or providers
+
+
+def bookable(clinic: Clinic, profile: SchedulingProfile, provider_id: int | None) -> set[int]:
+    """Who a request can be for: the chosen provider, or (anyone) the host group, which is who a
+    request without a provider is addressed to."""
+    if provider_id is None:
+        return host_ids(clinic, profile)
+    return set(clinic_providers(clinic).filter(pk=provider_id).values_list("id", flat=True))
 
 
 def busy_windows(*, provider_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, list[Window]]:
@@ -170,9 +182,7 @@ def open_slots(
     profile = profile_for(clinic)
     now = now or timezone.now()
     tz = clinic.tzinfo
-    providers = set(clinic_providers(clinic).values_list("id", flat=True))
-    if provider_id is not None:
-        providers &= {provider_id}
+    providers = bookable(clinic, profile, provider_id)
     first_day = now.astimezone(tz).date()
     last_day = first_day + timedelta(days=profile.booking_days)
     earliest = now + timedelta(minutes=profile.minimum_notice_minutes)
@@ -221,9 +231,7 @@ def available_now(
     """Providers who could take a Now request at this moment (for the service's shortest slot,
     the clinic's mode decides how that is known)."""
     now = now or timezone.now()
-    providers = list(clinic_providers(clinic).values_list("id", flat=True))
-    if provider_id is not None:
-        providers = [pid for pid in providers if pid == provider_id]
+    providers = sorted(bookable(clinic, profile_for(clinic), provider_id))
     free = available_at(clinic=clinic, provider_ids=providers, starts_at=now, duration=timedelta(minutes=1))
     return [pid for pid, ok in free.items() if ok]
 

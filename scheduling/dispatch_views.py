@@ -3,21 +3,25 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from scheduling import availability, selectors, services
+from scheduling import availability, emails, selectors, services
 from scheduling.forms import DecisionForm, slot_value
 from scheduling.lifecycle import AlreadyDecided
 from scheduling.models import SchedulingProfile
 from waitingroom import tenancy
 from waitingroom.models import Role
+
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -33,6 +37,8 @@ def pending_text(seconds: int) -> str:
 
 def _dispatch_context(request: HttpRequest) -> dict:
     clinic_slug = request.GET.get("clinic") or None
+    if clinic_slug is not None and not SLUG.fullmatch(clinic_slug):
+        raise Http404("No such clinic")
     rows = selectors.dispatch_requests(user=request.user, clinic_slug=clinic_slug)
     now = timezone.now()
     return {
@@ -77,7 +83,7 @@ def assign(request: HttpRequest, request_id: int) -> HttpResponse:
     appointment = selectors.decidable_request(user=request.user, request_id=request_id)
     provider = request.GET.get("provider", "")
     context = selectors.assign_context(
-        request=appointment, provider_id=int(provider) if provider.isdigit() else None
+        request=appointment, provider_id=int(provider) if provider.isascii() and provider.isdigit() else None
     )
     return render(
         request,
@@ -130,8 +136,11 @@ def decide(request: HttpRequest, request_id: int) -> HttpResponse:
     except AlreadyDecided as decided:
         return _reply(request, ok=False, message=f"Request #{appointment.pk}: {decided}", status=409)
     except services.BookingConflict as conflict:
+        # Another clinic's sessions show only as busy times: their patients are not ours to see.
         clashes = ", ".join(
-            f"{m.service.name} {m.starts_at:%H:%M}-{m.ends_at:%H:%M} UTC" for m in conflict.meetings
+            f"{m.service.name if m.clinic_id == appointment.clinic_id else 'Busy (another clinic)'} "
+            f"{emails.local_time(m.starts_at, appointment.clinic)}"
+            for m in conflict.meetings
         )
         return _reply(
             request,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -14,6 +14,8 @@ from visits.forms import QuestionsMixin, validate_phone
 from waitingroom.models import Clinic
 
 ANYONE = ""
+# How far ahead requesters of on-demand clinics may propose times.
+PROPOSE_WITHIN_DAYS = 365
 
 
 def slot_value(moment: datetime) -> str:
@@ -126,6 +128,11 @@ class RequestForm(QuestionsMixin, forms.Form):
         for n in range(1, MAX_REQUESTED_TIMES + 1):
             value = self.cleaned_data.get(f"time_{n}")
             if value is None:
+                continue
+            if value.replace(tzinfo=None) > self.now.replace(tzinfo=None) + timedelta(
+                days=PROPOSE_WITHIN_DAYS
+            ):
+                self.add_error(f"time_{n}", f"Choose a time within the next {PROPOSE_WITHIN_DAYS} days.")
                 continue
             local = timezone.make_aware(value.replace(tzinfo=None), self.clinic.tzinfo)
             if local.astimezone(UTC).astimezone(self.clinic.tzinfo).replace(tzinfo=None) != value.replace(

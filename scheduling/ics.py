@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from urllib.parse import urlparse
@@ -11,19 +12,19 @@ from django.conf import settings
 PRODID = "-//Waiting Room//Scheduling//EN"
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
+    # A lone CR (or any other control character) would start a new line in some readers: an
+    # injected property. Newlines become the escaped \n; the rest become spaces.
+    text = CONTROL.sub(" ", text.replace("\r\n", "\n"))
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def param(value: str) -> str:
     """A parameter value (CN=...): quoted when it holds , ; or : (quotes themselves can't appear)."""
-    value = value.replace('"', "'").replace("\n", " ")
+    value = CONTROL.sub(" ", value.replace('"', "'").replace("\n", " "))
     return f'"{value}"' if any(c in value for c in ",;:") else value
 
 

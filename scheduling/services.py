@@ -23,6 +23,8 @@ from scheduling.models import (
     SchedulingProfile,
     Service,
 )
+from visits import services as visit_services
+from visits.models import Visit
 from waitingroom.models import Clinic
 
 MAX_REQUESTED_TIMES = 3
@@ -107,12 +109,11 @@ def request_submit(
         raise RequestRefused("Choose Now or Scheduled.")
 
     with transaction.atomic():
-        requester, created = Requester.objects.get_or_create(
+        # A requester is known by email. Someone typing another person's address doesn't rename
+        # them: what was typed is kept on this request only.
+        requester, _ = Requester.objects.get_or_create(
             email=email.lower(), defaults={"name": name, "phone": phone}
         )
-        if not created and (requester.name, requester.phone) != (name, phone or requester.phone):
-            requester.name, requester.phone = name, phone or requester.phone
-            requester.save(update_fields=["name", "phone"])
         request = AppointmentRequest.objects.create(
             clinic=clinic,
             service=service,
@@ -138,11 +139,14 @@ def request_submit(
 # --- Deciding ------------------------------------------------------------------------------------
 
 
-def _locked_pending(request_id: int, event: str) -> tuple[AppointmentRequest, RequestStatus]:
+def _locked_pending(request_id: int, event: str, **scope) -> tuple[AppointmentRequest, RequestStatus]:
     """The request under a row lock, with the status `event` leads to. Of two people deciding at
-    once the second waits here, then finds it decided (AlreadyDecided)."""
+    once the second waits here, then finds it decided (AlreadyDecided). `scope` narrows the lookup
+    (a requester's own requests) before anything about the request is revealed."""
     request = (
-        AppointmentRequest.objects.select_for_update().select_related("clinic", "service").get(pk=request_id)
+        AppointmentRequest.objects.select_for_update()
+        .select_related("clinic", "service")
+        .get(pk=request_id, **scope)
     )
     return request, lifecycle.target(request.status, event)
 
@@ -244,12 +248,34 @@ def request_withdraw(*, request_id: int, requester: Requester) -> AppointmentReq
     """The requester takes back a request nobody has decided yet."""
     now = timezone.now()
     with transaction.atomic():
-        request, to = _locked_pending(request_id, "withdraw")
-        if request.requester_id != requester.pk:
-            raise AppointmentRequest.DoesNotExist
+        request, to = _locked_pending(request_id, "withdraw", requester=requester)
         _record(request, event="withdraw", to=to, by=None, response="", now=now)
         publishing.requests_changed(request.clinic)
     return request
+
+
+def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
+    """The guest enters: they join the clinic's waiting room as a visit linked to the meeting (the
+    open one again, with a fresh link for this browser, when they come back)."""
+    with transaction.atomic():
+        meeting = (
+            Meeting.objects.select_for_update()
+            .select_related("clinic", "service", "provider")
+            .get(pk=meeting_id)
+        )
+        visit = Visit.objects.select_for_update(of=("self",)).filter(pk=meeting.visit_id).first()
+        if visit is not None and not visit.is_closed:
+            return visit, visit_services.visit_reissue_token(visit=visit)
+        label = (
+            f"{meeting.service.name} with {emails.person(meeting.provider)}, "
+            f"{emails.local_time(meeting.starts_at, meeting.clinic)}"
+        )
+        visit, token = visit_services.visit_start(
+            clinic=meeting.clinic, patient_name=meeting.guest_name, answers={"appointment": label}
+        )
+        meeting.visit = visit
+        meeting.save(update_fields=["visit"])
+    return visit, token
 
 
 def requests_expire_due(*, now: datetime | None = None, limit: int = 200) -> int:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
+from django import forms
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,8 +17,6 @@ from scheduling import availability, emails, selectors, services
 from scheduling.forms import RequestForm, slot_value
 from scheduling.lifecycle import AlreadyDecided
 from scheduling.models import AppointmentRequest, Meeting, Requester
-from visits import services as visit_services
-from visits.models import Visit
 from visits.patient_views import bind_visit
 from waitingroom.models import Clinic, Membership, Role
 
@@ -131,7 +129,12 @@ def requester_home(request: HttpRequest) -> HttpResponse:
     if requester is None:
         if request.method == "POST":
             # The same answer whether or not the address is known: nothing to learn here.
-            email = request.POST.get("email", "").strip().lower()
+            field = forms.EmailField(max_length=254)
+            try:
+                email = field.clean(request.POST.get("email", "").strip()).lower()
+            except forms.ValidationError:
+                messages.error(request, "Enter a valid email address.")
+                return render(request, "scheduling/requester_signin.html", status=400)
             known = Requester.objects.filter(email=email).first()
             last = known and known.requests.select_related("clinic").order_by("-created_at").first()
             if last:
@@ -170,10 +173,10 @@ def requester_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
 
 def meeting_from_token(token: str) -> Meeting:
     meeting_id, _, signature = token.partition("-")
+    if not (meeting_id.isascii() and meeting_id.isdigit()):
+        raise Http404("No such meeting")
     meeting = (
-        Meeting.objects.select_related("clinic", "service", "provider")
-        .filter(pk=int(meeting_id) if meeting_id.isdigit() else 0)
-        .first()
+        Meeting.objects.select_related("clinic", "service", "provider").filter(pk=int(meeting_id)).first()
     )
     if meeting is None or not meeting.join_token_matches(signature):
         raise Http404("No such meeting")
@@ -192,7 +195,7 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
         if not can_join:
             messages.error(request, "This session can't be joined now.")
             return redirect("meeting_join", token=token)
-        visit, visit_token = _meeting_visit(meeting)
+        visit, visit_token = services.meeting_enter(meeting_id=meeting.pk)
         bind_visit(request, visit)
         return redirect("patient_wait", token=visit_token)
     return render(
@@ -205,20 +208,3 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
             "when": emails.local_time(meeting.starts_at, meeting.clinic),
         },
     )
-
-
-def _meeting_visit(meeting: Meeting) -> tuple[Visit, str]:
-    """The meeting's waiting-room visit: the open one again (with a fresh link for this browser),
-    or a new one."""
-    with transaction.atomic():
-        locked = Meeting.objects.select_for_update().get(pk=meeting.pk)
-        visit = Visit.objects.select_for_update(of=("self",)).filter(pk=locked.visit_id).first()
-        if visit is not None and not visit.is_closed:
-            return visit, visit_services.visit_reissue_token(visit=visit)
-        label = f"{meeting.service.name} at {emails.local_time(meeting.starts_at, meeting.clinic)}"
-        visit, visit_token = visit_services.visit_start(
-            clinic=meeting.clinic, patient_name=meeting.guest_name, answers={"appointment": label}
-        )
-        locked.visit = visit
-        locked.save(update_fields=["visit"])
-    return visit, visit_token

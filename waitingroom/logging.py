@@ -1,9 +1,10 @@
-"""Keep patients' visit tokens out of logs: they are credentials."""
+"""Keep link tokens out of logs: they are credentials (a patient's visit, a Recall SMS link, a
+meeting's join link, a requester's magic link)."""
 
 import logging
 import re
 
-TOKEN_PATH = re.compile(r"(/(?:ws/)?v(?:isit)?/)[A-Za-z0-9_-]{16,}")
+TOKEN_PATH = re.compile(r"(/(?:(?:ws/)?v(?:isit)?|r|m|requests/link)/)[A-Za-z0-9_:.-]{16,}")
 
 
 def redact(text: str) -> str:

@@ -292,6 +292,7 @@ def test_host_group_can_be_narrowed_to_chosen_hosts(frozen, clinic_a, provider, 
     from scheduling import availability
 
     other = staff(username="pia", clinic=clinic_a, role=Role.PROVIDER)
+    weekday_hours(clinic_a, other)
     profile = availability.profile_for(clinic_a)
     profile.hosts.set([other])
     group = scheduled_request(clinic_a, service, times=[tomorrow(clinic_a, 12)])

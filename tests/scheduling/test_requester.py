@@ -140,7 +140,10 @@ def test_join_link_opens_fifteen_minutes_before_and_brings_the_guest_to_the_wait
     joined = guest.post(url)
     visit = Visit.objects.get()
     assert (visit.clinic, visit.patient_name) == (clinic_a, "Rita Requester")
-    assert visit.answers["appointment"] == "General consultation at Tuesday 24 November 2026, 10:00 EST"
+    assert (
+        visit.answers["appointment"]
+        == "General consultation with Paula Provider, Tuesday 24 November 2026, 10:00 EST"
+    )
     assert joined["Location"].startswith("/v/") and guest.get(joined["Location"]).status_code == 200
     # Coming back (another device) reuses the visit with a fresh link; the old one stops working.
     other_device = Client()
