@@ -256,7 +256,7 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
                 override=data["override"],
             )
         except services.BookingConflict as conflict:
-            form.add_error("override", f"{conflict} Tick the box to book anyway.")
+            form.add_error("override", conflict.describe(appointment.clinic))
             return self._intermediate(
                 request, queryset, form, "accept_request", f"Accept request #{appointment.pk}"
             )

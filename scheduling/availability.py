@@ -137,9 +137,8 @@ def bookable(clinic: Clinic, profile: SchedulingProfile, provider_id: int | None
 def busy_windows(*, provider_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, list[Window]]:
     """Booked meetings (any clinic: a provider can't be in two places) overlapping [start, end)."""
     busy: dict[int, list[Window]] = defaultdict(list)
-    meetings = Meeting.objects.filter(
+    meetings = Meeting.objects.booked().filter(
         provider_id__in=list(provider_ids),
-        status=Meeting.Status.SCHEDULED,
         starts_at__lt=end,
         ends_at__gt=start,
     ).values_list("provider_id", "starts_at", "ends_at")
@@ -244,11 +243,25 @@ def conflicts_near(
     if not times:
         return {}
     meetings = list(
-        Meeting.objects.filter(
+        Meeting.objects.booked()
+        .filter(
             provider_id=provider_id,
-            status=Meeting.Status.SCHEDULED,
             starts_at__lt=times[-1] + within,
             ends_at__gt=times[0] - within,
-        ).select_related("service")
+        )
+        .select_related("service")
     )
     return {t: [m for m in meetings if m.starts_at < t + within and m.ends_at > t - within] for t in times}
+
+
+def overlapping(
+    *, provider_id: int, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
+) -> list[Meeting]:
+    """The provider's booked sessions (any clinic) that overlap [starts_at, ends_at). The caller
+    holds the provider's row lock, so two bookings can't both pass this check."""
+    return list(
+        Meeting.objects.booked()
+        .filter(provider_id=provider_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .exclude(pk=exclude_id)
+        .select_related("service")
+    )

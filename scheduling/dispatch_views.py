@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from scheduling import availability, emails, selectors, services
+from scheduling import availability, selectors, services
 from scheduling.forms import DecisionForm, slot_value
 from scheduling.lifecycle import AlreadyDecided
 from scheduling.models import SchedulingProfile
@@ -136,16 +136,10 @@ def decide(request: HttpRequest, request_id: int) -> HttpResponse:
     except AlreadyDecided as decided:
         return _reply(request, ok=False, message=f"Request #{appointment.pk}: {decided}", status=409)
     except services.BookingConflict as conflict:
-        # Another clinic's sessions show only as busy times: their patients are not ours to see.
-        clashes = ", ".join(
-            f"{m.service.name if m.clinic_id == appointment.clinic_id else 'Busy (another clinic)'} "
-            f"{emails.local_time(m.starts_at, appointment.clinic)}"
-            for m in conflict.meetings
-        )
         return _reply(
             request,
             ok=False,
-            message=f"{conflict} ({clashes}). Tick 'Book even though it overlaps' to book anyway.",
+            message=conflict.describe(appointment.clinic),
             status=409,
             conflict=True,
         )

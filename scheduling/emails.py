@@ -1,4 +1,4 @@
-"""What scheduling emails say, and to whom. Each is queued through waitingroom.mail (stored, sent
+"""What appointment-request emails say, and to whom (a meeting's own emails: meeting_emails.py). Each is queued through waitingroom.mail (stored, sent
 after commit by a task, idempotent by its reference)."""
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from scheduling import ics
 from scheduling.models import AppointmentRequest, Meeting, Requester
-from waitingroom.mail import Attachment, email_queue
+from waitingroom.mail import email_queue
 from waitingroom.models import Clinic, Membership, Role
 
 REQUESTER_LINK_SALT = "scheduling.requester-link"
@@ -102,43 +101,6 @@ def request_submitted(request: AppointmentRequest, *, addressed_to: set[int]) ->
             f"You'll get an email when it is accepted or declined. Your requests and meetings:\n"
             f"{requester_link(request.requester)}\n"
         ),
-    )
-
-
-def request_accepted(request: AppointmentRequest, meeting: Meeting) -> None:
-    clinic, link = meeting.clinic, join_link(meeting)
-    when = local_time(meeting.starts_at, clinic)
-    summary = f"{meeting.service.name} with {person(meeting.provider)} ({clinic.name})"
-    description = f"Video session at {clinic.name}.\nJoin: {link}" + (
-        f"\n\nFrom the clinic: {request.response}" if request.response else ""
-    )
-    calendar = ics.event_calendar(
-        uid=f"meeting-{meeting.pk}",
-        starts_at=meeting.starts_at,
-        ends_at=meeting.ends_at,
-        summary=summary,
-        description=description,
-        url=link,
-        organizer_name=clinic.name,
-        attendee_name=meeting.guest_name,
-        attendee_email=meeting.guest_email,
-        now=timezone.now(),
-    )
-    email_queue(
-        clinic=clinic,
-        reference=f"meeting-{meeting.pk}-invitation",
-        to=[meeting.guest_email],
-        subject=f"Invitation: {meeting.service.name} on {when}",
-        body=(
-            f"Hello {meeting.guest_name},\n\nYour video session request was accepted.\n\n"
-            f"Service: {meeting.service.name} ({meeting.service.duration_minutes} min)\n"
-            f"With: {person(meeting.provider)}\nWhen: {when}\n"
-            + (f"\nFrom the clinic: {request.response}\n" if request.response else "")
-            + f"\nJoin the session with this link (it opens 15 minutes before the start):\n{link}\n\n"
-            f"The attached invite.ics adds it to your calendar. Your requests and meetings:\n"
-            f"{requester_link(request.requester)}\n"
-        ),
-        attachments=(Attachment("invite.ics", calendar, "text/calendar; method=REQUEST; charset=utf-8"),),
     )
 
 

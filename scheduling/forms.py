@@ -32,6 +32,29 @@ def slot_label(moment: datetime, clinic: Clinic) -> str:
     return f"{local:%a} {local.day} {local:%b, %H:%M %Z}"
 
 
+def clinic_instant(value: datetime, clinic: Clinic, now: datetime) -> datetime:
+    """A wall-clock time typed in the clinic's zone (a datetime-local field), as a UTC instant.
+    Refused: more than PROPOSE_WITHIN_DAYS ahead, a time the clocks skip, or one already past."""
+    wall = value.replace(tzinfo=None)
+    if wall > now.replace(tzinfo=None) + timedelta(days=PROPOSE_WITHIN_DAYS):
+        raise forms.ValidationError(f"Choose a time within the next {PROPOSE_WITHIN_DAYS} days.")
+    local = timezone.make_aware(wall, clinic.tzinfo)
+    if local.astimezone(UTC).astimezone(clinic.tzinfo).replace(tzinfo=None) != wall:
+        raise forms.ValidationError("That time does not exist in the clinic's time zone (clocks change).")
+    if local <= now:
+        raise forms.ValidationError("Choose a time in the future.")
+    return local.astimezone(UTC)
+
+
+def local_datetime_field(label: str, *, required: bool = False) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
 class RequestForm(QuestionsMixin, forms.Form):
     service = forms.ModelChoiceField(queryset=None, empty_label=None)
     provider = forms.ChoiceField(label="Provider", required=False)
@@ -96,12 +119,7 @@ class RequestForm(QuestionsMixin, forms.Form):
             # On-demand clinics keep no calendar: requesters propose times, in the clinic's zone.
             del self.fields["slots"]
             for n in range(1, MAX_REQUESTED_TIMES + 1):
-                self.fields[f"time_{n}"] = forms.DateTimeField(
-                    label=f"Proposed time {n} ({clinic.time_zone})",
-                    required=False,
-                    input_formats=["%Y-%m-%dT%H:%M"],
-                    widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-                )
+                self.fields[f"time_{n}"] = local_datetime_field(f"Proposed time {n} ({clinic.time_zone})")
 
     def _chosen(self, name: str, convert):
         raw = self.data.get(name) if self.is_bound else self.initial.get(name)
@@ -129,23 +147,10 @@ class RequestForm(QuestionsMixin, forms.Form):
             value = self.cleaned_data.get(f"time_{n}")
             if value is None:
                 continue
-            if value.replace(tzinfo=None) > self.now.replace(tzinfo=None) + timedelta(
-                days=PROPOSE_WITHIN_DAYS
-            ):
-                self.add_error(f"time_{n}", f"Choose a time within the next {PROPOSE_WITHIN_DAYS} days.")
-                continue
-            local = timezone.make_aware(value.replace(tzinfo=None), self.clinic.tzinfo)
-            if local.astimezone(UTC).astimezone(self.clinic.tzinfo).replace(tzinfo=None) != value.replace(
-                tzinfo=None
-            ):
-                self.add_error(
-                    f"time_{n}", "That time does not exist in the clinic's time zone (clocks change)."
-                )
-                continue
-            if local <= self.now:
-                self.add_error(f"time_{n}", "Choose a time in the future.")
-                continue
-            times.append(local.astimezone(UTC))
+            try:
+                times.append(clinic_instant(value, self.clinic, self.now))
+            except forms.ValidationError as error:
+                self.add_error(f"time_{n}", error)
         return times
 
     def clean(self) -> dict:

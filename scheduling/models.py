@@ -3,7 +3,7 @@ requests with their proposed times, and the meetings accepted requests become.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +13,8 @@ from django.db.models import F, Q
 from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
 
 from scheduling.lifecycle import RequestStatus
+from scheduling.meeting_status import Facts, MeetingStatus, derive, indicator
+from visits.lifecycle import IN_PROGRESS_STATUSES
 from visits.models import Question, Visit
 from waitingroom.models import Clinic
 
@@ -277,20 +279,37 @@ def new_nonce() -> str:
     return get_random_string(32)
 
 
+GUEST_KEY_DIGITS = 9
+
+
+def new_guest_key() -> str:
+    """Nine random digits: short enough to read out on the phone; guessing is rate-limited."""
+    return get_random_string(GUEST_KEY_DIGITS, allowed_chars="0123456789")
+
+
+class MeetingQuerySet(models.QuerySet):
+    def booked(self) -> MeetingQuerySet:
+        """Meetings that hold their provider's time: a time is fixed and nobody cancelled."""
+        return self.filter(cancelled_at__isnull=True, starts_at__isnull=False)
+
+
 class Meeting(models.Model):
-    class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = MeetingStatus
 
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="meetings")
     provider = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="meetings")
+    # The meeting's type.
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="meetings")
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    # Both empty while planning: the guest picks one of the proposed times (MeetingProposal).
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    # A cache of meeting_status.derive(), kept current by the beat sweep; never set by hand.
+    status = models.CharField(max_length=14, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED)
+    description = models.TextField(max_length=2000, blank=True)
     guest_name = models.CharField(max_length=120)
     guest_email = models.EmailField()
     guest_phone = models.CharField(max_length=20, blank=True)
+    guest_key = models.CharField(max_length=GUEST_KEY_DIGITS, unique=True, default=new_guest_key)
     requester = models.ForeignKey(
         Requester, null=True, blank=True, on_delete=models.SET_NULL, related_name="meetings"
     )
@@ -302,20 +321,46 @@ class Meeting(models.Model):
     join_nonce = models.CharField(max_length=32, default=new_nonce)
     # The waiting-room visit the guest joined through (reused when they come back).
     visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    guest_entered_at = models.DateTimeField(null=True, blank=True)
+    host_entered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by_guest = models.BooleanField(default=False)
+    # Bumped by every change the guest's calendar must apply (the .ics SEQUENCE).
+    sequence = models.PositiveIntegerField(default=0)
+    summary = models.TextField(max_length=5000, blank=True, help_text="Left by the staff for the guest.")
+    review_rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    review_text = models.TextField(max_length=2000, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = MeetingQuerySet.as_manager()
+
     class Meta:
         ordering = ["starts_at"]
-        indexes = [models.Index(fields=["provider", "starts_at"], name="meeting_provider_time_idx")]
+        indexes = [
+            models.Index(fields=["provider", "starts_at"], name="meeting_provider_time_idx"),
+            models.Index(fields=["clinic", "starts_at"], name="meeting_clinic_time_idx"),
+            models.Index(fields=["status"], name="meeting_status_idx"),
+        ]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="meeting_ends_after_start")
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True, ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="meeting_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_rating__isnull=True) | Q(review_rating__gte=1, review_rating__lte=5),
+                name="meeting_review_rating_1_to_5",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.service} with {self.guest_name} at {self.starts_at:%Y-%m-%d %H:%M} UTC"
+        when = f"{self.starts_at:%Y-%m-%d %H:%M} UTC" if self.starts_at else "time to be picked"
+        return f"{self.service} with {self.guest_name} at {when}"
 
     def _join_signature(self) -> str:
         return salted_hmac(
@@ -328,3 +373,72 @@ class Meeting(models.Model):
 
     def join_token_matches(self, signature: str) -> bool:
         return constant_time_compare(signature, self._join_signature())
+
+    @property
+    def guest_key_display(self) -> str:
+        return " ".join(self.guest_key[i : i + 3] for i in range(0, len(self.guest_key), 3))
+
+    def facts(self) -> Facts:
+        """What derive() needs; the visit must be loaded with the meeting (select_related)."""
+        visit = self.visit
+        return Facts(
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            cancelled=self.cancelled_at is not None,
+            call_started=bool(visit and visit.first_called_at),
+            call_failed=bool(visit and visit.call_failed_at),
+            in_call=bool(visit and visit.status in IN_PROGRESS_STATUSES),
+        )
+
+    def current_status(self, now: datetime) -> MeetingStatus:
+        return derive(self.facts(), now)
+
+    def indicator(self) -> str:
+        return indicator(
+            entered=self.guest_entered_at is not None, media_check=self.visit.media_check if self.visit else None
+        )
+
+
+class MeetingProposal(models.Model):
+    """One of several times proposed to the guest while the meeting is being planned."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="proposals")
+    starts_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [models.UniqueConstraint(fields=["meeting", "starts_at"], name="proposal_once")]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d %H:%M} UTC"
+
+
+class MeetingEvent(models.Model):
+    """The meeting's audit trail: scheduled, picked, rescheduled, assigned, cancelled, entered."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="events")
+    event = models.CharField(max_length=20)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField()
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} at {self.at:%Y-%m-%d %H:%M} UTC"
+
+
+class GuestKeyAttempt(models.Model):
+    """A guest key typed on /meet/, by which client: wrong keys from one client are limited, so nine
+    digits can't be walked through. The client is stored hashed (no addresses kept in the clear)."""
+
+    client = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField()
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "at"], name="guest_key_attempt_idx")]
+
+    def __str__(self) -> str:
+        return f"{'ok' if self.succeeded else 'wrong'} at {self.at:%Y-%m-%d %H:%M} UTC"

@@ -18,3 +18,9 @@ def availability_changed(clinic: Clinic) -> None:
     """A provider switched Available / Not available (the assign dialog shows it)."""
     realtime.publish(realtime.clinic_scheduling_group(clinic.pk), {"type": "availability"})
     realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
+
+
+def meetings_changed(clinic: Clinic) -> None:
+    """A meeting was booked, changed, entered, or its status moved on: open meetings overviews of
+    the clinic re-fetch their rows (they listen on the clinic's staff socket)."""
+    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "meetings"})

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from scheduling import availability, emails, lifecycle, publishing
+from scheduling import availability, emails, lifecycle, meeting_emails, meeting_services, publishing
 from scheduling.lifecycle import RequestStatus
 from scheduling.models import (
     AppointmentRequest,
@@ -23,23 +22,15 @@ from scheduling.models import (
     SchedulingProfile,
     Service,
 )
-from visits import services as visit_services
-from visits.models import Visit
 from waitingroom.models import Clinic
 
 MAX_REQUESTED_TIMES = 3
+# Accepting books a meeting: the same conflict as every other booking path.
+BookingConflict = meeting_services.BookingConflict
 
 
 class RequestRefused(ValueError):
     """The request or decision is not possible as asked (the message says why)."""
-
-
-class BookingConflict(Exception):
-    """The provider already has a session overlapping this one; accept again with override."""
-
-    def __init__(self, meetings: list[Meeting]) -> None:
-        super().__init__("The provider already has a session at that time.")
-        self.meetings = meetings
 
 
 # --- Availability --------------------------------------------------------------------------------
@@ -193,27 +184,23 @@ def request_accept(
             # Overdue: the sweep will mark it expired in a moment; it can't be booked any more.
             raise RequestRefused("This request has expired; the requester will be told.")
         clinic = request.clinic
-        if provider_id not in set(availability.clinic_providers(clinic).values_list("id", flat=True)):
-            raise RequestRefused("Choose one of the clinic's providers.")
         if request.kind == AppointmentRequest.Kind.NOW:
             starts_at = now
         elif starts_at not in set(request.times.values_list("starts_at", flat=True)):
             raise RequestRefused("Accept one of the requested times.")
         ends_at = starts_at + request.service.duration
-        # Bookings of one provider are serialised on their user row, so two accepts for the same
-        # provider can't both pass the overlap check.
-        provider = get_user_model().objects.select_for_update().get(pk=provider_id)
-        overlapping = list(
-            Meeting.objects.filter(
-                provider=provider,
-                status=Meeting.Status.SCHEDULED,
-                starts_at__lt=ends_at,
-                ends_at__gt=starts_at,
-            ).select_related("service")
+        try:
+            provider = meeting_services.lock_provider(clinic=clinic, provider_id=provider_id)
+        except meeting_services.MeetingRefused as refused:
+            raise RequestRefused(str(refused)) from None
+        overlapping = meeting_services.check_free(
+            provider_id=provider.pk, starts_at=starts_at, ends_at=ends_at, override=override
         )
-        if overlapping and not override:
-            raise BookingConflict(overlapping)
-        meeting = Meeting.objects.create(
+        meeting = meeting_services.create_meeting(
+            now=now,
+            event="accept",
+            by=by,
+            detail=f"request #{request.pk}",
             clinic=clinic,
             provider=provider,
             service=request.service,
@@ -229,7 +216,11 @@ def request_accept(
         # An override is part of the audit trail.
         detail = f"{response}\n(booked over {len(overlapping)} overlapping session(s))" if overlapping else ""
         _record(request, event="accept", to=to, by=by, response=response, now=now, detail=detail)
-        transaction.on_commit(lambda: emails.request_accepted(request, meeting))
+        transaction.on_commit(
+            lambda: meeting_emails.invitation(
+                meeting, intro="Your video session request was accepted.", note=request.response
+            )
+        )
         publishing.requests_changed(clinic)
     return meeting
 
@@ -252,30 +243,6 @@ def request_withdraw(*, request_id: int, requester: Requester) -> AppointmentReq
         _record(request, event="withdraw", to=to, by=None, response="", now=now)
         publishing.requests_changed(request.clinic)
     return request
-
-
-def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
-    """The guest enters: they join the clinic's waiting room as a visit linked to the meeting (the
-    open one again, with a fresh link for this browser, when they come back)."""
-    with transaction.atomic():
-        meeting = (
-            Meeting.objects.select_for_update()
-            .select_related("clinic", "service", "provider")
-            .get(pk=meeting_id)
-        )
-        visit = Visit.objects.select_for_update(of=("self",)).filter(pk=meeting.visit_id).first()
-        if visit is not None and not visit.is_closed:
-            return visit, visit_services.visit_reissue_token(visit=visit)
-        label = (
-            f"{meeting.service.name} with {emails.person(meeting.provider)}, "
-            f"{emails.local_time(meeting.starts_at, meeting.clinic)}"
-        )
-        visit, token = visit_services.visit_start(
-            clinic=meeting.clinic, patient_name=meeting.guest_name, answers={"appointment": label}
-        )
-        meeting.visit = visit
-        meeting.save(update_fields=["visit"])
-    return visit, token
 
 
 def requests_expire_due(*, now: datetime | None = None, limit: int = 200) -> int:

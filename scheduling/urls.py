@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling import dispatch_views, views
+from scheduling import dispatch_views, guest_views, meeting_views, views
 
 urlpatterns = [
     # Staff
@@ -20,5 +20,16 @@ urlpatterns = [
     path("requests/", views.requester_home, name="requester_home"),
     path("requests/link/<str:token>/", views.requester_enter, name="requester_enter"),
     path("requests/<int:request_id>/withdraw/", views.requester_withdraw, name="requester_withdraw"),
-    path("m/<str:token>/", views.meeting_join, name="meeting_join"),
+    # Meetings: the staff's overview and actions
+    path("meetings/", meeting_views.overview, name="meetings"),
+    path("meetings/rows/", meeting_views.rows, name="meetings_rows"),
+    path("meetings/new/", meeting_views.meeting_new, name="meeting_new"),
+    path("meetings/<int:meeting_id>/agenda.ics", meeting_views.agenda, name="meeting_agenda"),
+    path("meetings/<int:meeting_id>/change/", meeting_views.change, name="meeting_change"),
+    path("meetings/<int:meeting_id>/enter/", meeting_views.enter_room, name="meeting_enter_room"),
+    path("meetings/<int:meeting_id>/summary/", meeting_views.summary, name="meeting_summary"),
+    # Meeting guests
+    path("meet/", guest_views.meet, name="meet"),
+    path("c/<slug:slug>/meet/", guest_views.meet, name="clinic_meet"),
+    path("m/<str:token>/", guest_views.meeting_join, name="meeting_join"),
 ]

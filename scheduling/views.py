@@ -1,29 +1,24 @@
-"""Public scheduling pages: the request form, the open-slot calendar, the requester's page behind
-their magic link, and a meeting's join link."""
+"""Public scheduling pages: the request form, the open-slot calendar and the requester's page
+behind their magic link (a meeting guest's pages: guest_views.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from scheduling import availability, emails, selectors, services
 from scheduling.forms import RequestForm, slot_value
 from scheduling.lifecycle import AlreadyDecided
-from scheduling.models import AppointmentRequest, Meeting, Requester
-from visits.patient_views import bind_visit
+from scheduling.models import AppointmentRequest, Requester
 from waitingroom.models import Clinic, Membership, Role
 
 REQUESTER_SESSION_KEY = "requester_id"
 SUBMITTED_SESSION_KEY = "submitted_requests"
-# The join link opens this long before the start, and works until the end.
-JOIN_OPENS_BEFORE = timedelta(minutes=15)
 
 
 @require_http_methods(["GET", "POST"])
@@ -166,45 +161,3 @@ def requester_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
     else:
         messages.success(request, "Your request was withdrawn.")
     return redirect("requester_home")
-
-
-# --- Joining a meeting ---------------------------------------------------------------------------
-
-
-def meeting_from_token(token: str) -> Meeting:
-    meeting_id, _, signature = token.partition("-")
-    if not (meeting_id.isascii() and meeting_id.isdigit()):
-        raise Http404("No such meeting")
-    meeting = (
-        Meeting.objects.select_related("clinic", "service", "provider").filter(pk=int(meeting_id)).first()
-    )
-    if meeting is None or not meeting.join_token_matches(signature):
-        raise Http404("No such meeting")
-    return meeting
-
-
-@require_http_methods(["GET", "POST"])
-def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
-    """The guest's link: the meeting's details, and from 15 minutes before the start a Join button
-    that brings them into the clinic's waiting room, where the provider calls them."""
-    meeting = meeting_from_token(token)
-    now = timezone.now()
-    opens_at = meeting.starts_at - JOIN_OPENS_BEFORE
-    can_join = meeting.status == Meeting.Status.SCHEDULED and opens_at <= now < meeting.ends_at
-    if request.method == "POST":
-        if not can_join:
-            messages.error(request, "This session can't be joined now.")
-            return redirect("meeting_join", token=token)
-        visit, visit_token = services.meeting_enter(meeting_id=meeting.pk)
-        bind_visit(request, visit)
-        return redirect("patient_wait", token=visit_token)
-    return render(
-        request,
-        "scheduling/meeting_join.html",
-        {
-            "meeting": meeting,
-            "can_join": can_join,
-            "opens_at": opens_at,
-            "when": emails.local_time(meeting.starts_at, meeting.clinic),
-        },
-    )

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from visits import chat, offline, selectors, services
 from visits.lifecycle import TransitionRefused
+from visits.models import CallParticipant
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.turn import ice_servers
@@ -64,12 +65,24 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "clinics": tenancy.staff_clinics(user=request.user).order_by("name"),
             "frontline": frontline,
             "sections": selectors.dashboard_sections(clinic=clinic) if frontline else [],
+            "open_room_url": _room_to_open(request, clinic) if frontline else "",
             # Apps above this one add their parts (e.g. a provider's appointment requests).
             "panels": [
                 html for path in settings.DASHBOARD_PANELS if (html := import_string(path)(request, clinic))
             ],
         },
     )
+
+
+def _room_to_open(request: HttpRequest, clinic) -> str:
+    """`?room=<visit id>`: the page opens that call at once (the host came from "Enter room" on
+    the meetings overview), if this user is in it."""
+    room = request.GET.get("room", "")
+    if room.isascii() and room.isdigit() and CallParticipant.objects.filter(
+        visit__clinic=clinic, visit_id=int(room), user=request.user
+    ).exists():
+        return reverse("visit_room", args=[clinic.slug, int(room)])
+    return ""
 
 
 @require_GET

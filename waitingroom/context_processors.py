@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from waitingroom.models import Membership, Role
+from waitingroom.models import FRONTLINE_ROLES, Membership, Role
 
 DISPATCH_ROLES = {Role.SCHEDULER, Role.CLINIC_ADMIN}
 
@@ -17,5 +17,6 @@ def staff_nav(request: HttpRequest) -> dict:
     return {
         "nav_dashboard": bool(roles),
         "nav_requests": bool(roles & DISPATCH_ROLES),
+        "nav_meetings": bool(roles & FRONTLINE_ROLES),
         "nav_admin": user.is_staff,
     }

@@ -96,6 +96,10 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Staff sessions end after a shift of inactivity; every request pushes the expiry forward.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 8 * 3600)
+# How many proxies (load balancers) stand in front of the app and append to X-Forwarded-For. With
+# 0 the client is REMOTE_ADDR; with N, the Nth address from the right (what the nearest trusted
+# proxy saw). Rate limits per client (guest keys) depend on it.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -154,6 +158,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "visits-sweep": {"task": "visits.tasks.sweep_due_visits", "schedule": 2.0, "options": {"expires": 10}},
     "requests-expiry": {
         "task": "scheduling.tasks.expire_requests",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
+    "meeting-statuses": {
+        "task": "scheduling.tasks.refresh_meeting_statuses",
         "schedule": 30.0,
         "options": {"expires": 60},
     },

@@ -237,4 +237,6 @@
   // Pushes are hints: after every (re)connection the board is re-fetched, so nothing missed while
   // the socket was down stays missed.
   window.dashboardSocket = LiveSocket.connect(body.dataset.socketUrl, {onOpen: resync, onMessage: onMessage});
+  // Arrived from "Enter room" on the meetings overview: the host is already in the call.
+  if (body.dataset.openRoom) openCall(body.dataset.openRoom);
 })();

@@ -289,7 +289,10 @@ def test_overlapping_accept_needs_override(desk_client, desk, clinic_a, provider
     assert refused.redirect_chain == []  # the form again, not a redirect
     assert "admin/scheduling/decide.html" in [t.name for t in refused.templates]
     [error] = refused.context["form"].errors["override"]
-    assert error == "The provider already has a session at that time. Tick the box to book anyway."
+    assert error == (
+        "The provider already has a session at that time. (General consultation Tuesday 24 November 2026, "
+        "10:00 EST). Tick 'Book even though it overlaps' to book anyway."
+    )
     assert error.encode() in refused.content
     assert status_of(second) == "pending"
     assert Meeting.objects.count() == 1 and mail.outbox == []

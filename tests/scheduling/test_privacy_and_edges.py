@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 
-from scheduling import availability, emails, ics, lifecycle, services
+from scheduling import availability, emails, ics, lifecycle, meeting_services, services
 from scheduling.availability import slot_starts
 from scheduling.lifecycle import AlreadyDecided, RequestStatus
 from scheduling.models import Meeting, Requester, Service
@@ -208,7 +208,7 @@ def test_a_meeting_guest_shows_as_an_appointment_on_the_dashboard(
     )
     mail.outbox.clear()
     frozen.move_to(tomorrow(clinic_a, 9) + timedelta(minutes=50))
-    services.meeting_enter(meeting_id=meeting.pk)
+    meeting_services.meeting_enter(meeting_id=meeting.pk)
     board = client_for(provider).get(f"/dashboard/{clinic_a.slug}/board/").content.decode()
     assert (
         "Appointment: General consultation with Paula Provider, Tuesday 24 November 2026, 10:00 EST" in board
