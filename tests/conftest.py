@@ -22,8 +22,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def _close_stray_connections(django_db_setup, django_db_blocker):
     yield
+    from django.db import connection
+
     from tests.support.live import close_other_connections
 
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        return  # no test here used the database, so none was made (and there is nothing to drop)
     with django_db_blocker.unblock():
         close_other_connections()
 
