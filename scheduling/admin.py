@@ -17,6 +17,8 @@ from scheduling.models import (
     AppointmentRequest,
     DateException,
     Meeting,
+    MeetingEvent,
+    MeetingProposal,
     RequestedTime,
     RequestEvent,
     RequestQuestion,
@@ -289,14 +291,27 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
         return None
 
 
+class MeetingProposalInline(ReadOnlyInline):
+    model = MeetingProposal
+    fields = readonly_fields = ["starts_at"]
+
+
+class MeetingEventInline(ReadOnlyInline):
+    model = MeetingEvent
+    fields = readonly_fields = ["at", "event", "user", "detail"]
+
+
 @admin.register(Meeting)
 class MeetingAdmin(ClinicScopedAdmin):
-    """Meetings are made by accepting requests; here they are read."""
+    """Meetings are made by accepting requests or on the meetings overview, and changed there
+    (so every change is emailed and audited); here they are read."""
 
     view_roles = DISPATCH_ROLES
-    list_display = ["starts_at", "service", "provider", "guest_name", "clinic", "status"]
+    list_display = ["starts_at", "service", "provider", "guest_name", "guest_key", "clinic", "status"]
     list_filter = ["status", "clinic"]
+    search_fields = ["guest_name", "guest_email", "guest_key"]
     exclude = ["join_nonce"]
+    inlines = [MeetingProposalInline, MeetingEventInline]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

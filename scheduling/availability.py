@@ -137,11 +137,15 @@ def bookable(clinic: Clinic, profile: SchedulingProfile, provider_id: int | None
 def busy_windows(*, provider_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, list[Window]]:
     """Booked meetings (any clinic: a provider can't be in two places) overlapping [start, end)."""
     busy: dict[int, list[Window]] = defaultdict(list)
-    meetings = Meeting.objects.booked().filter(
-        provider_id__in=list(provider_ids),
-        starts_at__lt=end,
-        ends_at__gt=start,
-    ).values_list("provider_id", "starts_at", "ends_at")
+    meetings = (
+        Meeting.objects.booked()
+        .filter(
+            provider_id__in=list(provider_ids),
+            starts_at__lt=end,
+            ends_at__gt=start,
+        )
+        .values_list("provider_id", "starts_at", "ends_at")
+    )
     for provider_id, starts_at, ends_at in meetings:
         busy[provider_id].append((starts_at, ends_at))
     return busy

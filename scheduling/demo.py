@@ -1,5 +1,5 @@
-"""Scheduling's part of the demo data: a service, the provider's weekly hours, and one pending
-request (called by `manage.py seed_demo`; safe to run again)."""
+"""Scheduling's part of the demo data: services, the provider's weekly hours, one pending request,
+and meetings in each status (called by `manage.py seed_demo`; safe to run again)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ from datetime import time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from scheduling import availability, services
-from scheduling.models import AppointmentRequest, RequestQuestion, SchedulingProfile, Service, WeeklyHours
+from scheduling import availability, meeting_services, services
+from scheduling.models import (
+    AppointmentRequest,
+    Meeting,
+    RequestQuestion,
+    SchedulingProfile,
+    Service,
+    WeeklyHours,
+)
+from visits import services as visit_services
 from waitingroom.models import Clinic
 
 
@@ -65,3 +73,52 @@ def seed(clinic: Clinic) -> None:
             note="Mornings suit me best.",
             times=[slot.starts_at for slot in slots[:3]],
         )
+    if not Meeting.objects.filter(clinic=clinic, guest_email__endswith=DEMO_GUESTS).exists():
+        seed_meetings(clinic, provider, service)
+
+
+DEMO_GUESTS = "@demo-guest.example"
+
+
+def seed_meetings(clinic: Clinic, provider, service: Service) -> None:
+    """One meeting in each status, made through the services, so every fact behind a status (a
+    call, a failure, a cancellation) is real. Past meetings can't be booked, so they are made with
+    create_meeting and then lived through."""
+    now = timezone.now().replace(second=0, microsecond=0)
+    hour = timedelta(hours=1)
+
+    def schedule(name: str, times: list, **extra) -> Meeting:
+        return meeting_services.meeting_schedule(
+            clinic=clinic, by=provider, provider_id=provider.pk, service=service, guest_name=name,
+            guest_email=f"{name.split()[0].lower()}{DEMO_GUESTS}", times=times, **extra,
+        )  # fmt: skip
+
+    def past(name: str, starts_at) -> Meeting:
+        return meeting_services.create_meeting(
+            now=now, event="schedule", by=provider, clinic=clinic, provider=provider, service=service,
+            starts_at=starts_at, ends_at=starts_at + service.duration, guest_name=name,
+            guest_email=f"{name.split()[0].lower()}{DEMO_GUESTS}", created_by=provider,
+        )  # fmt: skip
+
+    def held(meeting: Meeting, *, fails: bool) -> None:
+        visit, _token = meeting_services.meeting_enter(meeting_id=meeting.pk)
+        visit_services.visit_media_result(visit_id=visit.pk, ok=True)
+        meeting_services.meeting_host_enter(meeting_id=meeting.pk, user=provider)
+        if fails:
+            visit_services.visit_call_failed(visit_id=visit.pk, reason="demo: no connection", user=provider)
+        visit_services.visit_end(visit_id=visit.pk, user=provider)
+
+    schedule("Sam Scheduled", [now + 26 * hour], description="Follow-up on the blood test results.")
+    schedule("Sunny Soon", [now + timedelta(minutes=40)], guest_phone="+15555550142")
+    schedule("Pat Planning", [now + 48 * hour, now + 50 * hour, now + 72 * hour])
+    cancelled = schedule("Cass Cancelled", [now + 30 * hour])
+    meeting_services.meeting_cancel(meeting_id=cancelled.pk, by=provider)
+    completed = past("Cory Completed", now - 20 * hour)  # inside the sweep's one-day look-back
+    held(completed, fails=False)
+    meeting_services.meeting_summary_set(
+        meeting_id=completed.pk, by=provider, summary="Keep the new dose for two weeks, then call us."
+    )
+    meeting_services.meeting_review(meeting_id=completed.pk, rating=5, text="Quick and clear, thank you.")
+    past("Max Missed", now - 6 * hour)
+    held(past("Fay Failed", now - 3 * hour), fails=True)
+    meeting_services.meetings_refresh_statuses()

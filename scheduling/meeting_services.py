@@ -55,7 +55,7 @@ class BookingConflict(Exception):
             f"{local_time(m.starts_at, clinic)}"
             for m in self.meetings
         )
-        return f"{self} ({clashes}). Tick 'Book even though it overlaps' to book anyway."
+        return f"{self} ({clashes}). Tick “Book even though it overlaps” to book anyway."
 
 
 # --- Shared steps --------------------------------------------------------------------------------

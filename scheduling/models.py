@@ -395,7 +395,8 @@ class Meeting(models.Model):
 
     def indicator(self) -> str:
         return indicator(
-            entered=self.guest_entered_at is not None, media_check=self.visit.media_check if self.visit else None
+            entered=self.guest_entered_at is not None,
+            media_check=self.visit.media_check if self.visit else None,
         )
 
 

@@ -78,9 +78,13 @@ def _room_to_open(request: HttpRequest, clinic) -> str:
     """`?room=<visit id>`: the page opens that call at once (the host came from "Enter room" on
     the meetings overview), if this user is in it."""
     room = request.GET.get("room", "")
-    if room.isascii() and room.isdigit() and CallParticipant.objects.filter(
-        visit__clinic=clinic, visit_id=int(room), user=request.user
-    ).exists():
+    if (
+        room.isascii()
+        and room.isdigit()
+        and CallParticipant.objects.filter(
+            visit__clinic=clinic, visit_id=int(room), user=request.user
+        ).exists()
+    ):
         return reverse("visit_room", args=[clinic.slug, int(room)])
     return ""
 

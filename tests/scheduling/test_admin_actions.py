@@ -291,7 +291,7 @@ def test_overlapping_accept_needs_override(desk_client, desk, clinic_a, provider
     [error] = refused.context["form"].errors["override"]
     assert error == (
         "The provider already has a session at that time. (General consultation Tuesday 24 November 2026, "
-        "10:00 EST). Tick 'Book even though it overlaps' to book anyway."
+        "10:00 EST). Tick “Book even though it overlaps” to book anyway."
     )
     assert error.encode() in refused.content
     assert status_of(second) == "pending"

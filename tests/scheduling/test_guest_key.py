@@ -64,7 +64,8 @@ def test_a_wrong_key_is_refused_and_changes_nothing(client, meeting):
     assert not Visit.objects.exists()
 
 
-@pytest.mark.parametrize("key", ["", "12345", "1234567890", "abcdefghi", "１２３４５６７８９", "12345678\x00"])
+# "\uff11": a full-width digit one (a digit to str.isdigit(), not to us).
+@pytest.mark.parametrize("key", ["", "12345", "1234567890", "abcdefghi", "\uff11" * 9, "12345678\x00"])
 def test_a_key_that_is_not_nine_digits_is_explained(client, meeting, key):
     response = enter(client, key)
     assert response.status_code == 400 and not Visit.objects.exists()

@@ -44,3 +44,23 @@ def test_seed_gives_the_demo_clinic_a_service_open_slots_and_one_pending_request
     assert availability.open_slots(clinic=clinic, service=service)
     (pending,) = AppointmentRequest.objects.filter(clinic=clinic, status="pending")
     assert pending.kind == "scheduled" and pending.times.count() == 3
+
+
+def test_seed_gives_the_demo_clinic_a_meeting_in_each_status(settings):
+    from django.utils import timezone
+
+    from scheduling.meeting_status import MeetingStatus
+    from scheduling.models import Meeting
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")  # again: no second set
+    meetings = Meeting.objects.filter(clinic__slug="demo").select_related("visit")
+    now = timezone.now()
+    assert sorted(m.current_status(now) for m in meetings) == sorted(
+        set(MeetingStatus) - {MeetingStatus.IN_PROGRESS}  # a call going on needs two people in it
+    )
+    # The stored statuses are current too (the sweep ran), and the completed one has its review.
+    assert all(m.status == m.current_status(now) for m in meetings)
+    completed = meetings.get(status=MeetingStatus.COMPLETED)
+    assert completed.review_rating == 5 and completed.summary
