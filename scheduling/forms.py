@@ -46,6 +46,21 @@ def clinic_instant(value: datetime, clinic: Clinic, now: datetime) -> datetime:
     return local.astimezone(UTC)
 
 
+def numbered_times(form: forms.Form, count: int) -> list[datetime]:
+    """The filled ones of a form's `time_1`..`time_<count>` fields (typed in its clinic's zone), as
+    UTC instants; a time that can't be used becomes that field's error."""
+    times = []
+    for n in range(1, count + 1):
+        value = form.cleaned_data.get(f"time_{n}")
+        if value is None:
+            continue
+        try:
+            times.append(clinic_instant(value, form.clinic, form.now))
+        except forms.ValidationError as error:
+            form.add_error(f"time_{n}", error)
+    return times
+
+
 def local_datetime_field(label: str, *, required: bool = False) -> forms.DateTimeField:
     return forms.DateTimeField(
         label=label,
@@ -141,18 +156,6 @@ class RequestForm(QuestionsMixin, forms.Form):
             )
         return email
 
-    def _proposed_times(self) -> list[datetime]:
-        times = []
-        for n in range(1, MAX_REQUESTED_TIMES + 1):
-            value = self.cleaned_data.get(f"time_{n}")
-            if value is None:
-                continue
-            try:
-                times.append(clinic_instant(value, self.clinic, self.now))
-            except forms.ValidationError as error:
-                self.add_error(f"time_{n}", error)
-        return times
-
     def clean(self) -> dict:
         data = super().clean()
         if data.get("kind") != AppointmentRequest.Kind.SCHEDULED:
@@ -166,7 +169,7 @@ class RequestForm(QuestionsMixin, forms.Form):
                 self.add_error("slots", "Choose at least one time.")
             data["times"] = [parse_slot(value) for value in chosen]
         else:
-            data["times"] = self._proposed_times()
+            data["times"] = numbered_times(self, MAX_REQUESTED_TIMES)
             if not data["times"] and not self.errors:
                 self.add_error("time_1", "Propose at least one time.")
         return data

@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from scheduling import availability
-from scheduling.forms import clinic_instant, local_datetime_field
+from scheduling.forms import clinic_instant, local_datetime_field, numbered_times
 from scheduling.meeting_services import MAX_PROPOSED_TIMES
 from scheduling.models import GUEST_KEY_DIGITS, Meeting
 from visits.forms import validate_phone
@@ -46,16 +46,7 @@ class MeetingForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        times = []
-        for n in range(1, MAX_PROPOSED_TIMES + 1):
-            value = data.get(f"time_{n}")
-            if value is None:
-                continue
-            try:
-                times.append(clinic_instant(value, self.clinic, self.now))
-            except forms.ValidationError as error:
-                self.add_error(f"time_{n}", error)
-        data["times"] = times
+        data["times"] = numbered_times(self, MAX_PROPOSED_TIMES)
         return data
 
 
