@@ -48,7 +48,9 @@
     // Anything that changed between the page render and the socket opening is fetched too.
     onOpen: function () { reload(); },
     onMessage: function (msg) {
-      if (msg.type === "meetings" || (msg.type === "visit" && listed(msg.visit_id))) reload();
+      // While rows are being fetched, a visit not listed yet may be in them (a guest who just
+      // entered): its change could postdate the fetch, so fetch once more.
+      if (msg.type === "meetings" || (msg.type === "visit" && (inFlight || listed(msg.visit_id)))) reload();
     }
   });
 })();
