@@ -112,11 +112,13 @@ def create_meeting(*, now: datetime, event: str, by=None, detail: str = "", **fi
     return meeting
 
 
-def _locked(meeting_id: int, **scope) -> Meeting:
+def _locked(meeting_id: int) -> Meeting:
+    """The meeting under a row lock (the caller has checked who may change it: a view through
+    meeting_selectors.staff_meeting, a guest through their link or key)."""
     return (
         Meeting.objects.select_for_update(of=("self",))
         .select_related("clinic", "service", "provider", "visit")
-        .get(pk=meeting_id, **scope)
+        .get(pk=meeting_id)
     )
 
 
@@ -221,12 +223,12 @@ def meeting_pick_time(*, meeting_id: int, starts_at: datetime) -> Meeting:
 
 
 def meeting_reschedule(
-    *, meeting_id: int, by: AbstractBaseUser, starts_at: datetime, override: bool = False, scope=None
+    *, meeting_id: int, by: AbstractBaseUser, starts_at: datetime, override: bool = False
 ) -> Meeting:
     """A new time (the same length); the guest gets the updated invitation."""
     now = timezone.now()
     with transaction.atomic():
-        meeting = _locked(meeting_id, **(scope or {}))
+        meeting = _locked(meeting_id)
         _not_started(meeting, now, "rescheduled")
         _future_times([starts_at], now)
         lock_provider(clinic=meeting.clinic, provider_id=meeting.provider_id)
@@ -257,13 +259,11 @@ def meeting_reschedule(
     return meeting
 
 
-def meeting_cancel(
-    *, meeting_id: int, by: AbstractBaseUser | None = None, by_guest: bool = False, scope=None
-) -> Meeting:
+def meeting_cancel(*, meeting_id: int, by: AbstractBaseUser | None = None, by_guest: bool = False) -> Meeting:
     """Either side cancels before the meeting starts; the other side is emailed."""
     now = timezone.now()
     with transaction.atomic():
-        meeting = _locked(meeting_id, **(scope or {}))
+        meeting = _locked(meeting_id)
         _not_started(meeting, now, "cancelled")
         meeting.cancelled_at, meeting.cancelled_by_guest = now, by_guest
         meeting.sequence += 1
@@ -276,13 +276,13 @@ def meeting_cancel(
 
 
 def meeting_assign(
-    *, meeting_id: int, by: AbstractBaseUser, provider_id: int, override: bool = False, scope=None
+    *, meeting_id: int, by: AbstractBaseUser, provider_id: int, override: bool = False
 ) -> Meeting:
     """Pass the meeting to a colleague; the guest gets the invitation naming their new host, and
     the colleague is told."""
     now = timezone.now()
     with transaction.atomic():
-        meeting = _locked(meeting_id, **(scope or {}))
+        meeting = _locked(meeting_id)
         _not_started(meeting, now, "reassigned")
         if provider_id == meeting.provider_id:
             raise MeetingRefused("That colleague already hosts this meeting.")
@@ -339,13 +339,13 @@ def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
     return visit, token
 
 
-def meeting_host_enter(*, meeting_id: int, user: AbstractBaseUser, scope=None) -> Visit | None:
+def meeting_host_enter(*, meeting_id: int, user: AbstractBaseUser) -> Visit | None:
     """The host's Enter room: when the guest is waiting (or the call has a free place), the host
     calls them into the video call through the waiting room; the visit is returned so the
     dashboard can open the call. None: the guest has not come in yet."""
     now = timezone.now()
     with transaction.atomic():
-        meeting = _locked(meeting_id, **(scope or {}))
+        meeting = _locked(meeting_id)
         if meeting.cancelled_at is not None:
             raise MeetingRefused("This meeting was cancelled.")
         if meeting.host_entered_at is None:
@@ -371,11 +371,11 @@ def meeting_host_enter(*, meeting_id: int, user: AbstractBaseUser, scope=None) -
     return visit
 
 
-def meeting_summary_set(*, meeting_id: int, by: AbstractBaseUser, summary: str, scope=None) -> Meeting:
+def meeting_summary_set(*, meeting_id: int, by: AbstractBaseUser, summary: str) -> Meeting:
     """The summary the guest reads on their meeting page."""
     now = timezone.now()
     with transaction.atomic():
-        meeting = _locked(meeting_id, **(scope or {}))
+        meeting = _locked(meeting_id)
         meeting.summary = summary.strip()[:5000]
         meeting.save(update_fields=["summary"])
         _record(meeting, "summary", by=by, now=now)
