@@ -82,8 +82,8 @@ DEMO_GUESTS = "@demo-guest.example"
 
 def seed_meetings(clinic: Clinic, provider, service: Service) -> None:
     """One meeting in each status, made through the services, so every fact behind a status (a
-    call, a failure, a cancellation) is real. Past meetings can't be booked, so they are made with
-    create_meeting and then lived through."""
+    call, a failure, a cancellation) is real. Meetings that have begun can't be booked, so they are
+    made with create_meeting."""
     now = timezone.now().replace(second=0, microsecond=0)
     hour = timedelta(hours=1)
 
@@ -113,12 +113,13 @@ def seed_meetings(clinic: Clinic, provider, service: Service) -> None:
     schedule("Pat Planning", [now + 48 * hour, now + 50 * hour, now + 72 * hour])
     cancelled = schedule("Cass Cancelled", [now + 30 * hour])
     meeting_services.meeting_cancel(meeting_id=cancelled.pk, by=provider)
-    completed = past("Cory Completed", now - 20 * hour)  # inside the sweep's one-day look-back
+    # Held meetings are lived through now, inside their join windows: they began a little earlier.
+    completed = past("Cory Completed", now - timedelta(minutes=25))
     held(completed, fails=False)
     meeting_services.meeting_summary_set(
         meeting_id=completed.pk, by=provider, summary="Keep the new dose for two weeks, then call us."
     )
     meeting_services.meeting_review(meeting_id=completed.pk, rating=5, text="Quick and clear, thank you.")
     past("Max Missed", now - 6 * hour)
-    held(past("Fay Failed", now - 3 * hour), fails=True)
+    held(past("Fay Failed", now - timedelta(minutes=10)), fails=True)
     meeting_services.meetings_refresh_statuses()

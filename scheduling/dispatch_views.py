@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import re
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -20,8 +18,6 @@ from scheduling.lifecycle import AlreadyDecided
 from scheduling.models import SchedulingProfile
 from waitingroom import tenancy
 from waitingroom.models import Role
-
-SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -37,8 +33,8 @@ def pending_text(seconds: int) -> str:
 
 def _dispatch_context(request: HttpRequest) -> dict:
     clinic_slug = request.GET.get("clinic") or None
-    if clinic_slug is not None and not SLUG.fullmatch(clinic_slug):
-        raise Http404("No such clinic")
+    if clinic_slug is not None:
+        tenancy.checked_slug(clinic_slug)
     rows = selectors.dispatch_requests(user=request.user, clinic_slug=clinic_slug)
     now = timezone.now()
     return {

@@ -36,6 +36,10 @@ def clinic_instant(value: datetime, clinic: Clinic, now: datetime) -> datetime:
     """A wall-clock time typed in the clinic's zone (a datetime-local field), as a UTC instant.
     Refused: more than PROPOSE_WITHIN_DAYS ahead, a time the clocks skip, or one already past."""
     wall = value.replace(tzinfo=None)
+    # Compared as wall clocks first, a day either way: a date far out (year 1, year 9999) must be
+    # refused before a time zone is applied to it, or the conversion overflows.
+    if wall < now.replace(tzinfo=None) - timedelta(days=1):
+        raise forms.ValidationError("Choose a time in the future.")
     if wall > now.replace(tzinfo=None) + timedelta(days=PROPOSE_WITHIN_DAYS):
         raise forms.ValidationError(f"Choose a time within the next {PROPOSE_WITHIN_DAYS} days.")
     local = timezone.make_aware(wall, clinic.tzinfo)

@@ -5,8 +5,6 @@ or the key (rate-limited per client) is the guest's credential."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,9 +19,6 @@ from scheduling.models import Meeting
 from visits.patient_views import bind_visit
 from waitingroom.clients import client_address
 from waitingroom.models import Clinic
-
-# The room opens this long before the start, and stays open until the end.
-JOIN_OPENS_BEFORE = timedelta(minutes=15)
 
 
 def meeting_from_token(token: str) -> Meeting:
@@ -40,15 +35,8 @@ def meeting_from_token(token: str) -> Meeting:
     return meeting
 
 
-def can_join(meeting: Meeting, now) -> bool:
-    return (
-        meeting.cancelled_at is None
-        and meeting.starts_at is not None
-        and meeting.starts_at - JOIN_OPENS_BEFORE <= now < meeting.ends_at
-    )
-
-
 def _enter(request: HttpRequest, meeting: Meeting) -> HttpResponse:
+    """Into the waiting room (MeetingRefused if the room closed since the page was shown)."""
     visit, visit_token = meeting_services.meeting_enter(meeting_id=meeting.pk)
     bind_visit(request, visit)
     return redirect("patient_wait", token=visit_token)
@@ -75,8 +63,11 @@ def meet(request: HttpRequest, slug: str | None = None) -> HttpResponse:
             except meeting_services.MeetingRefused as refused:
                 form.add_error("key", str(refused))
             else:
-                if can_join(meeting, timezone.now()):
-                    return _enter(request, meeting)
+                if meeting_services.can_join(meeting, timezone.now()):
+                    try:
+                        return _enter(request, meeting)
+                    except meeting_services.MeetingRefused:
+                        pass  # closed meanwhile: the meeting page says why
                 return redirect("meeting_join", token=meeting.join_token)
     return render(request, "scheduling/meet.html", {"form": form, "clinic": clinic}, status=status)
 
@@ -91,8 +82,6 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
         action = request.POST.get("action", "join")
         try:
             if action == "join":
-                if not can_join(meeting, now):
-                    raise meeting_services.MeetingRefused("This session can't be joined now.")
                 return _enter(request, meeting)
             if action == "pick":
                 try:
@@ -127,13 +116,13 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
         {
             "meeting": meeting,
             "status": status,
-            "can_join": can_join(meeting, now),
+            "can_join": meeting_services.can_join(meeting, now),
             "can_cancel": status
             in (MeetingStatus.PLANNING, MeetingStatus.SCHEDULED, MeetingStatus.STARTING_SOON)
             and (meeting.starts_at is None or meeting.starts_at > now),
             "can_review": status == MeetingStatus.COMPLETED and meeting.reviewed_at is None,
             "review": review,
-            "opens_at": meeting.starts_at - JOIN_OPENS_BEFORE if meeting.starts_at else None,
+            "opens_at": meeting.starts_at - meeting_services.JOIN_OPENS_BEFORE if meeting.starts_at else None,
             "when": emails.local_time(meeting.starts_at, meeting.clinic) if meeting.starts_at else None,
             "proposals": [
                 (slot_value(p.starts_at), slot_label(p.starts_at, meeting.clinic))

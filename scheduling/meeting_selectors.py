@@ -71,7 +71,9 @@ def overview_clinic(*, user: AbstractBaseUser, slug: str | None) -> Clinic:
     """The clinic whose meetings are shown: the one asked for, else the user's first; 404 for a
     clinic the user does not work in."""
     clinics = tenancy.staff_clinics(user=user, roles=FRONTLINE_ROLES)
-    clinic = clinics.filter(slug=slug).first() if slug else clinics.order_by("name").first()
+    clinic = (
+        clinics.filter(slug=tenancy.checked_slug(slug)).first() if slug else clinics.order_by("name").first()
+    )
     if clinic is None:
         raise Http404("No such clinic")
     return clinic

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from scheduling import availability, meeting_emails, publishing
 from scheduling.emails import local_time, person
-from scheduling.meeting_status import MeetingStatus
+from scheduling.meeting_status import STARTING_SOON_WITHIN, MeetingStatus
 from scheduling.models import (
     GuestKeyAttempt,
     Meeting,
@@ -33,6 +33,8 @@ from visits.models import Visit
 from waitingroom.models import Clinic
 
 MAX_PROPOSED_TIMES = 3
+# The room opens this long before the start, and stays open until the end.
+JOIN_OPENS_BEFORE = timedelta(minutes=15)
 # The sweep looks again at meetings that ended this recently (a late call can still change them).
 SWEEP_LOOKBACK = timedelta(days=1)
 
@@ -122,8 +124,11 @@ def _locked(meeting_id: int) -> Meeting:
     )
 
 
-def _not_started(meeting: Meeting, now: datetime, what: str) -> None:
-    """Changes of time, host or plan are for meetings that have not begun."""
+def _not_started(meeting: Meeting, now: datetime, what: str, expected_sequence: int | None = None) -> None:
+    """Changes of time, host or plan are for meetings that have not begun; `expected_sequence` is
+    the version the person changing it saw (a page opened before a colleague's change is stale)."""
+    if expected_sequence is not None and expected_sequence != meeting.sequence:
+        raise MeetingRefused("Someone changed this meeting meanwhile: check it again, then make your change.")
     if meeting.cancelled_at is not None:
         raise MeetingRefused("This meeting was cancelled.")
     if meeting.current_status(now) not in (
@@ -132,6 +137,28 @@ def _not_started(meeting: Meeting, now: datetime, what: str) -> None:
         MeetingStatus.STARTING_SOON,
     ) or (meeting.starts_at is not None and meeting.starts_at <= now):
         raise MeetingRefused(f"A meeting that has started or ended can't be {what}.")
+
+
+def _withdraw_guest(meeting: Meeting) -> None:
+    """A guest already in the waiting room for a meeting that is cancelled or moved leaves it (their
+    screen says the visit was cancelled); for a new time they enter again."""
+    visit = meeting.visit
+    if visit is not None and not visit.is_closed:
+        visit_services.visit_withdraw(visit_id=visit.pk)
+    if meeting.visit_id is not None or meeting.guest_entered_at is not None:
+        meeting.visit, meeting.guest_entered_at = None, None
+        meeting.save(update_fields=["visit", "guest_entered_at"])
+
+
+def can_join(meeting: Meeting, now: datetime) -> bool:
+    """The guest may enter the room: from JOIN_OPENS_BEFORE the start until the end, unless it was
+    cancelled or has already taken place (a call that happened and ended)."""
+    return (
+        meeting.cancelled_at is None
+        and meeting.starts_at is not None
+        and meeting.starts_at - JOIN_OPENS_BEFORE <= now < meeting.ends_at
+        and meeting.current_status(now) != MeetingStatus.COMPLETED
+    )
 
 
 def _future_times(times: Iterable[datetime], now: datetime) -> list[datetime]:
@@ -223,13 +250,18 @@ def meeting_pick_time(*, meeting_id: int, starts_at: datetime) -> Meeting:
 
 
 def meeting_reschedule(
-    *, meeting_id: int, by: AbstractBaseUser, starts_at: datetime, override: bool = False
+    *,
+    meeting_id: int,
+    by: AbstractBaseUser,
+    starts_at: datetime,
+    override: bool = False,
+    expected_sequence: int | None = None,
 ) -> Meeting:
     """A new time (the same length); the guest gets the updated invitation."""
     now = timezone.now()
     with transaction.atomic():
         meeting = _locked(meeting_id)
-        _not_started(meeting, now, "rescheduled")
+        _not_started(meeting, now, "rescheduled", expected_sequence)
         _future_times([starts_at], now)
         lock_provider(clinic=meeting.clinic, provider_id=meeting.provider_id)
         ends_at = starts_at + meeting.service.duration
@@ -244,6 +276,7 @@ def meeting_reschedule(
         meeting.starts_at, meeting.ends_at, meeting.sequence = starts_at, ends_at, meeting.sequence + 1
         meeting.save(update_fields=["starts_at", "ends_at", "sequence"])
         meeting.proposals.all().delete()
+        _withdraw_guest(meeting)
         _store_status(meeting, now)
         _record(
             meeting,
@@ -259,15 +292,23 @@ def meeting_reschedule(
     return meeting
 
 
-def meeting_cancel(*, meeting_id: int, by: AbstractBaseUser | None = None, by_guest: bool = False) -> Meeting:
-    """Either side cancels before the meeting starts; the other side is emailed."""
+def meeting_cancel(
+    *,
+    meeting_id: int,
+    by: AbstractBaseUser | None = None,
+    by_guest: bool = False,
+    expected_sequence: int | None = None,
+) -> Meeting:
+    """Either side cancels before the meeting starts; the other side is emailed, and a guest already
+    in the waiting room leaves it."""
     now = timezone.now()
     with transaction.atomic():
         meeting = _locked(meeting_id)
-        _not_started(meeting, now, "cancelled")
+        _not_started(meeting, now, "cancelled", expected_sequence)
         meeting.cancelled_at, meeting.cancelled_by_guest = now, by_guest
         meeting.sequence += 1
         meeting.save(update_fields=["cancelled_at", "cancelled_by_guest", "sequence"])
+        _withdraw_guest(meeting)
         _store_status(meeting, now)
         _record(meeting, "cancel", by=by, now=now, detail="by the guest" if by_guest else "")
         transaction.on_commit(lambda: meeting_emails.cancelled(meeting))
@@ -276,14 +317,19 @@ def meeting_cancel(*, meeting_id: int, by: AbstractBaseUser | None = None, by_gu
 
 
 def meeting_assign(
-    *, meeting_id: int, by: AbstractBaseUser, provider_id: int, override: bool = False
+    *,
+    meeting_id: int,
+    by: AbstractBaseUser,
+    provider_id: int,
+    override: bool = False,
+    expected_sequence: int | None = None,
 ) -> Meeting:
     """Pass the meeting to a colleague; the guest gets the invitation naming their new host, and
     the colleague is told."""
     now = timezone.now()
     with transaction.atomic():
         meeting = _locked(meeting_id)
-        _not_started(meeting, now, "reassigned")
+        _not_started(meeting, now, "reassigned", expected_sequence)
         if provider_id == meeting.provider_id:
             raise MeetingRefused("That colleague already hosts this meeting.")
         provider = lock_provider(clinic=meeting.clinic, provider_id=provider_id)
@@ -314,11 +360,16 @@ def meeting_assign(
 
 
 def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
-    """The guest enters (key or link): they join the clinic's waiting room as a visit linked to the
-    meeting; coming back reuses the open visit with a fresh link for this browser."""
+    """The guest enters (key or link) while the room is open: they join the clinic's waiting room as
+    a visit linked to the meeting; coming back reuses the open visit with a fresh link for this
+    browser. Once the call took place and ended the meeting is over (a new visit would start its
+    facts afresh), so the room no longer opens."""
     now = timezone.now()
     with transaction.atomic():
         meeting = _locked(meeting_id)
+        # Checked again under the lock: a cancel or a move may have committed since the page.
+        if not can_join(meeting, now):
+            raise MeetingRefused("This session can't be joined now.")
         if meeting.guest_entered_at is None:
             meeting.guest_entered_at = now
             meeting.save(update_fields=["guest_entered_at"])
@@ -348,9 +399,6 @@ def meeting_host_enter(*, meeting_id: int, user: AbstractBaseUser) -> Visit | No
         meeting = _locked(meeting_id)
         if meeting.cancelled_at is not None:
             raise MeetingRefused("This meeting was cancelled.")
-        if meeting.host_entered_at is None:
-            meeting.host_entered_at = now
-            meeting.save(update_fields=["host_entered_at"])
         _record(meeting, "host_enter", by=user, now=now)
         visit = meeting.visit
         if visit is None or visit.is_closed:
@@ -404,19 +452,25 @@ def meeting_review(*, meeting_id: int, rating: int, text: str = "") -> Meeting:
 # --- The sweep -----------------------------------------------------------------------------------
 
 
-def meetings_refresh_statuses(*, now: datetime | None = None, limit: int = 500) -> int:
+def meetings_refresh_statuses(*, now: datetime | None = None, limit: int = 2000) -> int:
     """The beat sweep: meetings whose stored status no longer matches the facts and the clock
     (starting soon, missed, a call that started, failed or ended) are updated, and the clinics'
     open pages are told. Rows locked by a service right now are looked at next time."""
     now = now or timezone.now()
     changed: list[Meeting] = []
     with transaction.atomic():
+        # Only where the clock or a call can still move a status: from an hour before the start
+        # (starting soon) until a day after the end (a late call, a failure, the end of a call).
+        # Later meetings were stored as scheduled or planning when they were last changed.
         candidates = (
             Meeting.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("visit", "clinic")
-            .filter(cancelled_at__isnull=True)
-            .exclude(ends_at__lt=now - SWEEP_LOOKBACK)
-            .order_by("starts_at")[:limit]
+            .filter(
+                cancelled_at__isnull=True,
+                starts_at__lte=now + STARTING_SOON_WITHIN,
+                ends_at__gte=now - SWEEP_LOOKBACK,
+            )
+            .order_by("-starts_at")[:limit]
         )
         for meeting in candidates:
             if _store_status(meeting, now):
@@ -439,23 +493,31 @@ class TooManyAttempts(MeetingRefused):
 
 def meeting_by_guest_key(*, key: str, client: str, clinic: Clinic | None = None) -> Meeting:
     """The meeting a guest key opens (on a clinic's own page, only that clinic's). Every attempt
-    is recorded and committed, so a wrong key counts even though it raises; after KEY_ATTEMPTS
-    wrong ones in KEY_WINDOW the client is refused before the key is even looked at."""
+    is recorded (committed: the caller is not in a transaction), so a wrong key counts even though
+    it raises; past KEY_ATTEMPTS wrong ones in KEY_WINDOW the client is refused before the key is
+    even looked at."""
     now = timezone.now()
     client_hash = hashlib.sha256(f"guest-key:{client}".encode()).hexdigest()
-    with transaction.atomic():
-        wrong = GuestKeyAttempt.objects.filter(
-            client=client_hash, succeeded=False, at__gt=now - KEY_WINDOW
-        ).count()
-        if wrong >= KEY_ATTEMPTS:
-            raise TooManyAttempts(
-                "Too many wrong keys. Please wait 15 minutes, or use the link in your email."
-            )
-        meetings = Meeting.objects.select_related("clinic").filter(guest_key=key)
-        if clinic is not None:
-            meetings = meetings.filter(clinic=clinic)
-        meeting = meetings.first()
-        GuestKeyAttempt.objects.create(client=client_hash, at=now, succeeded=meeting is not None)
+    # The attempt is committed before counting, so of a burst of parallel guesses each counts the
+    # others that came before it, and no more than KEY_ATTEMPTS are ever looked up in a window.
+    attempt = GuestKeyAttempt.objects.create(client=client_hash, at=now, succeeded=False)
+    recent = GuestKeyAttempt.objects.filter(client=client_hash, succeeded=False, at__gt=now - KEY_WINDOW)
+    if recent.count() > KEY_ATTEMPTS:
+        raise TooManyAttempts("Too many wrong keys. Please wait 15 minutes, or use the link in your email.")
+    meetings = Meeting.objects.select_related("clinic").filter(guest_key=key)
+    if clinic is not None:
+        meetings = meetings.filter(clinic=clinic)
+    meeting = meetings.first()
+    if meeting is not None:
+        attempt.succeeded = True
+        attempt.save(update_fields=["succeeded"])
     if meeting is None:
         raise MeetingRefused("That guest key is not recognised. Check the key in your invitation.")
     return meeting
+
+
+def guest_key_attempts_purge(*, now: datetime | None = None) -> int:
+    """Attempts older than the window count for nothing: the beat task deletes them."""
+    now = now or timezone.now()
+    deleted, _ = GuestKeyAttempt.objects.filter(at__lte=now - KEY_WINDOW).delete()
+    return deleted

@@ -28,10 +28,6 @@ class MeetingStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-# No later fact or tick of the clock changes these (the sweep stops looking at them).
-FINAL_STATUSES = frozenset({MeetingStatus.COMPLETED, MeetingStatus.MISSED, MeetingStatus.CANCELLED})
-
-
 @dataclass(frozen=True)
 class Facts:
     """What is stored about one meeting and its guest's waiting-room visit."""
@@ -39,7 +35,8 @@ class Facts:
     starts_at: datetime | None  # None while the guest has not picked one of the proposed times
     ends_at: datetime | None
     cancelled: bool
-    # The host called the guest's visit: both were in the call (the guest waits in the room).
+    # A staff member of the clinic called the guest's visit (the host, or a colleague covering):
+    # both were in the call, since the guest waits in the room until called.
     call_started: bool
     # The current call's video connection could not be set up (cleared by a new call).
     call_failed: bool

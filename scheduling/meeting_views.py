@@ -113,8 +113,11 @@ def meeting_new(request: HttpRequest) -> HttpResponse:
 def agenda(request: HttpRequest, meeting_id: int) -> HttpResponse:
     """Add to agenda: the meeting's .ics."""
     meeting = meeting_selectors.staff_meeting(user=request.user, meeting_id=meeting_id)
-    if meeting.starts_at is None:
-        messages.error(request, "The guest has not picked a time yet.")
+    if meeting.starts_at is None or meeting.cancelled_at is not None:
+        messages.error(
+            request,
+            "This meeting was cancelled." if meeting.cancelled_at else "The guest has not picked a time yet.",
+        )
         return _back(meeting)
     response = HttpResponse(meeting_emails.agenda_file(meeting), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
@@ -124,34 +127,35 @@ def agenda(request: HttpRequest, meeting_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def change(request: HttpRequest, meeting_id: int) -> HttpResponse:
-    """Reschedule, cancel or assign to a colleague: three forms on one page, one `action` each."""
+    """Reschedule, cancel or assign to a colleague: three forms on one page, one `action` each.
+    Each form carries the meeting's `sequence` as the page showed it, so a change a colleague made
+    meanwhile is not silently overwritten."""
     meeting = meeting_selectors.staff_meeting(user=request.user, meeting_id=meeting_id)
     action = request.POST.get("action") if request.method == "POST" else None
     forms = {
         "reschedule": RescheduleForm(request.POST if action == "reschedule" else None, meeting=meeting),
         "assign": AssignForm(request.POST if action == "assign" else None, meeting=meeting),
     }
-    if action in ("reschedule", "assign", "cancel"):
+    seen = request.POST.get("sequence", "")
+    common = {
+        "meeting_id": meeting.pk,
+        "by": request.user,
+        "expected_sequence": int(seen) if seen.isascii() and seen.isdigit() else None,
+    }
+    changes = {
+        "reschedule": lambda data: meeting_services.meeting_reschedule(
+            **common, starts_at=data["starts_at"], override=data["override"]
+        ),
+        "assign": lambda data: meeting_services.meeting_assign(
+            **common, provider_id=data["provider"], override=data["override"]
+        ),
+        "cancel": lambda data: meeting_services.meeting_cancel(**common),
+    }
+    if action in changes:
         form = forms.get(action)
         if form is None or form.is_valid():
-            data = form.cleaned_data if form else {}
             try:
-                if action == "reschedule":
-                    meeting_services.meeting_reschedule(
-                        meeting_id=meeting.pk,
-                        by=request.user,
-                        starts_at=data["starts_at"],
-                        override=data["override"],
-                    )
-                elif action == "assign":
-                    meeting_services.meeting_assign(
-                        meeting_id=meeting.pk,
-                        by=request.user,
-                        provider_id=data["provider"],
-                        override=data["override"],
-                    )
-                else:
-                    meeting_services.meeting_cancel(meeting_id=meeting.pk, by=request.user)
+                changes[action](form.cleaned_data if form else {})
             except meeting_services.BookingConflict as conflict:
                 form.add_error("override", conflict.describe(meeting.clinic))
             except meeting_services.MeetingRefused as refused:

@@ -322,7 +322,6 @@ class Meeting(models.Model):
     # The waiting-room visit the guest joined through (reused when they come back).
     visit = models.ForeignKey(Visit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     guest_entered_at = models.DateTimeField(null=True, blank=True)
-    host_entered_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by_guest = models.BooleanField(default=False)
     # Bumped by every change the guest's calendar must apply (the .ics SEQUENCE).

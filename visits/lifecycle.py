@@ -81,6 +81,8 @@ class Event(StrEnum):
     GO_OFFLINE = "go_offline"  # system: a verified patient navigated away (offline queueing)
     RECALL = "recall"  # staff: send the Recall SMS
     RETURN = "return"  # patient: back on the wait screen after going offline / being recalled
+    # system: the appointment the patient came for was cancelled or moved before it began
+    WITHDRAW = "withdraw"
 
 
 class Actor(StrEnum):
@@ -133,6 +135,7 @@ def _rows() -> list[Transition]:
     ]
     rows += [Transition(s, E.HOLD_EXPIRED, S.LEFT, A.SYSTEM) for s in (*_GETTING_READY, S.WAITING)]
     rows += [Transition(s, E.PATIENT_LEAVE, S.LEFT, A.PATIENT) for s in (*_WAITING_ROOM, *_IN_PROGRESS)]
+    rows += [Transition(s, E.WITHDRAW, S.CANCELLED, A.SYSTEM) for s in _WAITING_ROOM]
     rows += [Transition(s, E.LEAVE_CALL, S.AVAILABLE, A.STAFF) for s in _IN_CALL]
     rows += [Transition(s, E.END, S.COMPLETED, A.STAFF) for s in _IN_PROGRESS]
     rows += [Transition(s, E.SEND_BACK, S.WAITING, A.STAFF) for s in _IN_PROGRESS]
@@ -209,4 +212,5 @@ EVENT_VERBS = {
     E.GO_OFFLINE: "take offline",
     E.RECALL: "recall",
     E.RETURN: "return to",
+    E.WITHDRAW: "withdraw the appointment of",
 }

@@ -262,6 +262,13 @@ def visit_patient_leave(*, visit_id: int) -> None:
         apply_event(locked_visit(visit_id), Event.PATIENT_LEAVE, Actor.PATIENT, now=timezone.now())
 
 
+def visit_withdraw(*, visit_id: int) -> None:
+    """The appointment behind a waiting visit was cancelled or moved (scheduling's meetings): the
+    visit is cancelled and leaves the waiting room; the patient's screen says so."""
+    with transaction.atomic():
+        apply_event(locked_visit(visit_id), Event.WITHDRAW, Actor.SYSTEM, now=timezone.now())
+
+
 __all__ = [
     "CallFull",
     "NotInCall",
@@ -278,4 +285,5 @@ __all__ = [
     "visit_patient_leave",
     "visit_send_back",
     "visit_start",
+    "visit_withdraw",
 ]

@@ -166,6 +166,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 30.0,
         "options": {"expires": 60},
     },
+    "guest-key-attempts-purge": {
+        "task": "scheduling.tasks.purge_guest_key_attempts",
+        "schedule": 3600.0,
+        "options": {"expires": 600},
+    },
 }
 
 # --- WebRTC: ICE servers (see waitingroom/turn.py) --------------------------------------------

@@ -6,6 +6,7 @@ even learn that it exists.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -15,6 +16,15 @@ from django.http import Http404
 from waitingroom.models import Clinic, Membership
 
 AnyUser = AbstractBaseUser | AnonymousUser
+# What a clinic slug can be (Django's slug converter); anything else, a NUL byte say, is no clinic.
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def checked_slug(slug: str) -> str:
+    """`slug` from a query string, or Http404 when it can't name a clinic."""
+    if not SLUG.fullmatch(slug):
+        raise Http404("No such clinic")
+    return slug
 
 
 def staff_clinics(*, user: AnyUser, roles: Iterable[str] | None = None) -> QuerySet[Clinic]:

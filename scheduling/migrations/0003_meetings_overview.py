@@ -81,11 +81,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='meeting',
-            name='host_entered_at',
-            field=models.DateTimeField(blank=True, null=True),
-        ),
-        migrations.AddField(
-            model_name='meeting',
             name='review_rating',
             field=models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)]),
         ),

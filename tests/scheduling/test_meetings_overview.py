@@ -52,7 +52,7 @@ def agenda(frozen, clinic_a, provider, colleague, service):
         "zed": book(
             clinic_a, provider, service, tomorrow(clinic_a, 14), "Zed Zulu", guest_phone="+15555550100"
         ),
-        "pia": book(clinic_a, colleague, service, tomorrow(clinic_a, 12), "Mia Middle"),
+        "pia": book(clinic_a, colleague, service, tomorrow(clinic_a, 15), "Mia Middle"),
     }
 
 
@@ -60,9 +60,9 @@ def test_my_tab_lists_my_meetings_and_everyone_adds_my_colleagues(agenda, provid
     paula = client_for(provider)
     assert listed(paula.get("/meetings/")) == [agenda["zed"].pk, agenda["anna"].pk]  # newest first
     assert listed(paula.get("/meetings/?tab=everyone")) == [
-        agenda["zed"].pk,
-        agenda["pia"].pk,
-        agenda["anna"].pk,
+        agenda["pia"].pk,  # 15:00
+        agenda["zed"].pk,  # 14:00
+        agenda["anna"].pk,  # 10:00
     ]
     assert listed(client_for(colleague).get("/meetings/?tab=my")) == [agenda["pia"].pk]
 
@@ -79,7 +79,11 @@ def test_a_colleague_of_another_clinic_sees_nothing(agenda, outsider, clinic_a):
     assert otto.post(f"/meetings/{anna.pk}/enter/").status_code == 404
     assert otto.post(f"/meetings/{anna.pk}/summary/", {"summary": "x"}).status_code == 404
     anna.refresh_from_db()
-    assert anna.cancelled_at is None and anna.summary == "" and anna.host_entered_at is None
+    assert (
+        anna.cancelled_at is None
+        and anna.summary == ""
+        and not anna.events.filter(event="host_enter").exists()
+    )
 
 
 def test_anonymous_users_are_sent_to_log_in(client, agenda):
@@ -91,20 +95,19 @@ def test_anonymous_users_are_sent_to_log_in(client, agenda):
     "sort, expected",
     [
         ("guest", ["anna", "pia", "zed"]),  # Anna Able, Mia Middle, Zed Zulu
-        ("date", ["anna", "pia", "zed"]),
+        ("date", ["anna", "zed", "pia"]),  # 10:00, 14:00, 15:00
         ("details", ["zed", "anna", "pia"]),  # host (Paula before Pia), then description
         ("key", None),  # random keys: compared with the keys' own order below
         # Who needs attention first: failed, checking (zed), absent (mia's guest), passed (anna).
         ("indicator", ["zed", "pia", "anna"]),
-        # By label, at 11:30: Missed (anna ended at 10:30) < Scheduled (zed, 14:00) < Starting soon (mia, 12:00).
-        ("status", ["anna", "zed", "pia"]),
+        # By label, at 13:50: Missed (anna, never called) < Scheduled (mia, 15:00) < Starting soon (zed).
+        ("status", ["anna", "pia", "zed"]),
         ("type", None),  # one type: any order, every row
     ],
 )
-def test_every_column_sorts_both_ways(agenda, provider, clinic_a, frozen, sort, expected):
-    frozen.move_to(tomorrow(clinic_a, 11) + timedelta(minutes=30))  # Mia's and Zed's start within the hour
-    frozen_visit(agenda["anna"], ok=True)
-    frozen_visit(agenda["zed"], ok=None)
+def test_every_column_sorts_both_ways(agenda, provider, frozen, sort, expected):
+    enter(frozen, agenda["anna"], ok=True)
+    enter(frozen, agenda["zed"], ok=None)  # the clock is now 13:50
     paula = client_for(provider)  # signed in at the new time (staff sessions end when idle)
     ascending = listed(paula.get(f"/meetings/?tab=everyone&sort={sort}&dir=asc"))
     descending = listed(paula.get(f"/meetings/?tab=everyone&sort={sort}&dir=desc"))
@@ -118,8 +121,10 @@ def test_every_column_sorts_both_ways(agenda, provider, clinic_a, frozen, sort, 
     assert ascending == expected_pks and descending == expected_pks[::-1]
 
 
-def frozen_visit(meeting, *, ok):
-    """The guest enters; ok=True/False: their media check passed/failed; None: not finished."""
+def enter(frozen, meeting, *, ok):
+    """The guest enters ten minutes before their start (the clock moves there); ok=True/False: their
+    media check passed/failed; None: not finished."""
+    frozen.move_to(meeting.starts_at - timedelta(minutes=10))
     visit, _token = meeting_services.meeting_enter(meeting_id=meeting.pk)
     if ok is not None:
         visit_services.visit_media_result(visit_id=visit.pk, ok=ok)
@@ -152,11 +157,10 @@ def test_unknown_tabs_sorts_and_clinics_are_harmless(agenda, provider):
 
 
 def test_the_indicator_shows_each_of_the_four_states(agenda, provider, frozen, clinic_a):
-    frozen.move_to(tomorrow(clinic_a, 9) + timedelta(minutes=50))
-    frozen_visit(agenda["anna"], ok=True)
-    frozen_visit(agenda["zed"], ok=False)
-    frozen_visit(agenda["pia"], ok=None)
     fourth = book(clinic_a, provider, agenda["anna"].service, tomorrow(clinic_a, 16), "Quinn Quiet")
+    enter(frozen, agenda["anna"], ok=True)
+    enter(frozen, agenda["zed"], ok=False)
+    enter(frozen, agenda["pia"], ok=None)
     page = client_for(provider).get("/meetings/?tab=everyone").content.decode()
 
     def symbol(meeting):
@@ -275,7 +279,7 @@ def test_enter_room_calls_the_waiting_guest_and_opens_the_call_on_the_dashboard(
     paula = client_for(provider)  # signed in at the new time (staff sessions end when idle)
     early = paula.post(f"/meetings/{anna.pk}/enter/", follow=True)
     assert b"is not ready yet" in early.content  # the guest has not come in
-    visit = frozen_visit(anna, ok=True)
+    visit = enter(frozen, anna, ok=True)
     entered = paula.post(f"/meetings/{anna.pk}/enter/")
     assert entered["Location"] == f"/dashboard/{clinic_a.slug}/?room={visit.pk}"
     visit.refresh_from_db()
@@ -296,9 +300,12 @@ def test_overview_queries_do_not_grow_with_the_number_of_meetings(frozen, provid
         return len(captured)
 
     for n in range(3):
-        frozen_visit(
-            book(clinic_a, provider, service, tomorrow(clinic_a, 9) + timedelta(hours=n), f"G{n} X"), ok=True
+        enter(
+            frozen,
+            book(clinic_a, provider, service, tomorrow(clinic_a, 9) + timedelta(hours=n), f"G{n} X"),
+            ok=True,
         )
+    paula = client_for(provider)  # signed in again after the clock moved (sessions end when idle)
     few = queries()
     for n in range(3, 30):
         book(clinic_a, provider, service, tomorrow(clinic_a, 9) + timedelta(days=n), f"G{n} X")

@@ -52,6 +52,11 @@ offline             recall            recalled          staff
 recalled            recall            recalled          staff
 offline             return            waiting           patient
 recalled            return            waiting           patient
+connecting          withdraw          cancelled         system
+media_blocked       withdraw          cancelled         system
+waiting             withdraw          cancelled         system
+offline             withdraw          cancelled         system
+recalled            withdraw          cancelled         system
 """
 ALLOWED = {
     (Status(s), Event(e)): (Status(t), Actor(a))
