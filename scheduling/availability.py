@@ -126,6 +126,15 @@ def host_ids(clinic: Clinic, profile: SchedulingProfile) -> set[int]:
     return chosen or providers
 
 
+def in_host_group(clinic: Clinic, profile: SchedulingProfile, provider_id: int) -> bool:
+    """Whether one of the clinic's providers is in its host group (host_ids() in one query: the
+    chosen hosts who are still providers, or, when there are none, every provider)."""
+    chosen = set(
+        profile.hosts.filter(id__in=clinic_providers(clinic).values("id")).values_list("id", flat=True)
+    )
+    return not chosen or provider_id in chosen
+
+
 def bookable(clinic: Clinic, profile: SchedulingProfile, provider_id: int | None) -> set[int]:
     """Who a request can be for: the chosen provider, or (anyone) the host group, which is who a
     request without a provider is addressed to."""

@@ -162,7 +162,7 @@ def requests_panel(request: HttpRequest, slug: str) -> HttpResponse:
 def render_panel(request: HttpRequest, clinic) -> str:
     """The provider's part of the dashboard: their on-demand toggle and the pending requests
     addressed to them. Empty for staff who aren't providers here."""
-    membership = tenancy.membership_for(user=request.user, clinic=clinic)
+    membership = next((m for m in tenancy.request_memberships(request) if m.clinic_id == clinic.pk), None)
     if membership is None or membership.role != Role.PROVIDER:
         return ""
     profile = availability.profile_for(clinic)

@@ -94,7 +94,7 @@ def provider_requests(
     """Pending requests addressed to this provider, or to a host group they are in; oldest first.
     The caller has checked that `user` is a provider of `clinic`."""
     mine = Q(provider=user)
-    if user.pk in availability.host_ids(clinic, profile):
+    if availability.in_host_group(clinic, profile, user.pk):
         mine |= Q(provider__isnull=True)
     pending = AppointmentRequest.objects.filter(mine, clinic=clinic, status=RequestStatus.PENDING)
     return list(_with_details(pending).order_by("created_at", "id"))

@@ -54,15 +54,17 @@ def dashboard_landing(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    clinic = tenancy.clinic_for_staff(user=request.user, slug=slug)
-    request.session[SESSION_CLINIC_KEY] = clinic.slug
-    frontline = tenancy.has_role(user=request.user, clinic=clinic, roles=FRONTLINE_ROLES)
+    membership = tenancy.request_membership(request, slug=slug)
+    clinic = membership.clinic
+    if request.session.get(SESSION_CLINIC_KEY) != clinic.slug:  # a write only when it changes
+        request.session[SESSION_CLINIC_KEY] = clinic.slug
+    frontline = membership.role in FRONTLINE_ROLES
     return render(
         request,
         "visits/dashboard.html",
         {
             "clinic": clinic,
-            "clinics": tenancy.staff_clinics(user=request.user).order_by("name"),
+            "clinics": [m.clinic for m in tenancy.request_memberships(request)],
             "frontline": frontline,
             "sections": selectors.dashboard_sections(clinic=clinic) if frontline else [],
             "open_room_url": _room_to_open(request, clinic) if frontline else "",

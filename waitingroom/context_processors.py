@@ -1,10 +1,12 @@
-"""The staff navigation: which of the staff pages this user may open (one query per page)."""
+"""The staff navigation: which of the staff pages this user may open (from the request's one
+read of the user's memberships)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 
-from waitingroom.models import FRONTLINE_ROLES, Membership, Role
+from waitingroom import tenancy
+from waitingroom.models import FRONTLINE_ROLES, Role
 
 DISPATCH_ROLES = {Role.SCHEDULER, Role.CLINIC_ADMIN}
 
@@ -13,7 +15,7 @@ def staff_nav(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True).distinct())
+    roles = {membership.role for membership in tenancy.request_memberships(request)}
     return {
         "nav_dashboard": bool(roles),
         "nav_requests": bool(roles & DISPATCH_ROLES),

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "waitingroom.middleware.IdleSessionRefresh",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -100,7 +101,8 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 8 * 3600)
 # 0 the client is REMOTE_ADDR; with N, the Nth address from the right (what the nearest trusted
 # proxy saw). Rate limits per client (guest keys) depend on it.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle expiry moves on with use, at most once a minute (waitingroom/middleware.py).
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

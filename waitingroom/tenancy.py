@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from waitingroom.models import Clinic, Membership
 
@@ -64,3 +64,29 @@ def default_clinic(*, user: AnyUser, preferred_slug: str | None = None) -> Clini
         if preferred is not None:
             return preferred
     return clinics.order_by("name").first()
+
+
+def request_memberships(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's memberships with their clinics (by clinic name), read once per request:
+    a page asks "which clinic, which role, which clinics to switch to, which pages in the nav" several
+    times. Kept on the request, not the user: a websocket's user object lives for hours and must see
+    a membership taken away."""
+    cached = getattr(request, "_tenancy_memberships", None)
+    if cached is None:
+        user = request.user
+        cached = (
+            list(Membership.objects.filter(user=user).select_related("clinic").order_by("clinic__name"))
+            if user.is_authenticated and user.is_active
+            else []
+        )
+        request._tenancy_memberships = cached
+    return cached
+
+
+def request_membership(request: HttpRequest, *, slug: str, roles: Iterable[str] | None = None) -> Membership:
+    """The user's membership in clinic `slug` (with a role in `roles`), from this request's read;
+    else Http404, as clinic_for_staff."""
+    for membership in request_memberships(request):
+        if membership.clinic.slug == slug and (roles is None or membership.role in set(roles)):
+            return membership
+    raise Http404("No such clinic")
