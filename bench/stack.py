@@ -49,11 +49,11 @@ def bench_database_url(url: str) -> str:
 
 
 def ensure_database(url: str) -> None:
-    import psycopg2
+    import psycopg
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
-    conn = psycopg2.connect(
+    conn = psycopg.connect(
         host=parsed.hostname,
         port=parsed.port or 5432,
         user=parsed.username or "postgres",
