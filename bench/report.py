@@ -65,9 +65,9 @@ def targets(results: dict[str, Any], plan) -> list[dict[str, Any]]:
     n = chosen["patients"]
     rows = [
         (
-            "Patient sockets on one daphne process",
+            "Patient sockets on one daphne process (p99 <= 100 ms, no missed heartbeat, no error)",
             ">= 5,000 (aim 10,000)",
-            f"{capacity['largest_n']:,}",
+            f"{capacity['largest_n']:,} (held without a missed heartbeat or error: {capacity['largest_n_held']:,})",
             capacity["largest_n"] >= 5000,
         ),
         (
@@ -104,9 +104,10 @@ def targets(results: dict[str, Any], plan) -> list[dict[str, Any]]:
             (render["1000"]["p50_ms"] or 1e9) <= 100,
         ),
     ]
+    # Every target but the dashboard render's is set at 5,000 sockets: --quick cannot judge them.
     full_scale = plan.patients >= 5000
     return [
-        {"target": t, "goal": g, "measured": m, "met": met if full_scale or "socket" not in t else None}
+        {"target": t, "goal": g, "measured": m, "met": met if full_scale or t.startswith("Dashboard") else None}
         for t, g, m, met in rows
     ]
 
@@ -141,8 +142,8 @@ def table(results: dict[str, Any]) -> str:
     )
     lines += [
         "",
-        "| 4 capacity: N | open | p50 ms | p99 ms | delivery | missed heartbeats | errors | server CPU % | load-gen CPU % | RSS MiB | KiB/socket | ok |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| 4 capacity: N | open | p50 ms | p99 ms | delivery | missed heartbeats | errors | server CPU % | load-gen CPU % | RSS MiB | KiB/socket | held | ok |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for s in results["capacity"]["steps"]:
         f, h = s["full_path"], s["heartbeats"]
@@ -150,7 +151,7 @@ def table(results: dict[str, Any]) -> str:
             f"| {s['n']:,} | {s['open']:,} | {f['p50_ms']} | {f['p99_ms']} | {f['delivery_ratio']} | "
             f"{h['missed']} | {f['errors'] + h['errors']} | {s['server_cpu_percent']} | "
             f"{s['load_generator_cpu_percent']} | {s['server_rss_mib']} | {s['kib_per_socket']} | "
-            f"{'yes' if s['ok'] else 'NO'} |"
+            f"{'yes' if s['held'] else 'NO'} | {'yes' if s['ok'] else 'NO'} |"
         )
     lines += [
         "",

@@ -102,6 +102,10 @@ def specs(clinic: BenchClinic, count: int, ports: list[int], start: int = 0) -> 
     return [PatientSpec(ports[i % len(ports)], p.token, p.session_key) for i, p in enumerate(chosen)]
 
 
+def _brief(figures: dict[str, Any]) -> str:
+    return f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, delivery {figures['delivery_ratio']}"
+
+
 def timed_figures(timed: Timed) -> dict[str, Any]:
     return {
         **latency_ms(timed.latencies),
@@ -143,6 +147,11 @@ async def layer_run(
             )
             cpu = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
             beats = await fleets.stats()
+            print(
+                f"    rep {len(reps) + 1}: raw Redis p50 {latency_ms(raw)['p50_ms']} ms, group_send "
+                f"{_brief(timed_figures(layer))}; full path {_brief(timed_figures(full))}",
+                flush=True,
+            )
             reps.append(
                 {
                     "floor": latency_ms(raw),
@@ -152,7 +161,15 @@ async def layer_run(
                     "heartbeats": heartbeat_figures(beats),
                 }
             )
+        print(
+            f"    {connected['open']:,} sockets connected in {connected['seconds']:.1f} s; reconnect storm ...",
+            flush=True,
+        )
         storm = await fleets.storm()
+        print(
+            f"    storm: all back after {storm['seconds']:.1f} s, {storm['error_count']} failed attempts",
+            flush=True,
+        )
         after = await fleets.stats()
         storm["closed_by_server"] = after["closed_by_server"]
         return {
@@ -250,23 +267,30 @@ async def capacity_run(
                 "server_rss_mib": round(rss / 1024, 1),
                 "kib_per_socket": round((rss - base_rss) / n, 1),
             }
-            step["ok"] = (
+            # Held: every socket open, no heartbeat missed, no error. Ok: held, and every update
+            # reached every dashboard with p99 <= 100 ms.
+            step["held"] = (
                 beats["open"] == n
-                and (figures["p99_ms"] or 1e9) <= 100
                 and beats["missed"] == 0
                 and beats["errors"] == 0
                 and figures["errors"] == 0
-                and figures["delivery_ratio"] == 1
             )
+            step["ok"] = step["held"] and (figures["p99_ms"] or 1e9) <= 100 and figures["delivery_ratio"] == 1
             steps.append(step)
-            if not step["ok"]:
-                break
+            print(
+                f"    N={n:,}: {_brief(figures)}, missed heartbeats {beats['missed']}, ok={step['ok']}",
+                flush=True,
+            )
+            if not step["held"]:
+                break  # a missed heartbeat or an error: this is past capacity, whatever the latency
         passed = [s for s in steps if s["ok"]]
+        held = [s for s in steps if s["held"]]
         return {
             "layer": kind,
             "steps": steps,
             "largest_n": passed[-1]["n"] if passed else 0,
-            "kib_per_socket": passed[-1]["kib_per_socket"] if passed else None,
+            "largest_n_held": held[-1]["n"] if held else 0,
+            "kib_per_socket": held[-1]["kib_per_socket"] if held else None,
             "base_rss_mib": round(base_rss / 1024, 1),
         }
     finally:

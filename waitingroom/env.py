@@ -68,9 +68,12 @@ def database_from_url(url: str, *, base_dir: Path, pool_size: int = 10) -> dict:
             # of its own, so CONN_MAX_AGE would open a connection per request and leave it open
             # after the thread is gone; a burst of requests then exhausts PostgreSQL's
             # max_connections ("too many clients", measured by the benchmark). Pooled connections
-            # go back to the pool at the end of each request; health checks drop dead ones.
+            # go back to the pool at the end of each request and of each consumer's database call.
             "CONN_MAX_AGE": 0,
-            "CONN_HEALTH_CHECKS": True,
+            # With a pool this would check every connection taken from it with a round trip: a
+            # quarter of a socket connect's cost (docs/performance.md). The pool discards a
+            # connection that broke when it comes back, and replaces idle ones after 10 minutes.
+            "CONN_HEALTH_CHECKS": False,
             "OPTIONS": {"pool": {"min_size": 2, "max_size": pool_size, "timeout": 10}, **options},
         }
     if parsed.scheme == "sqlite":
