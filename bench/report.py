@@ -107,7 +107,12 @@ def targets(results: dict[str, Any], plan) -> list[dict[str, Any]]:
     # Every target but the dashboard render's is set at 5,000 sockets: --quick cannot judge them.
     full_scale = plan.patients >= 5000
     return [
-        {"target": t, "goal": g, "measured": m, "met": met if full_scale or t.startswith("Dashboard") else None}
+        {
+            "target": t,
+            "goal": g,
+            "measured": m,
+            "met": met if full_scale or t.startswith("Dashboard") else None,
+        }
         for t, g, m, met in rows
     ]
 

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.utils.module_loading import import_string
 
 from bench.fixtures import BenchClinic
@@ -102,6 +103,31 @@ def specs(clinic: BenchClinic, count: int, ports: list[int], start: int = 0) -> 
     return [PatientSpec(ports[i % len(ports)], p.token, p.session_key) for i, p in enumerate(chosen)]
 
 
+def _count_present(clinic_id: int) -> int:
+    from visits.models import Visit
+
+    return Visit.objects.filter(clinic_id=clinic_id, open_sockets__gt=0).count()
+
+
+def _forget_presence(clinic_id: int) -> None:
+    """Servers of an earlier scenario were stopped with sockets open: start from none."""
+    from visits.models import Visit
+
+    Visit.objects.filter(clinic_id=clinic_id).update(open_sockets=0)
+
+
+async def settle(clinic: BenchClinic, expected: int) -> float:
+    """Wait until the server has recorded every socket's presence (a client counts as connected
+    at the handshake, before the server's last database write of it), then let it go quiet. A
+    scenario measured before that would measure the connect's tail. Returns the seconds waited."""
+    started = time.monotonic()
+    # Polls the database another process writes: no event to wait on.
+    while await sync_to_async(_count_present)(clinic.id) < expected and time.monotonic() - started < 120:  # noqa: ASYNC110
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1)
+    return time.monotonic() - started
+
+
 def _brief(figures: dict[str, Any]) -> str:
     return f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, delivery {figures['delivery_ratio']}"
 
@@ -127,6 +153,7 @@ async def layer_run(
 ) -> dict[str, Any]:
     """Scenarios 1-3 (and 5) on one daphne running layer `kind`, with N patient sockets held."""
     fleets = new_fleets(plan)
+    await sync_to_async(_forget_presence)(clinic.id)
     server = Daphne(name=f"layer-{kind}", port=env.ports[0], env=env.django_env(kind)).start()
     boards = Boards()
     probe = LayerProbe(kind, env, clinic, html)
@@ -134,6 +161,7 @@ async def layer_run(
         await boards.open(server.port, clinic.slug, [s.session_key for s in clinic.staff])
         await full_path(actions, boards, port=server.port, plan=plan, seconds=1)  # warm-up
         connected = await fleets.connect(specs(clinic, plan.patients, [server.port]))
+        connected["settle_seconds"] = await settle(clinic, plan.patients)
         reps = []
         for _ in range(plan.repetitions):
             raw = await floor.measure(
@@ -162,7 +190,8 @@ async def layer_run(
                 }
             )
         print(
-            f"    {connected['open']:,} sockets connected in {connected['seconds']:.1f} s; reconnect storm ...",
+            f"    {connected['open']:,} sockets connected in {connected['seconds']:.1f} s "
+            f"(settled {connected['settle_seconds']:.1f} s later); reconnect storm ...",
             flush=True,
         )
         storm = await fleets.storm()
@@ -176,6 +205,7 @@ async def layer_run(
             "layer": kind,
             "patients": connected["open"],
             "connect_seconds": round(connected["seconds"], 2),
+            "settle_seconds": round(connected["settle_seconds"], 2),
             "repetitions": reps,
             "reconnect_storm": storm,
             "server_rss_mib": round(rss_kib(server.pid) / 1024, 1),
@@ -205,6 +235,7 @@ async def two_process_run(
     """Scenario 3 across two daphne processes: patients on both, dashboards on B, staff POSTs to
     A; every update crosses processes through Redis."""
     fleets = new_fleets(plan)
+    await sync_to_async(_forget_presence)(clinic.id)
     a = Daphne(name="scale-a", port=env.ports[0], env=env.django_env(kind)).start()
     b = Daphne(name="scale-b", port=env.ports[1], env=env.django_env(kind)).start()
     boards = Boards()
@@ -212,6 +243,7 @@ async def two_process_run(
         await boards.open(b.port, clinic.slug, [s.session_key for s in clinic.staff])
         await full_path(actions, boards, port=a.port, plan=plan, seconds=1)
         connected = await fleets.connect(specs(clinic, plan.patients, [a.port, b.port]))
+        await settle(clinic, plan.patients)
         await fleets.stats()
         full = await full_path(actions, boards, port=a.port, plan=plan, seconds=plan.full_path_seconds)
         beats = await fleets.stats()
@@ -234,6 +266,7 @@ async def capacity_run(
     """Scenario 4: raise N on one daphne until p99 > 100 ms, a heartbeat is missed or an error
     appears. Each step holds its sockets for a heartbeat period while status changes run."""
     fleets = new_fleets(plan)
+    await sync_to_async(_forget_presence)(clinic.id)
     server = Daphne(name=f"capacity-{kind}", port=env.ports[0], env=env.django_env(kind)).start()
     boards = Boards()
     steps = []
@@ -245,7 +278,7 @@ async def capacity_run(
         for n in plan.capacity_steps:
             connected = await fleets.connect(specs(clinic, n - have, [server.port], start=have))
             have = n
-            await asyncio.sleep(1)
+            settled = await settle(clinic, n)
             await fleets.stats()
             cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
             fleet_cpu0 = sum(cpu_seconds(pid) for pid in fleets.pids())
@@ -260,6 +293,7 @@ async def capacity_run(
                 "n": n,
                 "open": beats["open"],
                 "connect_seconds": round(connected["seconds"], 2),
+                "settle_seconds": round(settled, 2),
                 "full_path": figures,
                 "heartbeats": beats,
                 "server_cpu_percent": round(cpu * 100, 1),
