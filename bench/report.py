@@ -122,8 +122,8 @@ def table(results: dict[str, Any]) -> str:
         "",
         f"## Benchmark ({results['mode']}, {results['seconds']} s) — chosen layer: {results['chosen_layer']}",
         "",
-        "| scenario | layer | N | p50 ms | p99 ms | delivery | errors | server CPU % |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | layer | N | p50 ms | p99 ms | delivery | errors | server CPU % | load avg |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind, run in results["layers"].items():
         for i, rep in enumerate(run["repetitions"], 1):
@@ -134,21 +134,22 @@ def table(results: dict[str, Any]) -> str:
             ):
                 fig = rep[part]
                 cpu = rep["server_cpu_percent"] if part == "full_path" else ""
+                load = rep.get("load_average_1min", "") if part == "full_path" else ""
                 lines.append(
                     f"| {label} (rep {i}) | {kind if part != 'floor' else '-'} | {run['patients']:,} | "
                     f"{fig['p50_ms']} | {fig['p99_ms']} | {fig.get('delivery_ratio', '')} | "
-                    f"{fig.get('errors', '')} | {cpu} |"
+                    f"{fig.get('errors', '')} | {cpu} | {load} |"
                 )
     two = results["two_process"]
     lines.append(
         f"| 3 full path, two daphne processes | {two['layer']} | {two['patients']:,} | "
         f"{two['full_path']['p50_ms']} | {two['full_path']['p99_ms']} | {two['full_path']['delivery_ratio']} | "
-        f"{two['full_path']['errors'] + two['heartbeats']['errors']} | |"
+        f"{two['full_path']['errors'] + two['heartbeats']['errors']} | | {two.get('load_average_1min', '')} |"
     )
     lines += [
         "",
-        "| 4 capacity: N | open | p50 ms | p99 ms | delivery | missed heartbeats | errors | server CPU % | load-gen CPU % | RSS MiB | KiB/socket | held | ok |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| 4 capacity: N | open | p50 ms | p99 ms | delivery | missed heartbeats | errors | server CPU % | load-gen CPU % | RSS MiB | KiB/socket | load avg | held | ok |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for s in results["capacity"]["steps"]:
         f, h = s["full_path"], s["heartbeats"]
@@ -156,7 +157,7 @@ def table(results: dict[str, Any]) -> str:
             f"| {s['n']:,} | {s['open']:,} | {f['p50_ms']} | {f['p99_ms']} | {f['delivery_ratio']} | "
             f"{h['missed']} | {f['errors'] + h['errors']} | {s['server_cpu_percent']} | "
             f"{s['load_generator_cpu_percent']} | {s['server_rss_mib']} | {s['kib_per_socket']} | "
-            f"{'yes' if s['held'] else 'NO'} | {'yes' if s['ok'] else 'NO'} |"
+            f"{s.get('load_average_1min', '')} | {'yes' if s['held'] else 'NO'} | {'yes' if s['ok'] else 'NO'} |"
         )
     lines += [
         "",

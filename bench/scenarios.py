@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,6 +188,8 @@ async def layer_run(
                     "full_path": timed_figures(full),
                     "server_cpu_percent": round(cpu * 100, 1),
                     "heartbeats": heartbeat_figures(beats),
+                    # Another workload on the machine shows here (2.0 is both cores busy).
+                    "load_average_1min": round(os.getloadavg()[0], 2),
                 }
             )
         print(
@@ -252,6 +255,7 @@ async def two_process_run(
             "patients": connected["open"],
             "full_path": timed_figures(full),
             "heartbeats": heartbeat_figures(beats),
+            "load_average_1min": round(os.getloadavg()[0], 2),
         }
     finally:
         await fleets.stop()
@@ -300,6 +304,7 @@ async def capacity_run(
                 "load_generator_cpu_percent": round(fleet_cpu * 100, 1),
                 "server_rss_mib": round(rss / 1024, 1),
                 "kib_per_socket": round((rss - base_rss) / n, 1),
+                "load_average_1min": round(os.getloadavg()[0], 2),
             }
             # Held: every socket open, no heartbeat missed, no error. Ok: held, and every update
             # reached every dashboard with p99 <= 100 ms.
