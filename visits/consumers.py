@@ -137,9 +137,12 @@ class PatientConsumer(CallPeer):
             return None
 
     async def disconnect(self, code: int) -> None:
-        await super().disconnect(code)
-        if getattr(self, "counted", False):
-            await database_sync_to_async(presence.visit_socket_closed)(visit_id=self.visit.id)
+        try:
+            await super().disconnect(code)
+        finally:
+            # Whatever happened to the group leave, the drop must start the reconnect grace.
+            if getattr(self, "counted", False):
+                await database_sync_to_async(presence.visit_socket_closed)(visit_id=self.visit.id)
 
     async def realtime_event(self, event: dict) -> None:
         if event["payload"].get("type") == "visit":
