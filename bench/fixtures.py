@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
+import redis
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -51,9 +53,16 @@ class BenchClinic:
 
 
 def reset_database() -> None:
-    """Migrate the benchmark's own database and empty it (it is never the dev or test one)."""
+    """Migrate the benchmark's own database and empty it (it is never the dev or test one), and
+    drop the channel layer's keys of earlier runs: ids restart after the flush, so a run stopped
+    half-way would leave its dead sockets in this run's groups."""
     call_command("migrate", interactive=False, verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
+    client.close()
 
 
 def staff_login(user) -> StaffLogin:
