@@ -49,11 +49,11 @@ def bench_database_url(url: str) -> str:
 
 
 def ensure_database(url: str) -> None:
-    import psycopg
+    import psycopg2
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
-    conn = psycopg.connect(
+    conn = psycopg2.connect(
         host=parsed.hostname,
         port=parsed.port or 5432,
         user=parsed.username or "postgres",

@@ -31,4 +31,5 @@ application = ProtocolTypeRouter(
 )
 
 # Last, so that everything start-up created is frozen out of the collector's way.
-tune_for_many_sockets()
+if settings.GC_TUNING:
+    tune_for_many_sockets()

@@ -51,9 +51,8 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(url: str, *, base_dir: Path, pool_size: int = 10) -> dict:
-    """Django's DATABASES entry for a `postgres://` or `sqlite:///` URL. PostgreSQL connections
-    come from a pool of at most `pool_size` per process."""
+def database_from_url(url: str, *, base_dir: Path) -> dict:
+    """Django's DATABASES entry for a `postgres://` or `sqlite:///` URL."""
     parsed = urlparse(url)
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
     if parsed.scheme in {"postgres", "postgresql"}:
@@ -64,17 +63,11 @@ def database_from_url(url: str, *, base_dir: Path, pool_size: int = 10) -> dict:
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
-            # A pool, not persistent connections: under ASGI Django runs every request in a thread
-            # of its own, so CONN_MAX_AGE would open a connection per request and leave it open
-            # after the thread is gone; a burst of requests then exhausts PostgreSQL's
-            # max_connections ("too many clients", measured by the benchmark). Pooled connections
-            # go back to the pool at the end of each request and of each consumer's database call.
-            "CONN_MAX_AGE": 0,
-            # With a pool this would check every connection taken from it with a round trip: a
-            # quarter of a socket connect's cost (docs/performance.md). The pool discards a
-            # connection that broke when it comes back, and replaces idle ones after 10 minutes.
-            "CONN_HEALTH_CHECKS": False,
-            "OPTIONS": {"pool": {"min_size": 2, "max_size": pool_size, "timeout": 10}, **options},
+            # Persistent connections with health checks: daphne and the worker keep their
+            # connections between requests instead of reconnecting every time.
+            "CONN_MAX_AGE": int(options.pop("conn_max_age", 60)),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
         }
     if parsed.scheme == "sqlite":
         # sqlite:///relative.db or sqlite:////absolute/path.db

@@ -81,13 +81,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": database_from_url(
-        env_str("DATABASE_URL", "sqlite:///db.sqlite3"),
-        base_dir=BASE_DIR,
-        pool_size=env_int("DATABASE_POOL_SIZE", 10),
-    )
-}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), base_dir=BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -123,6 +117,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # --- Redis: channel layer and Celery broker --------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 200)
+
+# Garbage-collector thresholds for a web process holding thousands of sockets
+# (waitingroom/gc_tuning.py); the test suite keeps CPython's defaults.
+GC_TUNING = env_bool("GC_TUNING", default=True)
 
 # Which channels-redis layer carries pushes: "pubsub" (RedisPubSubChannelLayer) or "core"
 # (RedisChannelLayer). Chosen by measurement: docs/performance.md has the figures and the reason.

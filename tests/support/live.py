@@ -86,10 +86,7 @@ def close_other_connections() -> None:
     from django.db import connection
 
     others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    # Start from a fresh connection: pooled ones may have been terminated by an earlier call (the
-    # pool does not check connections it hands out).
-    connection.close()
-    connection.close_pool()
+    connection.close()  # start from a fresh connection: the old one may have been terminated already
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
         # Termination is asynchronous: wait until the backends are really gone.
@@ -99,7 +96,6 @@ def close_other_connections() -> None:
                 break
             time.sleep(0.1)
     connection.close()
-    connection.close_pool()
 
 
 @pytest.fixture(scope="session")

@@ -41,8 +41,7 @@ def test_postgres_url_becomes_a_django_database():
         "db.internal",
         "6543",
     )
-    assert db["OPTIONS"] == {"sslmode": "require", "pool": {"min_size": 2, "max_size": 10, "timeout": 10}}
-    assert db["CONN_MAX_AGE"] == 0  # pooled (a pool refuses persistent connections)
+    assert db["OPTIONS"] == {"sslmode": "require"}
 
 
 def test_sqlite_url_relative_and_absolute():

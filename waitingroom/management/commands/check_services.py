@@ -30,9 +30,9 @@ class Command(BaseCommand):
             try:
                 if db["ENGINE"].endswith("postgresql"):
                     # Connect to the maintenance database: the project's own may not exist yet.
-                    import psycopg
+                    import psycopg2
 
-                    psycopg.connect(
+                    psycopg2.connect(
                         dbname="postgres",
                         user=db["USER"],
                         password=db["PASSWORD"],
@@ -42,7 +42,7 @@ class Command(BaseCommand):
                     ).close()
                 else:
                     connection.ensure_connection()
-            except (OperationalError, Exception) as exc:  # psycopg.OperationalError and friends
+            except (OperationalError, Exception) as exc:  # psycopg2.OperationalError and friends
                 failures.append(
                     f"PostgreSQL is not reachable at {db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432} as "
                     f"user {db.get('USER')!r} ({str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}). "
