@@ -123,7 +123,9 @@ REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 200)
 GC_TUNING = env_bool("GC_TUNING", default=True)
 
 # Which channels-redis layer carries pushes: "pubsub" (RedisPubSubChannelLayer) or "core"
-# (RedisChannelLayer). Chosen by measurement: docs/performance.md has the figures and the reason.
+# (RedisChannelLayer). Chosen by measurement (make bench; docs/performance.md has the figures):
+# pubsub's faster fan-out does not show in a staff action reaching the dashboards, while core
+# keeps bounded per-channel queues and brought sockets back faster after a reconnect storm.
 CHANNEL_LAYER = env_str("CHANNEL_LAYER", "core")
 if CHANNEL_LAYER not in LAYERS:
     raise ImproperlyConfigured(f"CHANNEL_LAYER must be one of {LAYERS}, got {CHANNEL_LAYER!r}")
