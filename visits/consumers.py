@@ -6,11 +6,14 @@ from channels.db import database_sync_to_async
 from django.http import Http404
 
 from visits import offline, presence, selectors, services, signalling
-from visits.lifecycle import IN_PROGRESS_STATUSES
+from visits.lifecycle import IN_PROGRESS_STATUSES, Status
 from visits.models import CallParticipant, Visit
 from waitingroom import realtime, tenancy
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.ws import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
+
+# Statuses in which the patient's activity changes something (presence.visit_activity).
+ACTIVITY_STATUSES = (Status.IN_CALL, Status.AWAY)
 
 
 class StaffDashboardConsumer(RealtimeConsumer):
@@ -134,9 +137,12 @@ class PatientConsumer(CallPeer):
             return None
 
     async def disconnect(self, code: int) -> None:
-        await super().disconnect(code)
-        if getattr(self, "counted", False):
-            await database_sync_to_async(presence.visit_socket_closed)(visit_id=self.visit.id)
+        try:
+            await super().disconnect(code)
+        finally:
+            # Whatever happened to the group leave, the drop must start the reconnect grace.
+            if getattr(self, "counted", False):
+                await database_sync_to_async(presence.visit_socket_closed)(visit_id=self.visit.id)
 
     async def realtime_event(self, event: dict) -> None:
         if event["payload"].get("type") == "visit":
@@ -176,6 +182,10 @@ class PatientConsumer(CallPeer):
         await database_sync_to_async(services.visit_media_result)(visit_id=self.visit.id, ok=ok)
 
     async def on_activity(self, content: dict) -> None:
+        # Activity only matters in a call (it holds off "away"); the page sends it every few
+        # seconds while the patient moves, so a waiting patient's costs no database work.
+        if self.status not in ACTIVITY_STATUSES:
+            return
         await database_sync_to_async(presence.visit_activity)(
             visit_id=self.visit.id, idle_seconds=self.visit.clinic.idle_seconds
         )

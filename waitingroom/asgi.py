@@ -18,6 +18,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
+from waitingroom.gc_tuning import tune_for_many_sockets  # noqa: E402
 from waitingroom.ws import SettingsOriginValidator  # noqa: E402
 
 websocket_urlpatterns = [route for path in settings.WEBSOCKET_ROUTES for route in import_string(path)]
@@ -28,3 +29,7 @@ application = ProtocolTypeRouter(
         "websocket": SettingsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Last, so that everything start-up created is frozen out of the collector's way.
+if settings.GC_TUNING:
+    tune_for_many_sockets()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from waitingroom.channel_layers import LAYERS, channel_layer
 from waitingroom.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -123,27 +124,24 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 200)
 
+# Garbage-collector thresholds for a web process holding thousands of sockets
+# (waitingroom/gc_tuning.py); the test suite keeps CPython's defaults.
+GC_TUNING = env_bool("GC_TUNING", default=True)
+
+# Which channels-redis layer carries pushes: "pubsub" (RedisPubSubChannelLayer) or "core"
+# (RedisChannelLayer). Chosen by measurement (make bench; docs/performance.md has the figures):
+# pubsub's faster fan-out does not show in a staff action reaching the dashboards, while core
+# keeps bounded per-channel queues and brought sockets back faster after a reconnect storm.
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "core")
+if CHANNEL_LAYER not in LAYERS:
+    raise ImproperlyConfigured(f"CHANNEL_LAYER must be one of {LAYERS}, got {CHANNEL_LAYER!r}")
 CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [
-                {
-                    "address": REDIS_URL,
-                    # redis-py 8 defaults to a 5 s socket timeout, and channels-redis blocks on
-                    # BZPOPMIN for up to 5 s: every idle websocket then dies with TimeoutError.
-                    "socket_timeout": None,
-                    # Bursts of connections exhaust redis-py's default pool ("Too many
-                    # connections"); the size is set explicitly.
-                    "max_connections": REDIS_MAX_CONNECTIONS,
-                }
-            ],
-            "prefix": env_str("CHANNEL_LAYER_PREFIX", "waitingroom"),
-            # Group membership outlives a dashboard left open all day (default is one day).
-            "group_expiry": 7 * 24 * 3600,
-            "capacity": 500,
-        },
-    }
+    "default": channel_layer(
+        CHANNEL_LAYER,
+        redis_url=REDIS_URL,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        prefix=env_str("CHANNEL_LAYER_PREFIX", "waitingroom"),
+    )
 }
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)

@@ -7,6 +7,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waitin
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
 os.environ.setdefault("CHANNEL_LAYER_PREFIX", "waitingroom-test")
 os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("GC_TUNING", "0")
 
 from waitingroom.settings import *  # noqa: F403
 

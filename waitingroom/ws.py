@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from typing import Any
 from urllib.parse import urlparse
 
@@ -33,6 +35,24 @@ class SettingsOriginValidator(OriginValidator):
         return super().valid_origin(parsed_origin)
 
 
+# Group joins and leaves in flight at once, per process. A reconnect storm starts thousands at
+# the same moment; unbounded, they exhaust the channel layer's Redis pool ("Too many
+# connections"), a leave fails and the patient's presence is never closed. Half the pool, so that
+# pushes always find a connection.
+_membership_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def membership_gate() -> asyncio.Semaphore:
+    """This event loop's gate (a semaphore belongs to one loop; tests run many)."""
+    loop = asyncio.get_running_loop()
+    gate = _membership_gates.get(loop)
+    if gate is None:
+        gate = _membership_gates[loop] = asyncio.Semaphore(max(1, settings.REDIS_MAX_CONNECTIONS // 2))
+    return gate
+
+
 def origin_of(url: str) -> str:
     parsed = urlparse(url)
     return f"{parsed.scheme}://{parsed.netloc}"
@@ -51,12 +71,14 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await super().websocket_connect(message)
 
     async def join(self, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
+        async with membership_gate():
+            await self.channel_layer.group_add(group, self.channel_name)
         self.joined.append(group)
 
     async def disconnect(self, code: int) -> None:
-        for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        async with membership_gate():
+            for group in getattr(self, "joined", []):
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def realtime_event(self, event: dict[str, Any]) -> None:
         await self.send_json(event["payload"])

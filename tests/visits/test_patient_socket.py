@@ -7,6 +7,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.support.ws import communicator, session_key_for
+from visits import services
 from visits.lifecycle import Status
 from visits.models import Visit
 
@@ -93,3 +94,50 @@ async def test_clinic_b_staff_socket_hears_nothing_of_clinic_a(clinic_a, clinic_
     assert await outsider_ws.receive_nothing(timeout=0.5)
     await patient_ws.disconnect()
     await outsider_ws.disconnect()
+
+
+async def next_visit_update(ws) -> dict:
+    """The next update of the patient's own visit (queue moves of the clinic are skipped)."""
+    while (message := await ws.receive_json_from(timeout=3))["type"] != "visit":
+        pass
+    return message
+
+
+async def test_activity_pushes_the_idle_deadline_only_in_a_call(clinic_a, provider):
+    """Activity arrives every few seconds from every moving patient: while waiting it costs no
+    database work and changes nothing; in a call it holds off "away"."""
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    ws = communicator(f"/ws/visit/{token}/", session_key=session)
+    assert (await ws.connect())[0]
+    await ws.send_json_to({"type": "media", "ok": True})
+    assert (await next_visit_update(ws))["status"] == "waiting"
+    await ws.send_json_to({"type": "activity"})
+    await ws.send_json_to({"type": "ping"})
+    while (message := await ws.receive_json_from(timeout=3))["type"] != "pong":
+        assert message["type"] == "queue"  # no error, nothing else
+    assert (await visit_named("Ann")).idle_due_at is None
+
+    visit = await visit_named("Ann")
+    await sync_to_async(services.visit_call)(visit_id=visit.id, user=provider)
+    assert (await next_visit_update(ws))["status"] == "in_call"
+    first_deadline = (await visit_named("Ann")).idle_due_at
+    await ws.send_json_to({"type": "activity"})
+    await ws.send_json_to({"type": "ping"})
+    while (await ws.receive_json_from(timeout=3))["type"] != "pong":
+        pass  # the pong comes after the activity was handled
+    assert (await visit_named("Ann")).idle_due_at > first_deadline
+    await ws.disconnect()
+
+
+async def test_two_tabs_start_the_grace_only_when_the_last_one_closes(clinic_a):
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    tabs = [communicator(f"/ws/visit/{token}/", session_key=session) for _ in range(2)]
+    for tab in tabs:
+        assert (await tab.connect())[0]
+    assert (await visit_named("Ann")).open_sockets == 2
+    await tabs[0].disconnect()
+    visit = await visit_named("Ann")
+    assert (visit.open_sockets, visit.grace_due_at) == (1, None)
+    await tabs[1].disconnect()
+    visit = await visit_named("Ann")
+    assert visit.open_sockets == 0 and visit.grace_due_at is not None

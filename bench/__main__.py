@@ -1,0 +1,150 @@
+"""`make bench` (or `python -m bench [--quick]`): the realtime benchmark of docs/performance.md.
+
+It builds its own database (`<DATABASE_URL name>_bench`, flushed each run), starts daphne as the
+Procfile does, drives it from this process and from patient-fleet processes on 127.0.0.1 only,
+prints a table with the ratios and targets, and writes every figure to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.stack import ROOT, StackEnv, ensure_database, machine, raise_fd_limit
+
+DEFAULT_OUT = {False: ROOT / "bench/results/latest.json", True: ROOT / "bench/results/quick.json"}
+RENDER_SIZES = (10, 100, 1000)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small figures, under a minute")
+    parser.add_argument(
+        "--out", type=Path, help="JSON file (default bench/results/latest.json or quick.json)"
+    )
+    parser.add_argument("--fleets", type=int, help="patient-fleet processes (load generators)")
+    return parser.parse_args()
+
+
+def prepare(env: StackEnv, plan) -> dict[str, Any]:
+    """Everything that needs the ORM, done before the event loop starts."""
+    import django
+
+    os.environ.update(env.django_env())
+    ensure_database(env.database_url)
+    django.setup()
+    from django.conf import settings
+
+    from bench import fixtures
+    from visits.models import Visit
+    from visits.publishing import render_card
+
+    fixtures.reset_database()
+    clinic = fixtures.make_clinic(
+        "bench",
+        staff=plan.dashboards,
+        patients=max(plan.patients, *plan.capacity_steps),
+        targets=plan.actions_per_run + 10,
+    )
+    render_clinics = {n: fixtures.make_render_clinic(n) for n in RENDER_SIZES}
+    html = render_card(Visit.objects.select_related("clinic").get(pk=clinic.targets[0]))
+    return {
+        "clinic": clinic,
+        "render_clinics": {n: (slug, login.session_key) for n, (slug, login) in render_clinics.items()},
+        "queries": {
+            n: dashboard_queries(slug, login.session_key) for n, (slug, login) in render_clinics.items()
+        },
+        "html": html,
+        "layer": settings.CHANNEL_LAYER,
+    }
+
+
+def dashboard_queries(slug: str, session_key: str) -> int:
+    """Queries of one dashboard page render, counted in-process through the same view."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    client.get(f"/dashboard/{slug}/")  # first render warms caches (content types, templates)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(f"/dashboard/{slug}/").status_code == 200
+    return len(captured)
+
+
+async def run(env: StackEnv, plan, prepared: dict[str, Any]) -> dict[str, Any]:
+    from bench import scenarios
+    from bench.floor import Floor
+    from waitingroom.channel_layers import LAYERS
+
+    clinic, chosen = prepared["clinic"], prepared["layer"]
+    actions = scenarios.StaffActions(clinic)
+    floor = Floor(env.redis_url, f"{env.prefix}-floor")
+    results: dict[str, Any] = {"chosen_layer": chosen, "layers": {}}
+    try:
+        for kind in LAYERS:
+            print(f"  scenarios 1-3, 5 with the {kind} layer ...", flush=True)
+            results["layers"][kind] = await scenarios.layer_run(
+                kind, env=env, clinic=clinic, actions=actions, floor=floor, html=prepared["html"], plan=plan
+            )
+    finally:
+        floor.stop()
+    print("  scenario 3 on two daphne processes ...", flush=True)
+    results["two_process"] = await scenarios.two_process_run(
+        chosen, env=env, clinic=clinic, actions=actions, plan=plan
+    )
+    print("  scenario 4: capacity ...", flush=True)
+    results["capacity"] = await scenarios.capacity_run(
+        chosen, env=env, clinic=clinic, actions=actions, plan=plan
+    )
+    print("  scenario 6: dashboard render ...", flush=True)
+    results["render"] = await scenarios.render_run(
+        chosen, env=env, render_clinics=prepared["render_clinics"], queries=prepared["queries"], plan=plan
+    )
+    return results
+
+
+def main() -> None:
+    from bench import report
+    from bench.plan import FULL, QUICK
+
+    args = parse_args()
+    plan = QUICK if args.quick else FULL
+    if args.fleets:
+        plan.fleets = args.fleets
+    fd_limit = raise_fd_limit()
+    started = time.monotonic()
+    env = StackEnv.from_environ(servers=2)
+    print(
+        f"Benchmark ({'quick' if args.quick else 'full'}): preparing {env.database_url.rsplit('/', 1)[1]} ..."
+    )
+    prepared = prepare(env, plan)
+    results = asyncio.run(run(env, plan, prepared))
+    results.update(
+        mode="quick" if args.quick else "full",
+        plan=plan.__dict__,
+        machine={**machine(), "fd_limit": fd_limit},
+        started_at=time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - (time.monotonic() - started))
+        ),
+        seconds=round(time.monotonic() - started, 1),
+        payload_bytes=len(prepared["html"]),
+    )
+    results["ratios"] = report.ratios(results)
+    results["targets"] = report.targets(results, plan)
+    out = args.out or DEFAULT_OUT[args.quick]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(report.table(results))
+    print(f"\nFigures written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+
+
+if __name__ == "__main__":
+    main()

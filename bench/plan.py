@@ -1,0 +1,57 @@
+"""How much of everything: the full run and --quick differ only here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Plan:
+    """How much of everything: the full run and --quick differ only here."""
+
+    dashboards: int
+    patients: int  # N for scenarios 3 and 5
+    repetitions: int
+    probes: int  # messages per floor / channel-layer measurement
+    probe_rate: float
+    rate: float  # status changes per second (open loop)
+    full_path_seconds: float
+    capacity_steps: list[int]
+    hold_seconds: float
+    heartbeat: float
+    renders: int
+    fleets: int
+
+    @property
+    def actions_per_run(self) -> int:
+        return round(self.rate * max(self.full_path_seconds, self.hold_seconds))
+
+
+FULL = Plan(
+    dashboards=10,
+    patients=5000,
+    repetitions=3,
+    probes=200,
+    probe_rate=50,
+    rate=20,
+    full_path_seconds=15,
+    capacity_steps=[1000, 2000, 4000, 8000, 10000],
+    hold_seconds=20,
+    heartbeat=20,
+    renders=30,
+    fleets=2,
+)
+QUICK = Plan(
+    dashboards=5,
+    patients=500,
+    repetitions=2,
+    probes=30,
+    probe_rate=50,
+    rate=20,
+    full_path_seconds=2.5,
+    capacity_steps=[500],
+    hold_seconds=4,
+    heartbeat=5,
+    renders=10,
+    fleets=1,
+)

@@ -1,0 +1,368 @@
+"""The scenarios, each a small async function over a running stack. Figures come back as plain
+dicts (they go to the JSON file as they are)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.utils.module_loading import import_string
+
+from bench.fixtures import BenchClinic
+from bench.floor import Floor
+from bench.load import Boards, FleetOptions, Fleets, PatientSpec, Timed, http, open_loop
+from bench.plan import Plan
+from bench.stack import Daphne, StackEnv, cpu_seconds, rss_kib
+from bench.stats import latency_ms, percentile
+from waitingroom import realtime
+from waitingroom.channel_layers import channel_layer
+
+
+@dataclass
+class StaffActions:
+    """Scenario 3's status changes: a staff member calls a visit (available -> in_call) or leaves
+    its call (in_call -> available) with the dashboard's POST. Each visit changes at most once per
+    run, so (visit, status) identifies an update."""
+
+    clinic: BenchClinic
+    state: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.state = dict.fromkeys(self.clinic.targets, "available")
+        self.cycle = itertools.cycle(self.clinic.targets)
+
+    def fire(self, port: int):
+        def make(i: int):
+            visit_id = next(self.cycle)
+            action = "call" if self.state[visit_id] == "available" else "leave_call"
+            status = self.state[visit_id] = "in_call" if action == "call" else "available"
+            # The member who called must be the one who leaves: one staff member per visit.
+            login = self.clinic.staff[visit_id % len(self.clinic.staff)]
+            path = f"/dashboard/{self.clinic.slug}/visits/{visit_id}/{action}/"
+
+            async def send() -> None:
+                code, body = await http(port, "POST", path, session_key=login.session_key)
+                if code != 200:
+                    raise RuntimeError(f"HTTP {code} {body[:80]!r}")
+
+            return (visit_id, status), send
+
+        return make
+
+
+async def full_path(actions: StaffActions, boards: Boards, *, port: int, plan: Plan, seconds: float) -> Timed:
+    boards.reset()
+    return await open_loop(plan.rate, round(plan.rate * seconds), actions.fire(port), boards=boards)
+
+
+class LayerProbe:
+    """Scenario 2: group_send from this process to the clinic's dashboard consumers in daphne."""
+
+    def __init__(self, kind: str, env: StackEnv, clinic: BenchClinic, html: str) -> None:
+        config = channel_layer(kind, redis_url=env.redis_url, max_connections=50, prefix=env.prefix)
+        self.layer = import_string(config["BACKEND"])(**config["CONFIG"])
+        self.group = realtime.clinic_staff_group(clinic.id)
+        self.html = html
+        self.ids = itertools.count(1)
+
+    async def measure(self, boards: Boards, plan: Plan) -> Timed:
+        boards.reset()
+
+        def make(i: int):
+            visit_id = -next(self.ids)  # never a real visit
+            payload = {"type": "visit", "visit_id": visit_id, "status": "probe", "html": self.html}
+
+            async def send() -> None:
+                await self.layer.group_send(self.group, {"type": realtime.EVENT_TYPE, "payload": payload})
+
+            return (visit_id, "probe"), send
+
+        return await open_loop(plan.probe_rate, plan.probes, make, boards=boards)
+
+    async def close(self) -> None:
+        if hasattr(self.layer, "flush"):
+            await self.layer.flush()
+
+
+def new_fleets(plan: Plan) -> Fleets:
+    return Fleets(plan.fleets, FleetOptions(heartbeat=plan.heartbeat))
+
+
+def payload_bytes(html: str) -> int:
+    return len(json.dumps({"type": realtime.EVENT_TYPE, "payload": {"type": "visit", "html": html}}))
+
+
+def specs(clinic: BenchClinic, count: int, ports: list[int], start: int = 0) -> list[PatientSpec]:
+    """Patients start..start+count, dealt over `ports` (one server each)."""
+    chosen = clinic.patients[start : start + count]
+    return [PatientSpec(ports[i % len(ports)], p.token, p.session_key) for i, p in enumerate(chosen)]
+
+
+def _count_present(clinic_id: int) -> int:
+    from visits.models import Visit
+
+    return Visit.objects.filter(clinic_id=clinic_id, open_sockets__gt=0).count()
+
+
+def _forget_presence(clinic_id: int) -> None:
+    """Servers of an earlier scenario were stopped with sockets open: start from none."""
+    from visits.models import Visit
+
+    Visit.objects.filter(clinic_id=clinic_id).update(open_sockets=0)
+
+
+async def settle(clinic: BenchClinic, expected: int) -> float:
+    """Wait until the server has recorded every socket's presence (a client counts as connected
+    at the handshake, before the server's last database write of it), then let it go quiet. A
+    scenario measured before that would measure the connect's tail. Returns the seconds waited."""
+    started = time.monotonic()
+    # Polls the database another process writes: no event to wait on.
+    while await sync_to_async(_count_present)(clinic.id) < expected and time.monotonic() - started < 120:  # noqa: ASYNC110
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1)
+    return time.monotonic() - started
+
+
+def _brief(figures: dict[str, Any]) -> str:
+    return f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, delivery {figures['delivery_ratio']}"
+
+
+def timed_figures(timed: Timed) -> dict[str, Any]:
+    return {
+        **latency_ms(timed.latencies),
+        "delivery_ratio": timed.delivery_ratio,
+        "errors": len(timed.errors),
+        "error_samples": timed.errors[:5],
+    }
+
+
+async def layer_run(
+    kind: str,
+    *,
+    env: StackEnv,
+    clinic: BenchClinic,
+    actions: StaffActions,
+    floor: Floor,
+    html: str,
+    plan: Plan,
+) -> dict[str, Any]:
+    """Scenarios 1-3 (and 5) on one daphne running layer `kind`, with N patient sockets held."""
+    fleets = new_fleets(plan)
+    await sync_to_async(_forget_presence)(clinic.id)
+    server = Daphne(name=f"layer-{kind}", port=env.ports[0], env=env.django_env(kind)).start()
+    boards = Boards()
+    probe = LayerProbe(kind, env, clinic, html)
+    try:
+        await boards.open(server.port, clinic.slug, [s.session_key for s in clinic.staff])
+        await full_path(actions, boards, port=server.port, plan=plan, seconds=1)  # warm-up
+        connected = await fleets.connect(specs(clinic, plan.patients, [server.port]))
+        connected["settle_seconds"] = await settle(clinic, plan.patients)
+        reps = []
+        for _ in range(plan.repetitions):
+            raw = await floor.measure(
+                count=plan.probes, rate=plan.probe_rate, payload_bytes=payload_bytes(html)
+            )
+            layer = await probe.measure(boards, plan)
+            await fleets.stats()  # count heartbeats of the full path's window only
+            cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+            full = await full_path(
+                actions, boards, port=server.port, plan=plan, seconds=plan.full_path_seconds
+            )
+            cpu = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
+            beats = await fleets.stats()
+            print(
+                f"    rep {len(reps) + 1}: raw Redis p50 {latency_ms(raw)['p50_ms']} ms, group_send "
+                f"{_brief(timed_figures(layer))}; full path {_brief(timed_figures(full))}",
+                flush=True,
+            )
+            reps.append(
+                {
+                    "floor": latency_ms(raw),
+                    "channel_layer": timed_figures(layer),
+                    "full_path": timed_figures(full),
+                    "server_cpu_percent": round(cpu * 100, 1),
+                    "heartbeats": heartbeat_figures(beats),
+                    # Another workload on the machine shows here (2.0 is both cores busy).
+                    "load_average_1min": round(os.getloadavg()[0], 2),
+                }
+            )
+        print(
+            f"    {connected['open']:,} sockets connected in {connected['seconds']:.1f} s "
+            f"(settled {connected['settle_seconds']:.1f} s later); reconnect storm ...",
+            flush=True,
+        )
+        storm = await fleets.storm()
+        print(
+            f"    storm: all back after {storm['seconds']:.1f} s, {storm['error_count']} failed attempts",
+            flush=True,
+        )
+        after = await fleets.stats()
+        storm["closed_by_server"] = after["closed_by_server"]
+        return {
+            "layer": kind,
+            "patients": connected["open"],
+            "connect_seconds": round(connected["seconds"], 2),
+            "settle_seconds": round(connected["settle_seconds"], 2),
+            "repetitions": reps,
+            "reconnect_storm": storm,
+            "server_rss_mib": round(rss_kib(server.pid) / 1024, 1),
+        }
+    finally:
+        await fleets.stop()
+        await boards.close()
+        await probe.close()
+        server.stop()
+
+
+def heartbeat_figures(beats: dict[str, Any]) -> dict[str, Any]:
+    rtts = beats["rtts"]
+    return {
+        "open": beats["open"],
+        "pongs": len(rtts),
+        "pong_p99_ms": None if not rtts else round(percentile(rtts, 99) * 1000, 1),
+        "missed": beats["missed"],
+        "errors": len(beats["errors"]) + beats["closed_by_server"],
+        "error_samples": beats["errors"][:5],
+    }
+
+
+async def two_process_run(
+    kind: str, *, env: StackEnv, clinic: BenchClinic, actions: StaffActions, plan: Plan
+) -> dict[str, Any]:
+    """Scenario 3 across two daphne processes: patients on both, dashboards on B, staff POSTs to
+    A; every update crosses processes through Redis."""
+    fleets = new_fleets(plan)
+    await sync_to_async(_forget_presence)(clinic.id)
+    a = Daphne(name="scale-a", port=env.ports[0], env=env.django_env(kind)).start()
+    b = Daphne(name="scale-b", port=env.ports[1], env=env.django_env(kind)).start()
+    boards = Boards()
+    try:
+        await boards.open(b.port, clinic.slug, [s.session_key for s in clinic.staff])
+        await full_path(actions, boards, port=a.port, plan=plan, seconds=1)
+        connected = await fleets.connect(specs(clinic, plan.patients, [a.port, b.port]))
+        await settle(clinic, plan.patients)
+        await fleets.stats()
+        full = await full_path(actions, boards, port=a.port, plan=plan, seconds=plan.full_path_seconds)
+        beats = await fleets.stats()
+        return {
+            "layer": kind,
+            "patients": connected["open"],
+            "full_path": timed_figures(full),
+            "heartbeats": heartbeat_figures(beats),
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        }
+    finally:
+        await fleets.stop()
+        await boards.close()
+        a.stop()
+        b.stop()
+
+
+async def capacity_run(
+    kind: str, *, env: StackEnv, clinic: BenchClinic, actions: StaffActions, plan: Plan
+) -> dict[str, Any]:
+    """Scenario 4: raise N on one daphne until p99 > 100 ms, a heartbeat is missed or an error
+    appears. Each step holds its sockets for a heartbeat period while status changes run."""
+    fleets = new_fleets(plan)
+    await sync_to_async(_forget_presence)(clinic.id)
+    server = Daphne(name=f"capacity-{kind}", port=env.ports[0], env=env.django_env(kind)).start()
+    boards = Boards()
+    steps = []
+    try:
+        await boards.open(server.port, clinic.slug, [s.session_key for s in clinic.staff])
+        await full_path(actions, boards, port=server.port, plan=plan, seconds=1)
+        base_rss = rss_kib(server.pid)
+        have = 0
+        for n in plan.capacity_steps:
+            connected = await fleets.connect(specs(clinic, n - have, [server.port], start=have))
+            have = n
+            settled = await settle(clinic, n)
+            await fleets.stats()
+            cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+            fleet_cpu0 = sum(cpu_seconds(pid) for pid in fleets.pids())
+            full = await full_path(actions, boards, port=server.port, plan=plan, seconds=plan.hold_seconds)
+            wall = time.monotonic() - t0
+            cpu = (cpu_seconds(server.pid) - cpu0) / wall
+            fleet_cpu = (sum(cpu_seconds(pid) for pid in fleets.pids()) - fleet_cpu0) / wall
+            beats = heartbeat_figures(await fleets.stats())
+            rss = rss_kib(server.pid)
+            figures = timed_figures(full)
+            step = {
+                "n": n,
+                "open": beats["open"],
+                "connect_seconds": round(connected["seconds"], 2),
+                "settle_seconds": round(settled, 2),
+                "full_path": figures,
+                "heartbeats": beats,
+                "server_cpu_percent": round(cpu * 100, 1),
+                "load_generator_cpu_percent": round(fleet_cpu * 100, 1),
+                "server_rss_mib": round(rss / 1024, 1),
+                "kib_per_socket": round((rss - base_rss) / n, 1),
+                "load_average_1min": round(os.getloadavg()[0], 2),
+            }
+            # Held: every socket open, no heartbeat missed, no error. Ok: held, and every update
+            # reached every dashboard with p99 <= 100 ms.
+            step["held"] = (
+                beats["open"] == n
+                and beats["missed"] == 0
+                and beats["errors"] == 0
+                and figures["errors"] == 0
+            )
+            step["ok"] = step["held"] and (figures["p99_ms"] or 1e9) <= 100 and figures["delivery_ratio"] == 1
+            steps.append(step)
+            print(
+                f"    N={n:,}: {_brief(figures)}, missed heartbeats {beats['missed']}, ok={step['ok']}",
+                flush=True,
+            )
+            if not step["held"]:
+                break  # a missed heartbeat or an error: this is past capacity, whatever the latency
+        passed = [s for s in steps if s["ok"]]
+        held = [s for s in steps if s["held"]]
+        return {
+            "layer": kind,
+            "steps": steps,
+            "largest_n": passed[-1]["n"] if passed else 0,
+            "largest_n_held": held[-1]["n"] if held else 0,
+            "kib_per_socket": held[-1]["kib_per_socket"] if held else None,
+            "base_rss_mib": round(base_rss / 1024, 1),
+        }
+    finally:
+        await fleets.stop()
+        await boards.close()
+        server.stop()
+
+
+async def render_run(
+    kind: str,
+    *,
+    env: StackEnv,
+    render_clinics: dict[int, tuple[str, str]],
+    queries: dict[int, int],
+    plan: Plan,
+) -> dict[str, Any]:
+    """Scenario 6: the dashboard page over HTTP, timed, for clinics of 10, 100 and 1,000 visits
+    (the query counts were taken in-process with the same view)."""
+    server = Daphne(name="render", port=env.ports[0], env=env.django_env(kind)).start()
+    out: dict[str, Any] = {}
+    try:
+        for visits, (slug, session_key) in render_clinics.items():
+            times = []
+            await http(server.port, "GET", f"/dashboard/{slug}/", session_key=session_key, accept="text/html")
+            for _ in range(plan.renders):
+                t0 = time.monotonic()
+                code, _ = await http(
+                    server.port, "GET", f"/dashboard/{slug}/", session_key=session_key, accept="text/html"
+                )
+                if code != 200:
+                    raise RuntimeError(f"dashboard of {visits} visits: HTTP {code}")
+                times.append(time.monotonic() - t0)
+            out[str(visits)] = {"queries": queries[visits], **latency_ms(times)}
+    finally:
+        server.stop()
+    return out

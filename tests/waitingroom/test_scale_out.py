@@ -1,0 +1,171 @@
+"""Scale-out: two daphne processes sharing Redis and PostgreSQL behave as one. A patient connected
+to process A and a dashboard connected to process B see each other's changes, and a call's
+signalling relays between them, with either channel layer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.support.live import free_port
+from tests.support.ws import session_key_for
+from tests.visits.test_patient_socket import join_as_patient
+from visits.models import Visit
+from waitingroom.channel_layers import LAYERS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+CSRF = "c" * 32  # a CSRF secret the middleware accepts as cookie and header alike
+
+
+class Server:
+    def __init__(self, port: int, env: dict[str, str]) -> None:
+        self.port = port
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "waitingroom.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daphne exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"daphne did not start on port {self.port}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(params=LAYERS)
+def two_servers(request, transactional_db) -> Iterator[tuple[Server, Server]]:
+    """Processes A and B on free ports, against the test database and the tests' Redis, running
+    the channel layer of the parameter."""
+    ports = [free_port(), free_port()]
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "waitingroom.test_settings",
+        # The test database (test_<name>): the servers must see the rows this test commits.
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+        "CHANNEL_LAYER": request.param,
+        "WEBSOCKET_ALLOWED_ORIGINS": ",".join(f"http://127.0.0.1:{p}" for p in ports),
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    servers = [Server(port, env) for port in ports]
+    try:
+        for server in servers:
+            server.wait_ready()
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def ws(server: Server, path: str, session_key: str) -> ClientConnection:
+    return await connect(
+        f"ws://127.0.0.1:{server.port}{path}",
+        origin=f"http://127.0.0.1:{server.port}",
+        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"},
+        ping_interval=None,
+    )
+
+
+async def next_of(sock: ClientConnection, type_: str, **fields) -> dict:
+    """The next message of `type_` carrying `fields` (earlier ones are skipped)."""
+    async with asyncio.timeout(5):
+        while True:
+            message = json.loads(await sock.recv())
+            if message.get("type") == type_ and fields.items() <= message.items():
+                return message
+
+
+def staff_post(server: Server, path: str, session_key: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{path}",
+        method="POST",
+        data=b"",
+        headers={
+            "Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}; csrftoken={CSRF}",
+            "X-CSRFToken": CSRF,
+            "Accept": "application/json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+async def test_patient_on_a_and_dashboard_on_b_see_each_other(two_servers, clinic_a, provider):
+    a, b = two_servers
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    staff_key = await sync_to_async(session_key_for)(provider)
+    dashboard = await ws(b, f"/ws/staff/{clinic_a.slug}/", staff_key)
+    patient = await ws(a, f"/ws/visit/{token}/", session)
+
+    # Patient (A) -> dashboard (B): the device check passes, the card moves to Ready.
+    await patient.send(json.dumps({"type": "media", "ok": True}))
+    card = await next_of(dashboard, "visit", visit_id=(await Visit.objects.aget(patient_name="Ann")).id)
+    assert (card["status"], card["phase"], card["alert"]) == ("waiting", "ready", True)
+
+    # Staff action (HTTP to B) -> patient (A): the call starts on the patient's screen.
+    visit = await Visit.objects.aget(patient_name="Ann")
+    result = await asyncio.to_thread(
+        staff_post, b, f"/dashboard/{clinic_a.slug}/visits/{visit.id}/call/", staff_key
+    )
+    assert result["ok"]
+    await next_of(patient, "visit", status="in_call")
+
+    # Call signalling: the provider's call socket on B and the patient on A relay to each other.
+    call = await ws(b, f"/ws/call/{clinic_a.slug}/{visit.id}/", staff_key)
+    await call.send(json.dumps({"type": "hello"}))
+    hello = await next_of(patient, "peer")
+    assert (hello["event"], hello["from"]) == ("hello", f"staff-{provider.id}")
+    offer = {"sdp": {"type": "offer", "sdp": "v=0\r\n"}}
+    await call.send(json.dumps({"type": "signal", "to": "patient", "data": offer}))
+    assert (await next_of(patient, "signal"))["data"] == offer
+    answer = {"sdp": {"type": "answer", "sdp": "v=0\r\n"}}
+    await patient.send(json.dumps({"type": "signal", "to": f"staff-{provider.id}", "data": answer}))
+    relayed = await next_of(call, "signal")
+    assert (relayed["from"], relayed["data"]) == ("patient", answer)
+
+    for sock in (call, patient, dashboard):
+        await sock.close()
