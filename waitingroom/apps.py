@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class WaitingroomConfig(AppConfig):
     name = "waitingroom"
     verbose_name = "Clinics"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from waitingroom.middleware import session_refreshed_at_login
+
+        user_logged_in.connect(session_refreshed_at_login, dispatch_uid="waitingroom-idle-refresh")

@@ -26,3 +26,9 @@ class IdleSessionRefresh(MiddlewareMixin):
         if now - session.get(REFRESHED_KEY, 0) >= REFRESH_EVERY_SECONDS:
             session[REFRESHED_KEY] = now
         return response
+
+
+def session_refreshed_at_login(sender, request: HttpRequest, user, **kwargs) -> None:
+    """A new login's session already has a fresh expiry: its first minute needs no refresh."""
+    if request is not None and hasattr(request, "session"):
+        request.session[REFRESHED_KEY] = int(time.time())
