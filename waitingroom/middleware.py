@@ -20,7 +20,9 @@ class IdleSessionRefresh(MiddlewareMixin):
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session = getattr(request, "session", None)
-        if session is None or session.is_empty():
+        # A session that could not be loaded (the database refused a connection) is left alone:
+        # the response already says what went wrong, and touching it would only raise again.
+        if session is None or not hasattr(session, "_session_cache") or session.is_empty():
             return response
         now = int(time.time())
         if now - session.get(REFRESHED_KEY, 0) >= REFRESH_EVERY_SECONDS:
