@@ -63,13 +63,9 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
-            # No persistent connections by default: under ASGI every request's sync code runs in a
-            # thread of its own, so a kept connection is left behind with its thread, and a burst
-            # of requests exhausted PostgreSQL's max_connections ("too many clients", found by the
-            # benchmark at 5,000 sockets). Django's advice for ASGI is CONN_MAX_AGE=0; production
-            # puts PgBouncer in front when connects cost too much (docs/performance.md).
-            # `?conn_max_age=60` in the URL keeps connections (a Celery worker, for one).
-            "CONN_MAX_AGE": int(options.pop("conn_max_age", 0)),
+            # Persistent connections for the websocket consumers; an HTTP request's connections
+            # close when it finishes (waitingroom/db_connections.py says why).
+            "CONN_MAX_AGE": int(options.pop("conn_max_age", 60)),
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }

@@ -53,9 +53,3 @@ def test_unknown_database_scheme_is_refused():
     with pytest.raises(ImproperlyConfigured, match="mysql"):
         database_from_url("mysql://x/y", base_dir=Path("/app"))
 
-
-def test_connections_are_not_kept_unless_asked():
-    # Under ASGI a kept connection stays behind with its request's thread (too many clients).
-    assert database_from_url("postgres://u@db/clinic", base_dir=Path("/app"))["CONN_MAX_AGE"] == 0
-    kept = database_from_url("postgres://u@db/clinic?conn_max_age=60", base_dir=Path("/app"))
-    assert kept["CONN_MAX_AGE"] == 60 and "conn_max_age" not in kept["OPTIONS"]
