@@ -294,8 +294,6 @@ class MeetingQuerySet(models.QuerySet):
 
 
 class Meeting(models.Model):
-    Status = MeetingStatus
-
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="meetings")
     provider = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="meetings")
     # The meeting's type.

@@ -41,7 +41,6 @@
     });
     return inFlight;
   }
-  window.meetingsReload = reload;
 
   function listed(visitId) { return !!rows.querySelector("[data-visit='" + visitId + "']"); }
   window.meetingsSocket = LiveSocket.connect(body.dataset.socketUrl, {
