@@ -41,8 +41,8 @@ def prepare(env: StackEnv, plan) -> dict[str, Any]:
     from django.conf import settings
 
     from bench import fixtures
+    from visits.cards import card_html
     from visits.models import Visit
-    from visits.publishing import render_card
 
     fixtures.reset_database()
     clinic = fixtures.make_clinic(
@@ -52,7 +52,7 @@ def prepare(env: StackEnv, plan) -> dict[str, Any]:
         targets=plan.actions_per_run + 10,
     )
     render_clinics = {n: fixtures.make_render_clinic(n) for n in RENDER_SIZES}
-    html = render_card(Visit.objects.select_related("clinic").get(pk=clinic.targets[0]))
+    html = card_html(visit=Visit.objects.select_related("clinic").get(pk=clinic.targets[0]))
     return {
         "clinic": clinic,
         "render_clinics": {n: (slug, login.session_key) for n, (slug, login) in render_clinics.items()},

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from visits import selectors
+from visits import cards, selectors
 from visits.lifecycle import Phase, Status, phase_of
 from visits.models import ChatMessage, Visit
 from waitingroom import realtime
-
-
-def render_card(visit: Visit) -> str:
-    return render_to_string("visits/_card.html", {"card": selectors.card_for_visit(visit=visit)})
 
 
 def render_patient_status(visit: Visit) -> str:
@@ -29,7 +25,7 @@ def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -
             "visit_id": visit.id,
             "status": visit.status,
             "phase": visit.phase.value,
-            "html": "" if visit.is_closed else render_card(visit),
+            "html": cards.card_html(visit=visit),
             "alert": alert,
         },
     )

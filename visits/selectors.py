@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from visits.lifecycle import (
-    OPEN_STATUSES,
-    PHASE_TITLES,
-    STATUS_LABELS,
-    Actor,
-    Event,
-    Phase,
-    Status,
-    allowed_events,
-    chat_allowed,
-)
-from visits.models import CallParticipant, ChatMessage, IntakeField, Visit, hash_token
+from visits.lifecycle import STATUS_LABELS, Status
+from visits.models import ChatMessage, Visit, hash_token
 from waitingroom.models import Clinic
 
 # The browser session's key listing the visits its patient may open.
@@ -33,93 +23,6 @@ READY_STATUSES = [Status.WAITING, Status.OFFLINE, Status.RECALLED]
 ESTIMATE_MIN_SAMPLES = 3
 ESTIMATE_SAMPLES = 20
 ESTIMATE_LOOKBACK = timedelta(days=7)
-
-# Staff buttons per lifecycle event, in card order: (label, style).
-STAFF_ACTIONS: dict[Event, tuple[str, str]] = {
-    Event.CALL: ("Call", "primary"),
-    Event.RECALL: ("Recall", "primary"),
-    Event.CALL_BACK: ("Call back", "primary"),
-    Event.LEAVE_CALL: ("Leave call", ""),
-    Event.SEND_BACK: ("Send back to waiting room", ""),
-    Event.END: ("End visit", "danger"),
-    Event.CANCEL: ("Cancel", "danger"),
-}
-
-
-@dataclass
-class Card:
-    visit: Visit
-    fields: list[tuple[str, str]]
-    in_call: list[str]
-    actions: list[tuple[str, str, str]]  # (event, label, style)
-    chat: bool
-    status_label: str
-    since: datetime
-
-
-@dataclass
-class Section:
-    phase: Phase
-    title: str
-    cards: list[Card] = field(default_factory=list)
-    expanded_by_default: bool = False
-
-
-def shown_fields(*, clinic: Clinic) -> list[IntakeField]:
-    return list(IntakeField.objects.filter(clinic=clinic, show_on_card=True))
-
-
-def card_for(visit: Visit, fields: list[IntakeField]) -> Card:
-    """The card's content; `visit.call_participants` should be prefetched with their users."""
-    names = [p.user.get_full_name() or p.user.username for p in visit.call_participants.all()]
-    events = allowed_events(visit.status, Actor.STAFF)
-    actions = [(e.value, label, style) for e, (label, style) in STAFF_ACTIONS.items() if e in events]
-    if visit.status in (Status.IN_CALL, Status.AWAY):
-        actions = [(e, "Join call" if e == Event.CALL else label, style) for e, label, style in actions]
-    waiting_phase = visit.phase in (Phase.GETTING_READY, Phase.READY)
-    return Card(
-        visit=visit,
-        fields=[(f.label, str(visit.answers.get(f.key, ""))) for f in fields if visit.answers.get(f.key)],
-        in_call=names,
-        actions=actions,
-        chat=chat_allowed(visit.status),
-        status_label=STATUS_LABELS[Status(visit.status)],
-        since=visit.arrived_at if waiting_phase else visit.status_changed_at,
-    )
-
-
-def _participants_prefetch() -> Prefetch:
-    return Prefetch("call_participants", queryset=CallParticipant.objects.select_related("user"))
-
-
-def dashboard_sections(*, clinic: Clinic) -> list[Section]:
-    """The four phases with their cards, in arrival order: three queries for any number of visits."""
-    fields = shown_fields(clinic=clinic)
-    sections = {
-        phase: Section(
-            phase=phase, title=title, expanded_by_default=phase in (Phase.READY, Phase.IN_PROGRESS)
-        )
-        for phase, title in PHASE_TITLES.items()
-    }
-    visits = (
-        Visit.objects.filter(clinic=clinic, status__in=list(OPEN_STATUSES))
-        .order_by("arrived_at", "id")
-        .select_related("last_recall_sms")
-        .prefetch_related(_participants_prefetch())
-    )
-    for visit in visits:
-        visit.clinic = clinic  # the card links through it: no query per card
-        sections[visit.phase].cards.append(card_for(visit, fields))
-    return list(sections.values())
-
-
-def card_for_visit(*, visit: Visit) -> Card:
-    visit = (
-        Visit.objects.select_related("clinic", "last_recall_sms")
-        .prefetch_related(_participants_prefetch())
-        .get(pk=visit.pk)
-    )
-    return card_for(visit, shown_fields(clinic=visit.clinic))
 
 
 def staff_visit(*, clinic: Clinic, visit_id: int) -> Visit:

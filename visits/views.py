@@ -7,12 +7,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visits import chat, offline, selectors, services
+from visits import cards, chat, offline, selectors, services
 from visits.lifecycle import TransitionRefused
 from visits.models import CallParticipant
 from waitingroom import tenancy
@@ -66,7 +65,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "clinic": clinic,
             "clinics": [m.clinic for m in tenancy.request_memberships(request)],
             "frontline": frontline,
-            "sections": selectors.dashboard_sections(clinic=clinic) if frontline else [],
+            "sections": cards.dashboard_sections(clinic=clinic) if frontline else [],
             "open_room_url": _room_to_open(request, clinic) if frontline else "",
             # Apps above this one add their parts (e.g. a provider's appointment requests).
             "panels": [
@@ -96,7 +95,7 @@ def _room_to_open(request: HttpRequest, clinic) -> str:
 def board(request: HttpRequest, slug: str) -> HttpResponse:
     """The four sections alone: a dashboard re-fetches this after its socket reconnects."""
     clinic = frontline_clinic(request, slug)
-    return render(request, "visits/_board.html", {"sections": selectors.dashboard_sections(clinic=clinic)})
+    return render(request, "visits/_board.html", {"sections": cards.dashboard_sections(clinic=clinic)})
 
 
 @require_POST
@@ -115,14 +114,8 @@ def visit_action(request: HttpRequest, slug: str, visit_id: int, action: str) ->
         messages.error(request, str(refused))
         return redirect("clinic_dashboard", slug=clinic.slug)
     if wants_json(request):
-        visit.refresh_from_db()
-        html = (
-            ""
-            if visit.is_closed
-            else render_to_string(
-                "visits/_card.html", {"card": selectors.card_for_visit(visit=visit)}, request=request
-            )
-        )
+        visit.refresh_from_db(fields=["status"])
+        html = cards.card_html(visit=visit)
         result = {"ok": True, "visit_id": visit.id, "phase": visit.phase.value, "html": html}
         if action in ("call", "call_back"):
             # The dashboard opens the staff side of the call from here.

@@ -6,7 +6,7 @@ from asgiref.sync import sync_to_async
 
 from tests.support.ws import communicator, session_key_for
 from tests.visits.test_patient_socket import join_as_patient
-from visits import publishing, services
+from visits import cards, services
 from visits.models import Visit, VisitEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ws_origins")]
@@ -144,9 +144,9 @@ async def test_call_failure_is_recorded_once_and_shown_on_the_card(clinic_a, pro
     await staff.send_json_to({"type": "call_failed", "reason": "no connection after 20 s"})
     await staff.receive_json_from(timeout=3)  # the visit update
     assert await VisitEvent.objects.filter(visit=visit, event="call_failed").acount() == 1
-    visit = await Visit.objects.aget(pk=visit.pk)
+    visit = await Visit.objects.select_related("clinic").aget(pk=visit.pk)
     assert visit.call_failed_at is not None
-    card = await sync_to_async(publishing.render_card)(visit)
+    card = await sync_to_async(cards.card_html)(visit=visit)
     assert "call failed" in card
     await patient.disconnect()
     await staff.disconnect()

@@ -1,0 +1,153 @@
+"""The dashboard's visit cards (visits/cards.py): what they show, that everything typed by a patient
+or staff member is escaped, that their URLs are the URLconf's, and that the card pushed to every
+dashboard is the one the page renders."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import ClinicFactory, staff
+from tests.visits.conftest import in_call, ready
+from visits import cards, services
+from visits.lifecycle import OPEN_STATUSES
+from visits.models import IntakeField, Visit
+from waitingroom import realtime
+from waitingroom.models import Role, SmsMessage
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+class Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append(tag)
+
+
+def tags_of(html: str) -> set[str]:
+    parser = Tags()
+    parser.feed(html)
+    return set(parser.tags)
+
+
+def card_on_page(page: str, visit_id: int) -> str:
+    match = re.search(rf'<article [^>]*id="visit-{visit_id}".*?</article>', page, re.S)
+    assert match, f"no card for visit {visit_id}"
+    return match.group(0)
+
+
+def test_everything_typed_by_patients_and_staff_is_escaped(clinic_a):
+    IntakeField.objects.create(clinic=clinic_a, label=f"Reason {HOSTILE}", key="reason", show_on_card=True)
+    user = staff(username="eve", clinic=clinic_a, first_name=HOSTILE, last_name="Doe")
+    visit = in_call(clinic_a, user, name=HOSTILE)
+    Visit.objects.filter(pk=visit.pk).update(answers={"reason": HOSTILE, "appointment": HOSTILE})
+    html = cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=visit.pk))
+    assert "<script" not in html and "<img" not in html
+    assert tags_of(html) <= {
+        "article",
+        "header",
+        "strong",
+        "span",
+        "time",
+        "p",
+        "dl",
+        "dt",
+        "dd",
+        "footer",
+        "form",
+        "button",
+    }
+    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    # The name, the appointment, the shown answer, its label and the staff member's name.
+    assert html.count(escaped) == 5
+
+
+def test_card_urls_are_the_urlconfs(provider):
+    # A slug ending in digits, as the URL prefix is cut from a reversed chat URL of visit 1.
+    clinic = ClinicFactory(name="Clinic 11", slug="clinic-11")
+    user = staff(username="pia", clinic=clinic, role=Role.PROVIDER)
+    visits = [ready(clinic, "Wes"), in_call(clinic, user, "Cal")]
+    for visit in visits:
+        html = cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=visit.pk))
+        forms = re.findall(r'<form method="post" action="([^"]+)" data-action="([^"]+)">', html)
+        assert forms, html
+        for url, event in forms:
+            assert url == reverse("visit_action", args=[clinic.slug, visit.id, event])
+        chat = re.findall(r'data-chat-open="([^"]+)"', html)
+        assert chat == [reverse("visit_chat", args=[clinic.slug, visit.id])]
+
+
+def test_card_shows_the_status_buttons_and_every_badge(clinic_a, provider):
+    visit = in_call(clinic_a, provider, name="Bea")
+    sms = SmsMessage.objects.create(
+        clinic=clinic_a, reference="r1", to="+15550001111", body="b", status="failed"
+    )
+    Visit.objects.filter(pk=visit.pk).update(
+        connection_lost=True,
+        recall_no_response=True,
+        verified_phone="+15550001111",
+        call_failed_at=timezone.now(),
+        unread_by_staff=3,
+        last_recall_sms=sms,
+    )
+    html = cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=visit.pk))
+    for hook in (
+        "data-connection-lost",
+        "data-no-response",
+        "data-sms-failed",
+        "Mobile number verified",
+        "data-call-failed",
+    ):
+        assert hook in html
+    assert "3 unread" in html and ">In call<" in html and "In call: Paula Provider" in html
+    assert [label for label in re.findall(r"<button class=\"[^\"]*\">([^<]+)</button>", html)] == [
+        "Join call",
+        "Leave call",
+        "Send back to waiting room",
+        "End visit",
+    ]
+    assert 'data-phase="in_progress"' in html
+
+
+def test_a_card_without_flags_shows_no_badge(clinic_a):
+    html = cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=ready(clinic_a).pk))
+    assert html.count('class="badge') == 1  # the status badge alone
+    assert 'data-status="waiting"' in html and ">Waiting<" in html
+
+
+def test_a_closed_visit_has_no_card(clinic_a, provider):
+    visit = in_call(clinic_a, provider)
+    services.visit_end(visit_id=visit.id, user=provider)
+    assert cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=visit.pk)) == ""
+
+
+def test_the_pushed_card_is_the_card_on_the_page(provider_client, clinic_a, provider, published):
+    IntakeField.objects.create(clinic=clinic_a, label="State", key="state", show_on_card=True)
+    visit = ready(clinic_a, "Quinn")
+    Visit.objects.filter(pk=visit.pk).update(answers={"state": "Ohio"})
+    published.clear()
+    with published.commit():
+        services.visit_call(visit_id=visit.id, user=provider)
+    (pushed,) = [p for p in published.to(realtime.clinic_staff_group(clinic_a.id)) if p["type"] == "visit"]
+    page = provider_client.get(f"/dashboard/{clinic_a.slug}/").content.decode()
+    assert pushed["html"] == card_on_page(page, visit.id)
+    assert "Ohio" in pushed["html"] and "In call: Paula Provider" in pushed["html"]
+
+
+def test_sections_hold_every_open_visit_once_in_arrival_order(clinic_a, provider):
+    first, second = ready(clinic_a, "First"), ready(clinic_a, "Second")
+    talking = in_call(clinic_a, provider, "Talking")
+    sections = {s.phase.value: s for s in cards.dashboard_sections(clinic=clinic_a)}
+    assert list(sections) == ["getting_ready", "ready", "in_progress", "recents"]
+    ready_ids = [int(i) for i in re.findall(r'data-visit="(\d+)"', str(sections["ready"].html))]
+    assert ready_ids == [first.id, second.id]
+    assert re.findall(r'data-visit="(\d+)"', str(sections["in_progress"].html)) == [str(talking.id)]
+    total = sum(len(s.cards) for s in sections.values())
+    assert total == Visit.objects.filter(clinic=clinic_a, status__in=list(OPEN_STATUSES)).count()
