@@ -222,7 +222,14 @@ def dashboard_sections(*, clinic: Clinic) -> list[Section]:
 
 
 def card_html(*, visit: Visit) -> str:
-    """One visit's card as it is in the database now (three queries), or an empty string once the
-    visit is closed: it leaves the board."""
-    found = _read(visit.clinic, Q(pk=visit.pk, status__in=list(OPEN_STATUSES)))
-    return Renderer(visit.clinic).render(found[0]) if found else ""
+    """One visit's card as it is in the database now, or an empty string once the visit is closed:
+    it leaves the board."""
+    return card_state(visit=visit)[1]
+
+
+def card_state(*, visit: Visit) -> tuple[Phase, str]:
+    """The visit's phase and card as they are in the database now (three queries)."""
+    found = _read(visit.clinic, Q(pk=visit.pk))
+    if not found or found[0].phase is Phase.CLOSED:
+        return Phase.CLOSED, ""
+    return found[0].phase, Renderer(visit.clinic).render(found[0])

@@ -17,44 +17,57 @@ def render_patient_status(visit: Visit) -> str:
 
 def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -> None:
     """Tell the clinic's dashboards, the patient's screen and (when the queue moved) every waiting
-    patient of the clinic."""
-    realtime.publish(
-        realtime.clinic_staff_group(visit.clinic_id),
-        {
-            "type": "visit",
-            "visit_id": visit.id,
-            "status": visit.status,
-            "phase": visit.phase.value,
-            "html": cards.card_html(visit=visit),
-            "alert": alert,
-        },
-    )
-    realtime.publish(
-        realtime.visit_group(visit.id),
-        {"type": "visit", "status": visit.status, "html": render_patient_status(visit)},
-    )
+    patient of the clinic: one batch, sent after commit."""
+    batch = [
+        (
+            realtime.clinic_staff_group(visit.clinic_id),
+            {
+                "type": "visit",
+                "visit_id": visit.id,
+                "status": visit.status,
+                "phase": visit.phase.value,
+                "html": cards.card_html(visit=visit),
+                "alert": alert,
+            },
+        ),
+        (
+            realtime.visit_group(visit.id),
+            {"type": "visit", "status": visit.status, "html": render_patient_status(visit)},
+        ),
+    ]
     was_queued = before is not None and phase_of(before) is Phase.READY
     is_queued = visit.phase is Phase.READY
     if was_queued != is_queued:
-        realtime.publish(
-            realtime.clinic_patients_group(visit.clinic_id),
-            {
-                "type": "queue",
-                "visit_id": visit.id,
-                "arrived": visit.arrived_at.timestamp(),
-                "change": 1 if is_queued else -1,
-            },
+        batch.append(
+            (
+                realtime.clinic_patients_group(visit.clinic_id),
+                {
+                    "type": "queue",
+                    "visit_id": visit.id,
+                    "arrived": visit.arrived_at.timestamp(),
+                    "change": 1 if is_queued else -1,
+                },
+            )
         )
+    realtime.publish_many(batch)
 
 
 def chat_posted(message: ChatMessage) -> None:
     html = render_to_string("visits/_chat_message.html", {"message": message})
     payload = {"type": "chat", "visit_id": message.visit_id, "html": html, "sender": message.sender}
-    realtime.publish(realtime.visit_group(message.visit_id), payload)
-    realtime.publish(realtime.clinic_staff_group(message.visit.clinic_id), payload)
+    realtime.publish_many(
+        [
+            (realtime.visit_group(message.visit_id), payload),
+            (realtime.clinic_staff_group(message.visit.clinic_id), payload),
+        ]
+    )
 
 
 def broadcast_changed(*, clinic_id: int, message: str) -> None:
     payload = {"type": "broadcast", "message": message}
-    realtime.publish(realtime.clinic_patients_group(clinic_id), payload)
-    realtime.publish(realtime.clinic_staff_group(clinic_id), payload)
+    realtime.publish_many(
+        [
+            (realtime.clinic_patients_group(clinic_id), payload),
+            (realtime.clinic_staff_group(clinic_id), payload),
+        ]
+    )

@@ -114,9 +114,8 @@ def visit_action(request: HttpRequest, slug: str, visit_id: int, action: str) ->
         messages.error(request, str(refused))
         return redirect("clinic_dashboard", slug=clinic.slug)
     if wants_json(request):
-        visit.refresh_from_db(fields=["status"])
-        html = cards.card_html(visit=visit)
-        result = {"ok": True, "visit_id": visit.id, "phase": visit.phase.value, "html": html}
+        phase, html = cards.card_state(visit=visit)
+        result = {"ok": True, "visit_id": visit.id, "phase": phase.value, "html": html}
         if action in ("call", "call_back"):
             # The dashboard opens the staff side of the call from here.
             result["room_url"] = reverse("visit_room", args=[clinic.slug, visit.id])

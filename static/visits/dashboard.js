@@ -1,4 +1,4 @@
-/* The staff dashboard. Cards arrive as HTML rendered by the server's one card template; this file
+/* The staff dashboard. Cards arrive as HTML rendered by the server's one card renderer (visits/cards.py); this file
  * only places them, keeps counts and timers, and turns action forms into fetch POSTs. */
 (function () {
   "use strict";

@@ -321,7 +321,7 @@ def test_decisions_publish_to_dispatch_pages_and_dashboards(
     from waitingroom import realtime
 
     sent = []
-    monkeypatch.setattr(realtime, "_deliver", lambda group, payload: sent.append((group, payload)))
+    monkeypatch.setattr(realtime, "_deliver", sent.extend)
     services.request_decline(request_id=pending.pk, by=scheduler)
     assert sent == [
         (realtime.clinic_scheduling_group(clinic_a.pk), {"type": "requests"}),

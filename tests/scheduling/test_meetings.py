@@ -54,7 +54,7 @@ def colleague(clinic_a):
 @pytest.fixture
 def events(monkeypatch):
     sent = []
-    monkeypatch.setattr(realtime, "_deliver", lambda group, payload: sent.append((group, payload)))
+    monkeypatch.setattr(realtime, "_deliver", sent.extend)
     return sent
 
 

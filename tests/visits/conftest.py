@@ -16,8 +16,8 @@ class Published:
         self.sent: list[tuple[str, dict]] = []
         self._capture = capture
 
-    def record(self, group: str, payload: dict) -> None:
-        self.sent.append((group, payload))
+    def record(self, batch: list[tuple[str, dict]]) -> None:
+        self.sent.extend(batch)
 
     def commit(self):
         """Run on-commit callbacks of the block as if it committed (tests run inside a transaction)."""

@@ -114,6 +114,52 @@ async def test_published_event_reaches_socket_after_commit_and_never_on_rollback
     await ws.disconnect()
 
 
+async def test_a_batch_is_delivered_in_order_through_one_hop_to_the_event_loop(
+    provider, clinic_a, monkeypatch
+):
+    ws = communicator(
+        f"/ws/staff/{clinic_a.slug}/", session_key=await sync_to_async(session_key_for)(provider)
+    )
+    assert (await ws.connect())[0]
+    group = realtime.clinic_staff_group(clinic_a.id)
+    hops = []
+    send = realtime._send_in_order
+
+    async def counting(layer, batch):
+        hops.append(len(batch))
+        await send(layer, batch)
+
+    monkeypatch.setattr(realtime, "_send_in_order", counting)
+
+    def committed():
+        with transaction.atomic():
+            realtime.publish_many(
+                [(group, {"n": 1}), ("visit-999999", {"n": "elsewhere"}), (group, {"n": 2})]
+            )
+
+    await sync_to_async(committed)()
+    assert hops == [3]
+    assert await ws.receive_json_from(timeout=3) == {"n": 1}
+    assert await ws.receive_json_from(timeout=3) == {"n": 2}
+    await ws.disconnect()
+
+
+def test_a_failing_publish_is_logged_and_the_change_stands(clinic_a, provider, monkeypatch, caplog):
+    from tests.visits.conftest import ready
+    from visits import services
+    from visits.models import Visit
+
+    visit = ready(clinic_a)
+
+    async def redis_down(layer, batch):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(realtime, "_send_in_order", redis_down)
+    services.visit_call(visit_id=visit.id, user=provider)  # commits (a transactional test)
+    assert Visit.objects.get(pk=visit.pk).status == "in_call"
+    assert f"realtime publish to clinic-{clinic_a.id}-staff, visit-{visit.id}" in caplog.text
+
+
 async def test_socket_closes_when_session_ends(provider, clinic_a, monkeypatch):
     from django.contrib.sessions.models import Session
 
