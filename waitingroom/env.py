@@ -57,7 +57,8 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
     if parsed.scheme in {"postgres", "postgresql"}:
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's PostgreSQL backend with a per-process pool of idle connections (psycopg2).
+            "ENGINE": "waitingroom.pgpool",
             "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
@@ -67,6 +68,8 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
             # close when it finishes (waitingroom/db_connections.py says why).
             "CONN_MAX_AGE": int(options.pop("conn_max_age", 60)),
             "CONN_HEALTH_CHECKS": True,
+            # Idle connections kept per process (0: connect per request); waitingroom/pgpool says why.
+            "POOL_SIZE": int(options.pop("pool_size", 10)),
             "OPTIONS": options,
         }
     if parsed.scheme == "sqlite":

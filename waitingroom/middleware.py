@@ -34,4 +34,3 @@ def session_refreshed_at_login(sender, request: HttpRequest, user, **kwargs) -> 
     """A new login's session already has a fresh expiry: its first minute needs no refresh."""
     if request is not None and hasattr(request, "session"):
         request.session[REFRESHED_KEY] = int(time.time())
-

@@ -85,6 +85,8 @@ def close_other_connections() -> None:
     the test database can only be dropped once they are gone."""
     from django.db import connection
 
+    from waitingroom.pgpool.base import clear_all
+
     others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     connection.close()  # start from a fresh connection: the old one may have been terminated already
     with connection.cursor() as cursor:
@@ -96,6 +98,7 @@ def close_other_connections() -> None:
                 break
             time.sleep(0.1)
     connection.close()
+    clear_all()  # the pooled backend keeps closed connections open for reuse
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def test_postgres_url_becomes_a_django_database():
     db = database_from_url(
         "postgres://u%40x:p%2Fw@db.internal:6543/clinic?sslmode=require", base_dir=Path("/app")
     )
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "waitingroom.pgpool" and db["POOL_SIZE"] == 10
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "clinic",
         "u@x",
@@ -52,4 +52,3 @@ def test_sqlite_url_relative_and_absolute():
 def test_unknown_database_scheme_is_refused():
     with pytest.raises(ImproperlyConfigured, match="mysql"):
         database_from_url("mysql://x/y", base_dir=Path("/app"))
-

@@ -28,7 +28,7 @@ class Command(BaseCommand):
         if options["database"]:
             db = settings.DATABASES["default"]
             try:
-                if db["ENGINE"].endswith("postgresql"):
+                if connection.vendor == "postgresql":
                     # Connect to the maintenance database: the project's own may not exist yet.
                     import psycopg2
 

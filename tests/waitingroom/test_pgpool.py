@@ -1,0 +1,141 @@
+"""The pooled PostgreSQL backend (waitingroom/pgpool): a finished request's connection serves the
+next one, and nothing of one request's session state, nor a dead connection, reaches the next."""
+
+import threading
+import time
+
+import pytest
+from django.db import ProgrammingError, connections
+
+from waitingroom.pgpool import base as pgpool
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_pools():
+    pgpool.clear_all()
+    yield
+    pgpool.clear_all()
+
+
+def fresh():
+    """A new wrapper for the default database, as a new request thread gets."""
+    return connections.create_connection("default")
+
+
+def backend_pid(wrapper) -> int:
+    with wrapper.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def in_thread(fn):
+    result = []
+    thread = threading.Thread(target=lambda: result.append(fn()))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+def request_pid() -> int:
+    """What an HTTP request does under ASGI: a thread of its own, its connection closed at the end."""
+    wrapper = fresh()
+    try:
+        return backend_pid(wrapper)
+    finally:
+        wrapper.close()
+
+
+def test_the_next_request_reuses_the_connection_of_the_last():
+    assert in_thread(request_pid) == in_thread(request_pid)
+
+
+def test_pool_size_zero_connects_per_request():
+    def unpooled_pid():
+        wrapper = fresh()
+        wrapper.settings_dict = {**wrapper.settings_dict, "POOL_SIZE": 0}  # a copy: it is shared
+        try:
+            return backend_pid(wrapper)
+        finally:
+            wrapper.close()
+
+    assert in_thread(unpooled_pid) != in_thread(unpooled_pid)
+
+
+def test_a_transaction_left_open_is_rolled_back_before_reuse():
+    def leave_open():
+        wrapper = fresh()
+        wrapper.set_autocommit(False)
+        with wrapper.cursor() as cursor:
+            cursor.execute("CREATE TABLE pool_probe (n int)")
+        pid = backend_pid(wrapper)
+        wrapper.close()  # never committed
+        return pid
+
+    def probe():
+        wrapper = fresh()
+        try:
+            with wrapper.cursor() as cursor:
+                cursor.execute("SELECT to_regclass('pool_probe') IS NULL, pg_backend_pid()")
+                return cursor.fetchone()
+        finally:
+            wrapper.close()
+
+    pid = in_thread(leave_open)
+    assert in_thread(probe) == (True, pid)  # the same connection, without the uncommitted table
+
+
+def test_a_connection_killed_by_the_server_is_not_handed_out():
+    pid = in_thread(request_pid)
+    killer = connections.create_connection("default")
+    killer.settings_dict = {**killer.settings_dict, "POOL_SIZE": 0}  # not a pooled one
+    with killer.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(50):  # termination is asynchronous
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.05)
+    killer.close()
+    assert in_thread(request_pid) != pid  # the next request works, on a new connection
+
+
+def test_a_connection_that_saw_an_error_is_closed_not_kept():
+    def failing():
+        wrapper = fresh()
+        pid = backend_pid(wrapper)
+        with pytest.raises(ProgrammingError), wrapper.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+        wrapper.close()
+        return pid
+
+    pid = in_thread(failing)
+    assert in_thread(request_pid) != pid
+
+
+def test_at_most_pool_size_idle_connections_are_kept():
+    size = fresh().settings_dict["POOL_SIZE"]
+    barrier = threading.Barrier(size + 3)
+
+    def concurrent():
+        wrapper = fresh()
+        pid = backend_pid(wrapper)
+        barrier.wait()  # all open at once: the pool runs dry and plain connections are made
+        wrapper.close()
+        return pid
+
+    threads, pids = [], []
+    for _ in range(size + 3):
+        threads.append(threading.Thread(target=lambda: pids.append(concurrent())))
+        threads[-1].start()
+    for thread in threads:
+        thread.join()
+    assert len(set(pids)) == size + 3
+    watcher = fresh()
+    with watcher.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [pids])
+        still_open = {row[0] for row in cursor.fetchall()}
+    watcher.close()
+    # The watcher itself took one of the idle ones and gave it back.
+    assert len(still_open) == size

@@ -1,0 +1,135 @@
+"""PostgreSQL with a small pool of open connections per process (psycopg2).
+
+Under ASGI every HTTP request runs in a thread of its own, so Django's persistent connections
+(CONN_MAX_AGE) never reach the next request: each request connected and disconnected, about 5 ms
+of a 30 ms staff action on the benchmark's machine (docs/performance.md). Django's own pool
+(`OPTIONS["pool"]`) needs psycopg 3; the stack here is psycopg2, so this backend keeps up to
+`POOL_SIZE` idle connections per database and process instead:
+
+- "closing" a connection hands it back, after a rollback if a transaction was left open;
+- taking one checks it with a round trip (a server restart must not fail the next request);
+- when the pool is empty a plain connection is made, and closed for real afterwards, so a burst
+  never waits for a connection and never holds more than POOL_SIZE idle ones.
+
+A connection that saw an error, or whose state is unknown, is closed instead of handed back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from django.db.backends.postgresql import base as postgresql
+from psycopg2 import extensions
+
+DEFAULT_POOL_SIZE = 10
+
+
+class ConnectionPool:
+    """Idle psycopg2 connections of one database (keyed by its connection parameters)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._idle: deque = deque()
+        self._lock = threading.Lock()
+
+    def take(self):
+        while True:
+            with self._lock:
+                if not self._idle:
+                    return None
+                conn = self._idle.pop()  # the most recently used: the least likely to be stale
+            if _alive(conn):
+                return conn
+            conn.close()
+
+    def give_back(self, conn) -> bool:
+        """Keep `conn` for a later request; False if it should be closed instead."""
+        if conn.closed or not _reset(conn):
+            return False
+        with self._lock:
+            if len(self._idle) < self.size:
+                self._idle.append(conn)
+                return True
+        return False
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = list(self._idle), deque()
+        for conn in idle:
+            conn.close()
+
+
+def _alive(conn) -> bool:
+    if conn.closed:
+        return False
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        if not conn.autocommit:
+            conn.rollback()
+    except Exception:
+        return False
+    return True
+
+
+def _reset(conn) -> bool:
+    """Back to a clean, idle session; False if that cannot be made sure."""
+    try:
+        status = conn.info.transaction_status
+        if status == extensions.TRANSACTION_STATUS_UNKNOWN:
+            return False
+        if status != extensions.TRANSACTION_STATUS_IDLE:
+            conn.rollback()
+    except Exception:
+        return False
+    return True
+
+
+_pools: dict[tuple, ConnectionPool] = {}
+_pools_lock = threading.Lock()
+
+
+def pool_for(conn_params: dict, size: int) -> ConnectionPool:
+    key = tuple(sorted((k, str(v)) for k, v in conn_params.items()))
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = ConnectionPool(size)
+        return pool
+
+
+def clear_all() -> None:
+    with _pools_lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        pool.clear()
+
+
+class DatabaseWrapper(postgresql.DatabaseWrapper):
+    _pooled_from: ConnectionPool | None = None
+
+    def _pool(self, conn_params: dict) -> ConnectionPool | None:
+        size = int(self.settings_dict.get("POOL_SIZE", DEFAULT_POOL_SIZE))
+        return pool_for(conn_params, size) if size > 0 else None
+
+    def get_new_connection(self, conn_params):
+        pool = self._pool(conn_params)
+        conn = pool.take() if pool is not None else None
+        if conn is None:
+            conn = super().get_new_connection(conn_params)  # sets isolation level, jsonb loads
+        else:
+            self.isolation_level = postgresql.IsolationLevel.READ_COMMITTED
+            options = self.settings_dict["OPTIONS"]
+            if "isolation_level" in options:
+                self.isolation_level = postgresql.IsolationLevel(options["isolation_level"])
+        self._pooled_from = pool
+        return conn
+
+    def _close(self):
+        pool, self._pooled_from = self._pooled_from, None
+        if self.connection is not None and pool is not None and not self.errors_occurred:
+            with self.wrap_database_errors:
+                if pool.give_back(self.connection):
+                    return
+        super()._close()
