@@ -13,6 +13,9 @@ every form with the page's token in a header.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -231,5 +234,24 @@ def card_state(*, visit: Visit) -> tuple[Phase, str]:
     """The visit's phase and card as they are in the database now (three queries)."""
     found = _read(visit.clinic, Q(pk=visit.pk))
     if not found or found[0].phase is Phase.CLOSED:
-        return Phase.CLOSED, ""
-    return found[0].phase, Renderer(visit.clinic).render(found[0])
+        state = Phase.CLOSED, ""
+    else:
+        state = found[0].phase, Renderer(visit.clinic).render(found[0])
+    if (kept := _kept.get()) is not None:
+        kept[visit.pk] = state
+    return state
+
+
+_kept: ContextVar[dict[int, tuple[Phase, str]] | None] = ContextVar("kept_cards", default=None)
+
+
+@contextmanager
+def keeping_rendered() -> Iterator[dict[int, tuple[Phase, str]]]:
+    """Inside the block, every card rendered (for the push to the dashboards) is kept by visit id,
+    so a staff action can answer with the card the dashboards were sent instead of reading and
+    rendering it again (three queries)."""
+    token = _kept.set({})
+    try:
+        yield _kept.get()
+    finally:
+        _kept.reset(token)

@@ -107,14 +107,16 @@ def visit_action(request: HttpRequest, slug: str, visit_id: int, action: str) ->
     if service is None:
         raise Http404("No such action")
     try:
-        service(visit_id=visit.id, user=request.user)
+        with cards.keeping_rendered() as pushed:
+            service(visit_id=visit.id, user=request.user)
     except (TransitionRefused, services.NotInCall, services.CallFull) as refused:
         if wants_json(request):
             return JsonResponse({"ok": False, "error": str(refused)}, status=409)
         messages.error(request, str(refused))
         return redirect("clinic_dashboard", slug=clinic.slug)
     if wants_json(request):
-        phase, html = cards.card_state(visit=visit)
+        # The card every dashboard was just sent; read again only if the action pushed none.
+        phase, html = pushed.get(visit.id) or cards.card_state(visit=visit)
         result = {"ok": True, "visit_id": visit.id, "phase": phase.value, "html": html}
         if action in ("call", "call_back"):
             # The dashboard opens the staff side of the call from here.

@@ -192,3 +192,19 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_visits(
     assert count_queries(provider_client, f"/dashboard/{clinic_a.slug}/board/") == count_queries(
         provider_client, f"/dashboard/{clinic_b.slug}/board/"
     )
+
+
+def test_an_action_answers_with_the_card_it_pushed_in_few_queries(provider_client, clinic_a, published):
+    IntakeField.objects.create(clinic=clinic_a, label="State", key="state", kind="region", show_on_card=True)
+    visit = ready(clinic_a)
+    provider_client.get(f"/dashboard/{clinic_a.slug}/")  # the session's clinic is settled
+    url = f"/dashboard/{clinic_a.slug}/visits/{visit.id}/call/"
+    published.clear()
+    with published.commit(), CaptureQueriesContext(connection) as ctx:
+        response = provider_client.post(url, **JSON)
+    (pushed,) = [p for p in published.to(f"clinic-{clinic_a.id}-staff") if p["type"] == "visit"]
+    assert response.json()["html"] == pushed["html"] != ""
+    # Session, user, membership, visit; then the transaction (its BEGIN and COMMIT, savepoints in a
+    # test): lock, others in the call, join, update, event, the card (visit, names, fields) and
+    # the patient's screen (names). The answer's card is not read again (18 statements before).
+    assert len(ctx.captured_queries) == 15, "\n".join(q["sql"][:90] for q in ctx.captured_queries)
