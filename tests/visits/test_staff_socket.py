@@ -2,6 +2,7 @@
 timeout trap, and published events reaching the socket only after commit."""
 
 import asyncio
+import threading
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -126,7 +127,7 @@ async def test_a_batch_is_delivered_in_order_through_one_hop_to_the_event_loop(
     send = realtime._send_in_order
 
     async def counting(layer, batch):
-        hops.append(len(batch))
+        hops.append((len(batch), threading.current_thread().name, asyncio.get_running_loop()))
         await send(layer, batch)
 
     monkeypatch.setattr(realtime, "_send_in_order", counting)
@@ -138,10 +139,23 @@ async def test_a_batch_is_delivered_in_order_through_one_hop_to_the_event_loop(
             )
 
     await sync_to_async(committed)()
-    assert hops == [3]
+    # One batch, sent from the publishing thread's own loop, not the one serving the sockets.
+    ((size, thread, loop),) = hops
+    assert (size, thread) == (3, "realtime-publisher") and loop is not asyncio.get_running_loop()
     assert await ws.receive_json_from(timeout=3) == {"n": 1}
     assert await ws.receive_json_from(timeout=3) == {"n": 2}
     await ws.disconnect()
+
+
+def test_a_forked_process_gets_a_publishing_loop_of_its_own(monkeypatch):
+    publisher = realtime._PublisherLoop()
+    first = publisher._running_loop()
+    assert publisher._running_loop() is first
+    monkeypatch.setattr(realtime.os, "getpid", lambda: -1)  # as in a Celery worker's child
+    second = publisher._running_loop()
+    assert second is not first and second.is_running()
+    for loop in (first, second):
+        loop.call_soon_threadsafe(loop.stop)
 
 
 def test_a_failing_publish_is_logged_and_the_change_stands(clinic_a, provider, monkeypatch, caplog):
