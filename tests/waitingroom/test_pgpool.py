@@ -1,6 +1,8 @@
 """The pooled PostgreSQL backend (waitingroom/pgpool): a finished request's connection serves the
 next one, and nothing of one request's session state, nor a dead connection, reaches the next."""
 
+import os
+import stat
 import threading
 import time
 
@@ -139,3 +141,16 @@ def test_at_most_pool_size_idle_connections_are_kept():
     watcher.close()
     # The watcher itself took one of the idle ones and gave it back.
     assert len(still_open) == size
+
+
+def test_a_forked_child_never_uses_nor_closes_its_parents_connections(monkeypatch):
+    in_thread(request_pid)  # a connection now idle in the "parent's" pool
+    (parent_conn,) = [conn for pool in pgpool._pools.values() for conn in pool._idle]
+    parent_pid = parent_conn.get_backend_pid()
+    monkeypatch.setattr(pgpool.os, "getpid", lambda: -1)  # as in a Celery worker's child
+
+    assert in_thread(request_pid) != parent_pid  # the child connects on its own
+    # The inherited socket now leads to /dev/null in this process: whatever psycopg2 writes on it
+    # (a Terminate when the object goes) cannot reach the parent's session.
+    assert stat.S_ISCHR(os.fstat(parent_conn.fileno()).st_mode)
+    assert parent_conn in pgpool._detached

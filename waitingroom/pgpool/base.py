@@ -9,13 +9,15 @@ of a 30 ms staff action on the benchmark's machine (docs/performance.md). Django
 - "closing" a connection hands it back, after a rollback if a transaction was left open;
 - taking one checks it with a round trip (a server restart must not fail the next request);
 - when the pool is empty a plain connection is made, and closed for real afterwards, so a burst
-  never waits for a connection and never holds more than POOL_SIZE idle ones.
+  never waits for a connection and never holds more than POOL_SIZE idle ones;
+- a forked child starts with empty pools (it must not share the parent's sockets).
 
 A connection that saw an error, or whose state is unknown, is closed instead of handed back.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 
@@ -53,6 +55,18 @@ class ConnectionPool:
                 return True
         return False
 
+    def detach_all(self) -> None:
+        """Point this process's copies of the idle sockets at /dev/null and forget them."""
+        with self._lock:
+            idle, self._idle = list(self._idle), deque()
+        for conn in idle:
+            sink = os.open(os.devnull, os.O_RDWR)
+            try:
+                os.dup2(sink, conn.fileno())
+            finally:
+                os.close(sink)
+            _detached.append(conn)  # kept: collecting it would run its close on /dev/null anyway
+
     def clear(self) -> None:
         with self._lock:
             idle, self._idle = list(self._idle), deque()
@@ -87,12 +101,22 @@ def _reset(conn) -> bool:
 
 
 _pools: dict[tuple, ConnectionPool] = {}
+_detached: list = []
 _pools_lock = threading.Lock()
+_pools_pid = os.getpid()
 
 
 def pool_for(conn_params: dict, size: int) -> ConnectionPool:
+    global _pools, _pools_pid
     key = tuple(sorted((k, str(v)) for k, v in conn_params.items()))
     with _pools_lock:
+        if _pools_pid != os.getpid():
+            # A forked child (a Celery worker process) inherited the parent's idle connections.
+            # Their sockets are the parent's: never used here, and never closed either, as a
+            # close (even a garbage-collected one) would send the parent's session a Terminate.
+            for pool in _pools.values():
+                pool.detach_all()
+            _pools, _pools_pid = {}, os.getpid()
         pool = _pools.get(key)
         if pool is None:
             pool = _pools[key] = ConnectionPool(size)
