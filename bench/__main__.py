@@ -1,4 +1,5 @@
-"""`make bench` (or `python -m bench [--quick]`): the realtime benchmark of docs/performance.md.
+"""`make bench` (or `python -m bench [--quick] [--only storm,capacity]`): the realtime benchmark
+of docs/performance.md.
 
 It builds its own database (`<DATABASE_URL name>_bench`, flushed each run), starts daphne as the
 Procfile does, drives it from this process and from patient-fleet processes on 127.0.0.1 only,
@@ -18,7 +19,21 @@ from typing import Any
 from bench.stack import ROOT, StackEnv, ensure_database, machine, raise_fd_limit
 
 DEFAULT_OUT = {False: ROOT / "bench/results/latest.json", True: ROOT / "bench/results/quick.json"}
+PARTIAL_OUT = ROOT / ".run/bench-partial.json"  # not committed: only a full run is the record
 RENDER_SIZES = (10, 100, 1000)
+# Scenario groups, in the order a full run measures them. `--only` picks some (a full run is the
+# default): "layers" is scenarios 1-3 and 5 with each channel layer; "storm" and "storm2" are the
+# reconnect storm alone on one daphne process and spread over two, with the chosen layer.
+SCENARIOS = ("layers", "two_process", "storm2", "capacity", "render", "storm")
+FULL_RUN = ("layers", "two_process", "storm2", "capacity", "render")
+
+
+def scenario_list(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(SCENARIOS)} (comma-separated)")
+    return names
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,10 +43,19 @@ def parse_args() -> argparse.Namespace:
         "--out", type=Path, help="JSON file (default bench/results/latest.json or quick.json)"
     )
     parser.add_argument("--fleets", type=int, help="patient-fleet processes (load generators)")
+    parser.add_argument(
+        "--only",
+        type=scenario_list,
+        default=FULL_RUN,
+        help=f"comma-separated scenarios, of {', '.join(SCENARIOS)} (default: the full run, {','.join(FULL_RUN)})",
+    )
+    parser.add_argument(
+        "--patients", type=int, help="N for scenarios 3 and 5 (default 5,000; 500 with --quick)"
+    )
     return parser.parse_args()
 
 
-def prepare(env: StackEnv, plan) -> dict[str, Any]:
+def prepare(env: StackEnv, plan, only: tuple[str, ...]) -> dict[str, Any]:
     """Everything that needs the ORM, done before the event loop starts."""
     import django
 
@@ -48,10 +72,10 @@ def prepare(env: StackEnv, plan) -> dict[str, Any]:
     clinic = fixtures.make_clinic(
         "bench",
         staff=plan.dashboards,
-        patients=max(plan.patients, *plan.capacity_steps),
+        patients=max([plan.patients, *(plan.capacity_steps if "capacity" in only else [])]),
         targets=plan.actions_per_run + 10,
     )
-    render_clinics = {n: fixtures.make_render_clinic(n) for n in RENDER_SIZES}
+    render_clinics = {n: fixtures.make_render_clinic(n) for n in RENDER_SIZES} if "render" in only else {}
     html = card_html(visit=Visit.objects.select_related("clinic").get(pk=clinic.targets[0]))
     return {
         "clinic": clinic,
@@ -79,35 +103,52 @@ def dashboard_queries(slug: str, session_key: str) -> int:
     return len(captured)
 
 
-async def run(env: StackEnv, plan, prepared: dict[str, Any]) -> dict[str, Any]:
+async def run(env: StackEnv, plan, prepared: dict[str, Any], only: tuple[str, ...]) -> dict[str, Any]:
     from bench import scenarios
     from bench.floor import Floor
     from waitingroom.channel_layers import LAYERS
 
     clinic, chosen = prepared["clinic"], prepared["layer"]
     actions = scenarios.StaffActions(clinic)
-    floor = Floor(env.redis_url, f"{env.prefix}-floor")
-    results: dict[str, Any] = {"chosen_layer": chosen, "layers": {}}
-    try:
-        for kind in LAYERS:
-            print(f"  scenarios 1-3, 5 with the {kind} layer ...", flush=True)
-            results["layers"][kind] = await scenarios.layer_run(
-                kind, env=env, clinic=clinic, actions=actions, floor=floor, html=prepared["html"], plan=plan
-            )
-    finally:
-        floor.stop()
-    print("  scenario 3 on two daphne processes ...", flush=True)
-    results["two_process"] = await scenarios.two_process_run(
-        chosen, env=env, clinic=clinic, actions=actions, plan=plan
-    )
-    print("  scenario 4: capacity ...", flush=True)
-    results["capacity"] = await scenarios.capacity_run(
-        chosen, env=env, clinic=clinic, actions=actions, plan=plan
-    )
-    print("  scenario 6: dashboard render ...", flush=True)
-    results["render"] = await scenarios.render_run(
-        chosen, env=env, render_clinics=prepared["render_clinics"], queries=prepared["queries"], plan=plan
-    )
+    results: dict[str, Any] = {"chosen_layer": chosen}
+    if "layers" in only:
+        results["layers"] = {}
+        floor = Floor(env.redis_url, f"{env.prefix}-floor")
+        try:
+            for kind in LAYERS:
+                print(f"  scenarios 1-3, 5 with the {kind} layer ...", flush=True)
+                results["layers"][kind] = await scenarios.layer_run(
+                    kind,
+                    env=env,
+                    clinic=clinic,
+                    actions=actions,
+                    floor=floor,
+                    html=prepared["html"],
+                    plan=plan,
+                )
+        finally:
+            floor.stop()
+    if "two_process" in only:
+        print("  scenario 3 on two daphne processes ...", flush=True)
+        results["two_process"] = await scenarios.two_process_run(
+            chosen, env=env, clinic=clinic, actions=actions, plan=plan
+        )
+    if "storm" in only:
+        print(f"  scenario 5: reconnect storm, one daphne process ({chosen}) ...", flush=True)
+        results["storm"] = await scenarios.storm_run(chosen, env=env, clinic=clinic, plan=plan, servers=1)
+    if "storm2" in only:
+        print(f"  scenario 5: reconnect storm over two daphne processes ({chosen}) ...", flush=True)
+        results["storm2"] = await scenarios.storm_run(chosen, env=env, clinic=clinic, plan=plan, servers=2)
+    if "capacity" in only:
+        print("  scenario 4: capacity ...", flush=True)
+        results["capacity"] = await scenarios.capacity_run(
+            chosen, env=env, clinic=clinic, actions=actions, plan=plan
+        )
+    if "render" in only:
+        print("  scenario 6: dashboard render ...", flush=True)
+        results["render"] = await scenarios.render_run(
+            chosen, env=env, render_clinics=prepared["render_clinics"], queries=prepared["queries"], plan=plan
+        )
     return results
 
 
@@ -119,16 +160,19 @@ def main() -> None:
     plan = QUICK if args.quick else FULL
     if args.fleets:
         plan.fleets = args.fleets
+    if args.patients:
+        plan.patients = args.patients
     fd_limit = raise_fd_limit()
     started = time.monotonic()
     env = StackEnv.from_environ(servers=2)
     print(
         f"Benchmark ({'quick' if args.quick else 'full'}): preparing {env.database_url.rsplit('/', 1)[1]} ..."
     )
-    prepared = prepare(env, plan)
-    results = asyncio.run(run(env, plan, prepared))
+    prepared = prepare(env, plan, args.only)
+    results = asyncio.run(run(env, plan, prepared, args.only))
     results.update(
         mode="quick" if args.quick else "full",
+        scenarios=list(args.only),
         plan=plan.__dict__,
         machine={**machine(), "fd_limit": fd_limit},
         started_at=time.strftime(
@@ -139,7 +183,8 @@ def main() -> None:
     )
     results["ratios"] = report.ratios(results)
     results["targets"] = report.targets(results, plan)
-    out = args.out or DEFAULT_OUT[args.quick]
+    # A partial run never overwrites the full run's figures unless told to.
+    out = args.out or (DEFAULT_OUT[args.quick] if set(args.only) >= set(FULL_RUN) else PARTIAL_OUT)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(report.table(results))

@@ -17,11 +17,14 @@ def _per_rep(reps: list[dict], top: str, bottom: str) -> list[float]:
 
 
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    """The ratio rows; a partial run (--only) has those its scenarios allow."""
+    if "layers" not in results:
+        return {}
     layers = results["layers"]
     chosen = layers[results["chosen_layer"]]["repetitions"]
     pubsub, core = layers["pubsub"]["repetitions"], layers["core"]["repetitions"]
-    queries = results["render"]
-    return {
+    queries = results.get("render")
+    out = {
         "full_path / channel_layer": ratio_summary(_per_rep(chosen, "full_path", "channel_layer")),
         "channel_layer / raw_redis": ratio_summary(_per_rep(chosen, "channel_layer", "floor")),
         "pubsub / default layer (group_send p50)": ratio_summary(
@@ -38,8 +41,12 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
                 if p["full_path"]["p50_ms"] and c["full_path"]["p50_ms"]
             ]
         ),
-        "queries at 1,000 / at 10": ratio_summary([queries["1000"]["queries"] / queries["10"]["queries"]]),
     }
+    if queries:
+        out["queries at 1,000 / at 10"] = ratio_summary(
+            [queries["1000"]["queries"] / queries["10"]["queries"]]
+        )
+    return out
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -52,58 +59,74 @@ def _worst(values: list[float | None]) -> float | None:
     return max(clean) if clean else None
 
 
+def _storm_row(storm: dict[str, Any], label: str) -> tuple:
+    return (
+        f"Reconnect storm, {storm['sockets']:,} sockets{label}",
+        "all back <= 10 s, no errors",
+        f"{storm['seconds']:.1f} s, {storm['error_count']} errors, {storm['back']:,} back",
+        storm["seconds"] <= 10 and storm["error_count"] == 0 and storm["back"] == storm["sockets"],
+    )
+
+
 def targets(results: dict[str, Any], plan) -> list[dict[str, Any]]:
-    chosen = results["layers"][results["chosen_layer"]]
-    reps = chosen["repetitions"]
-    capacity = results["capacity"]
-    storm = chosen["reconnect_storm"]
-    render = results["render"]
-    p50 = _median([r["full_path"]["p50_ms"] for r in reps])
-    p99 = _worst([r["full_path"]["p99_ms"] for r in reps])
-    delivered = min((r["full_path"]["delivery_ratio"] or 0) for r in reps)
-    ratio = results["ratios"]["full_path / channel_layer"]["median"]
-    n = chosen["patients"]
-    rows = [
-        (
-            "Patient sockets on one daphne process (p99 <= 100 ms, no missed heartbeat, no error)",
-            ">= 5,000 (aim 10,000)",
-            f"{capacity['largest_n']:,} (held without a missed heartbeat or error: {capacity['largest_n_held']:,})",
-            capacity["largest_n"] >= 5000,
-        ),
-        (
-            "Memory per idle patient socket",
-            "<= 64 KiB",
-            f"{capacity['kib_per_socket']} KiB",
-            capacity["kib_per_socket"] is not None and capacity["kib_per_socket"] <= 64,
-        ),
-        (
-            f"Status change to every dashboard, {n:,} sockets, {plan.rate:g}/s: p50",
-            "<= 25 ms",
-            f"{p50} ms",
-            p50 is not None and p50 <= 25,
-        ),
-        ("... p99", "<= 100 ms", f"{p99} ms", p99 is not None and p99 <= 100),
-        ("... every message delivered", "ratio 1", f"{delivered}", delivered == 1),
-        ("Full path p50 / channel-layer p50", "<= 4", f"{ratio}", ratio is not None and ratio <= 4),
-        (
-            f"Reconnect storm, {storm['sockets']:,} sockets",
-            "all back <= 10 s, no errors",
-            f"{storm['seconds']:.1f} s, {storm['error_count']} errors, {storm['back']:,} back",
-            storm["seconds"] <= 10 and storm["error_count"] == 0 and storm["back"] == storm["sockets"],
-        ),
-        (
-            "Dashboard queries at 1,000 visits vs 10",
-            "equal, <= 10",
-            f"{render['1000']['queries']} vs {render['10']['queries']}",
-            render["1000"]["queries"] == render["10"]["queries"] <= 10,
-        ),
-        (
-            "Dashboard render p50 at 1,000 visits",
-            "<= 100 ms",
-            f"{render['1000']['p50_ms']} ms",
-            (render["1000"]["p50_ms"] or 1e9) <= 100,
-        ),
-    ]
+    """The target rows; a partial run (--only) has those its scenarios measured."""
+    rows = []
+    capacity = results.get("capacity")
+    if capacity:
+        rows += [
+            (
+                "Patient sockets on one daphne process (p99 <= 100 ms, no missed heartbeat, no error)",
+                ">= 5,000 (aim 10,000)",
+                f"{capacity['largest_n']:,} (held without a missed heartbeat or error: {capacity['largest_n_held']:,})",
+                capacity["largest_n"] >= 5000,
+            ),
+            (
+                "Memory per idle patient socket",
+                "<= 64 KiB",
+                f"{capacity['kib_per_socket']} KiB",
+                capacity["kib_per_socket"] is not None and capacity["kib_per_socket"] <= 64,
+            ),
+        ]
+    if "layers" in results:
+        chosen = results["layers"][results["chosen_layer"]]
+        reps = chosen["repetitions"]
+        p50 = _median([r["full_path"]["p50_ms"] for r in reps])
+        p99 = _worst([r["full_path"]["p99_ms"] for r in reps])
+        delivered = min((r["full_path"]["delivery_ratio"] or 0) for r in reps)
+        ratio = results["ratios"]["full_path / channel_layer"]["median"]
+        n = chosen["patients"]
+        rows += [
+            (
+                f"Status change to every dashboard, {n:,} sockets, {plan.rate:g}/s: p50",
+                "<= 25 ms",
+                f"{p50} ms",
+                p50 is not None and p50 <= 25,
+            ),
+            ("... p99", "<= 100 ms", f"{p99} ms", p99 is not None and p99 <= 100),
+            ("... every message delivered", "ratio 1", f"{delivered}", delivered == 1),
+            ("Full path p50 / channel-layer p50", "<= 4", f"{ratio}", ratio is not None and ratio <= 4),
+            _storm_row(chosen["reconnect_storm"], ""),
+        ]
+    elif "storm" in results:
+        rows.append(_storm_row(results["storm"]["reconnect_storm"], ""))
+    if "storm2" in results:
+        rows.append(_storm_row(results["storm2"]["reconnect_storm"], ", two daphne processes"))
+    render = results.get("render")
+    if render:
+        rows += [
+            (
+                "Dashboard queries at 1,000 visits vs 10",
+                "equal, <= 10",
+                f"{render['1000']['queries']} vs {render['10']['queries']}",
+                render["1000"]["queries"] == render["10"]["queries"] <= 10,
+            ),
+            (
+                "Dashboard render p50 at 1,000 visits",
+                "<= 100 ms",
+                f"{render['1000']['p50_ms']} ms",
+                (render["1000"]["p50_ms"] or 1e9) <= 100,
+            ),
+        ]
     # Every target but the dashboard render's is set at 5,000 sockets: --quick cannot judge them.
     full_scale = plan.patients >= 5000
     return [
@@ -120,12 +143,18 @@ def targets(results: dict[str, Any], plan) -> list[dict[str, Any]]:
 def table(results: dict[str, Any]) -> str:
     lines = [
         "",
-        f"## Benchmark ({results['mode']}, {results['seconds']} s) — chosen layer: {results['chosen_layer']}",
-        "",
-        "| scenario | layer | N | p50 ms | p99 ms | delivery | errors | server CPU % | load avg |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"## Benchmark ({results['mode']}, {results['seconds']} s, scenarios "
+        f"{','.join(results.get('scenarios', []))}) — chosen layer: {results['chosen_layer']}",
     ]
-    for kind, run in results["layers"].items():
+    layers = results.get("layers", {})
+    two = results.get("two_process")
+    if layers or two:
+        lines += [
+            "",
+            "| scenario | layer | N | p50 ms | p99 ms | delivery | errors | server CPU % | load avg |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+    for kind, run in layers.items():
         for i, rep in enumerate(run["repetitions"], 1):
             for part, label in (
                 ("floor", "1 raw Redis PUBLISH"),
@@ -140,45 +169,56 @@ def table(results: dict[str, Any]) -> str:
                     f"{fig['p50_ms']} | {fig['p99_ms']} | {fig.get('delivery_ratio', '')} | "
                     f"{fig.get('errors', '')} | {cpu} | {load} |"
                 )
-    two = results["two_process"]
-    lines.append(
-        f"| 3 full path, two daphne processes | {two['layer']} | {two['patients']:,} | "
-        f"{two['full_path']['p50_ms']} | {two['full_path']['p99_ms']} | {two['full_path']['delivery_ratio']} | "
-        f"{two['full_path']['errors'] + two['heartbeats']['errors']} | | {two.get('load_average_1min', '')} |"
-    )
-    lines += [
-        "",
-        "| 4 capacity: N | open | p50 ms | p99 ms | delivery | missed heartbeats | errors | server CPU % | load-gen CPU % | RSS MiB | KiB/socket | load avg | held | ok |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
-    ]
-    for s in results["capacity"]["steps"]:
-        f, h = s["full_path"], s["heartbeats"]
+    if two:
         lines.append(
-            f"| {s['n']:,} | {s['open']:,} | {f['p50_ms']} | {f['p99_ms']} | {f['delivery_ratio']} | "
-            f"{h['missed']} | {f['errors'] + h['errors']} | {s['server_cpu_percent']} | "
-            f"{s['load_generator_cpu_percent']} | {s['server_rss_mib']} | {s['kib_per_socket']} | "
-            f"{s.get('load_average_1min', '')} | {'yes' if s['held'] else 'NO'} | {'yes' if s['ok'] else 'NO'} |"
+            f"| 3 full path, two daphne processes | {two['layer']} | {two['patients']:,} | "
+            f"{two['full_path']['p50_ms']} | {two['full_path']['p99_ms']} | {two['full_path']['delivery_ratio']} | "
+            f"{two['full_path']['errors'] + two['heartbeats']['errors']} | | {two.get('load_average_1min', '')} |"
         )
-    lines += [
-        "",
-        "| 5 reconnect storm | sockets | all back after s | back | failed attempts |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for kind, run in results["layers"].items():
-        st = run["reconnect_storm"]
-        lines.append(
-            f"| {kind} | {st['sockets']:,} | {st['seconds']:.2f} | {st['back']:,} | {st['error_count']} |"
-        )
-    lines += ["", "| 6 dashboard render: visits | queries | p50 ms | p99 ms |", "|---:|---:|---:|---:|"]
-    for visits, fig in results["render"].items():
-        lines.append(f"| {int(visits):,} | {fig['queries']} | {fig['p50_ms']} | {fig['p99_ms']} |")
-    lines += [
-        "",
-        "| ratio (median of per-repetition ratios) | median | min | max | reps |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, r in results["ratios"].items():
-        lines.append(f"| {name} | {r['median']} | {r['min']} | {r['max']} | {r['repetitions']} |")
+    if "capacity" in results:
+        lines += [
+            "",
+            "| 4 capacity: N | open | p50 ms | p99 ms | delivery | missed heartbeats | errors | server CPU % | load-gen CPU % | RSS MiB | KiB/socket | load avg | held | ok |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for s in results["capacity"]["steps"]:
+            f, h = s["full_path"], s["heartbeats"]
+            lines.append(
+                f"| {s['n']:,} | {s['open']:,} | {f['p50_ms']} | {f['p99_ms']} | {f['delivery_ratio']} | "
+                f"{h['missed']} | {f['errors'] + h['errors']} | {s['server_cpu_percent']} | "
+                f"{s['load_generator_cpu_percent']} | {s['server_rss_mib']} | {s['kib_per_socket']} | "
+                f"{s.get('load_average_1min', '')} | {'yes' if s['held'] else 'NO'} | {'yes' if s['ok'] else 'NO'} |"
+            )
+    storms = [(kind, "1", run["reconnect_storm"], "") for kind, run in layers.items()]
+    for key in ("storm", "storm2"):
+        if key in results:
+            run = results[key]
+            storms.append(
+                (run["layer"], str(run["servers"]), run["reconnect_storm"], run["load_average_1min"])
+            )
+    if storms:
+        lines += [
+            "",
+            "| 5 reconnect storm | daphne processes | sockets | all back after s | back | failed attempts | load avg |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for kind, servers, st, load in storms:
+            lines.append(
+                f"| {kind} | {servers} | {st['sockets']:,} | {st['seconds']:.2f} | {st['back']:,} | "
+                f"{st['error_count']} | {load} |"
+            )
+    if "render" in results:
+        lines += ["", "| 6 dashboard render: visits | queries | p50 ms | p99 ms |", "|---:|---:|---:|---:|"]
+        for visits, fig in results["render"].items():
+            lines.append(f"| {int(visits):,} | {fig['queries']} | {fig['p50_ms']} | {fig['p99_ms']} |")
+    if results["ratios"]:
+        lines += [
+            "",
+            "| ratio (median of per-repetition ratios) | median | min | max | reps |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for name, r in results["ratios"].items():
+            lines.append(f"| {name} | {r['median']} | {r['min']} | {r['max']} | {r['repetitions']} |")
     lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
     for t in results["targets"]:
         met = {True: "met", False: "MISSED", None: "n/a (quick)"}[t["met"]]

@@ -220,6 +220,55 @@ async def layer_run(
         server.stop()
 
 
+async def storm_run(
+    kind: str, *, env: StackEnv, clinic: BenchClinic, plan: Plan, servers: int
+) -> dict[str, Any]:
+    """Scenario 5 alone: N patient sockets on `servers` daphne processes (dealt round-robin, as a
+    least-connections balancer would), all dropped at once; each reconnects to the process it was
+    on with the page's backoff. One process is the figure of scenario 5 in `layer_run`."""
+    fleets = new_fleets(plan)
+    await sync_to_async(_forget_presence)(clinic.id)
+    daphnes = [
+        Daphne(name=f"storm{servers}-{i}", port=env.ports[i], env=env.django_env(kind)).start()
+        for i in range(servers)
+    ]
+    try:
+        connected = await fleets.connect(specs(clinic, plan.patients, [d.port for d in daphnes]))
+        settled = await settle(clinic, plan.patients)
+        await fleets.stats()
+        print(
+            f"    {connected['open']:,} sockets connected in {connected['seconds']:.1f} s "
+            f"(settled {settled:.1f} s later); reconnect storm ...",
+            flush=True,
+        )
+        load = round(os.getloadavg()[0], 2)
+        cpu0 = [cpu_seconds(d.pid) for d in daphnes]
+        storm = await fleets.storm()
+        cpu = [round(cpu_seconds(d.pid) - c, 1) for d, c in zip(daphnes, cpu0, strict=True)]
+        print(
+            f"    storm: {storm['back']:,} of {storm['sockets']:,} back after {storm['seconds']:.1f} s, "
+            f"{storm['error_count']} failed attempts (load avg {load})",
+            flush=True,
+        )
+        # Presence written for every socket again (the server's last step of a connect).
+        storm["settle_seconds"] = round(await settle(clinic, plan.patients), 2)
+        after = await fleets.stats()
+        storm["closed_by_server"] = after["closed_by_server"]
+        return {
+            "layer": kind,
+            "servers": servers,
+            "patients": connected["open"],
+            "connect_seconds": round(connected["seconds"], 2),
+            "reconnect_storm": storm,
+            "server_cpu_seconds": cpu,
+            "load_average_1min": load,
+        }
+    finally:
+        await fleets.stop()
+        for d in daphnes:
+            d.stop()
+
+
 def heartbeat_figures(beats: dict[str, Any]) -> dict[str, Any]:
     rtts = beats["rtts"]
     return {
