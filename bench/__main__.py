@@ -52,6 +52,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--patients", type=int, help="N for scenarios 3 and 5 (default 5,000; 500 with --quick)"
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record each daphne with py-spy during scenario 5 alone (.run/profile-storm*.txt, raw format)",
+    )
     return parser.parse_args()
 
 
@@ -162,6 +167,7 @@ def main() -> None:
         plan.fleets = args.fleets
     if args.patients:
         plan.patients = args.patients
+    plan.profile = args.profile
     fd_limit = raise_fd_limit()
     started = time.monotonic()
     env = StackEnv.from_environ(servers=2)

@@ -21,6 +21,7 @@ class Plan:
     heartbeat: float
     renders: int
     fleets: int
+    profile: bool = False  # py-spy record each daphne during the storm (--profile)
 
     @property
     def actions_per_run(self) -> int:

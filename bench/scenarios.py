@@ -18,7 +18,7 @@ from bench.fixtures import BenchClinic
 from bench.floor import Floor
 from bench.load import Boards, FleetOptions, Fleets, PatientSpec, Timed, http, open_loop
 from bench.plan import Plan
-from bench.stack import Daphne, StackEnv, cpu_seconds, rss_kib
+from bench.stack import Daphne, Profile, StackEnv, cpu_seconds, machine_cpu_seconds, rss_kib
 from bench.stats import latency_ms, percentile
 from waitingroom import realtime
 from waitingroom.channel_layers import channel_layer
@@ -242,16 +242,23 @@ async def storm_run(
             flush=True,
         )
         load = round(os.getloadavg()[0], 2)
+        profiles = [Profile(d.pid, d.name) for d in daphnes] if plan.profile else []
         cpu0 = [cpu_seconds(d.pid) for d in daphnes]
+        fleet_cpu0, machine0 = sum(cpu_seconds(pid) for pid in fleets.pids()), machine_cpu_seconds()
         storm = await fleets.storm()
         cpu = [round(cpu_seconds(d.pid) - c, 1) for d, c in zip(daphnes, cpu0, strict=True)]
+        fleet_cpu = round(sum(cpu_seconds(pid) for pid in fleets.pids()) - fleet_cpu0, 1)
+        machine_cpu = round(machine_cpu_seconds() - machine0, 1)
         print(
             f"    storm: {storm['back']:,} of {storm['sockets']:,} back after {storm['seconds']:.1f} s, "
-            f"{storm['error_count']} failed attempts (load avg {load})",
+            f"{storm['error_count']} failed attempts (load avg {load}); CPU s: daphne {cpu}, "
+            f"load generator {fleet_cpu}, whole machine {machine_cpu}",
             flush=True,
         )
         # Presence written for every socket again (the server's last step of a connect).
         storm["settle_seconds"] = round(await settle(clinic, plan.patients), 2)
+        for profile in profiles:
+            print(f"    profile: {profile.stop()}", flush=True)
         after = await fleets.stats()
         storm["closed_by_server"] = after["closed_by_server"]
         return {
@@ -261,6 +268,8 @@ async def storm_run(
             "connect_seconds": round(connected["seconds"], 2),
             "reconnect_storm": storm,
             "server_cpu_seconds": cpu,
+            "load_generator_cpu_seconds": fleet_cpu,
+            "machine_cpu_seconds": machine_cpu,
             "load_average_1min": load,
         }
     finally:

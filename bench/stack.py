@@ -174,6 +174,42 @@ class Daphne:
             self.proc.wait()
 
 
+class Profile:
+    """py-spy recording one process (raw folded stacks, for flame graphs or grep), from start()
+    until stop(). Only the thread holding the GIL is sampled (`--gil`): a daphne process runs on
+    one core at most, so that is where its time goes. py-spy is in the dev extras."""
+
+    def __init__(self, pid: int, name: str) -> None:
+        self.path = LOG_DIR / f"profile-{name}.txt"
+        self.proc = subprocess.Popen(  # noqa: S603 - the venv's own py-spy, fixed arguments
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--nonblocking",
+                "--gil",
+                "--output",
+                str(self.path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)  # attached before the measured work starts
+
+    def stop(self) -> Path:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        return self.path
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -185,6 +221,13 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """Busy CPU time of the whole machine so far (every core, every process: /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> dict[str, str | int]:
