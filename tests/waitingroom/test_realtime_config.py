@@ -5,6 +5,7 @@ import gc
 
 import pytest
 
+from waitingroom import gc_tuning
 from waitingroom.channel_layers import LAYERS, channel_layer
 from waitingroom.gc_tuning import THRESHOLDS, tune_for_many_sockets
 
@@ -40,3 +41,14 @@ def test_gc_tuning_sets_the_thresholds():
     finally:
         gc.unfreeze()
         gc.set_threshold(*saved)
+        gc.callbacks.remove(gc_tuning._log_slow_pauses)
+
+
+def test_a_slow_collection_is_logged_with_its_length(caplog, monkeypatch):
+    monkeypatch.setattr(gc_tuning, "SLOW_PAUSE_MS", 0.0)  # every collection counts as slow here
+    gc.callbacks.append(gc_tuning._log_slow_pauses)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(gc_tuning._log_slow_pauses)
+    assert "garbage collection paused the process" in caplog.text and "generation 2" in caplog.text
