@@ -3,8 +3,9 @@ fleets of patient sockets (each fleet a separate process, so that holding thousa
 does not slow the process that measures latency).
 
 Patient sockets behave like the wait screen's page (static/waitingroom/live.js and
-static/visits/patient.js): they send `ping` (live.js sends one every 25 s) and `activity` (a
-patient moving the mouse, throttled by the page), and reconnect after a drop with the page's
+static/visits/patient.js): they send `ping` (live.js sends one every 25 s), no `activity` (the
+page sends it only in a call, and these patients are waiting; `activity=True` adds one per
+heartbeat, as a patient in a call moving the mouse), and reconnect after a drop with the page's
 backoff (0.5-1 s, doubling up to 30 s).
 """
 
@@ -199,7 +200,7 @@ class PatientSpec:
 @dataclass
 class FleetOptions:
     heartbeat: float  # seconds between pings (and between activity messages)
-    activity: bool = True
+    activity: bool = False  # waiting patients' pages send none (static/visits/patient.js)
 
 
 class Fleet:

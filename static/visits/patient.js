@@ -127,9 +127,12 @@
   }
 
   // Activity (throttled to one message per 5 s) keeps an in-call patient from showing as away;
-  // a hidden page sends none, so it counts as idle.
+  // a hidden page sends none, so it counts as idle. It matters only in a call (the server ignores
+  // it elsewhere), so a waiting patient's page sends none: thousands of waiting screens then cost
+  // a ping each 25 s and nothing more.
+  var ACTIVE_IN = ["in_call", "away"];
   function activity() {
-    if (document.hidden || !socket) return;
+    if (document.hidden || !socket || ACTIVE_IN.indexOf(body.dataset.status) < 0) return;
     var now = Date.now();
     if (now - lastActivity < 5000) return;
     lastActivity = now;

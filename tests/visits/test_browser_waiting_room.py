@@ -69,3 +69,30 @@ def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, 
     dashboard.wait_for_selector(card, state="detached", timeout=LIVE_MS)
     patient.wait_for_selector("[data-patient-status='completed']", timeout=LIVE_MS)
     assert "Your visit has ended" in patient.text_content("[data-status-panel]")
+
+
+def test_the_wait_screen_sends_activity_only_in_a_call(new_page, provider, clinic_a):
+    from visits import services
+
+    patient = new_page()
+    sent: list[str] = []
+    patient.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(str(frame))))
+    patient.goto(f"/c/{clinic_a.slug}/")
+    patient.fill("input[name=patient_name]", "Wes Waiting")
+    patient.click("button[type=submit]")
+    patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
+
+    # Waiting: moving about the page sends nothing (the server has no use for it).
+    for x in range(5):
+        patient.mouse.move(50 + 40 * x, 200)
+        patient.keyboard.press("Shift")
+    patient.wait_for_timeout(300)
+    assert not [frame for frame in sent if '"activity"' in frame]
+
+    # In a call: the same movement is reported (it keeps the patient from showing as away).
+    services.visit_call(visit_id=Visit.objects.get(patient_name="Wes Waiting").id, user=provider)
+    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
+    patient.mouse.move(300, 300)
+    patient.mouse.move(320, 310)
+    patient.wait_for_timeout(300)
+    assert [frame for frame in sent if '"activity"' in frame]
