@@ -3,9 +3,9 @@
 Every open socket keeps a few hundred objects alive (protocol, consumer, tasks, queues). CPython's
 default thresholds (700, 10, 10) then run a full collection every second or two under load, each
 walking every object of every socket: measured 0.2-1 s pauses at 5,000 sockets that found almost
-nothing to free, which is the whole p99 of a status change (docs/performance.md). Collecting the
-young generation less often promotes far fewer short-lived objects, so full collections become
-rare; freezing what start-up created keeps it out of every collection.
+nothing to free, which is the whole p99 of a status change (docs/performance.md). Waiting for
+1,000 middle collections makes full ones rare; keeping the young and middle generations small
+keeps each of their pauses short; freezing what start-up created keeps it out of every collection.
 """
 
 from __future__ import annotations
@@ -16,11 +16,16 @@ import time
 
 log = logging.getLogger(__name__)
 
-# Young generation every 20,000 allocations (default 700), 5 young collections per middle one,
-# and at least 1,000 middle ones per full one (CPython also waits for 25% growth of the old
-# generation). Measured at 5,000 sockets: p99 of a status change 1.7 s with the defaults, about
-# 150 ms with these (docs/performance.md).
-THRESHOLDS = (20_000, 5, 1_000)
+# Young generation every 2,000 allocations (default 700), a middle one every 2 young ones, and at
+# least 1,000 middle ones per full one (CPython also waits for 25% growth of the old generation).
+# Measured at 5,000 sockets (docs/performance.md):
+# - the defaults (700, 10, 10): a full collection every second or two, p99 of a status change 1.7 s;
+# - (20,000, 5, 1,000): full collections rare, but each young or middle collection walked the tens
+#   of thousands of objects every socket message leaves alive for a while (the tasks Channels keeps
+#   per socket until its next message): 30 pauses of 54-401 ms in three minutes, p99 155-406 ms;
+# - (2,000, 2, 1,000): small young collections, survivors promoted to the old generation quickly:
+#   1-7 pauses over 50 ms in the same run, p99 44-157 ms.
+THRESHOLDS = (2_000, 2, 1_000)
 
 
 # A collection that stops the process longer than this is logged: every socket and request of the
