@@ -130,9 +130,10 @@ GC_TUNING = env_bool("GC_TUNING", default=True)
 
 # Which channels-redis layer carries pushes: "pubsub" (RedisPubSubChannelLayer) or "core"
 # (RedisChannelLayer). Chosen by measurement (make bench; docs/performance.md has the figures):
-# pubsub's faster fan-out does not show in a staff action reaching the dashboards, while core
-# keeps bounded per-channel queues and brought sockets back faster after a reconnect storm.
-CHANNEL_LAYER = env_str("CHANNEL_LAYER", "core")
+# pubsub is the faster of the two from a staff action to every dashboard, and only pubsub keeps
+# its sockets listening after Redis restarts (core's group memberships are Redis keys, lost with
+# it: tests/visits/test_staff_socket.py).
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
 if CHANNEL_LAYER not in LAYERS:
     raise ImproperlyConfigured(f"CHANNEL_LAYER must be one of {LAYERS}, got {CHANNEL_LAYER!r}")
 CHANNEL_LAYERS = {

@@ -7,7 +7,9 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
+from redis import asyncio as aioredis
 
 from tests.support.ws import communicator, session_key_for
 from waitingroom import realtime
@@ -144,6 +146,53 @@ async def test_a_batch_is_delivered_in_order_through_one_hop_to_the_event_loop(
     assert (size, thread) == (3, "realtime-publisher") and loop is not asyncio.get_running_loop()
     assert await ws.receive_json_from(timeout=3) == {"n": 1}
     assert await ws.receive_json_from(timeout=3) == {"n": 2}
+    await ws.disconnect()
+
+
+async def _restart_redis_for(layer) -> None:
+    """What a Redis restart does to this process's channel layer (Redis keeps nothing on disk
+    here): its connections to Redis are cut and every key of its prefix is gone. Only this
+    layer's own connections are cut: other runs may share the Redis server."""
+    client = aioredis.from_url(settings.REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{layer.prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        ours = set()
+        for loop_layer in getattr(layer, "_layers", {}).values():
+            for shard in getattr(loop_layer, "_shards", []):
+                connection = shard._pubsub.connection if shard._pubsub else None
+                if connection is not None and connection._writer is not None:
+                    ours.add(connection._writer.get_extra_info("sockname")[1])
+        for entry in await client.client_list():
+            if int(entry["addr"].rsplit(":", 1)[1]) in ours:
+                await client.client_kill_filter(_id=entry["id"])
+    finally:
+        await client.aclose()
+
+
+async def test_dashboards_keep_getting_updates_after_redis_restarts(provider, clinic_a):
+    ws = communicator(
+        f"/ws/staff/{clinic_a.slug}/", session_key=await sync_to_async(session_key_for)(provider)
+    )
+    assert (await ws.connect())[0]
+    await _restart_redis_for(get_channel_layer())
+    group = realtime.clinic_staff_group(clinic_a.id)
+
+    def committed(n):
+        with transaction.atomic():
+            realtime.publish(group, {"n": n})
+
+    # The layer notices the cut and subscribes again within about a second; a push sent before
+    # that is a lost hint (the page re-fetches on reconnect), but the socket must not go deaf.
+    for n in range(40):
+        await sync_to_async(committed)(n)
+        if await ws.receive_nothing(timeout=0.25):
+            continue
+        assert (await ws.receive_json_from())["n"] <= n  # a push sent once it had resubscribed
+        break
+    else:
+        raise AssertionError("the dashboard never heard from the server again after Redis restarted")
     await ws.disconnect()
 
 
