@@ -90,7 +90,8 @@ def test_a_transaction_left_open_is_rolled_back_before_reuse():
     assert in_thread(probe) == (True, pid)  # the same connection, without the uncommitted table
 
 
-def test_a_connection_killed_by_the_server_is_not_handed_out():
+def test_a_connection_killed_by_the_server_is_not_handed_out(monkeypatch):
+    monkeypatch.setattr(pgpool, "TRUST_FOR", 0.0)  # idle long enough to be checked
     pid = in_thread(request_pid)
     killer = connections.create_connection("default")
     killer.settings_dict = {**killer.settings_dict, "POOL_SIZE": 0}  # not a pooled one
@@ -131,9 +132,25 @@ def test_at_most_pool_size_idle_connections_are_kept():
     assert len(pool._idle) == 2
 
 
+def test_a_connection_idle_for_a_while_is_checked_before_use(monkeypatch):
+    class Conn:
+        closed = 0
+        info = SimpleNamespace(transaction_status=extensions.TRANSACTION_STATUS_IDLE)
+
+    checked = []
+    monkeypatch.setattr(pgpool, "_alive", lambda conn: checked.append(conn) or True)
+    pool = pgpool.ConnectionPool(size=2)
+    fresh_conn = Conn()
+    pool.give_back(fresh_conn)
+    assert pool.take() is fresh_conn and checked == []  # handed back just now: used as it is
+    pool.give_back(fresh_conn)
+    monkeypatch.setattr(pgpool, "TRUST_FOR", 0.0)
+    assert pool.take() is fresh_conn and checked == [fresh_conn]
+
+
 def test_a_forked_child_never_uses_nor_closes_its_parents_connections(monkeypatch):
     in_thread(request_pid)  # a connection now idle in the "parent's" pool
-    (parent_conn,) = [conn for pool in pgpool._pools.values() for conn in pool._idle]
+    (parent_conn,) = [conn for pool in pgpool._pools.values() for conn, _ in pool._idle]
     parent_pid = parent_conn.get_backend_pid()
     monkeypatch.setattr(pgpool.os, "getpid", lambda: -1)  # as in a Celery worker's child
 

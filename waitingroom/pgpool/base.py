@@ -7,7 +7,9 @@ of a 30 ms staff action on the benchmark's machine (docs/performance.md). Django
 `POOL_SIZE` idle connections per database and process instead:
 
 - "closing" a connection hands it back, after a rollback if a transaction was left open;
-- taking one checks it with a round trip (a server restart must not fail the next request);
+- taking one idle for a second or more checks it with a round trip (a server restart must not
+  fail the next request); one handed back less than a second ago is used as it is (a restart in
+  that second fails the requests that took such a connection, as it fails those in flight);
 - when the pool is empty a plain connection is made, and closed for real afterwards, so a burst
   never waits for a connection and never holds more than POOL_SIZE idle ones;
 - a forked child starts with empty pools (it must not share the parent's sockets).
@@ -19,12 +21,15 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 
 from django.db.backends.postgresql import base as postgresql
 from psycopg2 import extensions
 
 DEFAULT_POOL_SIZE = 10
+# Seconds after being handed back during which a connection is taken without a check.
+TRUST_FOR = 1.0
 
 
 class ConnectionPool:
@@ -40,8 +45,11 @@ class ConnectionPool:
             with self._lock:
                 if not self._idle:
                     return None
-                conn = self._idle.pop()  # the most recently used: the least likely to be stale
-            if _alive(conn):
+                # The most recently used: the least likely to be stale.
+                conn, returned_at = self._idle.pop()
+            # A connection handed back moments ago is used as it is; a round trip to check it
+            # would be one more wait for the GIL in a busy process, on every request.
+            if time.monotonic() - returned_at < TRUST_FOR or _alive(conn):
                 return conn
             conn.close()
 
@@ -51,14 +59,14 @@ class ConnectionPool:
             return False
         with self._lock:
             if len(self._idle) < self.size:
-                self._idle.append(conn)
+                self._idle.append((conn, time.monotonic()))
                 return True
         return False
 
     def detach_all(self) -> None:
         """Point this process's copies of the idle sockets at /dev/null and forget them."""
         with self._lock:
-            idle, self._idle = list(self._idle), deque()
+            idle, self._idle = [conn for conn, _ in self._idle], deque()
         for conn in idle:
             sink = os.open(os.devnull, os.O_RDWR)
             try:
@@ -69,7 +77,7 @@ class ConnectionPool:
 
     def clear(self) -> None:
         with self._lock:
-            idle, self._idle = list(self._idle), deque()
+            idle, self._idle = [conn for conn, _ in self._idle], deque()
         for conn in idle:
             conn.close()
 
