@@ -230,13 +230,19 @@ def card_html(*, visit: Visit) -> str:
     return card_state(visit=visit)[1]
 
 
-def card_state(*, visit: Visit) -> tuple[Phase, str]:
-    """The visit's phase and card as they are in the database now (three queries)."""
+def read_card(*, visit: Visit) -> CardData | None:
+    """What one visit's card shows, as it is in the database now (two queries)."""
     found = _read(visit.clinic, Q(pk=visit.pk))
-    if not found or found[0].phase is Phase.CLOSED:
+    return found[0] if found else None
+
+
+def card_state(*, visit: Visit, card: CardData | None = None) -> tuple[Phase, str]:
+    """The visit's phase and rendered card (`card` if already read): closed visits have none."""
+    card = card or read_card(visit=visit)
+    if card is None or card.phase is Phase.CLOSED:
         state = Phase.CLOSED, ""
     else:
-        state = found[0].phase, Renderer(visit.clinic).render(found[0])
+        state = card.phase, Renderer(visit.clinic).render(card)
     if (kept := _kept.get()) is not None:
         kept[visit.pk] = state
     return state

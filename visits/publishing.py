@@ -1,5 +1,6 @@
-"""What a visit change tells whom. Payloads carry fragments rendered by the same templates as the
-first page load; `waitingroom.realtime.publish` sends them after commit."""
+"""What a visit change tells whom. Payloads carry fragments rendered by the same code as the first
+page load (visits/cards.py, the patient's status template); `waitingroom.realtime` sends them
+after commit."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from visits.models import ChatMessage, Visit
 from waitingroom import realtime
 
 
-def render_patient_status(visit: Visit) -> str:
-    return render_to_string("visits/_patient_status.html", {"state": selectors.patient_state(visit=visit)})
+def render_patient_status(visit: Visit, *, staff_names: list[str] | None = None) -> str:
+    state = selectors.patient_state(visit=visit, staff_names=staff_names)
+    return render_to_string("visits/_patient_status.html", {"state": state})
 
 
 def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -> None:
     """Tell the clinic's dashboards, the patient's screen and (when the queue moved) every waiting
     patient of the clinic: one batch, sent after commit."""
+    card = cards.read_card(visit=visit)  # its names serve the patient's screen too
+    html = cards.card_state(visit=visit, card=card)[1]
+    staff_names = card.in_call if card is not None else []
     batch = [
         (
             realtime.clinic_staff_group(visit.clinic_id),
@@ -26,13 +31,17 @@ def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -
                 "visit_id": visit.id,
                 "status": visit.status,
                 "phase": visit.phase.value,
-                "html": cards.card_html(visit=visit),
+                "html": html,
                 "alert": alert,
             },
         ),
         (
             realtime.visit_group(visit.id),
-            {"type": "visit", "status": visit.status, "html": render_patient_status(visit)},
+            {
+                "type": "visit",
+                "status": visit.status,
+                "html": render_patient_status(visit, staff_names=staff_names),
+            },
         ),
     ]
     was_queued = before is not None and phase_of(before) is Phase.READY

@@ -91,16 +91,20 @@ class PatientState:
         return max(1, round(self.position * self.seconds_per_place / 60))
 
 
-def patient_state(*, visit: Visit) -> PatientState:
+def patient_state(*, visit: Visit, staff_names: list[str] | None = None) -> PatientState:
+    """What the patient's screen shows; `staff_names` if the caller already read who is in the
+    call (a visit change reads them once for the card and this)."""
     waiting = visit.status in READY_STATUSES
+    if staff_names is None:
+        staff_names = [
+            p.user.get_full_name() or p.user.username for p in visit.call_participants.select_related("user")
+        ]
     return PatientState(
         visit=visit,
         position=queue_position(visit=visit) if waiting else None,
         seconds_per_place=seconds_per_place(clinic=visit.clinic) if waiting else None,
         status_label=STATUS_LABELS[Status(visit.status)],
-        staff_names=[
-            p.user.get_full_name() or p.user.username for p in visit.call_participants.select_related("user")
-        ],
+        staff_names=staff_names,
         code_sent_to=_pending_code_phone(visit) if waiting and visit.clinic.offline_queueing else None,
     )
 

@@ -206,5 +206,5 @@ def test_an_action_answers_with_the_card_it_pushed_in_few_queries(provider_clien
     assert response.json()["html"] == pushed["html"] != ""
     # Session, user, membership, visit; then the transaction (its BEGIN and COMMIT, savepoints in a
     # test): lock, others in the call, join, update, event, the card (visit, names, fields) and
-    # the patient's screen (names). The answer's card is not read again (18 statements before).
-    assert len(ctx.captured_queries) == 15, "\n".join(q["sql"][:90] for q in ctx.captured_queries)
+    # the patient's screen (the same names). The answer's card is not read again (18 before).
+    assert len(ctx.captured_queries) == 14, "\n".join(q["sql"][:90] for q in ctx.captured_queries)
