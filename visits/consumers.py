@@ -10,10 +10,12 @@ from visits.lifecycle import IN_PROGRESS_STATUSES, Status
 from visits.models import CallParticipant, Visit
 from waitingroom import realtime, tenancy
 from waitingroom.models import FRONTLINE_ROLES
-from waitingroom.ws import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
+from waitingroom.ws import CLOSE_NOT_FOUND, Coalesced, RealtimeConsumer, session_is_live
 
 # Statuses in which the patient's activity changes something (presence.visit_activity).
 ACTIVITY_STATUSES = (Status.IN_CALL, Status.AWAY)
+# Patient sockets closing, written to the database in batches (see Coalesced).
+SOCKETS_CLOSED = Coalesced(lambda visit_ids: presence.visit_sockets_closed(visit_ids=visit_ids))
 
 
 class StaffDashboardConsumer(RealtimeConsumer):
@@ -113,28 +115,49 @@ class PatientConsumer(CallPeer):
     """The patient's wait screen: presence (connect, activity), the device-check result, and the
     visit's own updates plus the clinic's queue moves and broadcasts."""
 
+    # The visit's token and its browser session are the credentials: no login to look up, so the
+    # route skips the auth middleware's database call (waitingroom/asgi.py).
+    uses_login = False
+
     async def connect(self) -> None:
-        self.visit = await self._visit()
-        if self.visit is None:
+        # One call on the database thread for the session, the visit and, in the common case, the
+        # presence UPDATE: a reconnect storm queues thousands of connects on that one thread.
+        found = await self._open()
+        if found is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
+        self.visit, self.counted = found
         self.peer_id, self.visit_id, self.status = signalling.PATIENT_PEER, self.visit.id, self.visit.status
-        await self.join(realtime.visit_group(self.visit.id))
-        await self.join(realtime.clinic_patients_group(self.visit.clinic_id))
-        await self.accept()
-        self.counted = True
-        await database_sync_to_async(presence.visit_socket_opened)(visit_id=self.visit.id)
+        try:
+            await self.join(
+                realtime.visit_group(self.visit.id), realtime.clinic_patients_group(self.visit.clinic_id)
+            )
+            await self.accept()
+        except BaseException:
+            # No socket after all: the count taken above must not stay behind.
+            if self.counted:
+                self.counted = False
+                await SOCKETS_CLOSED.submit(self.visit.id)
+            raise
+        if not self.counted:
+            # Coming back changes what staff see (offline, recalled, Recents, a lost connection):
+            # published now that this socket hears its own visit's update too.
+            self.counted = True
+            await database_sync_to_async(presence.visit_socket_opened)(visit_id=self.visit.id)
 
     @database_sync_to_async
-    def _visit(self):
+    def _open(self) -> tuple[Visit, bool] | None:
+        """(visit, counted) for the token in the URL when this browser session is bound to it,
+        else None. `counted` is True when the quiet presence UPDATE already counted the socket."""
         session = self.scope.get("session")
         bound = session.get(selectors.PATIENT_SESSION_KEY, []) if session is not None else []
         try:
-            return selectors.patient_visit(
+            visit = selectors.patient_visit(
                 token=self.scope["url_route"]["kwargs"]["token"], bound_visit_ids=bound
             )
         except Http404:
             return None
+        return visit, presence.visit_socket_opened_quietly(visit_id=visit.id)
 
     async def disconnect(self, code: int) -> None:
         try:
@@ -142,7 +165,7 @@ class PatientConsumer(CallPeer):
         finally:
             # Whatever happened to the group leave, the drop must start the reconnect grace.
             if getattr(self, "counted", False):
-                await database_sync_to_async(presence.visit_socket_closed)(visit_id=self.visit.id)
+                await SOCKETS_CLOSED.submit(self.visit.id)
 
     async def realtime_event(self, event: dict) -> None:
         if event["payload"].get("type") == "visit":

@@ -7,11 +7,25 @@ changes that nobody needs to see (a reconnect within the grace, activity pings) 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -19,6 +33,7 @@ from visits import publishing
 from visits.lifecycle import IN_PROGRESS_STATUSES, OPEN_STATUSES, Actor, Event, Status
 from visits.models import Visit
 from visits.services import apply_event, locked_visit
+from waitingroom.models import Clinic
 
 # Statuses in which a lost connection costs the patient their place after the hold window.
 HOLDABLE = (Status.CONNECTING, Status.MEDIA_BLOCKED, Status.WAITING)
@@ -27,14 +42,24 @@ SWEEP_BATCH = 200
 QUIET_OPEN = [s for s in OPEN_STATUSES if s not in (Status.OFFLINE, Status.RECALLED, Status.DISCONNECTED)]
 
 
-def visit_socket_opened(*, visit_id: int) -> None:
-    # The common case, a page connecting or reconnecting within the grace, is one UPDATE (the row
-    # lock is the statement's own): nothing visible changes, so there is nothing to publish. A
-    # reconnect storm of thousands of sockets costs one round trip each instead of four.
+def visit_socket_opened_quietly(*, visit_id: int) -> bool:
+    """The common case, a page connecting or reconnecting within the grace: one UPDATE (the row
+    lock is the statement's own) and nothing visible changes, so there is nothing to publish.
+    False when the visit needs `visit_socket_opened` (it comes back from offline, recalled,
+    Recents or a lost connection, or is closed): that one publishes, so it must run once the
+    socket has joined its groups."""
     quiet = Visit.objects.filter(pk=visit_id, status__in=QUIET_OPEN, connection_lost=False)
-    if quiet.update(
-        open_sockets=F("open_sockets") + 1, disconnected_at=None, grace_due_at=None, hold_due_at=None
-    ):
+    return bool(
+        quiet.update(
+            open_sockets=F("open_sockets") + 1, disconnected_at=None, grace_due_at=None, hold_due_at=None
+        )
+    )
+
+
+def visit_socket_opened(*, visit_id: int) -> None:
+    # A reconnect storm of thousands of sockets costs one round trip each (the quiet case)
+    # instead of four.
+    if visit_socket_opened_quietly(visit_id=visit_id):
         return
     now = timezone.now()
     with transaction.atomic():
@@ -65,19 +90,36 @@ def visit_socket_opened(*, visit_id: int) -> None:
 
 
 def visit_socket_closed(*, visit_id: int) -> None:
-    """One UPDATE (no lock round trips): the last socket to close starts the reconnect grace."""
+    """The last socket to close starts the reconnect grace (one UPDATE)."""
+    visit_sockets_closed(visit_ids=[visit_id])
+
+
+def visit_sockets_closed(*, visit_ids: list[int]) -> None:
+    """One socket closed per entry (a visit may appear more than once), in one UPDATE per
+    distinct count (no lock, no other round trip; in practice one): the last socket of a visit
+    to close starts its reconnect grace, the clinic's grace read by a subquery in the same
+    statement. A reconnect storm's thousands of drops are written a batch at a time
+    (visits.consumers)."""
     now = timezone.now()
-    grace = (
-        Visit.objects.filter(pk=visit_id).values_list("clinic__reconnect_grace_seconds", flat=True).first()
+    grace = Subquery(
+        Clinic.objects.filter(pk=OuterRef("clinic_id")).values("reconnect_grace_seconds")[:1],
+        output_field=IntegerField(),
     )
-    if grace is None:
-        return
-    last = Q(open_sockets__lte=1, status__in=list(OPEN_STATUSES))
-    Visit.objects.filter(pk=visit_id).update(
-        open_sockets=Greatest(F("open_sockets") - 1, 0),
-        disconnected_at=Case(When(last, then=Value(now)), default=F("disconnected_at")),
-        grace_due_at=Case(When(last, then=Value(now + timedelta(seconds=grace))), default=F("grace_due_at")),
+    grace_due = ExpressionWrapper(
+        Value(now) + ExpressionWrapper(grace * Value(timedelta(seconds=1)), output_field=DurationField()),
+        output_field=DateTimeField(),
     )
+    by_count: dict[int, list[int]] = {}
+    for visit_id, closed in Counter(visit_ids).items():
+        by_count.setdefault(closed, []).append(visit_id)
+    for closed, ids in by_count.items():
+        # As many closes one after the other: the last of them leaves no socket open.
+        last = Q(open_sockets__lte=closed, status__in=list(OPEN_STATUSES))
+        Visit.objects.filter(pk__in=ids).update(
+            open_sockets=Greatest(F("open_sockets") - closed, 0),
+            disconnected_at=Case(When(last, then=Value(now)), default=F("disconnected_at")),
+            grace_due_at=Case(When(last, then=grace_due), default=F("grace_due_at")),
+        )
 
 
 def visit_activity(*, visit_id: int, idle_seconds: int) -> None:
@@ -176,4 +218,11 @@ def sweep_due(*, now: datetime | None = None) -> dict[str, int]:
     }
 
 
-__all__ = ["sweep_due", "visit_activity", "visit_socket_closed", "visit_socket_opened"]
+__all__ = [
+    "sweep_due",
+    "visit_activity",
+    "visit_socket_closed",
+    "visit_socket_opened",
+    "visit_socket_opened_quietly",
+    "visit_sockets_closed",
+]

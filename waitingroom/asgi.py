@@ -1,8 +1,9 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
 Websocket routes come from settings.WEBSOCKET_ROUTES (dotted paths), so this project package does
-not import the apps above it; every route sits behind the explicit origin allow-list and session
-authentication.
+not import the apps above it; every route sits behind the explicit origin allow-list and the
+session, and every route whose consumer needs a login (all but those that set
+`uses_login = False`, such as the patient's wait screen) behind the auth middleware too.
 """
 
 import os
@@ -12,21 +13,25 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "waitingroom.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
 from waitingroom.gc_tuning import tune_for_many_sockets  # noqa: E402
-from waitingroom.ws import SettingsOriginValidator  # noqa: E402
+from waitingroom.ws import SettingsOriginValidator, with_login  # noqa: E402
 
-websocket_urlpatterns = [route for path in settings.WEBSOCKET_ROUTES for route in import_string(path)]
+websocket_urlpatterns = [
+    with_login(route) for path in settings.WEBSOCKET_ROUTES for route in import_string(path)
+]
 
 application = ProtocolTypeRouter(
     {
         "http": ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app,
-        "websocket": SettingsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SettingsOriginValidator(
+            CookieMiddleware(SessionMiddleware(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )
 

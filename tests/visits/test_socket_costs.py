@@ -1,0 +1,170 @@
+"""What a patient socket costs the server to open and to close: calls on Channels' one database
+thread and SQL statements (a reconnect storm queues thousands of both; docs/performance.md), and
+that the cheaper paths keep presence exactly as before."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import DatabaseSyncToAsync
+from channels.layers import get_channel_layer
+from django.db.backends.utils import CursorWrapper
+
+from tests.support.ws import communicator
+from tests.visits.test_patient_socket import join_as_patient, visit_named
+from visits import presence
+from visits.lifecycle import Status
+from visits.models import Visit
+from waitingroom import realtime
+from waitingroom.ws import Coalesced
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ws_origins")]
+
+
+class DatabaseWork:
+    """Every call on Channels' database thread and every SQL statement, from any thread."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.calls: list[str] = []
+        self.statements: list[str] = []
+        handler, execute = DatabaseSyncToAsync.thread_handler, CursorWrapper.execute
+        work = self
+
+        def thread_handler(self, loop, *args, **kwargs):
+            work.calls.append(getattr(self.func, "__qualname__", repr(self.func)))
+            return handler(self, loop, *args, **kwargs)
+
+        def recorded_execute(self, sql, params=None):
+            work.statements.append(sql.split()[0].upper())
+            return execute(self, sql, params)
+
+        monkeypatch.setattr(DatabaseSyncToAsync, "thread_handler", thread_handler)
+        monkeypatch.setattr(CursorWrapper, "execute", recorded_execute)
+
+    def clear(self) -> None:
+        self.calls.clear()
+        self.statements.clear()
+
+
+async def test_a_patient_connect_is_one_database_call_and_a_close_one_update(clinic_a, monkeypatch):
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    work = DatabaseWork(monkeypatch)
+
+    ws = communicator(f"/ws/visit/{token}/", session_key=session)
+    assert (await ws.connect())[0]
+    # The session, the visit, the presence UPDATE: one trip to the database thread (no user
+    # lookup by the auth middleware, no close_old_connections hop before the message).
+    assert work.calls == ["PatientConsumer._open"]
+    assert work.statements == ["SELECT", "SELECT", "UPDATE"]
+    assert (await visit_named("Ann")).open_sockets == 1
+
+    work.clear()
+    await ws.disconnect()
+    assert work.statements == ["UPDATE"]  # the clinic's grace is a subquery of the same statement
+    assert len(work.calls) == 1
+    visit = await visit_named("Ann")
+    assert visit.open_sockets == 0 and visit.disconnected_at is not None
+    grace = (visit.grace_due_at - visit.disconnected_at).total_seconds()
+    assert grace == clinic_a.reconnect_grace_seconds
+
+
+async def test_coming_back_from_offline_still_publishes_once_joined(clinic_a, monkeypatch):
+    """The quiet UPDATE runs before the groups are joined; a visible return (offline, recalled,
+    Recents, lost connection) is applied only after, so the returning socket hears it."""
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    await Visit.objects.filter(patient_name="Ann").aupdate(status=Status.OFFLINE)
+    ws = communicator(f"/ws/visit/{token}/", session_key=session)
+    assert (await ws.connect())[0]
+    own = await ws.receive_json_from(timeout=3)
+    assert own["type"] == "visit" and own["status"] == Status.WAITING
+    visit = await visit_named("Ann")
+    assert (visit.status, visit.open_sockets) == (Status.WAITING, 1)
+    await ws.disconnect()
+
+
+async def test_a_failed_group_join_leaves_no_socket_counted(clinic_a, monkeypatch):
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    layer = get_channel_layer()
+
+    async def broken(*args, **kwargs):
+        raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(layer, "group_add_many", broken, raising=False)
+    monkeypatch.setattr(layer, "group_add", broken)
+    ws = communicator(f"/ws/visit/{token}/", session_key=session)
+    with pytest.raises(ConnectionError):
+        await ws.connect()
+    visit = await visit_named("Ann")
+    assert visit.open_sockets == 0 and visit.grace_due_at is not None
+
+
+async def test_patient_sockets_have_no_user_lookup_and_staff_sockets_keep_theirs(clinic_a):
+    from waitingroom.asgi import websocket_urlpatterns
+
+    wrapped = {str(route.pattern): type(route.callback).__name__ for route in websocket_urlpatterns}
+    assert wrapped["ws/visit/<str:token>/"] != "AuthMiddleware"
+    assert wrapped["ws/staff/<slug:slug>/"] == "AuthMiddleware"
+    assert wrapped["ws/call/<slug:slug>/<int:visit_id>/"] == "AuthMiddleware"
+    assert wrapped["ws/dispatch/"] == "AuthMiddleware"
+
+
+async def test_the_socket_joins_both_groups_in_one_go(clinic_a):
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    ws = communicator(f"/ws/visit/{token}/", session_key=session)
+    assert (await ws.connect())[0]
+    visit = await visit_named("Ann")
+    layer = get_channel_layer()
+    # Both groups reach the socket (the pipelined join did both).
+    for group in (realtime.visit_group(visit.id), realtime.clinic_patients_group(clinic_a.id)):
+        await layer.group_send(group, {"type": realtime.EVENT_TYPE, "payload": {"type": "probe", "g": group}})
+        assert (await ws.receive_json_from(timeout=3))["g"] == group
+    await ws.disconnect()
+
+
+def test_sockets_closed_in_one_batch_count_as_closed_one_after_the_other(clinic_a, django_assert_num_queries):
+    from tests.visits.conftest import arrive
+
+    two_tabs, one_tab, three_tabs = (arrive(clinic_a, name) for name in ("Two", "One", "Three"))
+    Visit.objects.filter(pk=two_tabs.pk).update(open_sockets=2)
+    Visit.objects.filter(pk=one_tab.pk).update(open_sockets=1)
+    Visit.objects.filter(pk=three_tabs.pk).update(open_sockets=3)
+
+    with django_assert_num_queries(2):  # one UPDATE per distinct count (here 2 and 1)
+        presence.visit_sockets_closed(
+            visit_ids=[two_tabs.id, one_tab.id, two_tabs.id, three_tabs.id, three_tabs.id]
+        )
+
+    two_tabs, one_tab, three_tabs = (Visit.objects.get(pk=v.pk) for v in (two_tabs, one_tab, three_tabs))
+    assert (two_tabs.open_sockets, one_tab.open_sockets, three_tabs.open_sockets) == (0, 0, 1)
+    assert two_tabs.grace_due_at is not None and one_tab.grace_due_at is not None
+    assert three_tabs.grace_due_at is None  # one tab still open
+
+
+async def test_coalesced_writes_take_everything_queued_meanwhile():
+    batches: list[list[int]] = []
+    first_started, release = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def write(items):
+        batches.append(list(items))
+        if len(batches) == 1:
+            loop.call_soon_threadsafe(first_started.set)
+            asyncio.run_coroutine_threadsafe(release.wait(), loop).result()
+
+    coalesced = Coalesced(write)
+    first = asyncio.create_task(coalesced.submit(1))
+    await first_started.wait()
+    rest = [asyncio.create_task(coalesced.submit(n)) for n in (2, 3, 4)]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(first, *rest)
+    assert batches == [[1], [2, 3, 4]]
+
+
+async def test_coalesced_write_errors_reach_every_waiter():
+    def write(items):
+        raise RuntimeError("database down")
+
+    coalesced = Coalesced(write)
+    results = await asyncio.gather(coalesced.submit(1), coalesced.submit(2), return_exceptions=True)
+    assert [type(r) for r in results] == [RuntimeError, RuntimeError]
