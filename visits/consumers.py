@@ -10,7 +10,7 @@ from visits.lifecycle import IN_PROGRESS_STATUSES, Status
 from visits.models import CallParticipant, Visit
 from waitingroom import realtime, tenancy
 from waitingroom.models import FRONTLINE_ROLES
-from waitingroom.ws import CLOSE_NOT_FOUND, Coalesced, RealtimeConsumer, session_is_live
+from waitingroom.ws import CLOSE_NOT_FOUND, Coalesced, RealtimeConsumer, database_calls, session_is_live
 
 # Statuses in which the patient's activity changes something (presence.visit_activity).
 ACTIVITY_STATUSES = (Status.IN_CALL, Status.AWAY)
@@ -121,8 +121,9 @@ class PatientConsumer(CallPeer):
 
     async def connect(self) -> None:
         # One call on the database thread for the session, the visit and, in the common case, the
-        # presence UPDATE: a reconnect storm queues thousands of connects on that one thread.
-        found = await self._open()
+        # presence UPDATE, shared with the other sockets connecting meanwhile: a reconnect storm
+        # queues thousands of connects on that one thread.
+        found = await database_calls.submit(self._open)
         if found is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -145,7 +146,6 @@ class PatientConsumer(CallPeer):
             self.counted = True
             await database_sync_to_async(presence.visit_socket_opened)(visit_id=self.visit.id)
 
-    @database_sync_to_async
     def _open(self) -> tuple[Visit, bool] | None:
         """(visit, counted) for the token in the URL when this browser session is bound to it,
         else None. `counted` is True when the quiet presence UPDATE already counted the socket."""

@@ -69,20 +69,22 @@ def with_login(route: URLPattern) -> URLPattern:
 
 
 class Coalesced:
-    """A database write of many items at once, fed one item per socket: `await submit(item)`
-    returns once `write(items)` has run, on the database thread, with this item among them.
-    While one write runs, items queue, and the next write takes them all (a group commit): a
-    lone item is written at once, and a reconnect storm's thousands of items take a few writes
-    instead of one database-thread call each, every one of which would queue ahead of the
-    reconnecting sockets on Channels' one database thread. One queue per event loop."""
+    """Database work on many items at once, fed one item per socket: `await submit(item)`
+    returns this item's result once `write(items)` (which returns None or one result per item)
+    has run on the database thread with this item among them. While one write runs, items
+    queue, and the next write takes them all (a group commit): a lone item is written at once,
+    and a reconnect storm's thousands of items take a few database-thread calls instead of one
+    each, every one of which would queue ahead of the reconnecting sockets on Channels' one
+    database thread (with a thread hand-off and a connection health check each). One queue per
+    event loop."""
 
-    def __init__(self, write: Callable[[list[Any]], None]) -> None:
+    def __init__(self, write: Callable[[list[Any]], list[Any] | None]) -> None:
         self.write = database_sync_to_async(write)
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
             weakref.WeakKeyDictionary()
         )
 
-    async def submit(self, item: Any) -> None:
+    async def submit(self, item: Any) -> Any:
         loop = asyncio.get_running_loop()
         queue = self._queues.get(loop)
         if queue is None:
@@ -91,7 +93,7 @@ class Coalesced:
         queue.items.append((item, done))
         if queue.drainer is None:
             queue.drainer = loop.create_task(self._drain(queue))
-        await done
+        return await done
 
     async def _drain(self, queue: _Queue) -> None:
         batch: list[tuple[Any, asyncio.Future]] = []
@@ -99,11 +101,16 @@ class Coalesced:
             while queue.items:
                 batch, queue.items = queue.items, []
                 try:
-                    await self.write([item for item, _ in batch])
+                    results = await self.write([item for item, _ in batch])
                 except Exception as error:  # each waiter raises it, as its own write would have
-                    _settle(batch, error)
-                else:
-                    _settle(batch, None)
+                    results = [_Raised(error)] * len(batch)
+                for (_, done), result in zip(batch, results or [None] * len(batch), strict=True):
+                    if done.done():
+                        continue
+                    if isinstance(result, _Raised):
+                        done.set_exception(result.error)
+                    else:
+                        done.set_result(result)
         finally:
             queue.drainer = None
             # Cancelled (the loop is closing): nobody is left waiting for nothing.
@@ -118,13 +125,24 @@ class _Queue:
         self.drainer: asyncio.Task | None = None
 
 
-def _settle(batch: list[tuple[Any, asyncio.Future]], error: Exception | None) -> None:
-    for _, done in batch:
-        if not done.done():
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
+class _Raised:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _call_each(calls: list[Callable[[], Any]]) -> list[Any]:
+    results: list[Any] = []
+    for call in calls:
+        try:
+            results.append(call())
+        except Exception as error:  # that caller's own error; the others go on
+            results.append(_Raised(error))
+    return results
+
+
+# Synchronous database calls of many sockets made in one database-thread call:
+# `await database_calls.submit(function)` returns function() (or raises what it raised).
+database_calls = Coalesced(_call_each)
 
 
 def origin_of(url: str) -> str:

@@ -54,7 +54,7 @@ async def test_a_patient_connect_is_one_database_call_and_a_close_one_update(cli
     assert (await ws.connect())[0]
     # The session, the visit, the presence UPDATE: one trip to the database thread (no user
     # lookup by the auth middleware, no close_old_connections hop before the message).
-    assert work.calls == ["PatientConsumer._open"]
+    assert work.calls == ["_call_each"]  # waitingroom.ws.database_calls: PatientConsumer._open
     assert work.statements == ["SELECT", "SELECT", "UPDATE"]
     assert (await visit_named("Ann")).open_sockets == 1
 
