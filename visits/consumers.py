@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from channels.db import database_sync_to_async
+from django.db import DatabaseError
 from django.http import Http404
 
 from visits import offline, presence, selectors, services, signalling
@@ -10,12 +13,33 @@ from visits.lifecycle import IN_PROGRESS_STATUSES, Status
 from visits.models import CallParticipant, Visit
 from waitingroom import realtime, tenancy
 from waitingroom.models import FRONTLINE_ROLES
-from waitingroom.ws import CLOSE_NOT_FOUND, Coalesced, RealtimeConsumer, database_calls, session_is_live
+from waitingroom.ws import (
+    CLOSE_NOT_FOUND,
+    Coalesced,
+    RealtimeConsumer,
+    call_each,
+    database_calls,
+    session_is_live,
+)
 
 # Statuses in which the patient's activity changes something (presence.visit_activity).
 ACTIVITY_STATUSES = (Status.IN_CALL, Status.AWAY)
-# Patient sockets closing, written to the database in batches (see Coalesced).
-SOCKETS_CLOSED = Coalesced(lambda visit_ids: presence.visit_sockets_closed(visit_ids=visit_ids))
+
+
+def _close_sockets(visit_ids: list[int]) -> list | None:
+    """Patient sockets closing, written in batches (see Coalesced). Should the batch fail (say,
+    a deadlock with another process's batch), each close is tried alone and only its own
+    failure reaches its socket."""
+    try:
+        presence.visit_sockets_closed(visit_ids=visit_ids)
+    except DatabaseError:
+        if len(visit_ids) == 1:
+            raise
+        return call_each([partial(presence.visit_socket_closed, visit_id=v) for v in visit_ids])
+    return None
+
+
+SOCKETS_CLOSED = Coalesced(_close_sockets)
 
 
 class StaffDashboardConsumer(RealtimeConsumer):

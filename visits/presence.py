@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -112,14 +113,16 @@ def visit_sockets_closed(*, visit_ids: list[int]) -> None:
     by_count: dict[int, list[int]] = {}
     for visit_id, closed in Counter(visit_ids).items():
         by_count.setdefault(closed, []).append(visit_id)
-    for closed, ids in by_count.items():
-        # As many closes one after the other: the last of them leaves no socket open.
-        last = Q(open_sockets__lte=closed, status__in=list(OPEN_STATUSES))
-        Visit.objects.filter(pk__in=ids).update(
-            open_sockets=Greatest(F("open_sockets") - closed, 0),
-            disconnected_at=Case(When(last, then=Value(now)), default=F("disconnected_at")),
-            grace_due_at=Case(When(last, then=grace_due), default=F("grace_due_at")),
-        )
+    # All or nothing when it takes more than one statement: a caller may retry the whole batch.
+    with transaction.atomic() if len(by_count) > 1 else nullcontext():
+        for closed, ids in by_count.items():
+            # As many closes one after the other: the last of them leaves no socket open.
+            last = Q(open_sockets__lte=closed, status__in=list(OPEN_STATUSES))
+            Visit.objects.filter(pk__in=ids).update(
+                open_sockets=Greatest(F("open_sockets") - closed, 0),
+                disconnected_at=Case(When(last, then=Value(now)), default=F("disconnected_at")),
+                grace_due_at=Case(When(last, then=grace_due), default=F("grace_due_at")),
+            )
 
 
 def visit_activity(*, visit_id: int, idle_seconds: int) -> None:

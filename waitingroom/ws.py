@@ -130,7 +130,8 @@ class _Raised:
         self.error = error
 
 
-def _call_each(calls: list[Callable[[], Any]]) -> list[Any]:
+def call_each(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Each call's result, or its error kept for that caller (Coalesced raises it there)."""
     results: list[Any] = []
     for call in calls:
         try:
@@ -142,7 +143,7 @@ def _call_each(calls: list[Callable[[], Any]]) -> list[Any]:
 
 # Synchronous database calls of many sockets made in one database-thread call:
 # `await database_calls.submit(function)` returns function() (or raises what it raised).
-database_calls = Coalesced(_call_each)
+database_calls = Coalesced(call_each)
 
 
 def origin_of(url: str) -> str:

@@ -8,7 +8,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import DatabaseSyncToAsync
 from channels.layers import get_channel_layer
+from django.db import DatabaseError, connection
 from django.db.backends.utils import CursorWrapper
+from django.test.utils import CaptureQueriesContext
 
 from tests.support.ws import communicator
 from tests.visits.test_patient_socket import join_as_patient, visit_named
@@ -54,7 +56,7 @@ async def test_a_patient_connect_is_one_database_call_and_a_close_one_update(cli
     assert (await ws.connect())[0]
     # The session, the visit, the presence UPDATE: one trip to the database thread (no user
     # lookup by the auth middleware, no close_old_connections hop before the message).
-    assert work.calls == ["_call_each"]  # waitingroom.ws.database_calls: PatientConsumer._open
+    assert work.calls == ["call_each"]  # waitingroom.ws.database_calls: PatientConsumer._open
     assert work.statements == ["SELECT", "SELECT", "UPDATE"]
     assert (await visit_named("Ann")).open_sockets == 1
 
@@ -121,7 +123,7 @@ async def test_the_socket_joins_both_groups_in_one_go(clinic_a):
     await ws.disconnect()
 
 
-def test_sockets_closed_in_one_batch_count_as_closed_one_after_the_other(clinic_a, django_assert_num_queries):
+def test_sockets_closed_in_one_batch_count_as_closed_one_after_the_other(clinic_a):
     from tests.visits.conftest import arrive
 
     two_tabs, one_tab, three_tabs = (arrive(clinic_a, name) for name in ("Two", "One", "Three"))
@@ -129,15 +131,37 @@ def test_sockets_closed_in_one_batch_count_as_closed_one_after_the_other(clinic_
     Visit.objects.filter(pk=one_tab.pk).update(open_sockets=1)
     Visit.objects.filter(pk=three_tabs.pk).update(open_sockets=3)
 
-    with django_assert_num_queries(2):  # one UPDATE per distinct count (here 2 and 1)
+    with CaptureQueriesContext(connection) as captured:
         presence.visit_sockets_closed(
             visit_ids=[two_tabs.id, one_tab.id, two_tabs.id, three_tabs.id, three_tabs.id]
         )
 
+    # One UPDATE per distinct count (here 2 and 1), in one transaction.
+    assert [q["sql"].split()[0] for q in captured].count("UPDATE") == 2
     two_tabs, one_tab, three_tabs = (Visit.objects.get(pk=v.pk) for v in (two_tabs, one_tab, three_tabs))
     assert (two_tabs.open_sockets, one_tab.open_sockets, three_tabs.open_sockets) == (0, 0, 1)
     assert two_tabs.grace_due_at is not None and one_tab.grace_due_at is not None
     assert three_tabs.grace_due_at is None  # one tab still open
+
+
+async def test_a_failed_batch_of_closes_is_written_one_by_one(clinic_a, monkeypatch):
+    from tests.visits.conftest import arrive
+    from visits import consumers
+
+    ann, bob = [await sync_to_async(arrive)(clinic_a, name) for name in ("Ann", "Bob")]
+    await Visit.objects.filter(pk__in=[ann.pk, bob.pk]).aupdate(open_sockets=1)
+
+    batch = presence.visit_sockets_closed
+
+    def deadlocked(*, visit_ids):
+        if len(visit_ids) > 1:
+            raise DatabaseError("deadlock detected")
+        batch(visit_ids=visit_ids)
+
+    monkeypatch.setattr(presence, "visit_sockets_closed", deadlocked)
+    assert await sync_to_async(consumers._close_sockets)([ann.id, bob.id]) == [None, None]
+    async for visit in Visit.objects.filter(pk__in=[ann.pk, bob.pk]):
+        assert visit.open_sockets == 0 and visit.grace_due_at is not None
 
 
 async def test_coalesced_writes_take_everything_queued_meanwhile():
