@@ -18,7 +18,6 @@ from waitingroom.ws import (
     Coalesced,
     RealtimeConsumer,
     call_each,
-    database_calls,
     session_is_live,
 )
 
@@ -40,6 +39,19 @@ def _close_sockets(visit_ids: list[int]) -> list | None:
 
 
 SOCKETS_CLOSED = Coalesced(_close_sockets)
+
+
+def _open_sockets(sockets: list[PatientConsumer]) -> list:
+    """Patient sockets opening, looked up and counted in batches (see Coalesced): for each,
+    None (no such visit for this browser) or (visit, counted), counted when the quiet presence
+    update (presence.visit_sockets_opened_quietly, one statement for the batch) took it."""
+    found = call_each([socket._find for socket in sockets])
+    visits = [f for f in found if isinstance(f, Visit)]
+    counted = presence.visit_sockets_opened_quietly(visit_ids=[v.id for v in visits]) if visits else set()
+    return [(f, f.id in counted) if isinstance(f, Visit) else f for f in found]
+
+
+SOCKETS_OPENED = Coalesced(_open_sockets)
 
 
 class StaffDashboardConsumer(RealtimeConsumer):
@@ -147,7 +159,7 @@ class PatientConsumer(CallPeer):
         # One call on the database thread for the session, the visit and, in the common case, the
         # presence UPDATE, shared with the other sockets connecting meanwhile: a reconnect storm
         # queues thousands of connects on that one thread.
-        found = await database_calls.submit(self._open)
+        found = await SOCKETS_OPENED.submit(self)
         if found is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -170,18 +182,16 @@ class PatientConsumer(CallPeer):
             self.counted = True
             await database_sync_to_async(presence.visit_socket_opened)(visit_id=self.visit.id)
 
-    def _open(self) -> tuple[Visit, bool] | None:
-        """(visit, counted) for the token in the URL when this browser session is bound to it,
-        else None. `counted` is True when the quiet presence UPDATE already counted the socket."""
+    def _find(self) -> Visit | None:
+        """The visit of the token in the URL when this browser session is bound to it."""
         session = self.scope.get("session")
         bound = session.get(selectors.PATIENT_SESSION_KEY, []) if session is not None else []
         try:
-            visit = selectors.patient_visit(
+            return selectors.patient_visit(
                 token=self.scope["url_route"]["kwargs"]["token"], bound_visit_ids=bound
             )
         except Http404:
             return None
-        return visit, presence.visit_socket_opened_quietly(visit_id=visit.id)
 
     async def disconnect(self, code: int) -> None:
         try:

@@ -141,11 +141,6 @@ def call_each(calls: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-# Synchronous database calls of many sockets made in one database-thread call:
-# `await database_calls.submit(function)` returns function() (or raises what it raised).
-database_calls = Coalesced(call_each)
-
-
 def origin_of(url: str) -> str:
     parsed = urlparse(url)
     return f"{parsed.scheme}://{parsed.netloc}"

@@ -11,6 +11,7 @@ from channels.layers import get_channel_layer
 from django.db import DatabaseError, connection
 from django.db.backends.utils import CursorWrapper
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.support.ws import communicator
 from tests.visits.test_patient_socket import join_as_patient, visit_named
@@ -56,7 +57,7 @@ async def test_a_patient_connect_is_one_database_call_and_a_close_one_update(cli
     assert (await ws.connect())[0]
     # The session, the visit, the presence UPDATE: one trip to the database thread (no user
     # lookup by the auth middleware, no close_old_connections hop before the message).
-    assert work.calls == ["call_each"]  # waitingroom.ws.database_calls: PatientConsumer._open
+    assert work.calls == ["_open_sockets"]  # visits.consumers.SOCKETS_OPENED
     assert work.statements == ["SELECT", "SELECT", "UPDATE"]
     assert (await visit_named("Ann")).open_sockets == 1
 
@@ -142,6 +143,23 @@ def test_sockets_closed_in_one_batch_count_as_closed_one_after_the_other(clinic_
     assert (two_tabs.open_sockets, one_tab.open_sockets, three_tabs.open_sockets) == (0, 0, 1)
     assert two_tabs.grace_due_at is not None and one_tab.grace_due_at is not None
     assert three_tabs.grace_due_at is None  # one tab still open
+
+
+def test_sockets_opened_in_one_batch_count_only_the_quiet_visits(clinic_a):
+    from tests.visits.conftest import arrive
+
+    two_tabs, one_tab, offline = (arrive(clinic_a, name) for name in ("Two", "One", "Offline"))
+    Visit.objects.filter(pk=offline.pk).update(status=Status.OFFLINE)
+    Visit.objects.filter(pk=one_tab.pk).update(open_sockets=0, grace_due_at=timezone.now())
+
+    counted = presence.visit_sockets_opened_quietly(
+        visit_ids=[two_tabs.id, one_tab.id, offline.id, two_tabs.id]
+    )
+
+    assert counted == {two_tabs.id, one_tab.id}  # offline comes back through visit_socket_opened
+    two_tabs, one_tab, offline = (Visit.objects.get(pk=v.pk) for v in (two_tabs, one_tab, offline))
+    assert (two_tabs.open_sockets, one_tab.open_sockets, offline.open_sockets) == (2, 1, 0)
+    assert one_tab.grace_due_at is None
 
 
 async def test_a_failed_batch_of_closes_is_written_one_by_one(clinic_a, monkeypatch):
