@@ -110,6 +110,24 @@ def _count_present(clinic_id: int) -> int:
     return Visit.objects.filter(clinic_id=clinic_id, open_sockets__gt=0).count()
 
 
+def _count_miscounted(clinic_id: int, expected: int) -> int:
+    """Visits whose presence count is not `expected` (every patient has one socket here)."""
+    from visits.models import Visit
+
+    return Visit.objects.filter(clinic_id=clinic_id, status="waiting").exclude(open_sockets=expected).count()
+
+
+async def miscounted_after(clinic: BenchClinic, expected: int, seconds: float = 10) -> int:
+    """Once every drop and every reconnect has been written, each visit counts its one socket:
+    the number of visits that still do not after `seconds` (0 is right)."""
+    started = time.monotonic()
+    while True:
+        wrong = await sync_to_async(_count_miscounted)(clinic.id, expected)
+        if wrong == 0 or time.monotonic() - started > seconds:
+            return wrong
+        await asyncio.sleep(0.5)
+
+
 def _forget_presence(clinic_id: int) -> None:
     """Servers of an earlier scenario were stopped with sockets open: start from none."""
     from visits.models import Visit
@@ -257,6 +275,8 @@ async def storm_run(
         )
         # Presence written for every socket again (the server's last step of a connect).
         storm["settle_seconds"] = round(await settle(clinic, plan.patients), 2)
+        storm["miscounted_visits"] = await miscounted_after(clinic, 1)
+        print(f"    presence after the storm: {storm['miscounted_visits']} visits miscounted", flush=True)
         for profile in profiles:
             print(f"    profile: {profile.stop()}", flush=True)
         after = await fleets.stats()
