@@ -188,7 +188,9 @@ class PatientConsumer(CallPeer):
         bound = session.get(selectors.PATIENT_SESSION_KEY, []) if session is not None else []
         try:
             return selectors.patient_visit(
-                token=self.scope["url_route"]["kwargs"]["token"], bound_visit_ids=bound
+                token=self.scope["url_route"]["kwargs"]["token"],
+                bound_visit_ids=bound,
+                only=selectors.SOCKET_FIELDS,
             )
         except Http404:
             return None

@@ -33,10 +33,18 @@ def staff_visit(*, clinic: Clinic, visit_id: int) -> Visit:
     return visit
 
 
-def patient_visit(*, token: str, bound_visit_ids: list[int]) -> Visit:
+# What the patient's socket reads of its visit (visits/consumers.py uses nothing else): building a
+# Visit and a Clinic with all their fields was the largest cost of a reconnect storm (22.7% of
+# daphne's time in the profile, docs/performance.md).
+SOCKET_FIELDS = ("id", "status", "clinic_id", "ended_at", "clinic__id", "clinic__idle_seconds")
+
+
+def patient_visit(*, token: str, bound_visit_ids: list[int], only: tuple[str, ...] = ()) -> Visit:
     """The visit behind a patient's link, if this browser session is bound to it and the visit did
-    not end longer than CLOSED_LINK_LIFETIME ago; else 404 (a wrong token learns nothing)."""
-    visit = Visit.objects.filter(token_hash=hash_token(token)).select_related("clinic").first()
+    not end longer than CLOSED_LINK_LIFETIME ago; else 404 (a wrong token learns nothing).
+    `only` limits the fields read (SOCKET_FIELDS for the socket)."""
+    visits = Visit.objects.filter(token_hash=hash_token(token)).select_related("clinic")
+    visit = (visits.only(*only) if only else visits).first()
     if visit is None or visit.id not in bound_visit_ids:
         raise Http404("No such visit")
     if visit.ended_at and visit.ended_at < timezone.now() - CLOSED_LINK_LIFETIME:

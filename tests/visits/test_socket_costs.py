@@ -30,6 +30,7 @@ class DatabaseWork:
     def __init__(self, monkeypatch) -> None:
         self.calls: list[str] = []
         self.statements: list[str] = []
+        self.sql: list[str] = []
         handler, execute = DatabaseSyncToAsync.thread_handler, CursorWrapper.execute
         work = self
 
@@ -39,6 +40,7 @@ class DatabaseWork:
 
         def recorded_execute(self, sql, params=None):
             work.statements.append(sql.split()[0].upper())
+            work.sql.append(sql)
             return execute(self, sql, params)
 
         monkeypatch.setattr(DatabaseSyncToAsync, "thread_handler", thread_handler)
@@ -47,6 +49,7 @@ class DatabaseWork:
     def clear(self) -> None:
         self.calls.clear()
         self.statements.clear()
+        self.sql.clear()
 
 
 async def test_a_patient_connect_is_one_database_call_and_a_close_one_update(clinic_a, monkeypatch):
@@ -69,6 +72,20 @@ async def test_a_patient_connect_is_one_database_call_and_a_close_one_update(cli
     assert visit.open_sockets == 0 and visit.disconnected_at is not None
     grace = (visit.grace_due_at - visit.disconnected_at).total_seconds()
     assert grace == clinic_a.reconnect_grace_seconds
+
+
+async def test_a_patient_connect_reads_only_what_the_socket_uses_of_its_visit(clinic_a, monkeypatch):
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    work = DatabaseWork(monkeypatch)
+    ws = communicator(f"/ws/visit/{token}/", session_key=session)
+    assert (await ws.connect())[0]
+    (lookup,) = [sql for sql in work.sql if "token_hash" in sql and sql.startswith("SELECT")]
+    # Not the answers, the token or the clinic's settings: only what the consumer reads.
+    selected = lookup.split(" FROM ")[0]
+    for unused in ('"visits_visit"."answers"', '"visits_visit"."token_hash"', '"waitingroom_clinic"."name"'):
+        assert unused not in selected
+    assert '"waitingroom_clinic"."idle_seconds"' in selected
+    await ws.disconnect()
 
 
 async def test_coming_back_from_offline_still_publishes_once_joined(clinic_a, monkeypatch):
