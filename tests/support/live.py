@@ -88,7 +88,10 @@ def close_other_connections() -> None:
     from waitingroom.pgpool.base import clear_all
 
     others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    connection.close()  # start from a fresh connection: the old one may have been terminated already
+    # Start from a fresh connection: the old one (and those the pool keeps) may have been
+    # terminated already.
+    connection.close()
+    clear_all()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
         # Termination is asynchronous: wait until the backends are really gone.
