@@ -80,14 +80,18 @@ class _PublisherLoop:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._pid = 0
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._loop is None or self._pid != os.getpid():
+            # A fork leaves the thread behind in the parent; a loop that stopped would never
+            # run what it is given (every publish would wait for its timeout).
+            if self._loop is None or self._pid != os.getpid() or not self._thread.is_alive():
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="realtime-publisher", daemon=True).start()
-                self._loop, self._pid = loop, os.getpid()
+                thread = threading.Thread(target=loop.run_forever, name="realtime-publisher", daemon=True)
+                thread.start()
+                self._loop, self._thread, self._pid = loop, thread, os.getpid()
             return self._loop
 
     def run(self, coroutine: Coroutine[Any, Any, None], *, timeout: float) -> None:
