@@ -51,7 +51,13 @@ def _open_sockets(sockets: list[PatientConsumer]) -> list:
     return [(f, f.id in counted) if isinstance(f, Visit) else f for f in found]
 
 
-SOCKETS_OPENED = Coalesced(_open_sockets)
+async def _opened_for_nobody(socket: PatientConsumer, found) -> None:
+    """A connect cancelled while its batch was written: a count taken for it is given back."""
+    if isinstance(found, tuple) and found[1]:
+        await SOCKETS_CLOSED.submit(found[0].id)
+
+
+SOCKETS_OPENED = Coalesced(_open_sockets, abandoned=_opened_for_nobody)
 
 
 class StaffDashboardConsumer(RealtimeConsumer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -78,8 +78,17 @@ class Coalesced:
     database thread (with a thread hand-off and a connection health check each). One queue per
     event loop."""
 
-    def __init__(self, write: Callable[[list[Any]], list[Any] | None]) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[Any]], list[Any] | None],
+        *,
+        abandoned: Callable[[Any, Any], Awaitable[None]] | None = None,
+    ) -> None:
+        """`abandoned(item, result)` undoes an item's write whose waiter was cancelled while the
+        write ran (daphne cancels the app of a client gone for 10 s): nobody else would."""
         self.write = database_sync_to_async(write)
+        self.abandoned = abandoned
+        self._undoing: set[asyncio.Task] = set()
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
             weakref.WeakKeyDictionary()
         )
@@ -90,10 +99,16 @@ class Coalesced:
         if queue is None:
             queue = self._queues[loop] = _Queue()
         done = loop.create_future()
-        queue.items.append((item, done))
+        entry = (item, done)
+        queue.items.append(entry)
         if queue.drainer is None:
             queue.drainer = loop.create_task(self._drain(queue))
-        return await done
+        try:
+            return await done
+        except asyncio.CancelledError:
+            if entry in queue.items:  # not written yet: it never will be
+                queue.items.remove(entry)
+            raise
 
     async def _drain(self, queue: _Queue) -> None:
         batch: list[tuple[Any, asyncio.Future]] = []
@@ -104,7 +119,11 @@ class Coalesced:
                     results = await self.write([item for item, _ in batch])
                 except Exception as error:  # each waiter raises it, as its own write would have
                     results = [_Raised(error)] * len(batch)
-                for (_, done), result in zip(batch, results or [None] * len(batch), strict=True):
+                for (item, done), result in zip(batch, results or [None] * len(batch), strict=True):
+                    if done.cancelled() and self.abandoned and not isinstance(result, _Raised):
+                        undo = asyncio.get_running_loop().create_task(self.abandoned(item, result))
+                        self._undoing.add(undo)
+                        undo.add_done_callback(self._undoing.discard)
                     if done.done():
                         continue
                     if isinstance(result, _Raised):

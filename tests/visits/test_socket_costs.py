@@ -227,3 +227,54 @@ async def test_coalesced_write_errors_reach_every_waiter():
     coalesced = Coalesced(write)
     results = await asyncio.gather(coalesced.submit(1), coalesced.submit(2), return_exceptions=True)
     assert [type(r) for r in results] == [RuntimeError, RuntimeError]
+
+
+def slow_find_for(token: str, monkeypatch) -> None:
+    """The lookup of `token`'s socket takes 0.5 s: a busy database thread."""
+    import time
+
+    from visits.consumers import PatientConsumer
+
+    find = PatientConsumer._find
+
+    def slow_find(self):
+        if self.scope["url_route"]["kwargs"]["token"] == token:
+            time.sleep(0.5)
+        return find(self)
+
+    monkeypatch.setattr(PatientConsumer, "_find", slow_find)
+
+
+async def test_a_connect_cancelled_while_queued_is_never_counted(clinic_a, monkeypatch):
+    ann_session, ann_token = await sync_to_async(join_as_patient)(clinic_a, "Ann")
+    bob_session, bob_token = await sync_to_async(join_as_patient)(clinic_a, "Bob")
+    slow_find_for(ann_token, monkeypatch)
+    ann = communicator(f"/ws/visit/{ann_token}/", session_key=ann_session)
+    bob = communicator(f"/ws/visit/{bob_token}/", session_key=bob_session)
+    ann_connect = asyncio.create_task(ann.connect(timeout=5))
+    await asyncio.sleep(0.1)  # Ann's batch is being written
+    bob_connect = asyncio.create_task(bob.connect(timeout=5))
+    await asyncio.sleep(0.1)  # Bob waits for the next batch
+    bob.future.cancel()  # daphne kills the app of a client gone longer than its close timeout
+    assert (await ann_connect)[0]
+    await asyncio.gather(bob_connect, return_exceptions=True)
+    await asyncio.sleep(0.7)  # a next batch, had Bob still been in the queue
+    assert (await visit_named("Bob")).open_sockets == 0
+    assert (await visit_named("Ann")).open_sockets == 1
+    await ann.disconnect()
+
+
+async def test_a_connect_cancelled_while_written_gives_its_count_back(clinic_a, monkeypatch):
+    ann_session, ann_token = await sync_to_async(join_as_patient)(clinic_a, "Ann")
+    slow_find_for(ann_token, monkeypatch)
+    ann = communicator(f"/ws/visit/{ann_token}/", session_key=ann_session)
+    ann_connect = asyncio.create_task(ann.connect(timeout=5))
+    await asyncio.sleep(0.1)  # her batch is being written: the count will be taken
+    ann.future.cancel()
+    await asyncio.gather(ann_connect, return_exceptions=True)
+    for _ in range(30):  # the write ends, then the count is given back
+        await asyncio.sleep(0.1)
+        visit = await visit_named("Ann")
+        if visit.disconnected_at is not None:
+            break
+    assert visit.open_sockets == 0 and visit.disconnected_at is not None  # the grace has started
