@@ -152,10 +152,23 @@ def test_a_forked_child_never_uses_nor_closes_its_parents_connections(monkeypatc
     in_thread(request_pid)  # a connection now idle in the "parent's" pool
     (parent_conn,) = [conn for pool in pgpool._pools.values() for conn, _ in pool._idle]
     parent_pid = parent_conn.get_backend_pid()
-    monkeypatch.setattr(pgpool.os, "getpid", lambda: -1)  # as in a Celery worker's child
+    monkeypatch.setattr(pgpool, "_pools_pid", -1)  # the pools are a parent's: as in a Celery worker's child
 
     assert in_thread(request_pid) != parent_pid  # the child connects on its own
     # The inherited socket now leads to /dev/null in this process: whatever psycopg2 writes on it
     # (a Terminate when the object goes) cannot reach the parent's session.
     assert stat.S_ISCHR(os.fstat(parent_conn.fileno()).st_mode)
     assert parent_conn in pgpool._detached
+
+
+def test_a_connection_closed_in_a_forked_child_never_enters_a_pool():
+    def close_in_child():
+        wrapper = fresh()
+        backend_pid(wrapper)
+        pool = wrapper._pooled_from
+        pool.pid = -1  # the pool is a parent's: this wrapper closes in a forked child
+        wrapper.close()  # as Celery's worker fixup does with what the child inherited
+        return pool
+
+    pool = in_thread(close_in_child)
+    assert len(pool._idle) == 0  # closed, not kept for a process it does not belong to

@@ -37,6 +37,7 @@ class ConnectionPool:
 
     def __init__(self, size: int) -> None:
         self.size = size
+        self.pid = os.getpid()  # the process whose connections these are
         self._idle: deque = deque()
         self._lock = threading.Lock()
 
@@ -160,7 +161,10 @@ class DatabaseWrapper(postgresql.DatabaseWrapper):
 
     def _close(self):
         pool, self._pooled_from = self._pooled_from, None
-        if self.connection is not None and pool is not None and not self.errors_occurred:
+        # A connection a forked child closes is its parent's (Celery's worker fixup closes the
+        # inherited ones, their descriptors first): never into a pool, whoever's it is.
+        mine = pool is not None and pool.pid == os.getpid()
+        if self.connection is not None and mine and not self.errors_occurred:
             with self.wrap_database_errors:
                 if pool.give_back(self.connection):
                     return
