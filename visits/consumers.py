@@ -47,7 +47,16 @@ def _open_sockets(sockets: list[PatientConsumer]) -> list:
     update (presence.visit_sockets_opened_quietly, one statement for the batch) took it."""
     found = call_each([socket._find for socket in sockets])
     visits = [f for f in found if isinstance(f, Visit)]
-    counted = presence.visit_sockets_opened_quietly(visit_ids=[v.id for v in visits]) if visits else set()
+    try:
+        counted = presence.visit_sockets_opened_quietly(visit_ids=[v.id for v in visits]) if visits else set()
+    except DatabaseError:
+        if len(visits) == 1:
+            raise
+        # As for closes: a batch that fails (a deadlock with another process's batch) is counted
+        # one socket at a time, so that only a socket's own failure reaches it.
+        return call_each(
+            [partial(_count_alone, f) if isinstance(f, Visit) else partial(_as_found, f) for f in found]
+        )
     return [(f, f.id in counted) if isinstance(f, Visit) else f for f in found]
 
 
@@ -55,6 +64,14 @@ async def _opened_for_nobody(socket: PatientConsumer, found) -> None:
     """A connect cancelled while its batch was written: a count taken for it is given back."""
     if isinstance(found, tuple) and found[1]:
         await SOCKETS_CLOSED.submit(found[0].id)
+
+
+def _count_alone(visit: Visit) -> tuple[Visit, bool]:
+    return visit, bool(presence.visit_sockets_opened_quietly(visit_ids=[visit.id]))
+
+
+def _as_found(found):
+    return found
 
 
 SOCKETS_OPENED = Coalesced(_open_sockets, abandoned=_opened_for_nobody)

@@ -199,6 +199,40 @@ async def test_a_failed_batch_of_closes_is_written_one_by_one(clinic_a, monkeypa
         assert visit.open_sockets == 0 and visit.grace_due_at is not None
 
 
+async def test_a_failed_batch_of_opens_is_counted_one_by_one(clinic_a, monkeypatch):
+    from visits import consumers
+
+    ann_session, ann_token = await sync_to_async(join_as_patient)(clinic_a, "Ann")
+    bob_session, bob_token = await sync_to_async(join_as_patient)(clinic_a, "Bob")
+    batch = presence.visit_sockets_opened_quietly
+
+    def deadlocked(*, visit_ids):
+        if len(visit_ids) > 1:
+            raise DatabaseError("deadlock detected")
+        return batch(visit_ids=visit_ids)
+
+    monkeypatch.setattr(presence, "visit_sockets_opened_quietly", deadlocked)
+
+    class Socket:  # what _open_sockets reads of a consumer
+        def __init__(self, token, session_key):
+            from django.contrib.sessions.backends.db import SessionStore
+
+            self.scope = {"url_route": {"kwargs": {"token": token}}, "session": SessionStore(session_key)}
+
+        _find = consumers.PatientConsumer._find
+
+    sockets = [
+        Socket(ann_token, ann_session),
+        Socket(bob_token, bob_session),
+        Socket("no-such-token", ann_session),
+    ]
+    results = await sync_to_async(consumers._open_sockets)(sockets)
+    ann, bob = [await visit_named(name) for name in ("Ann", "Bob")]
+    assert [(visit.id, counted) for visit, counted in results[:2]] == [(ann.id, True), (bob.id, True)]
+    assert results[2] is None  # a wrong token still learns nothing
+    assert (ann.open_sockets, bob.open_sockets) == (1, 1)
+
+
 async def test_coalesced_writes_take_everything_queued_meanwhile():
     batches: list[list[int]] = []
     first_started, release = asyncio.Event(), asyncio.Event()
