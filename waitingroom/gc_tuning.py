@@ -45,6 +45,9 @@ _started: list[float] = []
 
 
 def _log_slow_pauses(phase: str, info: dict) -> None:
+    # Runs inside the collector. Logging from here is safe with the handlers settings configure
+    # (StreamHandlers: their lock is re-entrant, should a collection start inside an emit); a
+    # handler with a plain lock (a queue or network handler) would need this deferred instead.
     if phase == "start":
         _started[:] = [time.perf_counter()]
     elif _started:

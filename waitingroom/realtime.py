@@ -95,7 +95,13 @@ class _PublisherLoop:
             return self._loop
 
     def run(self, coroutine: Coroutine[Any, Any, None], *, timeout: float) -> None:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        loop = self._running_loop()
+        if threading.current_thread() is self._thread:
+            # Called from this loop itself (nothing does today): waiting would stall the loop
+            # that has to run it, so it is only scheduled.
+            loop.create_task(coroutine)
+            return
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
         try:
             future.result(timeout=timeout)
         except TimeoutError:

@@ -214,6 +214,24 @@ def test_a_forked_process_or_a_stopped_loop_gets_a_new_publishing_loop():
         loop.call_soon_threadsafe(loop.stop)
 
 
+def test_publishing_from_the_publishing_loop_itself_does_not_stall_it():
+    publisher = realtime._PublisherLoop()
+    ran = []
+
+    async def event():
+        ran.append("sent")
+
+    async def from_inside():
+        publisher.run(event(), timeout=5)  # returns at once: the loop cannot wait for itself
+        return "returned"
+
+    loop = publisher._running_loop()
+    assert asyncio.run_coroutine_threadsafe(from_inside(), loop).result(timeout=2) == "returned"
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0.05), loop).result(timeout=2)
+    assert ran == ["sent"]
+    loop.call_soon_threadsafe(loop.stop)
+
+
 def test_a_failing_publish_is_logged_and_the_change_stands(clinic_a, provider, monkeypatch, caplog):
     from tests.visits.conftest import ready
     from visits import services
