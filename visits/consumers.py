@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import partial
 
 from channels.db import database_sync_to_async
+from django.contrib.sessions.models import Session
 from django.db import DatabaseError
 from django.http import Http404
+from django.utils import timezone
 
 from visits import offline, presence, selectors, services, signalling
 from visits.lifecycle import IN_PROGRESS_STATUSES, Status
@@ -45,6 +47,7 @@ def _open_sockets(sockets: list[PatientConsumer]) -> list:
     """Patient sockets opening, looked up and counted in batches (see Coalesced): for each,
     None (no such visit for this browser) or (visit, counted), counted when the quiet presence
     update (presence.visit_sockets_opened_quietly, one statement for the batch) took it."""
+    _load_sessions(sockets)
     found = call_each([socket._find for socket in sockets])
     visits = [f for f in found if isinstance(f, Visit)]
     try:
@@ -58,6 +61,25 @@ def _open_sockets(sockets: list[PatientConsumer]) -> list:
             [partial(_count_alone, f) if isinstance(f, Visit) else partial(_as_found, f) for f in found]
         )
     return [(f, f.id in counted) if isinstance(f, Visit) else f for f in found]
+
+
+def _load_sessions(sockets: list[PatientConsumer]) -> None:
+    """The browser sessions of a batch of connects in one query instead of one each (9% of
+    daphne's time in a reconnect storm). A session that is missing or expired reads as empty, as
+    Django's own load makes it; the socket then finds no visit."""
+    stores = [store for socket in sockets if (store := socket.scope.get("session")) is not None]
+    keys = {store.session_key for store in stores if store.session_key}
+    if len(keys) < 2:
+        return  # a lone connect loads its own, as before
+    data = dict(
+        Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).values_list(
+            "session_key", "session_data"
+        )
+    )
+    for store in stores:
+        if store.session_key in keys:
+            # SessionBase's cache of the loaded session: what its first read would have filled.
+            store._session_cache = store.decode(data[store.session_key]) if store.session_key in data else {}
 
 
 async def _opened_for_nobody(socket: PatientConsumer, found) -> None:

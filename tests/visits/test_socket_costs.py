@@ -233,6 +233,40 @@ async def test_a_failed_batch_of_opens_is_counted_one_by_one(clinic_a, monkeypat
     assert (ann.open_sockets, bob.open_sockets) == (1, 1)
 
 
+def batch_socket(token: str, session_key: str):
+    """What _open_sockets reads of a connecting consumer: its URL's token and lazy session."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.functional import LazyObject
+
+    from visits.consumers import PatientConsumer
+
+    class Socket:
+        _find = PatientConsumer._find
+
+    socket = Socket()
+    session = LazyObject()
+    session._wrapped = SessionStore(session_key)  # as Channels' session middleware leaves it
+    socket.scope = {"url_route": {"kwargs": {"token": token}}, "session": session}
+    return socket
+
+
+async def test_a_batch_of_connects_loads_its_sessions_in_one_query(clinic_a, monkeypatch):
+    from django.contrib.sessions.models import Session
+
+    from visits import consumers
+
+    people = [await sync_to_async(join_as_patient)(clinic_a, name) for name in ("Ann", "Bob", "Cy")]
+    # Cy's browser session has expired: like Django's own load, it reads as empty.
+    await Session.objects.filter(session_key=people[2][0]).aupdate(expire_date=timezone.now())
+    work = DatabaseWork(monkeypatch)
+    sockets = [batch_socket(token, session) for session, token in people]
+    results = await sync_to_async(consumers._open_sockets)(sockets)
+    assert sum("django_session" in sql for sql in work.sql) == 1
+    ann, bob = [await visit_named(name) for name in ("Ann", "Bob")]
+    assert [(visit.id, counted) for visit, counted in results[:2]] == [(ann.id, True), (bob.id, True)]
+    assert results[2] is None
+
+
 async def test_coalesced_writes_take_everything_queued_meanwhile():
     batches: list[list[int]] = []
     first_started, release = asyncio.Event(), asyncio.Event()
