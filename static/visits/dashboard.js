@@ -203,17 +203,26 @@
   }
 
   // --- Live updates ------------------------------------------------------------------------------
+  // Card pushes that arrive while the board is re-fetched are newer than what the answer may hold
+  // (it can be read before they were sent): they are kept and put back on the fresh board.
+  var pending = null;
   function resync() {
+    pending = [];
     return fetch(body.dataset.boardUrl, {credentials: "same-origin"}).then(function (r) {
       if (!r.ok) throw new Error(r.status);
       return r.text();
     }).then(function (html) {
-      board.innerHTML = html; applyExpanded(); refreshCounts(); tick();
+      var newer = pending || [];
+      pending = null;
+      board.innerHTML = html; applyExpanded();
+      newer.forEach(function (msg) { placeCard(msg.visit_id, msg.phase, msg.html); });
+      refreshCounts(); tick();
       document.dispatchEvent(new CustomEvent("wr:panel", {detail: {panel: "*"}}));
-    });
+    }, function (error) { pending = null; throw error; });
   }
   function onMessage(msg) {
     if (msg.type === "visit") {
+      if (pending) pending.push(msg);
       placeCard(msg.visit_id, msg.phase, msg.html);
       if (msg.alert) alertReady(board.querySelector("[data-visit='" + msg.visit_id + "']"));
       if (!msg.html && drawer.querySelector("[data-chat-visit='" + msg.visit_id + "']")) { drawer.hidden = true; drawer.innerHTML = ""; }

@@ -102,12 +102,17 @@
   }
 
   // --- Live updates ------------------------------------------------------------------------------
+  // Pushes counted, so that a re-fetch answered after a push does not put back the older state:
+  // the server changes the visit right after this socket opens (coming back from offline, say),
+  // and that push can arrive before the answer to the re-fetch sent on open.
+  var pushes = {visit: 0, broadcast: 0};
   function resync(wasReconnect) {
     // After a socket reconnection the call's connections are made afresh (an ICE restart).
     if (wasReconnect && mesh) mesh.restart();
+    var seen = {visit: pushes.visit, broadcast: pushes.broadcast};
     return fetch(body.dataset.stateUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (s) {
-      showStatus(s.status, s.html);
-      setBroadcast(s.broadcast);
+      if (pushes.visit === seen.visit) showStatus(s.status, s.html);
+      if (pushes.broadcast === seen.broadcast) setBroadcast(s.broadcast);
       reportMedia();
     });
   }
@@ -116,10 +121,10 @@
     el.textContent = text || ""; el.hidden = !text;
   }
   function onMessage(msg) {
-    if (msg.type === "visit") { showStatus(msg.status, msg.html); reportMedia(); }
+    if (msg.type === "visit") { pushes.visit++; showStatus(msg.status, msg.html); reportMedia(); }
     else if (msg.type === "peer" || msg.type === "signal") { if (mesh) mesh.handle(msg); }
     else if (msg.type === "queue") onQueue(msg);
-    else if (msg.type === "broadcast") setBroadcast(msg.message);
+    else if (msg.type === "broadcast") { pushes.broadcast++; setBroadcast(msg.message); }
     else if (msg.type === "chat") {
       var log = document.querySelector("[data-chat-log]");
       log.appendChild(fragment(msg.html)); log.scrollTop = log.scrollHeight;

@@ -96,3 +96,53 @@ def test_the_wait_screen_sends_activity_only_in_a_call(new_page, provider, clini
     patient.mouse.move(320, 310)
     patient.wait_for_timeout(300)
     assert [frame for frame in sent if '"activity"' in frame]
+
+
+def test_a_push_beats_an_older_refetch_answer(new_page, provider, clinic_a):
+    """The page re-fetches its state when it (re)connects or shows again; a push that arrives
+    while that answer is on its way is newer, and the older answer must not put back the old
+    status (it did: a patient back from a recall link stayed "recalled")."""
+    from visits import services
+
+    patient = new_page()
+    patient.goto(f"/c/{clinic_a.slug}/")
+    patient.fill("input[name=patient_name]", "Rita Race")
+    patient.click("button[type=submit]")
+    patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
+    visit = Visit.objects.get(patient_name="Rita Race")
+
+    def answer_late(route):
+        stale = route.fetch()  # read while the visit is still waiting
+        services.visit_call(visit_id=visit.id, user=provider)  # the push: in a call
+        patient.wait_for_timeout(500)  # the push reaches the page first
+        route.fulfill(response=stale)
+
+    patient.route("**/state/", answer_late)
+    patient.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # shown again: re-fetch
+    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
+    patient.wait_for_timeout(800)  # the late answer has come and gone
+    assert patient.get_attribute("body", "data-status") == "in_call"
+
+
+def test_a_push_beats_an_older_board_after_the_dashboard_reconnects(new_page, provider, clinic_a):
+    from tests.visits.conftest import ready
+    from visits import services
+
+    visit = ready(clinic_a, "Bo Board")
+    card = f"[data-visit='{visit.id}']"
+    dashboard = new_page()
+    login(dashboard, username="paula", password="pw-for-tests-1")
+    dashboard.wait_for_selector(f"[data-phase='ready'] {card}", timeout=LIVE_MS)
+
+    def answer_late(route):
+        stale = route.fetch()  # the board while the patient still waits
+        services.visit_call(visit_id=visit.id, user=provider)
+        dashboard.wait_for_timeout(500)
+        route.fulfill(response=stale)
+
+    dashboard.route("**/board/", answer_late)
+    dashboard.evaluate("window.dashboardSocket.drop()")  # reconnects, then re-fetches the board
+    dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE_MS)
+    dashboard.wait_for_timeout(800)
+    assert dashboard.query_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']")
+    assert dashboard.query_selector(f"[data-phase='ready'] {card}") is None
