@@ -10,9 +10,8 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from scheduling import availability, services
-from scheduling.forms import DecisionForm, slot_label, slot_value
-from scheduling.lifecycle import AlreadyDecided
+from scheduling import availability
+from scheduling.meetings.services import BookingConflict
 from scheduling.models import (
     AppointmentRequest,
     DateException,
@@ -26,7 +25,11 @@ from scheduling.models import (
     Service,
     WeeklyHours,
 )
-from scheduling.selectors import DISPATCH_ROLES
+from scheduling.requests import services
+from scheduling.requests.forms import DecisionForm
+from scheduling.requests.lifecycle import AlreadyDecided
+from scheduling.requests.selectors import DISPATCH_ROLES
+from scheduling.times import slot_label, slot_value
 from visits.admin import ClinicAdmin as VisitsClinicAdmin
 from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
 from waitingroom.models import Clinic, Membership, Role
@@ -257,7 +260,7 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
                 response=data["response"],
                 override=data["override"],
             )
-        except services.BookingConflict as conflict:
+        except BookingConflict as conflict:
             form.add_error("override", conflict.describe(appointment.clinic))
             return self._intermediate(
                 request, queryset, form, "accept_request", f"Accept request #{appointment.pk}"

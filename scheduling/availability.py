@@ -119,6 +119,11 @@ def clinic_providers(clinic: Clinic) -> QuerySet:
     )
 
 
+def person(user) -> str:
+    """The name a provider (or any staff member) is shown and emailed by."""
+    return user.get_full_name() or user.username
+
+
 def host_ids(clinic: Clinic, profile: SchedulingProfile) -> set[int]:
     """The host group: the chosen hosts who are still providers here, or every provider."""
     providers = set(clinic_providers(clinic).values_list("id", flat=True))

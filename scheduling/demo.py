@@ -8,7 +8,8 @@ from datetime import time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from scheduling import availability, meeting_services, services
+from scheduling import availability
+from scheduling.meetings import services as meeting_services
 from scheduling.models import (
     AppointmentRequest,
     Meeting,
@@ -17,6 +18,7 @@ from scheduling.models import (
     Service,
     WeeklyHours,
 )
+from scheduling.requests import services as request_services
 from visits import services as visit_services
 from waitingroom.models import Clinic
 
@@ -61,7 +63,7 @@ def seed(clinic: Clinic) -> None:
         slots = availability.open_slots(
             clinic=clinic, service=service, now=timezone.now() + timedelta(days=1)
         )
-        services.request_submit(
+        request_services.request_submit(
             clinic=clinic,
             service=service,
             provider_id=None,

@@ -12,11 +12,16 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
 
-from scheduling.lifecycle import RequestStatus
-from scheduling.meeting_status import Facts, MeetingStatus, derive, indicator
+from scheduling.meetings.status import Facts, MeetingStatus, derive, indicator
+from scheduling.requests.lifecycle import RequestStatus
 from visits.lifecycle import IN_PROGRESS_STATUSES
-from visits.models import Question, Visit
+from visits.models import Visit
 from waitingroom.models import Clinic
+from waitingroom.questions import Question
+
+# A requester asks for at most this many times; staff propose at most this many to a guest.
+MAX_REQUESTED_TIMES = 3
+MAX_PROPOSED_TIMES = 3
 
 
 class SchedulingProfile(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling import consumers
+from scheduling.requests import consumers
 
 websocket_urlpatterns = [
     path("ws/dispatch/", consumers.DispatchConsumer.as_asgi()),

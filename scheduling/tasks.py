@@ -2,13 +2,14 @@
 
 from celery import shared_task
 
-from scheduling import meeting_services, services
+from scheduling.meetings import services as meeting_services
+from scheduling.requests import services as request_services
 
 
 @shared_task(ignore_result=True)
 def expire_requests() -> int:
     """Beat runs this every 30 s: undecided requests past their expiry become expired."""
-    return services.requests_expire_due()
+    return request_services.requests_expire_due()
 
 
 @shared_task(ignore_result=True)

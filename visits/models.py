@@ -11,37 +11,7 @@ from django.db.models import Q
 
 from visits.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, Phase, Status, phase_of
 from waitingroom.models import Clinic
-
-
-class Question(models.Model):
-    """One configurable question of a clinic's form (the intake form here; the pre-request form in
-    scheduling uses the same mechanism)."""
-
-    class Kind(models.TextChoices):
-        TEXT = "text", "Text"
-        CHOICE = "choice", "Choice"
-        DATE = "date", "Date"
-        PHONE = "phone", "Phone"
-        EMAIL = "email", "Email"
-        REGION = "region", "Region / State"
-
-    label = models.CharField(max_length=80)
-    key = models.SlugField(max_length=40, help_text="Stable name of the answer, e.g. 'visit_option'.")
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
-    choices = models.TextField(blank=True, help_text="For Choice and Region: one option per line.")
-    required = models.BooleanField(default=False)
-    position = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        abstract = True
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return self.label
-
-    @property
-    def options(self) -> list[str]:
-        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+from waitingroom.questions import Question
 
 
 class IntakeField(Question):

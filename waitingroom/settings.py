@@ -237,4 +237,4 @@ WEBSOCKET_ROUTES = ["visits.routing.websocket_urlpatterns", "scheduling.routing.
 # Each app's part of the demo data, called by `manage.py seed_demo` with the demo clinic.
 DEMO_SEEDERS = ["visits.demo.seed", "scheduling.demo.seed"]
 # Extra panels on the staff dashboard, from apps above visits: callables (request, clinic) -> HTML.
-DASHBOARD_PANELS = ["scheduling.dispatch_views.render_panel"]
+DASHBOARD_PANELS = ["scheduling.requests.dispatch.render_panel"]

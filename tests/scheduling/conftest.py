@@ -9,8 +9,9 @@ import pytest
 import time_machine
 from django.core import mail
 
-from scheduling import availability, services
+from scheduling import availability
 from scheduling.models import AppointmentRequest, SchedulingProfile, Service, WeeklyHours
+from scheduling.requests import services
 from tests.conftest import client_for
 from tests.factories import staff
 from waitingroom.models import Role

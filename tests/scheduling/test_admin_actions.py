@@ -11,9 +11,9 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.messages import constants as levels
 from django.core import mail
 
-from scheduling import services
-from scheduling.forms import slot_label, slot_value
 from scheduling.models import AppointmentRequest, Meeting, Service
+from scheduling.requests import services
+from scheduling.times import slot_label, slot_value
 from tests.conftest import client_for
 from tests.factories import staff
 from tests.scheduling.conftest import scheduled_request, tomorrow, weekday_hours

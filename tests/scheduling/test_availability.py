@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from scheduling import availability, services
+from scheduling import availability
 from scheduling.availability import day_hours, local_instant, slot_starts, windows_for_day
 from scheduling.models import DateException, Meeting, SchedulingProfile
+from scheduling.requests import services
 from tests.factories import staff
 from tests.scheduling.conftest import MONDAY_NOON, at, on_demand, tomorrow, weekday_hours
 from waitingroom.models import Role

@@ -49,7 +49,7 @@ def test_seed_gives_the_demo_clinic_a_service_open_slots_and_one_pending_request
 def test_seed_gives_the_demo_clinic_a_meeting_in_each_status(settings):
     from django.utils import timezone
 
-    from scheduling.meeting_status import MeetingStatus
+    from scheduling.meetings.status import MeetingStatus
     from scheduling.models import Meeting
 
     settings.DEBUG = True

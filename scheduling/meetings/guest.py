@@ -1,0 +1,133 @@
+"""A meeting guest's pages: entering with a guest key (`/meet/`, or a clinic's own `/c/<slug>/meet/`)
+and the meeting page behind their emailed link, where they pick a proposed time, join, cancel,
+read the summary the staff left them and review the meeting. No account: the link's signature
+or the key (rate-limited per client) is the guest's credential."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from scheduling.meetings import services
+from scheduling.meetings.forms import GuestKeyForm, ReviewForm
+from scheduling.meetings.status import MeetingStatus
+from scheduling.models import Meeting
+from scheduling.times import local_time, parse_slot, slot_label, slot_value
+from visits.patient_views import bind_visit
+from waitingroom.clients import client_address
+from waitingroom.models import Clinic
+
+
+def meeting_from_token(token: str) -> Meeting:
+    meeting_id, _, signature = token.partition("-")
+    if not (meeting_id.isascii() and meeting_id.isdigit()):
+        raise Http404("No such meeting")
+    meeting = (
+        Meeting.objects.select_related("clinic", "service", "provider", "visit")
+        .filter(pk=int(meeting_id))
+        .first()
+    )
+    if meeting is None or not meeting.join_token_matches(signature):
+        raise Http404("No such meeting")
+    return meeting
+
+
+def _enter(request: HttpRequest, meeting: Meeting) -> HttpResponse:
+    """Into the waiting room (MeetingRefused if the room closed since the page was shown)."""
+    visit, visit_token = services.meeting_enter(meeting_id=meeting.pk)
+    bind_visit(request, visit)
+    return redirect("patient_wait", token=visit_token)
+
+
+@require_http_methods(["GET", "POST"])
+def meet(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    """The guest types their key. On a clinic's own page, another clinic's key is as unknown as a
+    wrong one. Inside the join window they go straight to the waiting room; otherwise to their
+    meeting page, which says when it opens."""
+    clinic = get_object_or_404(Clinic, slug=slug) if slug else None
+    form = GuestKeyForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                meeting = services.meeting_by_guest_key(
+                    key=form.cleaned_data["key"], client=client_address(request), clinic=clinic
+                )
+            except services.TooManyAttempts as refused:
+                form.add_error(None, str(refused))
+                status = 429
+            except services.MeetingRefused as refused:
+                form.add_error("key", str(refused))
+            else:
+                if services.can_join(meeting, timezone.now()):
+                    try:
+                        return _enter(request, meeting)
+                    except services.MeetingRefused:
+                        pass  # closed meanwhile: the meeting page says why
+                return redirect("meeting_join", token=meeting.join_token)
+    return render(request, "scheduling/meetings/meet.html", {"form": form, "clinic": clinic}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
+    """The guest's meeting page. POST `action`: join, pick (a proposed time), cancel, review."""
+    meeting = meeting_from_token(token)
+    now = timezone.now()
+    review = ReviewForm(request.POST if request.POST.get("action") == "review" else None)
+    if request.method == "POST":
+        action = request.POST.get("action", "join")
+        try:
+            if action == "join":
+                return _enter(request, meeting)
+            if action == "pick":
+                try:
+                    starts_at = parse_slot(request.POST.get("time", ""))
+                except ValueError:
+                    raise services.MeetingRefused("Pick one of the proposed times.") from None
+                services.meeting_pick_time(meeting_id=meeting.pk, starts_at=starts_at)
+                messages.success(
+                    request, "Thank you: your meeting is scheduled. An invitation is on its way."
+                )
+            elif action == "cancel":
+                services.meeting_cancel(meeting_id=meeting.pk, by_guest=True)
+                messages.success(request, "Your meeting is cancelled; the clinic has been told.")
+            elif action == "review" and review.is_valid():
+                services.meeting_review(
+                    meeting_id=meeting.pk,
+                    rating=review.cleaned_data["rating"],
+                    text=review.cleaned_data["text"],
+                )
+                messages.success(request, "Thank you for your review.")
+            else:
+                raise services.MeetingRefused(
+                    "Give a rating from 1 to 5." if action == "review" else "Unknown action."
+                )
+        except services.MeetingRefused as refused:
+            messages.error(request, str(refused))
+        return redirect("meeting_join", token=token)
+    status = meeting.current_status(now)
+    return render(
+        request,
+        "scheduling/meetings/join.html",
+        {
+            "meeting": meeting,
+            "status": status,
+            "can_join": services.can_join(meeting, now),
+            "can_cancel": status
+            in (MeetingStatus.PLANNING, MeetingStatus.SCHEDULED, MeetingStatus.STARTING_SOON)
+            and (meeting.starts_at is None or meeting.starts_at > now),
+            "can_review": status == MeetingStatus.COMPLETED and meeting.reviewed_at is None,
+            "review": review,
+            "opens_at": meeting.starts_at - services.JOIN_OPENS_BEFORE if meeting.starts_at else None,
+            "when": local_time(meeting.starts_at, meeting.clinic) if meeting.starts_at else None,
+            "proposals": [
+                (slot_value(p.starts_at), slot_label(p.starts_at, meeting.clinic))
+                for p in meeting.proposals.all()
+                if p.starts_at > now
+            ],
+        },
+    )

@@ -1,0 +1,13 @@
+"""What a meeting change tells whom. Pushes are hints: an open overview re-fetches its rows over
+HTTP, so there is one rendering path."""
+
+from __future__ import annotations
+
+from waitingroom import realtime
+from waitingroom.models import Clinic
+
+
+def meetings_changed(clinic: Clinic) -> None:
+    """A meeting was booked, changed, entered, or its status moved on: open meetings overviews of
+    the clinic re-fetch their rows (they listen on the clinic's staff socket)."""
+    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "meetings"})

@@ -1,0 +1,29 @@
+"""The dispatch page's socket: hints that a clinic's requests or providers' availability changed."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+
+from scheduling.requests import selectors
+from waitingroom import realtime
+from waitingroom.ws import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
+
+
+class DispatchConsumer(RealtimeConsumer):
+    """Joins the scheduling group of every clinic the user dispatches for, and nothing else."""
+
+    async def connect(self) -> None:
+        clinic_ids = await self._clinic_ids()
+        if not clinic_ids:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        for clinic_id in clinic_ids:
+            await self.join(realtime.clinic_scheduling_group(clinic_id))
+        await self.accept()
+
+    @database_sync_to_async
+    def _clinic_ids(self) -> list[int]:
+        return list(selectors.dispatch_clinics(user=self.scope["user"]).values_list("id", flat=True))
+
+    async def still_allowed(self) -> bool:
+        return await session_is_live(self.scope) and bool(await self._clinic_ids())

@@ -1,0 +1,21 @@
+"""What a change to requests or to providers' availability tells whom. Pushes are hints: the
+dispatch page and the dashboards' request panels re-fetch their fragment over HTTP, so there is
+one rendering path."""
+
+from __future__ import annotations
+
+from waitingroom import realtime
+from waitingroom.models import Clinic
+
+
+def requests_changed(clinic: Clinic) -> None:
+    """A request arrived, was decided or expired."""
+    realtime.publish(realtime.clinic_scheduling_group(clinic.pk), {"type": "requests"})
+    # The providers' dashboards list the requests addressed to them.
+    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
+
+
+def availability_changed(clinic: Clinic) -> None:
+    """A provider switched Available / Not available (the assign dialog shows it)."""
+    realtime.publish(realtime.clinic_scheduling_group(clinic.pk), {"type": "availability"})
+    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
