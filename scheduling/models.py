@@ -306,7 +306,7 @@ class Meeting(models.Model):
     # Both empty while planning: the guest picks one of the proposed times (MeetingProposal).
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
-    # A cache of meeting_status.derive(), kept current by the beat sweep; never set by hand.
+    # A cache of meetings/status.py's derive(), kept current by the beat sweep; never set by hand.
     status = models.CharField(max_length=14, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED)
     description = models.TextField(max_length=2000, blank=True)
     guest_name = models.CharField(max_length=120)
