@@ -213,9 +213,7 @@ def meeting_schedule(
                 now=now, event="schedule", by=by, starts_at=starts_at, ends_at=ends_at, **fields
             )
             transaction.on_commit(
-                lambda: emails.invitation(
-                    meeting, intro=f"{clinic.name} scheduled a video session with you."
-                )
+                lambda: emails.invitation(meeting, intro=f"{clinic.name} scheduled a video session with you.")
             )
         else:
             meeting = create_meeting(now=now, event="propose", by=by, **fields)

@@ -57,14 +57,18 @@ def request_form(request: HttpRequest, slug: str) -> HttpResponse:
             initial["kind"] = "scheduled"
         form = RequestForm(initial=initial, clinic=clinic)
     status = 400 if form.errors else 200
-    return render(request, "scheduling/requests/request_form.html", {"clinic": clinic, "form": form}, status=status)
+    return render(
+        request, "scheduling/requests/request_form.html", {"clinic": clinic, "form": form}, status=status
+    )
 
 
 @require_GET
 def request_sent(request: HttpRequest, slug: str) -> HttpResponse:
     clinic = get_object_or_404(Clinic, slug=slug)
     submitted = selectors.submitted_requests(ids=request.session.get(SUBMITTED_SESSION_KEY, []))
-    return render(request, "scheduling/requests/request_sent.html", {"clinic": clinic, "requests": submitted[:1]})
+    return render(
+        request, "scheduling/requests/request_sent.html", {"clinic": clinic, "requests": submitted[:1]}
+    )
 
 
 @require_GET
