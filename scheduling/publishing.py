@@ -3,24 +3,24 @@ request panels re-fetch their fragment over HTTP, so there is one rendering path
 
 from __future__ import annotations
 
-from waitingroom import realtime
 from waitingroom.models import Clinic
+from waitingroom.realtime import groups, publisher
 
 
 def requests_changed(clinic: Clinic) -> None:
     """A request arrived, was decided or expired."""
-    realtime.publish(realtime.clinic_scheduling_group(clinic.pk), {"type": "requests"})
+    publisher.publish(groups.clinic_scheduling_group(clinic.pk), {"type": "requests"})
     # The providers' dashboards list the requests addressed to them.
-    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
+    publisher.publish(groups.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
 
 
 def availability_changed(clinic: Clinic) -> None:
     """A provider switched Available / Not available (the assign dialog shows it)."""
-    realtime.publish(realtime.clinic_scheduling_group(clinic.pk), {"type": "availability"})
-    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
+    publisher.publish(groups.clinic_scheduling_group(clinic.pk), {"type": "availability"})
+    publisher.publish(groups.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
 
 
 def meetings_changed(clinic: Clinic) -> None:
     """A meeting was booked, changed, entered, or its status moved on: open meetings overviews of
     the clinic re-fetch their rows (they listen on the clinic's staff socket)."""
-    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "meetings"})
+    publisher.publish(groups.clinic_staff_group(clinic.pk), {"type": "meetings"})

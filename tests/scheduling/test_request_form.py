@@ -12,7 +12,7 @@ from scheduling import availability, services
 from scheduling.forms import slot_value
 from scheduling.models import AppointmentRequest, RequestQuestion, Service
 from tests.scheduling.conftest import at, on_demand, tomorrow, weekday_hours
-from waitingroom.models import EmailMessage
+from waitingroom.outbox.models import EmailMessage
 
 # Emails leave after commit: the tests that read them run in real transactions.
 mails_sent = pytest.mark.django_db(transaction=True)

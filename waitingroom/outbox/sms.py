@@ -8,8 +8,10 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
-from waitingroom.models import Clinic, SmsMessage
-from waitingroom.sms import get_sms_backend
+from waitingroom.models import Clinic
+from waitingroom.outbox.models import SmsMessage
+from waitingroom.outbox.sms_backends import get_sms_backend
+from waitingroom.outbox.tasks import sms_deliver
 
 # Sent after commit when a message's status moved forward; apps above listen (e.g. the visit card).
 sms_status_changed = django.dispatch.Signal()  # kwargs: message
@@ -17,8 +19,6 @@ sms_status_changed = django.dispatch.Signal()  # kwargs: message
 
 def sms_queue(*, clinic: Clinic, reference: str, to: str, body: str) -> SmsMessage:
     """Store the message and send it after commit. The same reference twice is one message."""
-    from waitingroom.tasks import sms_deliver
-
     message, created = SmsMessage.objects.get_or_create(
         reference=reference, defaults={"clinic": clinic, "to": to, "body": body}
     )

@@ -10,7 +10,9 @@ from django.core.mail import EmailMessage as DjangoEmail
 from django.db import transaction
 from django.utils import timezone
 
-from waitingroom.models import Clinic, EmailMessage
+from waitingroom.models import Clinic
+from waitingroom.outbox.models import EmailMessage
+from waitingroom.outbox.tasks import email_deliver
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,6 @@ def email_queue(
 ) -> EmailMessage | None:
     """Store the email and send it after commit. The same reference twice is one email; no
     recipients is no email."""
-    from waitingroom.tasks import email_deliver
-
     recipients = sorted({address for address in to if address})
     if not recipients:
         return None

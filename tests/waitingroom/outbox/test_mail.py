@@ -6,8 +6,8 @@ import pytest
 from celery.exceptions import Retry
 from django.core import mail
 
-from waitingroom import mail as outbox
-from waitingroom.models import EmailMessage
+from waitingroom.outbox import mail as outbox
+from waitingroom.outbox.models import EmailMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
