@@ -1,4 +1,4 @@
-"""What appointment-request emails say, and to whom (a meeting's own emails: meeting_emails.py). Each is queued through waitingroom.outbox.mail (stored, sent
+"""What appointment-request emails say, and to whom (a meeting's own emails: meeting_emails.py). Each is queued through waitingroom.outbox.queueing (stored, sent
 after commit by a task, idempotent by its reference)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from scheduling.models import AppointmentRequest, Meeting, Requester
 from waitingroom.models import Clinic, Membership, Role
-from waitingroom.outbox.mail import email_queue
+from waitingroom.outbox.queueing import email_queue
 
 REQUESTER_LINK_SALT = "scheduling.requester-link"
 REQUESTER_LINK_MAX_AGE = 14 * 24 * 3600

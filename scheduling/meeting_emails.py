@@ -1,6 +1,6 @@
 """What a meeting's guest and host are emailed: the invitation (with its .ics, join link and guest
 key) whenever the time or host is fixed or changes, the proposed times to pick from, and the
-cancellation. Queued through waitingroom.outbox.mail: stored, sent after commit, one per reference."""
+cancellation. Queued through waitingroom.outbox.queueing: stored, sent after commit, one per reference."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 from scheduling import ics
 from scheduling.emails import absolute, join_link, local_time, person, requester_link
 from scheduling.models import Meeting
-from waitingroom.outbox.mail import Attachment, email_queue
+from waitingroom.outbox.queueing import Attachment, email_queue
 
 
 def _calendar(meeting: Meeting, *, cancelled: bool = False, note: str = "") -> Attachment:

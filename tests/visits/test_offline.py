@@ -185,7 +185,7 @@ def test_recall_texts_a_link_that_brings_the_patient_back(clinic, provider):
 
 
 def test_recall_may_be_repeated_and_each_recall_sends_once(clinic, provider):
-    from waitingroom.outbox.sms import sms_deliver_now
+    from waitingroom.outbox.delivery import sms_deliver_now
 
     visit = gone_offline(clinic)
     offline.visit_recall(visit_id=visit.id, user=provider)

@@ -1,7 +1,9 @@
 """The outbox: every SMS and email the clinic sends, stored before it is sent and delivered by a
 Celery task that is safe to run twice.
 
-`models` (the stored messages), `sms` and `mail` (queue, deliver, delivery status), `sms_backends`
-(console, in-memory, Twilio), `tasks` (the Celery adapters) and `twilio_webhooks` (Twilio's signed
-delivery-status callback). Apps above build the content; the outbox only stores and sends it.
+`queueing` is what apps above call (store, then send after commit); `tasks` (the Celery
+adapters) run `delivery`, which hands each message to Django's mail backend or to an SMS backend
+(`sms_backends`: console, in-memory, Twilio) and applies Twilio's delivery statuses, received by
+`twilio_webhooks`. `models` stores every message. Imports run queueing -> tasks -> delivery, never
+back. Apps above build the content; the outbox only stores and sends it.
 """

@@ -1,12 +1,13 @@
-"""Thin Celery adapters: each takes a row's id and calls the outbox service that delivers it.
+"""Thin Celery adapters: each takes a row's id and calls the delivery that sends it.
 
-The services queue these tasks, so the tasks import the services inside their bodies (no import
-cycle). The names are the ones the tasks had as waitingroom/tasks.py, so tasks already queued
-by a running deployment still find their function after an upgrade.
+The names are the ones these tasks had as waitingroom/tasks.py, so a task already queued by a
+running deployment still finds its function after an upgrade.
 """
 
 from celery import shared_task
 from twilio.base.exceptions import TwilioException
+
+from waitingroom.outbox import delivery
 
 
 @shared_task(
@@ -18,9 +19,7 @@ from twilio.base.exceptions import TwilioException
     max_retries=5,
 )
 def sms_deliver(message_id: int) -> None:
-    from waitingroom.outbox import sms
-
-    sms.sms_deliver_now(message_id=message_id)
+    delivery.sms_deliver_now(message_id=message_id)
 
 
 @shared_task(
@@ -32,6 +31,4 @@ def sms_deliver(message_id: int) -> None:
     max_retries=8,
 )
 def email_deliver(message_id: int) -> None:
-    from waitingroom.outbox import mail
-
-    mail.email_deliver_now(message_id=message_id)
+    delivery.email_deliver_now(message_id=message_id)

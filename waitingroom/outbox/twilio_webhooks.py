@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from waitingroom.outbox import sms
+from waitingroom.outbox import delivery
 
 
 def signed_url(request: HttpRequest) -> str:
@@ -51,5 +51,5 @@ def twilio_sms_status(request: HttpRequest) -> HttpResponse:
         return HttpResponse(
             "MessageSid and MessageStatus are required", status=400, content_type="text/plain"
         )
-    sms.sms_status_update(sid=sid, status=status, error=request.POST.get("ErrorCode", ""))
+    delivery.sms_status_update(sid=sid, status=status, error=request.POST.get("ErrorCode", ""))
     return HttpResponse(status=204)

@@ -4,7 +4,7 @@ move a status forward."""
 import pytest
 
 from tests.support.twilio import FakeTwilioHttp, signed_post
-from waitingroom.outbox import sms, sms_backends
+from waitingroom.outbox import delivery, queueing, sms_backends
 from waitingroom.outbox.models import SmsMessage
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +12,7 @@ CALLBACK = "/twilio/sms-status/"
 
 
 def queue(clinic, reference="recall:1:1"):
-    return sms.sms_queue(clinic=clinic, reference=reference, to="+14155550123", body="Come back")
+    return queueing.sms_queue(clinic=clinic, reference=reference, to="+14155550123", body="Come back")
 
 
 def test_queueing_the_same_reference_twice_sends_one_sms(clinic_a, django_capture_on_commit_callbacks):
@@ -27,16 +27,16 @@ def test_queueing_the_same_reference_twice_sends_one_sms(clinic_a, django_captur
 
 def test_delivering_twice_sends_once(clinic_a):
     message = SmsMessage.objects.create(clinic=clinic_a, reference="r1", to="+14155550123", body="x")
-    sms.sms_deliver_now(message_id=message.id)
-    sms.sms_deliver_now(message_id=message.id)
+    delivery.sms_deliver_now(message_id=message.id)
+    delivery.sms_deliver_now(message_id=message.id)
     assert len(sms_backends.outbox) == 1
 
 
 def test_twilio_request_carries_the_status_callback(clinic_a, settings, monkeypatch):
     http = FakeTwilioHttp(responses=[(201, {"sid": "SM" + "a" * 32, "status": "queued"})])
-    monkeypatch.setattr(sms, "get_sms_backend", lambda: sms_backends.TwilioSmsBackend(http_client=http))
+    monkeypatch.setattr(delivery, "get_sms_backend", lambda: sms_backends.TwilioSmsBackend(http_client=http))
     message = SmsMessage.objects.create(clinic=clinic_a, reference="r2", to="+14155550123", body="Come back")
-    sms.sms_deliver_now(message_id=message.id)
+    delivery.sms_deliver_now(message_id=message.id)
     assert http.requests[0].data == {
         "To": "+14155550123",
         "From": settings.TWILIO_FROM_NUMBER,
