@@ -1,6 +1,7 @@
 """Project-wide properties: layering, the production topology, the two commands."""
 
 import ast
+import fnmatch
 import os
 import subprocess
 from pathlib import Path
@@ -132,6 +133,37 @@ def test_compose_refuses_to_run_without_secrets():
     result = compose("config", "-q", env=env)
     assert result.returncode != 0
     assert "set SECRET_KEY" in result.stderr
+
+
+def test_docker_image_leaves_out_history_tests_and_local_data_but_not_what_it_copies():
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert {".git", "tests", ".venv", "**/*.sqlite3", "**/__pycache__"} <= set(patterns)
+
+    def ignored(path: str) -> bool:
+        # .dockerignore's matching, as far as these patterns need: "**/" matches any depth, and an
+        # ignored directory takes everything in it along.
+        parts = path.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        return any(
+            fnmatch.fnmatch(prefix, pattern.removeprefix("**/"))
+            or fnmatch.fnmatch(prefix.rsplit("/", 1)[-1], pattern.removeprefix("**/"))
+            for pattern in patterns
+            for prefix in prefixes
+        )
+
+    copied = [
+        source
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+        for source in line.split()[1:-1]
+        if source != "."
+    ]
+    assert copied and [source for source in copied if ignored(source)] == []
+    assert ignored("tests/conftest.py") and ignored("db.sqlite3") and ignored("visits/__pycache__/x.pyc")
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_make_test():
