@@ -111,7 +111,7 @@ def dashboard_queries(slug: str, session_key: str) -> int:
 async def run(env: StackEnv, plan, prepared: dict[str, Any], only: tuple[str, ...]) -> dict[str, Any]:
     from bench import scenarios
     from bench.floor import Floor
-    from waitingroom.channel_layers import LAYERS
+    from waitingroom.realtime.layers import LAYERS
 
     clinic, chosen = prepared["clinic"], prepared["layer"]
     actions = scenarios.StaffActions(clinic)

@@ -20,8 +20,8 @@ from bench.load import Boards, FleetOptions, Fleets, PatientSpec, Timed, http, o
 from bench.plan import Plan
 from bench.stack import Daphne, Profile, StackEnv, cpu_seconds, machine_cpu_seconds, rss_kib
 from bench.stats import latency_ms, percentile
-from waitingroom import realtime
-from waitingroom.channel_layers import channel_layer
+from waitingroom.realtime import groups, publisher
+from waitingroom.realtime.layers import channel_layer
 
 
 @dataclass
@@ -67,7 +67,7 @@ class LayerProbe:
     def __init__(self, kind: str, env: StackEnv, clinic: BenchClinic, html: str) -> None:
         config = channel_layer(kind, redis_url=env.redis_url, max_connections=50, prefix=env.prefix)
         self.layer = import_string(config["BACKEND"])(**config["CONFIG"])
-        self.group = realtime.clinic_staff_group(clinic.id)
+        self.group = groups.clinic_staff_group(clinic.id)
         self.html = html
         self.ids = itertools.count(1)
 
@@ -79,7 +79,7 @@ class LayerProbe:
             payload = {"type": "visit", "visit_id": visit_id, "status": "probe", "html": self.html}
 
             async def send() -> None:
-                await self.layer.group_send(self.group, {"type": realtime.EVENT_TYPE, "payload": payload})
+                await self.layer.group_send(self.group, {"type": publisher.EVENT_TYPE, "payload": payload})
 
             return (visit_id, "probe"), send
 
@@ -95,7 +95,7 @@ def new_fleets(plan: Plan) -> Fleets:
 
 
 def payload_bytes(html: str) -> int:
-    return len(json.dumps({"type": realtime.EVENT_TYPE, "payload": {"type": "visit", "html": html}}))
+    return len(json.dumps({"type": publisher.EVENT_TYPE, "payload": {"type": "visit", "html": html}}))
 
 
 def specs(clinic: BenchClinic, count: int, ports: list[int], start: int = 0) -> list[PatientSpec]:

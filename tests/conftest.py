@@ -5,8 +5,8 @@ import pytest
 from django.test import Client
 
 from tests.factories import ClinicFactory, staff
-from waitingroom import sms
 from waitingroom.models import Role
+from waitingroom.outbox import sms_backends
 
 pytest_plugins = ["tests.support.live", "tests.support.ws"]
 
@@ -85,6 +85,6 @@ def outsider_client(outsider):
 
 @pytest.fixture(autouse=True)
 def _empty_sms_outbox():
-    sms.outbox.clear()
+    sms_backends.outbox.clear()
     yield
-    sms.outbox.clear()
+    sms_backends.outbox.clear()

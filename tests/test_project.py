@@ -1,36 +1,93 @@
 """Project-wide properties: layering, the production topology, the two commands."""
 
 import ast
+import fnmatch
 import os
 import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Lower apps never import higher ones (docs/architecture.md). The project wiring in waitingroom (asgi,
-# urls) reaches the apps above it through settings and include() strings, never imports.
+# Lower apps never import higher ones (docs/architecture.md, Layers). The project wiring in
+# waitingroom (asgi, urls) reaches the apps above it through settings and include() strings, never
+# imports.
 LAYERS = ["waitingroom", "visits", "scheduling", "consultations"]
+# waitingroom's infrastructure sub-packages, and the only modules of the project each may import
+# besides its own: none of the apps above, none of the clinic core's views, admin or tenancy, and
+# not each other, so any of them can be read, tested and replaced alone.
+INFRASTRUCTURE = {
+    "waitingroom.realtime": (),
+    "waitingroom.outbox": ("waitingroom.models",),  # the Clinic its messages belong to
+    "waitingroom.db": (),
+}
 
 
-def imported_apps(path: Path) -> set[str]:
+def module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_names(root: Path, path: Path) -> set[str]:
+    """Everything the file imports, at any depth (a function-level import counts), as dotted
+    names: `from a.b import c` is a.b.c, whether c is a module or not."""
     tree = ast.parse(path.read_text())
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names & set(LAYERS)
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:  # relative: resolved against the file's own package
+                package = module_name(root, path).split(".")
+                if path.name != "__init__.py":
+                    package = package[:-1]
+                module = ".".join(package[: len(package) - node.level + 1] + ([module] if module else []))
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def layering_violations(root: Path) -> list[str]:
+    violations = []
+    for level, app in enumerate(LAYERS):
+        higher = LAYERS[level + 1 :]
+        for path in (root / app).rglob("*.py"):
+            for name in sorted(imported_names(root, path)):
+                if any(within(name, above) for above in higher):
+                    violations.append(f"{path.relative_to(root)} imports {name}")
+    for package, allowed in INFRASTRUCTURE.items():
+        for path in root.joinpath(*package.split(".")).rglob("*.py"):
+            for name in sorted(imported_names(root, path)):
+                project = name.split(".")[0] in LAYERS
+                if project and not any(within(name, ok) for ok in (package, *allowed)):
+                    violations.append(f"{path.relative_to(root)} imports {name}")
+    return violations
 
 
 def test_imports_flow_one_way():
-    violations = []
-    for level, app in enumerate(LAYERS):
-        higher = set(LAYERS[level + 1 :])
-        for path in (ROOT / app).rglob("*.py"):
-            bad = imported_apps(path) & higher
-            if bad:
-                violations.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
-    assert violations == []
+    assert layering_violations(ROOT) == []
+
+
+def test_the_layering_check_catches_violations(tmp_path):
+    files = {
+        "waitingroom/models.py": "",
+        "waitingroom/tenancy.py": "from visits.models import Visit\n",  # an app above
+        "waitingroom/realtime/groups.py": "def f():\n    from waitingroom import tenancy\n",
+        "waitingroom/outbox/queueing.py": "from waitingroom.models import Clinic\nfrom ..realtime import groups\n",
+        "waitingroom/db/connections.py": "import waitingroom.outbox.models\n",
+        "visits/models.py": "from waitingroom.db import connections\n",  # downward: allowed
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert layering_violations(tmp_path) == [
+        "waitingroom/tenancy.py imports visits.models.Visit",
+        "waitingroom/realtime/groups.py imports waitingroom.tenancy",
+        "waitingroom/outbox/queueing.py imports waitingroom.realtime.groups",
+        "waitingroom/db/connections.py imports waitingroom.outbox.models",
+    ]
 
 
 # Inside scheduling: the requests side and the meetings side share scheduling's root (models,
@@ -133,6 +190,37 @@ def test_compose_refuses_to_run_without_secrets():
     result = compose("config", "-q", env=env)
     assert result.returncode != 0
     assert "set SECRET_KEY" in result.stderr
+
+
+def test_docker_image_leaves_out_history_tests_and_local_data_but_not_what_it_copies():
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert {".git", "tests", ".venv", "**/*.sqlite3", "**/__pycache__"} <= set(patterns)
+
+    def ignored(path: str) -> bool:
+        # .dockerignore's matching, as far as these patterns need: "**/" matches any depth, and an
+        # ignored directory takes everything in it along.
+        parts = path.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        return any(
+            fnmatch.fnmatch(prefix, pattern.removeprefix("**/"))
+            or fnmatch.fnmatch(prefix.rsplit("/", 1)[-1], pattern.removeprefix("**/"))
+            for pattern in patterns
+            for prefix in prefixes
+        )
+
+    copied = [
+        source
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+        for source in line.split()[1:-1]
+        if source != "."
+    ]
+    assert copied and [source for source in copied if ignored(source)] == []
+    assert ignored("tests/conftest.py") and ignored("db.sqlite3") and ignored("visits/__pycache__/x.pyc")
 
 
 def test_readme_gives_the_two_commands_and_ci_runs_make_test():

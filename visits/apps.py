@@ -6,7 +6,7 @@ class VisitsConfig(AppConfig):
     verbose_name = "Waiting room"
 
     def ready(self) -> None:
-        from waitingroom.messaging import sms_status_changed
+        from waitingroom.outbox.delivery import sms_status_changed
 
         sms_status_changed.connect(recall_sms_status_changed, dispatch_uid="visits-recall-sms")
 

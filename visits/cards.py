@@ -37,7 +37,8 @@ from visits.lifecycle import (
     phase_of,
 )
 from visits.models import CallParticipant, IntakeField, Visit
-from waitingroom.models import Clinic, SmsMessage
+from waitingroom.models import Clinic
+from waitingroom.outbox.models import SmsMessage
 
 # Staff buttons per lifecycle event, in card order: (label, style).
 STAFF_ACTIONS: dict[Event, tuple[str, str]] = {

@@ -13,15 +13,11 @@ from django.utils import timezone
 from visits import offline, presence, selectors, services, signalling
 from visits.lifecycle import IN_PROGRESS_STATUSES, Status
 from visits.models import CallParticipant, Visit
-from waitingroom import realtime, tenancy
+from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
-from waitingroom.ws import (
-    CLOSE_NOT_FOUND,
-    Coalesced,
-    RealtimeConsumer,
-    call_each,
-    session_is_live,
-)
+from waitingroom.realtime import groups, publisher
+from waitingroom.realtime.batching import Coalesced, call_each
+from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
 
 # Statuses in which the patient's activity changes something (presence.visit_activity).
 ACTIVITY_STATUSES = (Status.IN_CALL, Status.AWAY)
@@ -108,7 +104,7 @@ class StaffDashboardConsumer(RealtimeConsumer):
             # Refused before the handshake completes; an outsider learns nothing.
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        await self.join(realtime.clinic_staff_group(self.clinic.id))
+        await self.join(groups.clinic_staff_group(self.clinic.id))
         await self.accept()
 
     @database_sync_to_async
@@ -154,7 +150,7 @@ class CallPeer(RealtimeConsumer):
             await self.send_json(payload)
 
     async def _relay(self, payload: dict) -> None:
-        await realtime.relay(realtime.visit_group(self.visit_id), {"from": self.peer_id, **payload})
+        await publisher.relay(groups.visit_group(self.visit_id), {"from": self.peer_id, **payload})
 
     async def _refuse(self) -> bool:
         if await self.may_signal():
@@ -212,7 +208,7 @@ class PatientConsumer(CallPeer):
         self.peer_id, self.visit_id, self.status = signalling.PATIENT_PEER, self.visit.id, self.visit.status
         try:
             await self.join(
-                realtime.visit_group(self.visit.id), realtime.clinic_patients_group(self.visit.clinic_id)
+                groups.visit_group(self.visit.id), groups.clinic_patients_group(self.visit.clinic_id)
             )
             await self.accept()
         except BaseException:
@@ -307,7 +303,7 @@ class StaffCallConsumer(CallPeer):
             return
         self.peer_id = signalling.staff_peer(self.scope["user"].id)
         self.in_call = True
-        await self.join(realtime.visit_group(self.visit_id))
+        await self.join(groups.visit_group(self.visit_id))
         await self.accept()
 
     @database_sync_to_async

@@ -18,7 +18,7 @@ from visits import lifecycle, publishing, services
 from visits.lifecycle import Actor, Event, Status
 from visits.models import PhoneVerification, Visit, hash_token, new_token
 from visits.services import apply_event, locked_visit
-from waitingroom.messaging import sms_queue
+from waitingroom.outbox.queueing import sms_queue
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5

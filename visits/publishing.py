@@ -1,6 +1,6 @@
 """What a visit change tells whom. Payloads carry fragments rendered by the same code as the first
-page load (visits/cards.py, the patient's status template); `waitingroom.realtime` sends them
-after commit."""
+page load (visits/cards.py, the patient's status template); `waitingroom.realtime.publisher` sends
+them after commit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from visits import cards, selectors
 from visits.lifecycle import Phase, Status, phase_of
 from visits.models import ChatMessage, Visit
-from waitingroom import realtime
+from waitingroom.realtime import groups, publisher
 
 
 def render_patient_status(visit: Visit, *, staff_names: list[str] | None = None) -> str:
@@ -25,7 +25,7 @@ def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -
     staff_names = card.in_call if card is not None else []
     batch = [
         (
-            realtime.clinic_staff_group(visit.clinic_id),
+            groups.clinic_staff_group(visit.clinic_id),
             {
                 "type": "visit",
                 "visit_id": visit.id,
@@ -36,7 +36,7 @@ def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -
             },
         ),
         (
-            realtime.visit_group(visit.id),
+            groups.visit_group(visit.id),
             {
                 "type": "visit",
                 "status": visit.status,
@@ -49,7 +49,7 @@ def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -
     if was_queued != is_queued:
         batch.append(
             (
-                realtime.clinic_patients_group(visit.clinic_id),
+                groups.clinic_patients_group(visit.clinic_id),
                 {
                     "type": "queue",
                     "visit_id": visit.id,
@@ -58,25 +58,25 @@ def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -
                 },
             )
         )
-    realtime.publish_many(batch)
+    publisher.publish_many(batch)
 
 
 def chat_posted(message: ChatMessage) -> None:
     html = render_to_string("visits/_chat_message.html", {"message": message})
     payload = {"type": "chat", "visit_id": message.visit_id, "html": html, "sender": message.sender}
-    realtime.publish_many(
+    publisher.publish_many(
         [
-            (realtime.visit_group(message.visit_id), payload),
-            (realtime.clinic_staff_group(message.visit.clinic_id), payload),
+            (groups.visit_group(message.visit_id), payload),
+            (groups.clinic_staff_group(message.visit.clinic_id), payload),
         ]
     )
 
 
 def broadcast_changed(*, clinic_id: int, message: str) -> None:
     payload = {"type": "broadcast", "message": message}
-    realtime.publish_many(
+    publisher.publish_many(
         [
-            (realtime.clinic_patients_group(clinic_id), payload),
-            (realtime.clinic_staff_group(clinic_id), payload),
+            (groups.clinic_patients_group(clinic_id), payload),
+            (groups.clinic_staff_group(clinic_id), payload),
         ]
     )

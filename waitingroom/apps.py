@@ -9,7 +9,7 @@ class WaitingroomConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.core.signals import request_finished
 
-        from waitingroom.db_connections import close_request_connections
+        from waitingroom.db.connections import close_request_connections
         from waitingroom.middleware import session_refreshed_at_login
 
         user_logged_in.connect(session_refreshed_at_login, dispatch_uid="waitingroom-idle-refresh")

@@ -19,8 +19,8 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
-from waitingroom.gc_tuning import tune_for_many_sockets  # noqa: E402
-from waitingroom.ws import SettingsOriginValidator, with_login  # noqa: E402
+from waitingroom.realtime.gc_tuning import tune_for_many_sockets  # noqa: E402
+from waitingroom.realtime.handshake import SettingsOriginValidator, with_login  # noqa: E402
 
 websocket_urlpatterns = [
     with_login(route) for path in settings.WEBSOCKET_ROUTES for route in import_string(path)

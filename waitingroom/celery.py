@@ -1,4 +1,5 @@
-"""The Celery app. Tasks are thin adapters that take ids and call a service (see DESIGN.md §5)."""
+"""The Celery app. Tasks are thin adapters that take ids and call a service (docs/architecture.md,
+Tasks)."""
 
 import os
 
@@ -8,4 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "waitingroom.settings")
 
 app = Celery("waitingroom")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Every installed app's tasks.py, and the outbox's (a package of the waitingroom app, not an app).
 app.autodiscover_tasks()
+app.autodiscover_tasks(["waitingroom.outbox"])

@@ -58,17 +58,17 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
     if parsed.scheme in {"postgres", "postgresql"}:
         return {
             # Django's PostgreSQL backend with a per-process pool of idle connections (psycopg2).
-            "ENGINE": "waitingroom.pgpool",
+            "ENGINE": "waitingroom.db.pgpool",
             "NAME": unquote(parsed.path.lstrip("/")) or "postgres",
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             # Persistent connections for the websocket consumers; an HTTP request's connections
-            # close when it finishes (waitingroom/db_connections.py says why).
+            # close when it finishes (waitingroom/db/connections.py says why).
             "CONN_MAX_AGE": int(options.pop("conn_max_age", 60)),
             "CONN_HEALTH_CHECKS": True,
-            # Idle connections kept per process (0: connect per request); waitingroom/pgpool says why.
+            # Idle connections kept per process (0: connect per request); waitingroom/db/pgpool says why.
             "POOL_SIZE": int(options.pop("pool_size", 10)),
             "OPTIONS": options,
         }

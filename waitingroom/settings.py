@@ -11,8 +11,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from waitingroom.channel_layers import LAYERS, channel_layer
 from waitingroom.env import database_from_url, env_bool, env_int, env_list, env_str
+from waitingroom.realtime.layers import LAYERS, channel_layer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -125,7 +125,7 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 200)
 
 # Garbage-collector thresholds for a web process holding thousands of sockets
-# (waitingroom/gc_tuning.py); the test suite keeps CPython's defaults.
+# (waitingroom/realtime/gc_tuning.py); the test suite keeps CPython's defaults.
 GC_TUNING = env_bool("GC_TUNING", default=True)
 
 # Which channels-redis layer carries pushes: "pubsub" (RedisPubSubChannelLayer) or "core"
@@ -183,7 +183,9 @@ TURN_CREDENTIAL_TTL = env_int("TURN_CREDENTIAL_TTL", 6 * 3600)
 # --- Messaging backends --------------------------------------------------------------------
 SMS_BACKEND = env_str(
     "SMS_BACKEND",
-    "waitingroom.sms.ConsoleSmsBackend" if DEBUG else "waitingroom.sms.TwilioSmsBackend",
+    "waitingroom.outbox.sms_backends.ConsoleSmsBackend"
+    if DEBUG
+    else "waitingroom.outbox.sms_backends.TwilioSmsBackend",
 )
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")

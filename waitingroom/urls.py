@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from waitingroom import views
+from waitingroom.outbox.twilio_webhooks import twilio_sms_status
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("twilio/sms-status/", views.twilio_sms_status, name="twilio_sms_status"),
+    path("twilio/sms-status/", twilio_sms_status, name="twilio_sms_status"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("visits.urls")),

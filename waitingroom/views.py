@@ -3,9 +3,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
-from waitingroom import messaging
-from waitingroom.twilio_webhooks import twilio_webhook
-
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -18,15 +15,3 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
-
-
-@twilio_webhook
-def twilio_sms_status(request: HttpRequest) -> HttpResponse:
-    """Twilio's delivery-status callback (signed; see waitingroom/twilio_webhooks.py)."""
-    sid, status = request.POST.get("MessageSid", ""), request.POST.get("MessageStatus", "")
-    if not sid or not status:
-        return HttpResponse(
-            "MessageSid and MessageStatus are required", status=400, content_type="text/plain"
-        )
-    messaging.sms_status_update(sid=sid, status=status, error=request.POST.get("ErrorCode", ""))
-    return HttpResponse(status=204)

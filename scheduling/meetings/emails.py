@@ -1,6 +1,6 @@
 """What a meeting's guest and host are emailed: the invitation (with its .ics, join link and guest
 key) whenever the time or host is fixed or changes, the proposed times to pick from, and the
-cancellation. Queued through waitingroom.mail: stored, sent after commit, one per reference."""
+cancellation. Queued through waitingroom.outbox.queueing: stored, sent after commit, one per reference."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from scheduling.links import absolute, join_link, requester_link
 from scheduling.meetings import ics
 from scheduling.models import Meeting
 from scheduling.times import local_time
-from waitingroom.mail import Attachment, email_queue
+from waitingroom.outbox.queueing import Attachment, email_queue
 
 
 def _calendar(meeting: Meeting, *, cancelled: bool = False, note: str = "") -> Attachment:

@@ -3,11 +3,11 @@ HTTP, so there is one rendering path."""
 
 from __future__ import annotations
 
-from waitingroom import realtime
 from waitingroom.models import Clinic
+from waitingroom.realtime import groups, publisher
 
 
 def meetings_changed(clinic: Clinic) -> None:
     """A meeting was booked, changed, entered, or its status moved on: open meetings overviews of
     the clinic re-fetch their rows (they listen on the clinic's staff socket)."""
-    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "meetings"})
+    publisher.publish(groups.clinic_staff_group(clinic.pk), {"type": "meetings"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 
 from scheduling.requests import selectors
-from waitingroom import realtime
-from waitingroom.ws import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
+from waitingroom.realtime import groups
+from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
 
 
 class DispatchConsumer(RealtimeConsumer):
@@ -18,7 +18,7 @@ class DispatchConsumer(RealtimeConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         for clinic_id in clinic_ids:
-            await self.join(realtime.clinic_scheduling_group(clinic_id))
+            await self.join(groups.clinic_scheduling_group(clinic_id))
         await self.accept()
 
     @database_sync_to_async

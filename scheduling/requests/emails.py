@@ -1,6 +1,6 @@
 """What appointment-request emails say, and to whom (a meeting's own emails: meetings/emails.py).
-Each is queued through waitingroom.mail (stored, sent after commit by a task, idempotent by its
-reference)."""
+Each is queued through waitingroom.outbox.queueing (stored, sent after commit by a task, idempotent
+by its reference)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from django.utils import timezone
 from scheduling.links import absolute, requester_link
 from scheduling.models import AppointmentRequest, Requester
 from scheduling.times import local_time
-from waitingroom.mail import email_queue
 from waitingroom.models import Clinic, Membership, Role
+from waitingroom.outbox.queueing import email_queue
 
 
 def _times(request: AppointmentRequest) -> str:

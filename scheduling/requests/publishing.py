@@ -4,18 +4,18 @@ one rendering path."""
 
 from __future__ import annotations
 
-from waitingroom import realtime
 from waitingroom.models import Clinic
+from waitingroom.realtime import groups, publisher
 
 
 def requests_changed(clinic: Clinic) -> None:
     """A request arrived, was decided or expired."""
-    realtime.publish(realtime.clinic_scheduling_group(clinic.pk), {"type": "requests"})
+    publisher.publish(groups.clinic_scheduling_group(clinic.pk), {"type": "requests"})
     # The providers' dashboards list the requests addressed to them.
-    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
+    publisher.publish(groups.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
 
 
 def availability_changed(clinic: Clinic) -> None:
     """A provider switched Available / Not available (the assign dialog shows it)."""
-    realtime.publish(realtime.clinic_scheduling_group(clinic.pk), {"type": "availability"})
-    realtime.publish(realtime.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})
+    publisher.publish(groups.clinic_scheduling_group(clinic.pk), {"type": "availability"})
+    publisher.publish(groups.clinic_staff_group(clinic.pk), {"type": "panel", "panel": "requests"})

@@ -85,7 +85,7 @@ def close_other_connections() -> None:
     the test database can only be dropped once they are gone."""
     from django.db import connection
 
-    from waitingroom.pgpool.base import clear_all
+    from waitingroom.db.pgpool.base import clear_all
 
     others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     # Start from a fresh connection: the old one (and those the pool keeps) may have been

@@ -6,7 +6,7 @@ import pytest
 
 from visits import services
 from visits.models import Visit
-from waitingroom import realtime
+from waitingroom.realtime import publisher
 
 
 class Published:
@@ -33,7 +33,7 @@ class Published:
 @pytest.fixture
 def published(monkeypatch, django_capture_on_commit_callbacks) -> Published:
     recorder = Published(django_capture_on_commit_callbacks)
-    monkeypatch.setattr(realtime, "_deliver", recorder.record)
+    monkeypatch.setattr(publisher, "_deliver", recorder.record)
     return recorder
 
 

@@ -7,7 +7,7 @@ from django.test import Client
 
 from tests.support.live import LIVE_MS, login
 from visits.models import Visit
-from waitingroom import sms
+from waitingroom.outbox import sms_backends
 
 pytestmark = pytest.mark.browser
 HIDE_PAGE = """() => {
@@ -36,7 +36,7 @@ def test_verified_patient_goes_offline_and_is_recalled_by_sms(new_page, provider
     patient.fill("input[name=phone]", "(415) 555-0123")
     patient.click("form[data-json-form='phone'] button")
     patient.wait_for_selector("input[name=code]")
-    code = re.search(r"\b(\d{6})\b", sms.outbox[-1].body).group(1)
+    code = re.search(r"\b(\d{6})\b", sms_backends.outbox[-1].body).group(1)
     patient.fill("input[name=code]", code)
     patient.click("form[data-json-form='verify'] button")
     patient.wait_for_selector("[data-verified]")
@@ -47,10 +47,10 @@ def test_verified_patient_goes_offline_and_is_recalled_by_sms(new_page, provider
     assert dashboard.text_content(f"{card} [data-badge]") == "Offline"
     assert dashboard.query_selector(f"{card} form[data-action='call']") is None  # Call became Recall
 
-    sms.outbox.clear()
+    sms_backends.outbox.clear()
     dashboard.click(f"{card} form[data-action='recall'] button")
     dashboard.wait_for_selector(f"{card}[data-status='recalled']", timeout=LIVE_MS)
-    [message] = sms.outbox
+    [message] = sms_backends.outbox
     assert message.to == "+14155550123"
     link = re.search(r"https://clinic\.example\.test(/r/[\w-]+/)", message.body).group(1)
 

@@ -14,8 +14,9 @@ from tests.visits.conftest import in_call, ready
 from visits import cards, services
 from visits.lifecycle import OPEN_STATUSES
 from visits.models import IntakeField, Visit
-from waitingroom import realtime
-from waitingroom.models import Role, SmsMessage
+from waitingroom.models import Role
+from waitingroom.outbox.models import SmsMessage
+from waitingroom.realtime import groups
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +136,7 @@ def test_the_pushed_card_is_the_card_on_the_page(provider_client, clinic_a, prov
     published.clear()
     with published.commit():
         services.visit_call(visit_id=visit.id, user=provider)
-    (pushed,) = [p for p in published.to(realtime.clinic_staff_group(clinic_a.id)) if p["type"] == "visit"]
+    (pushed,) = [p for p in published.to(groups.clinic_staff_group(clinic_a.id)) if p["type"] == "visit"]
     page = provider_client.get(f"/dashboard/{clinic_a.slug}/").content.decode()
     assert pushed["html"] == card_on_page(page, visit.id)
     assert "Ohio" in pushed["html"] and "In call: Paula Provider" in pushed["html"]

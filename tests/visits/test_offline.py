@@ -13,7 +13,8 @@ from tests.visits.conftest import ready
 from visits import offline, presence, selectors, services
 from visits.lifecycle import Status
 from visits.models import Visit
-from waitingroom import realtime, sms
+from waitingroom.outbox import sms_backends
+from waitingroom.realtime import groups
 
 # SMS leave on commit: these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +30,7 @@ def clinic(clinic_a):
 
 
 def last_code() -> str:
-    return re.search(r"\b(\d{6})\b", sms.outbox[-1].body).group(1)
+    return re.search(r"\b(\d{6})\b", sms_backends.outbox[-1].body).group(1)
 
 
 def verified(clinic, name="Ann"):
@@ -44,14 +45,14 @@ def gone_offline(clinic, name="Ann"):
     """A verified patient who switched away from the wait screen; the outbox starts empty."""
     visit = verified(clinic, name)
     offline.visit_visibility(visit_id=visit.id, hidden=True)
-    sms.outbox.clear()
+    sms_backends.outbox.clear()
     return visit
 
 
 def test_code_is_six_digits_sent_to_the_normalised_number_and_verifies(clinic):
     visit = ready(clinic)
     offline.phone_verification_start(visit_id=visit.id, raw_phone=PHONE)
-    [message] = sms.outbox
+    [message] = sms_backends.outbox
     assert message.to == E164 and re.search(r"\b\d{6}\b", message.body)
     verification = visit.phone_verifications.get()
     assert last_code() not in verification.code_hash and len(verification.code_hash) == 64  # stored hashed
@@ -94,10 +95,10 @@ def test_sends_are_limited_per_visit_and_per_number(clinic):
     other = ready(clinic, "Other")
     with pytest.raises(offline.VerificationError, match="Too many codes"):
         offline.phone_verification_start(visit_id=other.id, raw_phone=PHONE)  # the same number
-    assert len(sms.outbox) == 3
+    assert len(sms_backends.outbox) == 3
     with time_machine.travel(timezone.now() + timedelta(minutes=16)):
         offline.phone_verification_start(visit_id=visit.id, raw_phone=PHONE)
-    assert len(sms.outbox) == 4
+    assert len(sms_backends.outbox) == 4
 
 
 def test_a_code_is_single_use(clinic):
@@ -124,7 +125,7 @@ def test_invalid_numbers_are_refused(clinic, phone):
     visit = ready(clinic)
     with pytest.raises(offline.VerificationError, match="valid mobile number"):
         offline.phone_verification_start(visit_id=visit.id, raw_phone=phone)
-    assert sms.outbox == []
+    assert sms_backends.outbox == []
 
 
 def test_verification_is_refused_when_the_clinic_has_no_offline_queueing(clinic_a):
@@ -169,7 +170,7 @@ def test_recall_texts_a_link_that_brings_the_patient_back(clinic, provider):
     offline.visit_recall(visit_id=visit.id, user=provider)
     visit.refresh_from_db()
     assert visit.status == Status.RECALLED and visit.recall_count == 1
-    [message] = sms.outbox
+    [message] = sms_backends.outbox
     assert message.to == E164
     link = re.search(r"https://clinic\.example\.test(/r/[\w-]+/)", message.body).group(1)
 
@@ -184,14 +185,14 @@ def test_recall_texts_a_link_that_brings_the_patient_back(clinic, provider):
 
 
 def test_recall_may_be_repeated_and_each_recall_sends_once(clinic, provider):
-    from waitingroom.messaging import sms_deliver_now
+    from waitingroom.outbox.delivery import sms_deliver_now
 
     visit = gone_offline(clinic)
     offline.visit_recall(visit_id=visit.id, user=provider)
     offline.visit_recall(visit_id=visit.id, user=provider)
     visit.refresh_from_db()
     sms_deliver_now(message_id=visit.last_recall_sms_id)  # the task run again for the same recall
-    assert len(sms.outbox) == 2 and visit.recall_count == 2
+    assert len(sms_backends.outbox) == 2 and visit.recall_count == 2
 
 
 def test_recall_without_response_is_flagged_after_the_timeout(clinic, provider, published):
@@ -205,7 +206,7 @@ def test_recall_without_response_is_flagged_after_the_timeout(clinic, provider, 
     with published.commit(), time_machine.travel(start + timedelta(minutes=10, seconds=1), tick=False):
         presence.sweep_due()
     assert Visit.objects.get(pk=visit.pk).recall_no_response
-    assert "no response" in published.to(realtime.clinic_staff_group(clinic.id))[-1]["html"]
+    assert "no response" in published.to(groups.clinic_staff_group(clinic.id))[-1]["html"]
 
 
 def test_failed_recall_sms_shows_on_the_card(clinic, provider, client, settings, published):
@@ -222,13 +223,13 @@ def test_failed_recall_sms_shows_on_the_card(clinic, provider, client, settings,
             base_url=settings.PUBLIC_BASE_URL,
             token=settings.TWILIO_AUTH_TOKEN,
         )
-    assert "SMS failed" in published.to(realtime.clinic_staff_group(clinic.id))[-1]["html"]
+    assert "SMS failed" in published.to(groups.clinic_staff_group(clinic.id))[-1]["html"]
 
 
 def test_old_recall_link_after_the_visit_ended_is_404(clinic, provider, csr):
     visit = gone_offline(clinic)
     offline.visit_recall(visit_id=visit.id, user=provider)
-    link = re.search(r"(/r/[\w-]+/)", sms.outbox[-1].body).group(1)
+    link = re.search(r"(/r/[\w-]+/)", sms_backends.outbox[-1].body).group(1)
     services.visit_cancel(visit_id=visit.id, user=csr)  # cancel the offline queue entry
     assert Visit.objects.get(pk=visit.pk).status == Status.CANCELLED
     assert Client().get(link).status_code == 404

@@ -10,7 +10,7 @@ from tests.visits.conftest import in_call, ready
 from visits import presence, services
 from visits.lifecycle import Status
 from visits.models import Visit, VisitEvent
-from waitingroom import realtime
+from waitingroom.realtime import groups
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_waiting_patient_lost_past_grace_keeps_place_for_the_hold_then_leaves(cl
         assert sweep_at(start, 16)["grace"] == 1
     visit.refresh_from_db()
     assert visit.status == Status.WAITING and visit.connection_lost
-    assert "connection lost" in published.to(realtime.clinic_staff_group(clinic_a.id))[0]["html"]
+    assert "connection lost" in published.to(groups.clinic_staff_group(clinic_a.id))[0]["html"]
     assert sweep_at(start, 119)["hold"] == 0  # hold window: 120 s from the drop
     sweep_at(start, 121)
     visit.refresh_from_db()

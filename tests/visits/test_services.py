@@ -6,7 +6,7 @@ from tests.visits.conftest import arrive, in_call, ready
 from visits import chat, selectors, services
 from visits.lifecycle import Status, TransitionRefused
 from visits.models import CallParticipant, Visit, VisitEvent
-from waitingroom import realtime
+from waitingroom.realtime import groups
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def test_arrival_starts_in_getting_ready_and_records_the_event(clinic_a, publish
     assert visit.status == Status.CONNECTING
     assert len(token) >= 43 and visit.token_hash != token  # 256 bits; only the hash is stored
     assert statuses(visit) == [("", "connecting")]
-    [card] = published.to(realtime.clinic_staff_group(clinic_a.id))
+    [card] = published.to(groups.clinic_staff_group(clinic_a.id))
     assert card["phase"] == "getting_ready" and "Ann" in card["html"] and card["alert"] is False
 
 
@@ -31,9 +31,9 @@ def test_media_ok_makes_the_patient_ready_and_alerts_staff(clinic_a, published):
         services.visit_media_result(visit_id=visit.id, ok=True)
     visit.refresh_from_db()
     assert (visit.status, visit.media_check, visit.position_when_ready) == (Status.WAITING, "passed", 1)
-    [card] = published.to(realtime.clinic_staff_group(clinic_a.id))
+    [card] = published.to(groups.clinic_staff_group(clinic_a.id))
     assert card["phase"] == "ready" and card["alert"] is True
-    [queue] = published.to(realtime.clinic_patients_group(clinic_a.id))
+    [queue] = published.to(groups.clinic_patients_group(clinic_a.id))
     assert (queue["visit_id"], queue["change"]) == (visit.id, 1)
 
 
@@ -43,7 +43,7 @@ def test_media_refused_shows_how_to_fix_and_retry_can_pass(clinic_a, published):
         services.visit_media_result(visit_id=visit.id, ok=False)
     visit.refresh_from_db()
     assert visit.status == Status.MEDIA_BLOCKED
-    [patient] = published.to(realtime.visit_group(visit.id))
+    [patient] = published.to(groups.visit_group(visit.id))
     assert "Retry" in patient["html"]
     services.visit_media_result(visit_id=visit.id, ok=True)
     visit.refresh_from_db()
@@ -62,7 +62,7 @@ def test_call_join_and_leave_follow_who_is_in_the_call(clinic_a, provider, csr, 
         services.visit_leave_call(visit_id=visit.id, user=provider)
     visit.refresh_from_db()
     assert visit.status == Status.IN_CALL  # the CSR is still in the call
-    [card] = published.to(realtime.clinic_staff_group(clinic_a.id))
+    [card] = published.to(groups.clinic_staff_group(clinic_a.id))
     assert "Chris Desk" in card["html"] and "Paula" not in card["html"]
 
     services.visit_leave_call(visit_id=visit.id, user=csr)
@@ -87,9 +87,9 @@ def test_end_visit_removes_the_card_and_tells_the_patient(clinic_a, provider, pu
     visit.refresh_from_db()
     assert visit.status == Status.COMPLETED and visit.ended_at is not None
     assert not CallParticipant.objects.filter(visit=visit).exists()
-    [card] = published.to(realtime.clinic_staff_group(clinic_a.id))
+    [card] = published.to(groups.clinic_staff_group(clinic_a.id))
     assert card["html"] == "" and card["phase"] == "closed"
-    [patient] = published.to(realtime.visit_group(visit.id))
+    [patient] = published.to(groups.visit_group(visit.id))
     assert "Your visit has ended" in patient["html"]
     assert VisitEvent.objects.filter(visit=visit, to_status="completed", user=provider).exists()
 
@@ -109,7 +109,7 @@ def test_cancel_tells_the_patient(clinic_a, csr, published):
     visit = ready(clinic_a)
     with published.commit():
         services.visit_cancel(visit_id=visit.id, user=csr)
-    [patient] = published.to(realtime.visit_group(visit.id))
+    [patient] = published.to(groups.visit_group(visit.id))
     assert "cancelled by the clinic" in patient["html"]
 
 
@@ -162,10 +162,10 @@ def test_patient_chat_counts_unread_for_staff_until_read(clinic_a, provider, pub
         chat.chat_post(visit_id=visit.id, body="Is it long?")
     visit.refresh_from_db()
     assert visit.unread_by_staff == 1
-    staff = published.to(realtime.clinic_staff_group(clinic_a.id))
+    staff = published.to(groups.clinic_staff_group(clinic_a.id))
     assert [p["type"] for p in staff] == ["chat", "visit"]
     assert "Is it long?" in staff[0]["html"] and "1 unread" in staff[1]["html"]
-    assert published.to(realtime.visit_group(visit.id))[0]["type"] == "chat"
+    assert published.to(groups.visit_group(visit.id))[0]["type"] == "chat"
 
     chat.chat_post(visit_id=visit.id, user=provider, body="About 5 minutes")
     chat.chat_mark_read(visit_id=visit.id)
@@ -187,7 +187,7 @@ def test_broadcast_reaches_every_waiting_patient_of_the_clinic(clinic_a, publish
         chat.clinic_broadcast_set(clinic=clinic_a, message="Running 15 minutes late")
     clinic_a.refresh_from_db()
     assert clinic_a.broadcast_message == "Running 15 minutes late"
-    assert published.to(realtime.clinic_patients_group(clinic_a.id)) == [
+    assert published.to(groups.clinic_patients_group(clinic_a.id)) == [
         {"type": "broadcast", "message": "Running 15 minutes late"}
     ]
 

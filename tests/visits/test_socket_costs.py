@@ -18,8 +18,8 @@ from tests.visits.test_patient_socket import join_as_patient, visit_named
 from visits import presence
 from visits.lifecycle import Status
 from visits.models import Visit
-from waitingroom import realtime
-from waitingroom.ws import Coalesced
+from waitingroom.realtime import groups, publisher
+from waitingroom.realtime.batching import Coalesced
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ws_origins")]
 
@@ -135,8 +135,8 @@ async def test_the_socket_joins_both_groups_in_one_go(clinic_a):
     visit = await visit_named("Ann")
     layer = get_channel_layer()
     # Both groups reach the socket (the pipelined join did both).
-    for group in (realtime.visit_group(visit.id), realtime.clinic_patients_group(clinic_a.id)):
-        await layer.group_send(group, {"type": realtime.EVENT_TYPE, "payload": {"type": "probe", "g": group}})
+    for group in (groups.visit_group(visit.id), groups.clinic_patients_group(clinic_a.id)):
+        await layer.group_send(group, {"type": publisher.EVENT_TYPE, "payload": {"type": "probe", "g": group}})
         assert (await ws.receive_json_from(timeout=3))["g"] == group
     await ws.disconnect()
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from redis import asyncio as aioredis
 
 from tests.support.ws import communicator, session_key_for
-from waitingroom import realtime
+from waitingroom.realtime import groups, publisher
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ws_origins")]
 
@@ -85,7 +85,7 @@ async def test_idle_socket_survives_past_redis_socket_timeout(provider, clinic_a
     await ws.send_json_to({"type": "ping"})
     assert await ws.receive_json_from(timeout=3) == {"type": "pong"}
     await get_channel_layer().group_send(
-        realtime.clinic_staff_group(clinic_a.id), {"type": realtime.EVENT_TYPE, "payload": {"hello": 1}}
+        groups.clinic_staff_group(clinic_a.id), {"type": publisher.EVENT_TYPE, "payload": {"hello": 1}}
     )
     assert await ws.receive_json_from(timeout=3) == {"hello": 1}
     await ws.disconnect()
@@ -96,19 +96,19 @@ async def test_published_event_reaches_socket_after_commit_and_never_on_rollback
         f"/ws/staff/{clinic_a.slug}/", session_key=await sync_to_async(session_key_for)(provider)
     )
     assert (await ws.connect())[0]
-    group = realtime.clinic_staff_group(clinic_a.id)
+    group = groups.clinic_staff_group(clinic_a.id)
 
     def rolled_back():
         try:
             with transaction.atomic():
-                realtime.publish(group, {"n": "rolled back"})
+                publisher.publish(group, {"n": "rolled back"})
                 raise RuntimeError("abort")
         except RuntimeError:
             pass
 
     def committed():
         with transaction.atomic():
-            realtime.publish(group, {"n": "committed"})
+            publisher.publish(group, {"n": "committed"})
 
     await sync_to_async(rolled_back)()
     await sync_to_async(committed)()
@@ -124,19 +124,19 @@ async def test_a_batch_is_delivered_in_order_through_one_hop_to_the_event_loop(
         f"/ws/staff/{clinic_a.slug}/", session_key=await sync_to_async(session_key_for)(provider)
     )
     assert (await ws.connect())[0]
-    group = realtime.clinic_staff_group(clinic_a.id)
+    group = groups.clinic_staff_group(clinic_a.id)
     hops = []
-    send = realtime._send_in_order
+    send = publisher._send_in_order
 
     async def counting(layer, batch):
         hops.append((len(batch), threading.current_thread().name, asyncio.get_running_loop()))
         await send(layer, batch)
 
-    monkeypatch.setattr(realtime, "_send_in_order", counting)
+    monkeypatch.setattr(publisher, "_send_in_order", counting)
 
     def committed():
         with transaction.atomic():
-            realtime.publish_many(
+            publisher.publish_many(
                 [(group, {"n": 1}), ("visit-999999", {"n": "elsewhere"}), (group, {"n": 2})]
             )
 
@@ -177,11 +177,11 @@ async def test_dashboards_keep_getting_updates_after_redis_restarts(provider, cl
     )
     assert (await ws.connect())[0]
     await _restart_redis_for(get_channel_layer())
-    group = realtime.clinic_staff_group(clinic_a.id)
+    group = groups.clinic_staff_group(clinic_a.id)
 
     def committed(n):
         with transaction.atomic():
-            realtime.publish(group, {"n": n})
+            publisher.publish(group, {"n": n})
 
     # The layer notices the cut and subscribes again within about a second; a push sent before
     # that is a lost hint (the page re-fetches on reconnect), but the socket must not go deaf.
@@ -196,42 +196,6 @@ async def test_dashboards_keep_getting_updates_after_redis_restarts(provider, cl
     await ws.disconnect()
 
 
-def test_a_forked_process_or_a_stopped_loop_gets_a_new_publishing_loop():
-    publisher = realtime._PublisherLoop()
-    first = publisher._running_loop()
-    assert publisher._running_loop() is first
-    publisher._pid = -1  # the loop is a parent's: as in a Celery worker's child
-    second = publisher._running_loop()
-    assert second is not first
-    # It runs what it is given (the loop starts on its thread a moment after it is made).
-    assert asyncio.run_coroutine_threadsafe(asyncio.sleep(0, "ran"), second).result(timeout=5) == "ran"
-    second.call_soon_threadsafe(second.stop)  # a loop that stopped is replaced too
-    publisher._thread.join(timeout=5)
-    third = publisher._running_loop()
-    assert third is not second
-    assert asyncio.run_coroutine_threadsafe(asyncio.sleep(0, "ran"), third).result(timeout=5) == "ran"
-    for loop in (first, third):
-        loop.call_soon_threadsafe(loop.stop)
-
-
-def test_publishing_from_the_publishing_loop_itself_does_not_stall_it():
-    publisher = realtime._PublisherLoop()
-    ran = []
-
-    async def event():
-        ran.append("sent")
-
-    async def from_inside():
-        publisher.run(event(), timeout=5)  # returns at once: the loop cannot wait for itself
-        return "returned"
-
-    loop = publisher._running_loop()
-    assert asyncio.run_coroutine_threadsafe(from_inside(), loop).result(timeout=2) == "returned"
-    asyncio.run_coroutine_threadsafe(asyncio.sleep(0.05), loop).result(timeout=2)
-    assert ran == ["sent"]
-    loop.call_soon_threadsafe(loop.stop)
-
-
 def test_a_failing_publish_is_logged_and_the_change_stands(clinic_a, provider, monkeypatch, caplog):
     from tests.visits.conftest import ready
     from visits import services
@@ -242,7 +206,7 @@ def test_a_failing_publish_is_logged_and_the_change_stands(clinic_a, provider, m
     async def redis_down(layer, batch):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(realtime, "_send_in_order", redis_down)
+    monkeypatch.setattr(publisher, "_send_in_order", redis_down)
     services.visit_call(visit_id=visit.id, user=provider)  # commits (a transactional test)
     assert Visit.objects.get(pk=visit.pk).status == "in_call"
     assert f"realtime publish to clinic-{clinic_a.id}-staff, visit-{visit.id}" in caplog.text
@@ -251,7 +215,7 @@ def test_a_failing_publish_is_logged_and_the_change_stands(clinic_a, provider, m
 async def test_socket_closes_when_session_ends(provider, clinic_a, monkeypatch):
     from django.contrib.sessions.models import Session
 
-    from waitingroom.ws import RealtimeConsumer
+    from waitingroom.realtime.consumer import RealtimeConsumer
 
     # Re-check the session on every message instead of once a minute.
     monkeypatch.setattr(RealtimeConsumer, "recheck_every", -1.0)

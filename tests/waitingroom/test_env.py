@@ -33,7 +33,7 @@ def test_postgres_url_becomes_a_django_database():
     db = database_from_url(
         "postgres://u%40x:p%2Fw@db.internal:6543/clinic?sslmode=require", base_dir=Path("/app")
     )
-    assert db["ENGINE"] == "waitingroom.pgpool" and db["POOL_SIZE"] == 10
+    assert db["ENGINE"] == "waitingroom.db.pgpool" and db["POOL_SIZE"] == 10
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "clinic",
         "u@x",

@@ -25,7 +25,7 @@ from tests.support.live import free_port
 from tests.support.ws import session_key_for
 from tests.visits.test_patient_socket import join_as_patient
 from visits.models import Visit
-from waitingroom.channel_layers import LAYERS
+from waitingroom.realtime.layers import LAYERS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,8 +19,8 @@ from tests.factories import staff
 from tests.scheduling.conftest import MONDAY_NOON, tomorrow
 from visits import services as visit_services
 from visits.lifecycle import Status
-from waitingroom import realtime
 from waitingroom.models import Role
+from waitingroom.realtime import groups, publisher
 
 # Emails and realtime events leave after commit: these tests commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,7 +54,7 @@ def colleague(clinic_a):
 @pytest.fixture
 def events(monkeypatch):
     sent = []
-    monkeypatch.setattr(realtime, "_deliver", sent.extend)
+    monkeypatch.setattr(publisher, "_deliver", sent.extend)
     return sent
 
 
@@ -277,13 +277,13 @@ def test_the_sweep_stores_what_the_clock_changed_and_tells_open_pages(
     assert meeting_services.meetings_refresh_statuses() == 1
     assert Meeting.objects.get(pk=meeting.pk).status == MeetingStatus.STARTING_SOON
     assert Meeting.objects.get(pk=other.pk).status == MeetingStatus.SCHEDULED
-    assert events == [(realtime.clinic_staff_group(clinic_a.pk), {"type": "meetings"})]
+    assert events == [(groups.clinic_staff_group(clinic_a.pk), {"type": "meetings"})]
 
     events.clear()
     frozen.move_to(tomorrow(clinic_a, 10) + timedelta(minutes=30))
     assert meeting_services.meetings_refresh_statuses() == 1
     assert Meeting.objects.get(pk=meeting.pk).status == MeetingStatus.MISSED
-    assert events == [(realtime.clinic_staff_group(clinic_a.pk), {"type": "meetings"})]
+    assert events == [(groups.clinic_staff_group(clinic_a.pk), {"type": "meetings"})]
     assert meeting_services.meetings_refresh_statuses() == 0  # nothing more to store
 
 
@@ -293,7 +293,7 @@ def test_every_meeting_change_tells_the_clinics_staff(frozen, clinic_a, provider
     meeting_services.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=colleague.pk)
     meeting_services.meeting_summary_set(meeting_id=meeting.pk, by=colleague, summary="Rest well.")
     meeting_services.meeting_cancel(meeting_id=meeting.pk, by=colleague)
-    staff_group = realtime.clinic_staff_group(clinic_a.pk)
+    staff_group = groups.clinic_staff_group(clinic_a.pk)
     assert events == [(staff_group, {"type": "meetings"})] * 5
 
 

@@ -15,7 +15,7 @@ from scheduling import links
 from scheduling.models import AppointmentRequest, Meeting
 from scheduling.times import parse_slot
 from tests.support.live import LIVE_MS, login
-from waitingroom.models import EmailMessage
+from waitingroom.outbox.models import EmailMessage
 
 pytestmark = pytest.mark.browser
 

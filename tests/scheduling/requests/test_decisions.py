@@ -320,14 +320,14 @@ def test_the_sweep_skips_a_request_being_decided(pending, clinic_a, provider, sc
 def test_decisions_publish_to_dispatch_pages_and_dashboards(
     pending, clinic_a, provider, scheduler, monkeypatch
 ):
-    from waitingroom import realtime
+    from waitingroom.realtime import groups, publisher
 
     sent = []
-    monkeypatch.setattr(realtime, "_deliver", sent.extend)
+    monkeypatch.setattr(publisher, "_deliver", sent.extend)
     services.request_decline(request_id=pending.pk, by=scheduler)
     assert sent == [
-        (realtime.clinic_scheduling_group(clinic_a.pk), {"type": "requests"}),
-        (realtime.clinic_staff_group(clinic_a.pk), {"type": "panel", "panel": "requests"}),
+        (groups.clinic_scheduling_group(clinic_a.pk), {"type": "requests"}),
+        (groups.clinic_staff_group(clinic_a.pk), {"type": "panel", "panel": "requests"}),
     ]
 
 

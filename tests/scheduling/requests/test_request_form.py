@@ -13,7 +13,7 @@ from scheduling.models import AppointmentRequest, RequestQuestion, Service
 from scheduling.requests import services
 from scheduling.times import slot_value
 from tests.scheduling.conftest import at, on_demand, tomorrow, weekday_hours
-from waitingroom.models import EmailMessage
+from waitingroom.outbox.models import EmailMessage
 
 # Emails leave after commit: the tests that read them run in real transactions.
 mails_sent = pytest.mark.django_db(transaction=True)

@@ -1,5 +1,6 @@
-"""Verification of Twilio's webhooks: every one carries X-Twilio-Signature, and an unsigned or
-mis-signed request is refused with 403 before it can change anything."""
+"""Twilio's webhooks: the SMS delivery-status callback, and the signature check every Twilio
+webhook passes (X-Twilio-Signature; an unsigned or mis-signed request is refused with 403 before
+it can change anything)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
+
+from waitingroom.outbox import delivery
 
 
 def signed_url(request: HttpRequest) -> str:
@@ -38,3 +41,15 @@ def twilio_webhook(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+@twilio_webhook
+def twilio_sms_status(request: HttpRequest) -> HttpResponse:
+    """Twilio's delivery-status callback for the SMS we send (signed; see twilio_webhook above)."""
+    sid, status = request.POST.get("MessageSid", ""), request.POST.get("MessageStatus", "")
+    if not sid or not status:
+        return HttpResponse(
+            "MessageSid and MessageStatus are required", status=400, content_type="text/plain"
+        )
+    delivery.sms_status_update(sid=sid, status=status, error=request.POST.get("ErrorCode", ""))
+    return HttpResponse(status=204)

@@ -4,15 +4,15 @@ move a status forward."""
 import pytest
 
 from tests.support.twilio import FakeTwilioHttp, signed_post
-from waitingroom import messaging, sms
-from waitingroom.models import SmsMessage
+from waitingroom.outbox import delivery, queueing, sms_backends
+from waitingroom.outbox.models import SmsMessage
 
 pytestmark = pytest.mark.django_db
 CALLBACK = "/twilio/sms-status/"
 
 
 def queue(clinic, reference="recall:1:1"):
-    return messaging.sms_queue(clinic=clinic, reference=reference, to="+14155550123", body="Come back")
+    return queueing.sms_queue(clinic=clinic, reference=reference, to="+14155550123", body="Come back")
 
 
 def test_queueing_the_same_reference_twice_sends_one_sms(clinic_a, django_capture_on_commit_callbacks):
@@ -20,23 +20,23 @@ def test_queueing_the_same_reference_twice_sends_one_sms(clinic_a, django_captur
         first = queue(clinic_a)
         second = queue(clinic_a)
     assert first.pk == second.pk
-    assert len(sms.outbox) == 1
+    assert len(sms_backends.outbox) == 1
     first.refresh_from_db()
-    assert (first.sid, first.status) == (sms.outbox[0].sid, "queued")
+    assert (first.sid, first.status) == (sms_backends.outbox[0].sid, "queued")
 
 
 def test_delivering_twice_sends_once(clinic_a):
     message = SmsMessage.objects.create(clinic=clinic_a, reference="r1", to="+14155550123", body="x")
-    messaging.sms_deliver_now(message_id=message.id)
-    messaging.sms_deliver_now(message_id=message.id)
-    assert len(sms.outbox) == 1
+    delivery.sms_deliver_now(message_id=message.id)
+    delivery.sms_deliver_now(message_id=message.id)
+    assert len(sms_backends.outbox) == 1
 
 
 def test_twilio_request_carries_the_status_callback(clinic_a, settings, monkeypatch):
     http = FakeTwilioHttp(responses=[(201, {"sid": "SM" + "a" * 32, "status": "queued"})])
-    monkeypatch.setattr(messaging, "get_sms_backend", lambda: sms.TwilioSmsBackend(http_client=http))
+    monkeypatch.setattr(delivery, "get_sms_backend", lambda: sms_backends.TwilioSmsBackend(http_client=http))
     message = SmsMessage.objects.create(clinic=clinic_a, reference="r2", to="+14155550123", body="Come back")
-    messaging.sms_deliver_now(message_id=message.id)
+    delivery.sms_deliver_now(message_id=message.id)
     assert http.requests[0].data == {
         "To": "+14155550123",
         "From": settings.TWILIO_FROM_NUMBER,

@@ -5,7 +5,7 @@ connection (CONN_MAX_AGE) is reused; reconnecting on each call made socket conne
 times slower in the benchmark. An HTTP request runs in a thread of its own, which no later request
 reuses: a connection kept open there stays open behind the finished thread, and at 5,000 sockets
 PostgreSQL ran out ("too many clients"). So a request's connections close when it finishes,
-which with the pooled backend (waitingroom/pgpool) hands them back for the next request.
+which with the pooled backend (waitingroom/db/pgpool) hands them back for the next request.
 """
 
 from __future__ import annotations

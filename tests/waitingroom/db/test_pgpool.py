@@ -1,4 +1,4 @@
-"""The pooled PostgreSQL backend (waitingroom/pgpool): a finished request's connection serves the
+"""The pooled PostgreSQL backend (waitingroom/db/pgpool): a finished request's connection serves the
 next one, and nothing of one request's session state, nor a dead connection, reaches the next."""
 
 import os
@@ -11,7 +11,7 @@ import pytest
 from django.db import ProgrammingError, connections
 from psycopg2 import extensions
 
-from waitingroom.pgpool import base as pgpool
+from waitingroom.db.pgpool import base as pgpool
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

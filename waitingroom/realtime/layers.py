@@ -67,7 +67,7 @@ def channel_layer(kind: str, *, redis_url: str, max_connections: int, prefix: st
         }
     if kind == "core":
         return {
-            "BACKEND": "waitingroom.channel_layers.CoreChannelLayer",
+            "BACKEND": "waitingroom.realtime.layers.CoreChannelLayer",
             "CONFIG": {
                 "hosts": [host],
                 "prefix": prefix,

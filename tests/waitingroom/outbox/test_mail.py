@@ -6,21 +6,21 @@ import pytest
 from celery.exceptions import Retry
 from django.core import mail
 
-from waitingroom import mail as outbox
-from waitingroom.models import EmailMessage
+from waitingroom.outbox import delivery, queueing
+from waitingroom.outbox.models import EmailMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def queue(clinic, reference="ref-1", to=("a@example.com",)):
-    return outbox.email_queue(
+    return queueing.email_queue(
         clinic=clinic,
         reference=reference,
         to=list(to),
         subject="Hello",
         body="Body",
         attachments=(
-            outbox.Attachment("invite.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar"),
+            queueing.Attachment("invite.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar"),
         ),
     )
 
@@ -34,7 +34,7 @@ def test_an_email_is_stored_then_sent_once_per_reference(clinic_a):
     assert (sent.to, sent.subject, sent.attachments[0][0]) == (["a@example.com"], "Hello", "invite.ics")
     first.refresh_from_db()
     assert first.status == "sent" and first.sent_at is not None
-    outbox.email_deliver_now(message_id=first.pk)  # the task running twice sends nothing more
+    delivery.email_deliver_now(message_id=first.pk)  # the task running twice sends nothing more
     assert len(mail.outbox) == 1
 
 
@@ -56,6 +56,6 @@ def test_a_mail_server_failure_is_recorded_and_the_task_retries(clinic_a, monkey
     message = EmailMessage.objects.get()
     assert (message.status, message.error) == ("pending", "mail server down")
     monkeypatch.undo()
-    outbox.email_deliver_now(message_id=message.pk)
+    delivery.email_deliver_now(message_id=message.pk)
     message.refresh_from_db()
     assert (message.status, message.error) == ("sent", "")

@@ -5,7 +5,7 @@ surrounding transaction commits, so a rolled-back change is never announced and 
 re-fetches on the hint always reads the committed state. Delivery is at-most-once: pushes are
 hints, and a client that reconnects re-fetches over HTTP.
 
-Group names come only from the functions below.
+Group names come only from waitingroom/realtime/groups.py.
 """
 
 from __future__ import annotations
@@ -24,16 +24,6 @@ log = logging.getLogger(__name__)
 
 # The consumer method that receives published events: `realtime.event` -> `realtime_event`.
 EVENT_TYPE = "realtime.event"
-
-
-def clinic_staff_group(clinic_id: int) -> str:
-    """Every open dashboard of one clinic."""
-    return f"clinic-{clinic_id}-staff"
-
-
-def visit_group(visit_id: int) -> str:
-    """The patient's screen(s) of one visit and the staff in its call."""
-    return f"visit-{visit_id}"
 
 
 def publish(group: str, payload: dict[str, Any]) -> None:
@@ -127,13 +117,3 @@ async def relay(group: str, payload: dict[str, Any]) -> None:
     transaction (nothing is stored). Each consumer forwards only what is addressed to it."""
     layer = get_channel_layer()
     await layer.group_send(group, {"type": SIGNAL_TYPE, "payload": payload})
-
-
-def clinic_patients_group(clinic_id: int) -> str:
-    """Every waiting patient's screen in one clinic: queue moves and the broadcast message."""
-    return f"clinic-{clinic_id}-patients"
-
-
-def clinic_scheduling_group(clinic_id: int) -> str:
-    """Every open dispatch page showing one clinic's appointment requests."""
-    return f"clinic-{clinic_id}-scheduling"

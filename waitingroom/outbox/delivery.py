@@ -1,30 +1,23 @@
-"""Outgoing SMS with stored outcomes: queue (idempotent by reference), deliver (a Celery task, safe
-to run twice), and delivery-status updates from Twilio's callback (forward only)."""
+"""Delivery, run by the Celery tasks: each message is handed to its backend once (a task run twice
+sends nothing more), and Twilio's delivery-status callbacks move an SMS's status forward only.
+
+Nothing here queues a task, so the tasks import this module and nothing imports them back.
+"""
 
 from __future__ import annotations
 
 import django.dispatch
 from django.conf import settings
+from django.core.mail import EmailMessage as DjangoEmail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
-from waitingroom.models import Clinic, SmsMessage
-from waitingroom.sms import get_sms_backend
+from waitingroom.outbox.models import EmailMessage, SmsMessage
+from waitingroom.outbox.sms_backends import get_sms_backend
 
 # Sent after commit when a message's status moved forward; apps above listen (e.g. the visit card).
 sms_status_changed = django.dispatch.Signal()  # kwargs: message
-
-
-def sms_queue(*, clinic: Clinic, reference: str, to: str, body: str) -> SmsMessage:
-    """Store the message and send it after commit. The same reference twice is one message."""
-    from waitingroom.tasks import sms_deliver
-
-    message, created = SmsMessage.objects.get_or_create(
-        reference=reference, defaults={"clinic": clinic, "to": to, "body": body}
-    )
-    if created:
-        sms_deliver.delay_on_commit(message.id)
-    return message
 
 
 def sms_deliver_now(*, message_id: int) -> None:
@@ -54,3 +47,28 @@ def sms_status_update(*, sid: str, status: str, error: str = "") -> bool:
         message.save(update_fields=["status", "error", "updated_at"])
         transaction.on_commit(lambda: sms_status_changed.send(sender=SmsMessage, message=message))
     return True
+
+
+def email_deliver_now(*, message_id: int) -> None:
+    """Hand the email to Django's mail backend once; a sent row is done. A failure raises, so the
+    task retries with backoff; the row keeps the last error."""
+    try:
+        with transaction.atomic():
+            message = EmailMessage.objects.select_for_update().get(pk=message_id)
+            if message.status == EmailMessage.Status.SENT:
+                return
+            email = DjangoEmail(
+                subject=message.subject,
+                body=message.body,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=message.to,
+            )
+            for attachment in message.attachments:
+                email.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
+            email.send()
+            message.status, message.sent_at, message.error = EmailMessage.Status.SENT, timezone.now(), ""
+            message.save(update_fields=["status", "sent_at", "error"])
+    except OSError as error:
+        # Recorded outside the rolled-back transaction, so the row shows why it is still pending.
+        EmailMessage.objects.filter(pk=message_id).update(error=str(error)[:200])
+        raise

@@ -3,7 +3,7 @@ import logging
 import pytest
 
 from tests.support.twilio import FakeTwilioHttp
-from waitingroom import sms
+from waitingroom.outbox import sms_backends
 
 TO = "+14155550123"
 
@@ -12,11 +12,11 @@ def test_twilio_backend_sends_exact_request_with_from_number(settings):
     http = FakeTwilioHttp(
         responses=[(201, {"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued"})]
     )
-    result = sms.TwilioSmsBackend(http_client=http).send(
+    result = sms_backends.TwilioSmsBackend(http_client=http).send(
         to=TO, body="Please come back", status_callback="https://clinic.example.test/twilio/sms-status/"
     )
 
-    assert result == sms.SmsResult(sid="SM0123456789abcdef0123456789abcdef", status="queued")
+    assert result == sms_backends.SmsResult(sid="SM0123456789abcdef0123456789abcdef", status="queued")
     [request] = http.requests
     assert request.method == "POST"
     assert (
@@ -35,7 +35,7 @@ def test_twilio_backend_sends_exact_request_with_from_number(settings):
 def test_twilio_backend_prefers_messaging_service(settings):
     settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "1" * 32
     http = FakeTwilioHttp()
-    sms.TwilioSmsBackend(http_client=http).send(to=TO, body="Hi")
+    sms_backends.TwilioSmsBackend(http_client=http).send(to=TO, body="Hi")
     assert http.requests[0].data == {"To": TO, "MessagingServiceSid": "MG" + "1" * 32, "Body": "Hi"}
 
 
@@ -46,18 +46,18 @@ def test_twilio_error_surfaces_as_exception_for_the_task_to_retry():
         responses=[(400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})]
     )
     with pytest.raises(TwilioRestException):
-        sms.TwilioSmsBackend(http_client=http).send(to="+1", body="x")
+        sms_backends.TwilioSmsBackend(http_client=http).send(to="+1", body="x")
 
 
 def test_locmem_backend_fills_the_test_outbox(settings):
-    settings.SMS_BACKEND = "waitingroom.sms.LocmemSmsBackend"
-    result = sms.get_sms_backend().send(to=TO, body="code 123456")
-    assert [(m.to, m.body) for m in sms.outbox] == [(TO, "code 123456")]
-    assert result.sid == sms.outbox[0].sid
+    settings.SMS_BACKEND = "waitingroom.outbox.sms_backends.LocmemSmsBackend"
+    result = sms_backends.get_sms_backend().send(to=TO, body="code 123456")
+    assert [(m.to, m.body) for m in sms_backends.outbox] == [(TO, "code 123456")]
+    assert result.sid == sms_backends.outbox[0].sid
 
 
 def test_console_backend_logs_the_message(settings, caplog):
-    settings.SMS_BACKEND = "waitingroom.sms.ConsoleSmsBackend"
-    with caplog.at_level(logging.WARNING, logger="waitingroom.sms"):
-        sms.get_sms_backend().send(to=TO, body="Your visit is ready")
+    settings.SMS_BACKEND = "waitingroom.outbox.sms_backends.ConsoleSmsBackend"
+    with caplog.at_level(logging.WARNING, logger="waitingroom.outbox.sms_backends"):
+        sms_backends.get_sms_backend().send(to=TO, body="Your visit is ready")
     assert f"SMS to {TO}: Your visit is ready" in caplog.text

@@ -1,42 +1,21 @@
-"""Websocket plumbing shared by every app's consumers: the origin check and the consumer base."""
+"""The base of every app's websocket consumers: permission re-checks, group membership, pings,
+and the close codes the browser sees."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import weakref
-from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlparse
 
-from channels.auth import AuthMiddleware
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.security.websocket import OriginValidator
 from django.conf import settings
-from django.urls import URLPattern
 
 # Close codes the browser sees (4000-4999 are the application's own).
 CLOSE_NOT_FOUND = 4404
 CLOSE_SESSION_ENDED = 4401
-
-
-class SettingsOriginValidator(OriginValidator):
-    """Channels' OriginValidator, reading settings.WEBSOCKET_ALLOWED_ORIGINS at each handshake so
-    the list stays the one in settings (and tests can override it). A missing Origin is refused."""
-
-    def __init__(self, application) -> None:
-        super().__init__(application, allowed_origins=[])
-
-    async def __call__(self, scope, receive, send):
-        self.allowed_origins = list(settings.WEBSOCKET_ALLOWED_ORIGINS)
-        return await super().__call__(scope, receive, send)
-
-    def valid_origin(self, parsed_origin) -> bool:  # type: ignore[override]
-        if parsed_origin is None:
-            return False
-        return super().valid_origin(parsed_origin)
 
 
 # Group joins and leaves in flight at once, per process. A reconnect storm starts thousands at
@@ -55,114 +34,6 @@ def membership_gate() -> asyncio.Semaphore:
     if gate is None:
         gate = _membership_gates[loop] = asyncio.Semaphore(max(1, settings.REDIS_MAX_CONNECTIONS // 2))
     return gate
-
-
-def with_login(route: URLPattern) -> URLPattern:
-    """The route behind Channels' AuthMiddleware (scope["user"] from the session's login), unless
-    its consumer says it needs no login: resolving the user is a database call per connect, and
-    the patient's socket, whose credentials are its visit's token and its browser session, has
-    no use for it."""
-    consumer = getattr(route.callback, "consumer_class", None)
-    if consumer is not None and getattr(consumer, "uses_login", True) is False:
-        return route
-    return URLPattern(route.pattern, AuthMiddleware(route.callback), route.default_args, route.name)
-
-
-class Coalesced:
-    """Database work on many items at once, fed one item per socket: `await submit(item)`
-    returns this item's result once `write(items)` (which returns None or one result per item)
-    has run on the database thread with this item among them. While one write runs, items
-    queue, and the next write takes them all (a group commit): a lone item is written at once,
-    and a reconnect storm's thousands of items take a few database-thread calls instead of one
-    each, every one of which would queue ahead of the reconnecting sockets on Channels' one
-    database thread (with a thread hand-off and a connection health check each). One queue per
-    event loop."""
-
-    def __init__(
-        self,
-        write: Callable[[list[Any]], list[Any] | None],
-        *,
-        abandoned: Callable[[Any, Any], Awaitable[None]] | None = None,
-    ) -> None:
-        """`abandoned(item, result)` undoes an item's write whose waiter was cancelled while the
-        write ran (daphne cancels the app of a client gone for 10 s): nobody else would."""
-        self.write = database_sync_to_async(write)
-        self.abandoned = abandoned
-        self._undoing: set[asyncio.Task] = set()
-        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    async def submit(self, item: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        queue = self._queues.get(loop)
-        if queue is None:
-            queue = self._queues[loop] = _Queue()
-        done = loop.create_future()
-        entry = (item, done)
-        queue.items.append(entry)
-        if queue.drainer is None:
-            queue.drainer = loop.create_task(self._drain(queue))
-        try:
-            return await done
-        except asyncio.CancelledError:
-            if entry in queue.items:  # not written yet: it never will be
-                queue.items.remove(entry)
-            raise
-
-    async def _drain(self, queue: _Queue) -> None:
-        batch: list[tuple[Any, asyncio.Future]] = []
-        try:
-            while queue.items:
-                batch, queue.items = queue.items, []
-                try:
-                    results = await self.write([item for item, _ in batch])
-                except Exception as error:  # each waiter raises it, as its own write would have
-                    results = [_Raised(error)] * len(batch)
-                for (item, done), result in zip(batch, results or [None] * len(batch), strict=True):
-                    if done.cancelled() and self.abandoned and not isinstance(result, _Raised):
-                        undo = asyncio.get_running_loop().create_task(self.abandoned(item, result))
-                        self._undoing.add(undo)
-                        undo.add_done_callback(self._undoing.discard)
-                    if done.done():
-                        continue
-                    if isinstance(result, _Raised):
-                        done.set_exception(result.error)
-                    else:
-                        done.set_result(result)
-        finally:
-            queue.drainer = None
-            # Cancelled (the loop is closing): nobody is left waiting for nothing.
-            for _, done in batch + queue.items:
-                done.cancel()
-            queue.items = []
-
-
-class _Queue:
-    def __init__(self) -> None:
-        self.items: list[tuple[Any, asyncio.Future]] = []
-        self.drainer: asyncio.Task | None = None
-
-
-class _Raised:
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-
-
-def call_each(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Each call's result, or its error kept for that caller (Coalesced raises it there)."""
-    results: list[Any] = []
-    for call in calls:
-        try:
-            results.append(call())
-        except Exception as error:  # that caller's own error; the others go on
-            results.append(_Raised(error))
-    return results
-
-
-def origin_of(url: str) -> str:
-    parsed = urlparse(url)
-    return f"{parsed.scheme}://{parsed.netloc}"
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):

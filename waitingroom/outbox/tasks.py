@@ -1,12 +1,17 @@
-"""Thin Celery adapters for the clinic core."""
+"""Thin Celery adapters: each takes a row's id and calls the delivery that sends it.
+
+The names are the ones these tasks had as waitingroom/tasks.py, so a task already queued by a
+running deployment still finds its function after an upgrade.
+"""
 
 from celery import shared_task
 from twilio.base.exceptions import TwilioException
 
-from waitingroom import mail, messaging
+from waitingroom.outbox import delivery
 
 
 @shared_task(
+    name="waitingroom.tasks.sms_deliver",
     ignore_result=True,
     autoretry_for=(TwilioException, ConnectionError, TimeoutError),
     retry_backoff=5,
@@ -14,10 +19,11 @@ from waitingroom import mail, messaging
     max_retries=5,
 )
 def sms_deliver(message_id: int) -> None:
-    messaging.sms_deliver_now(message_id=message_id)
+    delivery.sms_deliver_now(message_id=message_id)
 
 
 @shared_task(
+    name="waitingroom.tasks.email_deliver",
     ignore_result=True,
     autoretry_for=(OSError,),
     retry_backoff=5,
@@ -25,4 +31,4 @@ def sms_deliver(message_id: int) -> None:
     max_retries=8,
 )
 def email_deliver(message_id: int) -> None:
-    mail.email_deliver_now(message_id=message_id)
+    delivery.email_deliver_now(message_id=message_id)

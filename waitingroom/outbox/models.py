@@ -1,0 +1,71 @@
+"""What the outbox stores: every SMS and email we send, with its outcome.
+
+They stay in the `waitingroom` app (app label, tables and migrations unchanged, so a running
+deployment upgrades with no migration); waitingroom/models.py imports them so Django registers them.
+The clinic is named by string, so this module imports nothing of the clinic core.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class SmsMessage(models.Model):
+    """An SMS we send, with what the provider said about it. Sending is idempotent per `reference`
+    (one row per logical message); delivery callbacks only move `status` forward."""
+
+    # Twilio's statuses, by how far along they are. The last rank is final.
+    STATUS_RANK = {
+        "pending": 0,
+        "accepted": 1,
+        "queued": 1,
+        "sending": 2,
+        "sent": 3,
+        "delivered": 4,
+        "undelivered": 4,
+        "failed": 4,
+        "canceled": 4,
+    }
+    FAILED = frozenset({"undelivered", "failed", "canceled"})
+
+    clinic = models.ForeignKey("waitingroom.Clinic", on_delete=models.CASCADE, related_name="sms_messages")
+    reference = models.CharField(max_length=80, unique=True)
+    to = models.CharField(max_length=20)
+    body = models.TextField()
+    sid = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=12, default="pending")
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"SMS {self.reference} ({self.status})"
+
+    @property
+    def failed(self) -> bool:
+        return self.status in self.FAILED
+
+
+class EmailMessage(models.Model):
+    """An email we send, stored before sending so a crash or a mail-server outage loses nothing.
+    Sending is idempotent per `reference` (one row per logical message); the task marks it sent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    clinic = models.ForeignKey("waitingroom.Clinic", on_delete=models.CASCADE, related_name="email_messages")
+    reference = models.CharField(max_length=100, unique=True)
+    to = models.JSONField(default=list)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    # [{"filename": ..., "content": ..., "mimetype": ...}]: text attachments only (.ics).
+    attachments = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Email {self.reference} ({self.status})"

@@ -1,0 +1,59 @@
+"""What apps above call to send an SMS or an email: the message is stored (one per reference, so
+asking twice sends once) and its delivery task is queued for after the commit. Apps build the
+content; the outbox only stores and sends it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from waitingroom.models import Clinic
+from waitingroom.outbox.models import EmailMessage, SmsMessage
+from waitingroom.outbox.tasks import email_deliver, sms_deliver
+
+
+def sms_queue(*, clinic: Clinic, reference: str, to: str, body: str) -> SmsMessage:
+    """Store the message and send it after commit. The same reference twice is one message."""
+    message, created = SmsMessage.objects.get_or_create(
+        reference=reference, defaults={"clinic": clinic, "to": to, "body": body}
+    )
+    if created:
+        sms_deliver.delay_on_commit(message.id)
+    return message
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A text attachment (an .ics invitation): stored in the row as JSON until it is sent."""
+
+    filename: str
+    content: str
+    mimetype: str
+
+
+def email_queue(
+    *,
+    clinic: Clinic,
+    reference: str,
+    to: list[str],
+    subject: str,
+    body: str,
+    attachments: tuple[Attachment, ...] = (),
+) -> EmailMessage | None:
+    """Store the email and send it after commit. The same reference twice is one email; no
+    recipients is no email."""
+    recipients = sorted({address for address in to if address})
+    if not recipients:
+        return None
+    message, created = EmailMessage.objects.get_or_create(
+        reference=reference,
+        defaults={
+            "clinic": clinic,
+            "to": recipients,
+            "subject": subject[:200],
+            "body": body,
+            "attachments": [a.__dict__ for a in attachments],
+        },
+    )
+    if created:
+        email_deliver.delay_on_commit(message.id)
+    return message
