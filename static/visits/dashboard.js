@@ -1,7 +1,7 @@
 /* The staff dashboard. Cards arrive as HTML rendered by the server's one card renderer
  * (visits/cards.py); this file only places them, keeps counts and timers, and turns action forms
  * into fetch POSTs. */
-import {toast} from "../waitingroom/lib/announce.js";
+import {announce, toast} from "../waitingroom/lib/announce.js";
 import {clock} from "../waitingroom/lib/format.js";
 import {getText, post} from "../waitingroom/lib/http.js";
 import {isInCall, isWaitingPhase} from "../waitingroom/lib/rules.js";
@@ -89,6 +89,7 @@ document.querySelector("[data-notify]").addEventListener("click", () => {
 function alertReady(card) {
   chime();
   const name = card ? card.querySelector(".patient-name").textContent : "A patient";
+  announce(name + " is ready for their visit");
   if ("Notification" in window && Notification.permission === "granted") new Notification("Patient ready", {body: name + " is ready for their visit"});
 }
 

@@ -1,6 +1,7 @@
 /* The patient's wait screen: device check, presence and activity over the socket, live status,
  * queue position, broadcast and chat. Status fragments come from the server's one template;
  * which screen a status shows is the server's rule (lib/rules.js). */
+import {announce} from "../waitingroom/lib/announce.js";
 import {getJSON, post} from "../waitingroom/lib/http.js";
 import {isClosed, isInCall, phaseOf, screenOf} from "../waitingroom/lib/rules.js";
 import {connect, markSocket} from "../waitingroom/lib/socket.js";
@@ -22,8 +23,13 @@ function showStatus(status, html) {
   // A push and a re-fetch often bring the same panel: skip it; a changed panel keeps what the
   // patient is typing (a code, a phone number).
   if (html !== shownHtml) {
+    const before = panel.dataset.screen;
     shownHtml = html;
     swapInner(panel, html);
+    // A new screen is read out (its heading); a re-rendered one is not.
+    const heading = panel.querySelector("h2");
+    panel.dataset.screen = screenOf(status);
+    if (before && before !== panel.dataset.screen && heading) announce(heading.textContent);
   }
   const retry = panel.querySelector("[data-media-retry]");
   if (retry) retry.addEventListener("click", checkDevices);
