@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_ENV := DJANGO_SETTINGS_MODULE=waitingroom.test_settings
 
-.PHONY: run test install chromium lint bench services-run services-test
+.PHONY: run test install chromium node lint bench services-run services-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,14 +26,22 @@ chromium:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@test -x /usr/bin/chromium || { echo "chromium is still missing at /usr/bin/chromium"; exit 1; }
 
+# ESLint for static/: installed like Chromium, Debian's node and npm when they are missing, then
+# the pinned packages of package-lock.json.
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "Installing Debian's nodejs and npm for ESLint..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@test -x node_modules/.bin/eslint || npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
+
 services-run: install
 	@$(BIN)/python manage.py check_services --redis --database
 
 services-test: install
 	@$(TEST_ENV) $(BIN)/python manage.py check_services --redis --database
 
-lint: install
+lint: install node
 	$(BIN)/ruff check .
+	npx eslint static/
 
 test: install chromium services-test lint
 	$(TEST_ENV) $(BIN)/pytest

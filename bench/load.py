@@ -2,8 +2,8 @@
 fleets of patient sockets (each fleet a separate process, so that holding thousands of sockets
 does not slow the process that measures latency).
 
-Patient sockets behave like the wait screen's page (static/waitingroom/live.js and
-static/visits/patient.js): they send `ping` (live.js sends one every 25 s), no `activity` (the
+Patient sockets behave like the wait screen's page (static/waitingroom/lib/socket.js and
+static/visits/patient.js): they send `ping` (socket.js sends one every 25 s), no `activity` (the
 page sends it only in a call, and these patients are waiting; `activity=True` adds one per
 heartbeat, as a patient in a call moving the mouse), and reconnect after a drop with the page's
 backoff (0.5-1 s, doubling up to 30 s).
@@ -329,7 +329,7 @@ class Fleet:
 
 
 def backoff(attempt: int) -> float:
-    """live.js: min(30 s, 1 s * 2^(attempt-1)), then a random half to all of it."""
+    """lib/socket.js: min(30 s, 1 s * 2^(attempt-1)), then a random half to all of it."""
     delay = min(30.0, 2 ** (attempt - 1))
     return delay / 2 + random.random() * delay / 2
 

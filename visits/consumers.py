@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from visits import offline, presence, selectors, services, signalling
-from visits.lifecycle import IN_PROGRESS_STATUSES, Status
+from visits.lifecycle import IN_CALL_STATUSES, IN_PROGRESS_STATUSES
 from visits.models import CallParticipant, Visit
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
@@ -20,7 +20,9 @@ from waitingroom.realtime.batching import Coalesced, call_each
 from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
 
 # Statuses in which the patient's activity changes something (presence.visit_activity).
-ACTIVITY_STATUSES = (Status.IN_CALL, Status.AWAY)
+ACTIVITY_STATUSES = IN_CALL_STATUSES
+# A staff member's call socket closes with this once they are no longer in the call.
+CLOSE_LEFT_CALL = 4403
 
 
 def _close_sockets(visit_ids: list[int]) -> list | None:
@@ -324,7 +326,7 @@ class StaffCallConsumer(CallPeer):
             self.in_call = await database_sync_to_async(self._participates)()
             await self.send_json(event["payload"])
             if not self.in_call:
-                await self.close(code=4403)
+                await self.close(code=CLOSE_LEFT_CALL)
 
     async def may_signal(self) -> bool:
         return self.in_call

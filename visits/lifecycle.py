@@ -59,6 +59,28 @@ PHASE_TITLES = {
 OPEN_STATUSES = frozenset(s for s, p in PHASE_OF.items() if p is not Phase.CLOSED)
 CLOSED_STATUSES = frozenset(s for s, p in PHASE_OF.items() if p is Phase.CLOSED)
 IN_PROGRESS_STATUSES = frozenset(s for s, p in PHASE_OF.items() if p is Phase.IN_PROGRESS)
+# With staff in the call (not stepped out): activity counts, and staff keep their call panel.
+IN_CALL_STATUSES = frozenset({Status.IN_CALL, Status.AWAY})
+# Dashboard sections whose cards count the patient's wait (amber, then red).
+WAITING_PHASES = (Phase.GETTING_READY, Phase.READY)
+
+# Which screen the patient sees in each status: templates/visits/_patient_status.html and
+# static/visits/patient.js branch on these, never on raw statuses.
+PATIENT_SCREEN: dict[Status, str] = {
+    Status.CONNECTING: "checking",
+    Status.MEDIA_BLOCKED: "blocked",
+    Status.WAITING: "queue",
+    Status.OFFLINE: "queue",
+    Status.RECALLED: "queue",
+    Status.IN_CALL: "call",
+    Status.AWAY: "call",
+    Status.AVAILABLE: "stepped_out",
+    Status.DISCONNECTED: "reconnecting",
+    Status.COMPLETED: "ended",
+    Status.CANCELLED: "cancelled",
+    Status.EXPIRED: "expired",
+    Status.LEFT: "left",
+}
 
 
 class Event(StrEnum):

@@ -72,7 +72,6 @@ def state(request: HttpRequest, token: str) -> JsonResponse:
             "status": visit.status,
             "html": render_to_string("visits/_patient_status.html", {"state": patient_state}),
             "position": patient_state.position,
-            "seconds_per_place": patient_state.seconds_per_place,
             "broadcast": visit.clinic.broadcast_message,
         }
     )

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from visits.lifecycle import STATUS_LABELS, Status
+from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
 from visits.models import ChatMessage, Visit, hash_token
 from waitingroom.models import Clinic
 
@@ -23,6 +23,14 @@ READY_STATUSES = [Status.WAITING, Status.OFFLINE, Status.RECALLED]
 ESTIMATE_MIN_SAMPLES = 3
 ESTIMATE_SAMPLES = 20
 ESTIMATE_LOOKBACK = timedelta(days=7)
+# The wait screen moves its place in line on queue pushes without asking the server; it reads the
+# estimate for its new place from a table computed here (positions 1..its own, at most this many),
+# so the estimate has one formula. Further back, the estimate waits for the next re-fetch.
+ESTIMATE_TABLE_PLACES = 100
+
+
+def estimate_minutes(*, position: int, seconds_per_place: float) -> int:
+    return max(1, round(position * seconds_per_place / 60))
 
 
 def staff_visit(*, clinic: Clinic, visit_id: int) -> Visit:
@@ -93,10 +101,26 @@ class PatientState:
     code_sent_to: str | None = None  # offline queueing: a code is waiting to be typed in
 
     @property
+    def screen(self) -> str:
+        return PATIENT_SCREEN[Status(self.visit.status)]
+
+    @property
+    def closed(self) -> bool:
+        return Status(self.visit.status) in CLOSED_STATUSES
+
+    @property
     def estimate_minutes(self) -> int | None:
         if self.position is None or self.seconds_per_place is None:
             return None
-        return max(1, round(self.position * self.seconds_per_place / 60))
+        return estimate_minutes(position=self.position, seconds_per_place=self.seconds_per_place)
+
+    @property
+    def estimate_table(self) -> list[int]:
+        """The estimate for each place from the first up to this patient's (capped)."""
+        if self.position is None or self.seconds_per_place is None:
+            return []
+        places = range(1, min(self.position, ESTIMATE_TABLE_PLACES) + 1)
+        return [estimate_minutes(position=p, seconds_per_place=self.seconds_per_place) for p in places]
 
 
 def patient_state(*, visit: Visit, staff_names: list[str] | None = None) -> PatientState:

@@ -1,180 +1,174 @@
 /* The patient's wait screen: device check, presence and activity over the socket, live status,
- * queue position, broadcast and chat. Status fragments come from the server's one template. */
-(function () {
-  "use strict";
-  var body = document.body, panel = document.querySelector("[data-status-panel]");
-  var myId = Number(body.dataset.visit), myArrived = Number(body.dataset.arrived);
-  var CLOSED = ["completed", "cancelled", "expired", "left"];
-  var IN_PROGRESS = ["in_call", "away", "available"];
-  var mediaOk = null, lastActivity = 0, socket = null, mesh = null, checkReported = false;
-  var devices = new Call.Devices(document.querySelector("[data-device-check]"));
-  var callBox = document.querySelector("[data-call]");
-  devices.onChange = function (stream) { if (mesh) mesh.replaceStream(stream); };
+ * queue position, broadcast and chat. Status fragments come from the server's one template;
+ * which screen a status shows is the server's rule (lib/rules.js). */
+import {announce} from "../waitingroom/lib/announce.js";
+import {getJSON, post} from "../waitingroom/lib/http.js";
+import {isClosed, isInCall, phaseOf, screenOf} from "../waitingroom/lib/rules.js";
+import {connect, markSocket} from "../waitingroom/lib/socket.js";
+import {fragment, refetcher, swapInner} from "../waitingroom/lib/swap.js";
+import {Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
 
-  // Cards pushed over the socket are rendered without a request, so they carry no CSRF input: the
-  // page's token (in <meta>) goes in the header, and forms are posted URL-encoded.
-  function csrf() { return document.querySelector("meta[name=csrf-token]").content; }
-  function fragment(html) { var t = document.createElement("template"); t.innerHTML = html.trim(); return t.content.firstElementChild; }
+const body = document.body, panel = document.querySelector("[data-status-panel]");
+const myId = Number(body.dataset.visit), myArrived = Number(body.dataset.arrived);
+const deviceCheck = document.querySelector("[data-device-check]");
+const callBox = document.querySelector("[data-call]");
+const CLOSED_LABEL = "Visit closed";
+let mediaOk = null, lastActivity = 0, socket = null, mesh = null, checkReported = false;
+const devices = new Devices(deviceCheck);
+devices.onChange = (stream) => { if (mesh) mesh.replaceStream(stream); };
 
-  var shownHtml = null;
-  function showStatus(status, html) {
-    body.dataset.status = status;
-    // A push and a re-fetch often bring the same panel: skip it, and never wipe what the patient
-    // is typing (a code, a phone number) when the panel does change.
-    if (html !== shownHtml) {
-      shownHtml = html;
-      var typed = {}, focused = document.activeElement && panel.contains(document.activeElement) ? document.activeElement.name : null;
-      panel.querySelectorAll("input[name]").forEach(function (i) { typed[i.name] = i.value; });
-      panel.innerHTML = html;
-      panel.querySelectorAll("input[name]").forEach(function (i) {
-        if (typed[i.name] && !i.value) i.value = typed[i.name];
-        if (i.name === focused) i.focus();
-      });
-    }
-    var retry = panel.querySelector("[data-media-retry]");
-    if (retry) retry.addEventListener("click", checkDevices);
-    if (IN_PROGRESS.indexOf(status) >= 0) enterCall(); else leaveCall();
-    if (CLOSED.indexOf(status) >= 0) {
-      devices.stop();
-      document.querySelector("[data-device-check]").hidden = true;
-      document.querySelectorAll("[data-chat-form], [data-leave-form]").forEach(function (f) { f.hidden = true; });
-      if (socket) socket.close();
-    }
+let shownHtml = null;
+function showStatus(status, html) {
+  body.dataset.status = status;
+  // A push and a re-fetch often bring the same panel: skip it; a changed panel keeps what the
+  // patient is typing (a code, a phone number).
+  if (html !== shownHtml) {
+    const before = panel.dataset.screen;
+    shownHtml = html;
+    swapInner(panel, html);
+    // A new screen is read out (its heading); a re-rendered one is not.
+    const heading = panel.querySelector("h2");
+    panel.dataset.screen = screenOf(status);
+    if (before && before !== panel.dataset.screen && heading) announce(heading.textContent);
   }
+  const retry = panel.querySelector("[data-media-retry]");
+  if (retry) retry.addEventListener("click", checkDevices);
+  if (phaseOf(status) === "in_progress") enterCall(); else leaveCall();
+  if (isClosed(status)) closeScreen();
+}
 
-  // --- Device check ------------------------------------------------------------------------------
-  function gettingReady() { return body.dataset.status === "connecting" || body.dataset.status === "media_blocked"; }
-  function reportMedia() {
-    if (!socket || !gettingReady()) return;
-    if (!checkReported && socket.send({type: "media_check", state: "started"})) checkReported = true;
-    if (mediaOk !== null) socket.send({type: "media", ok: mediaOk});
-  }
-  function checkDevices() {
-    mediaOk = null; checkReported = false; reportMedia();
-    devices.start().then(function () {
-      mediaOk = true; reportMedia();
-      if (IN_PROGRESS.indexOf(body.dataset.status) >= 0) enterCall();  // reopened during a call
-    }, function () { mediaOk = false; reportMedia(); });
-  }
+// The visit is over: nothing left to check, say or connect to.
+function closeScreen() {
+  devices.stop();
+  deviceCheck.hidden = true;
+  document.querySelectorAll("[data-chat], [data-leave-form]").forEach((el) => { el.hidden = true; });
+  if (socket) socket.close(CLOSED_LABEL); else markSocket("ended", CLOSED_LABEL);
+}
 
-  // --- The call ----------------------------------------------------------------------------------
-  function enterCall() {
-    callBox.hidden = false;
-    // "available": every staff member has left the call, so no connection is left to keep.
-    if (mesh && body.dataset.status === "available") Object.keys(mesh.peers).forEach(mesh.drop, mesh);
-    if (mesh || !devices.stream || !socket) return;
-    mesh = window.patientCall = new Call.MeshCall({
-      send: function (m) { return socket.send(m); }, selfId: "patient", stream: function () { return devices.stream; },
-      iceServers: JSON.parse(document.getElementById("ice-servers").textContent),
-      container: callBox.querySelector("[data-remote-videos]"),
-      onFailed: function () { callBox.querySelector("[data-call-error]").hidden = false; },
-      onQuality: function (label) { callBox.querySelector("[data-quality]").textContent = label; }
+// --- Device check ------------------------------------------------------------------------------
+function reportMedia() {
+  if (!socket || phaseOf(body.dataset.status) !== "getting_ready") return;
+  if (!checkReported && socket.send({type: "media_check", state: "started"})) checkReported = true;
+  if (mediaOk !== null) socket.send({type: "media", ok: mediaOk});
+}
+function checkDevices() {
+  mediaOk = null; checkReported = false; reportMedia();
+  devices.start().then(() => {
+    mediaOk = true; reportMedia();
+    if (phaseOf(body.dataset.status) === "in_progress") enterCall();  // reopened during a call
+  }, () => { mediaOk = false; reportMedia(); });
+}
+
+// --- The call ----------------------------------------------------------------------------------
+function enterCall() {
+  callBox.hidden = false;
+  // Stepped out: every staff member has left the call, so no connection is left to keep.
+  if (mesh && screenOf(body.dataset.status) === "stepped_out") Object.keys(mesh.peers).forEach(mesh.drop, mesh);
+  if (mesh || !devices.stream || !socket) return;
+  mesh = window.patientCall = new MeshCall({
+    send: (m) => socket.send(m), selfId: "patient", stream: () => devices.stream,
+    iceServers: JSON.parse(document.getElementById("ice-servers").textContent),
+    container: callBox.querySelector("[data-remote-videos]"),
+    onFailed: () => { callBox.querySelector("[data-call-error]").hidden = false; },
+    onQuality: (label) => { callBox.querySelector("[data-quality]").textContent = label; },
+  });
+  mesh.hello();
+}
+function leaveCall() {
+  if (mesh) { mesh.hangup(); mesh = window.patientCall = null; }
+  callBox.hidden = true;
+}
+wireCallControls(callBox, () => mesh, devices);
+// Hanging up ends the patient's visit (the same as Leave, which asks first).
+callBox.querySelector("[data-hangup]").addEventListener("click", () => {
+  document.querySelector("[data-leave-form]").requestSubmit();
+});
+
+// --- Queue position and estimate ---------------------------------------------------------------
+// The server's estimate for each place up to ours (visits/selectors.py): moving up the queue
+// reads the new estimate from it.
+function showPosition(position) {
+  const el = panel.querySelector("[data-position]");
+  if (!el) return;
+  el.textContent = position;
+  const table = document.getElementById("estimate-table"), minutes = panel.querySelector("[data-estimate-minutes]");
+  const estimate = table && JSON.parse(table.textContent)[position - 1];
+  if (minutes && estimate) minutes.textContent = estimate;
+}
+function onQueue(msg) {
+  const el = panel.querySelector("[data-position]");
+  if (!el || msg.visit_id === myId) return;
+  const ahead = msg.arrived < myArrived || (msg.arrived === myArrived && msg.visit_id < myId);
+  if (ahead) showPosition(Math.max(1, Number(el.textContent) + msg.change));
+}
+
+// --- Live updates ------------------------------------------------------------------------------
+function setBroadcast(text) {
+  const el = document.querySelector("[data-broadcast]");
+  el.textContent = text || ""; el.hidden = !text;
+}
+// A push that arrives while the state is re-fetched wins over the answer (lib/swap.js): the
+// server changes the visit right after this socket opens (coming back from offline, say), and
+// that push can arrive before the answer to the re-fetch sent on open.
+const state = refetcher(() => getJSON(body.dataset.stateUrl), (s, newer) => {
+  if (!newer.has("visit")) showStatus(s.status, s.html);
+  if (!newer.has("broadcast")) setBroadcast(s.broadcast);
+  reportMedia();
+});
+function resync(wasReconnect) {
+  // After a socket reconnection the call's connections are made afresh (an ICE restart).
+  if (wasReconnect && mesh) mesh.restart();
+  return state.refresh();
+}
+
+// Activity (throttled to one message per 5 s) keeps an in-call patient from showing as away;
+// a hidden page sends none, so it counts as idle. It matters only in a call (the server ignores
+// it elsewhere), so a waiting patient's page sends none: thousands of waiting screens then cost
+// a ping each 25 s and nothing more.
+function activity() {
+  if (document.hidden || !socket || !isInCall(body.dataset.status)) return;
+  const now = Date.now();
+  if (now - lastActivity < 5000) return;
+  lastActivity = now;
+  socket.send({type: "activity"});
+}
+["pointermove", "keydown", "touchstart", "scroll", "click"].forEach((ev) => document.addEventListener(ev, activity, {passive: true}));
+// Hidden or shown again: a verified patient goes offline (keeping their place) and comes back.
+document.addEventListener("visibilitychange", () => {
+  if (socket) socket.send({type: "visibility", hidden: document.hidden});
+  if (!document.hidden && socket) { lastActivity = 0; activity(); resync(); }
+});
+
+document.addEventListener("submit", (e) => {
+  const form = e.target;
+  if (form.matches("[data-chat-form]")) {
+    e.preventDefault();
+    post(form.action, form).then((data) => {
+      document.querySelector("[data-chat-error]").textContent = data.ok ? "" : data.error;
+      if (data.ok) form.reset();
     });
-    mesh.hello();
-  }
-  function leaveCall() {
-    if (mesh) { mesh.hangup(); mesh = window.patientCall = null; }
-    callBox.hidden = true;
-  }
-  callBox.querySelector("[data-call-retry]").addEventListener("click", function () {
-    callBox.querySelector("[data-call-error]").hidden = true; if (mesh) mesh.restart();
-  });
-  // Hanging up ends the patient's visit (the same as Leave, which asks first).
-  callBox.querySelector("[data-hangup]").addEventListener("click", function () {
-    document.querySelector("[data-leave-form]").requestSubmit();
-  });
-  callBox.querySelector("[data-toggle-mic]").addEventListener("click", function (e) { Call.toggleTrack(devices.stream, "audio", e.target, "Mute", "Unmute"); });
-  callBox.querySelector("[data-toggle-camera]").addEventListener("click", function (e) { Call.toggleTrack(devices.stream, "video", e.target, "Camera off", "Camera on"); });
-
-  // --- Queue position and estimate ---------------------------------------------------------------
-  function showPosition(position) {
-    var el = panel.querySelector("[data-position]");
-    if (!el || position == null) return;
-    el.textContent = position;
-    var est = panel.querySelector("[data-estimate]"), per = Number(est && est.dataset.secondsPerPlace);
-    if (est && per > 0) est.textContent = "Estimated wait: about " + Math.max(1, Math.round(position * per / 60)) + " min";
-  }
-  function onQueue(msg) {
-    var el = panel.querySelector("[data-position]");
-    if (!el || msg.visit_id === myId) return;
-    var ahead = msg.arrived < myArrived || (msg.arrived === myArrived && msg.visit_id < myId);
-    if (ahead) showPosition(Math.max(1, Number(el.textContent) + msg.change));
-  }
-
-  // --- Live updates ------------------------------------------------------------------------------
-  // Pushes counted, so that a re-fetch answered after a push does not put back the older state:
-  // the server changes the visit right after this socket opens (coming back from offline, say),
-  // and that push can arrive before the answer to the re-fetch sent on open.
-  var pushes = {visit: 0, broadcast: 0};
-  function resync(wasReconnect) {
-    // After a socket reconnection the call's connections are made afresh (an ICE restart).
-    if (wasReconnect && mesh) mesh.restart();
-    var seen = {visit: pushes.visit, broadcast: pushes.broadcast};
-    return fetch(body.dataset.stateUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (s) {
-      if (pushes.visit === seen.visit) showStatus(s.status, s.html);
-      if (pushes.broadcast === seen.broadcast) setBroadcast(s.broadcast);
-      reportMedia();
+  } else if (form.matches("[data-json-form]")) {
+    // Phone number and code: the server answers with an error or publishes the next step.
+    e.preventDefault();
+    post(form.action, form).then((data) => {
+      if (!data.ok) form.querySelector("[data-form-error]").textContent = data.error; else resync();
     });
+  } else if (form.matches("[data-leave-form]") && !confirm("Leave the waiting room? You will lose your place.")) {
+    e.preventDefault();
   }
-  function setBroadcast(text) {
-    var el = document.querySelector("[data-broadcast]");
-    el.textContent = text || ""; el.hidden = !text;
-  }
-  function onMessage(msg) {
-    if (msg.type === "visit") { pushes.visit++; showStatus(msg.status, msg.html); reportMedia(); }
-    else if (msg.type === "peer" || msg.type === "signal") { if (mesh) mesh.handle(msg); }
-    else if (msg.type === "queue") onQueue(msg);
-    else if (msg.type === "broadcast") { pushes.broadcast++; setBroadcast(msg.message); }
-    else if (msg.type === "chat") {
-      var log = document.querySelector("[data-chat-log]");
-      log.appendChild(fragment(msg.html)); log.scrollTop = log.scrollHeight;
-    }
-  }
+});
 
-  // Activity (throttled to one message per 5 s) keeps an in-call patient from showing as away;
-  // a hidden page sends none, so it counts as idle. It matters only in a call (the server ignores
-  // it elsewhere), so a waiting patient's page sends none: thousands of waiting screens then cost
-  // a ping each 25 s and nothing more.
-  var ACTIVE_IN = ["in_call", "away"];
-  function activity() {
-    if (document.hidden || !socket || ACTIVE_IN.indexOf(body.dataset.status) < 0) return;
-    var now = Date.now();
-    if (now - lastActivity < 5000) return;
-    lastActivity = now;
-    socket.send({type: "activity"});
-  }
-  ["pointermove", "keydown", "touchstart", "scroll", "click"].forEach(function (ev) { document.addEventListener(ev, activity, {passive: true}); });
-  // Hidden or shown again: a verified patient goes offline (keeping their place) and comes back.
-  document.addEventListener("visibilitychange", function () {
-    if (socket) socket.send({type: "visibility", hidden: document.hidden});
-    if (!document.hidden) { lastActivity = 0; activity(); resync(); }
+if (isClosed(body.dataset.status)) {
+  showStatus(body.dataset.status, panel.innerHTML);
+} else {
+  socket = window.patientSocket = connect(body.dataset.socketUrl, {onOpen: resync});
+  socket.on("visit", (msg) => { state.pushed("visit"); showStatus(msg.status, msg.html); reportMedia(); });
+  socket.on("queue", onQueue);
+  socket.on("broadcast", (msg) => { state.pushed("broadcast"); setBroadcast(msg.message); });
+  socket.on("chat", (msg) => {
+    const log = document.querySelector("[data-chat-log]");
+    log.appendChild(fragment(msg.html)); log.scrollTop = log.scrollHeight;
   });
-
-  document.addEventListener("submit", function (e) {
-    var form = e.target;
-    if (form.matches("[data-chat-form]")) {
-      e.preventDefault();
-      fetch(form.action, {method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
-        .then(function (r) { return r.json(); }).then(function (data) {
-          document.querySelector("[data-chat-error]").textContent = data.ok ? "" : data.error;
-          if (data.ok) form.reset();
-        });
-    } else if (form.matches("[data-json-form]")) {
-      // Phone number and code: the server answers with an error or publishes the next step.
-      e.preventDefault();
-      fetch(form.action, {method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin", headers: {"X-CSRFToken": csrf()}})
-        .then(function (r) { return r.json(); }).then(function (data) {
-          if (!data.ok) form.querySelector("[data-form-error]").textContent = data.error; else resync();
-        });
-    } else if (form.matches("[data-leave-form]") && !confirm("Leave the waiting room? You will lose your place.")) {
-      e.preventDefault();
-    }
-  });
-
-  if (CLOSED.indexOf(body.dataset.status) < 0) {
-    socket = window.patientSocket = LiveSocket.connect(body.dataset.socketUrl, {onOpen: resync, onMessage: onMessage});
-    checkDevices();
-  } else {
-    showStatus(body.dataset.status, panel.innerHTML);
-  }
-})();
+  routeSignalling(socket, () => mesh);
+  checkDevices();
+}

@@ -1,47 +1,41 @@
 /* Server-rendered panels that refresh themselves. A panel is an element with data-panel="<name>"
  * and data-panel-url; on a "wr:panel" event naming it (or "*") it re-fetches its HTML, keeping
- * whatever was typed into its [data-keep] fields. Forms marked data-decide-form or
- * data-availability are posted with fetch and the panel re-fetched, so a push and a click take
- * the same rendering path. Used by the dashboard's appointment-request panel. */
-(function () {
-  "use strict";
-  function csrf() { return document.querySelector("meta[name=csrf-token]").content; }
-  function toast(text, ok) {
-    var el = document.querySelector("[data-toast]");
-    if (!el) { if (!ok) alert(text); return; }
-    el.textContent = text; el.hidden = false; el.classList.toggle("error", !ok);
-    clearTimeout(toast.t); toast.t = setTimeout(function () { el.hidden = true; }, 6000);
+ * focus and whatever was typed (lib/swap.js). Forms marked data-decide-form or data-availability
+ * are posted with fetch and the panel re-fetched, so a push and a click take the same rendering
+ * path. Used by the dashboard's appointment-request panel. */
+import {toast} from "./lib/announce.js";
+import {getText, postForm} from "./lib/http.js";
+import {refetcher, swapOuter} from "./lib/swap.js";
+
+const panels = new Map();  // name -> its refetcher (one re-fetch at a time, the latest wins)
+function refresh(name) {
+  if (!panels.has(name)) {
+    panels.set(name, refetcher(() => {
+      const panel = document.querySelector(`[data-panel='${name}']`);
+      return panel ? getText(panel.dataset.panelUrl) : null;
+    }, (html) => {
+      const panel = document.querySelector(`[data-panel='${name}']`);
+      if (panel && html !== null) swapOuter(panel, html);
+    }));
   }
-  function refresh(panel) {
-    return fetch(panel.dataset.panelUrl, {credentials: "same-origin"}).then(function (r) {
-      if (!r.ok) throw new Error(r.status);
-      return r.text();
-    }).then(function (html) {
-      var kept = {};
-      panel.querySelectorAll("[data-keep]").forEach(function (f) { if (f.value) kept[f.id] = f.value; });
-      var t = document.createElement("template"); t.innerHTML = html.trim();
-      var fresh = t.content.firstElementChild;
-      if (!fresh) { panel.remove(); return; }
-      Object.keys(kept).forEach(function (id) { var f = fresh.querySelector("#" + CSS.escape(id)); if (f) f.value = kept[id]; });
-      panel.replaceWith(fresh);
-    }).catch(function () {});
-  }
-  document.addEventListener("wr:panel", function (e) {
-    document.querySelectorAll("[data-panel]").forEach(function (panel) {
-      if (e.detail.panel === "*" || e.detail.panel === panel.dataset.panel) refresh(panel);
-    });
+  return panels.get(name).refresh();
+}
+
+document.addEventListener("wr:panel", (e) => {
+  document.querySelectorAll("[data-panel]").forEach((panel) => {
+    if (e.detail.panel === "*" || e.detail.panel === panel.dataset.panel) refresh(panel.dataset.panel);
   });
-  document.addEventListener("submit", function (e) {
-    var form = e.target, panel = form.closest("[data-panel]");
-    if (!panel || !(form.matches("[data-decide-form]") || form.matches("[data-availability]"))) return;
-    e.preventDefault();
-    fetch(form.action, {method: "POST", credentials: "same-origin", body: new URLSearchParams(new FormData(form, e.submitter)),
-                        headers: {"Accept": "application/json", "X-CSRFToken": csrf()}})
-      .then(function (r) { return r.json().catch(function () { return {ok: false, error: "The server could not do that (" + r.status + ")."}; }); })
-      .then(function (data) {
-        if (data.message || data.error) toast(data.message || data.error, data.ok);
-        if (data.ok) { var field = form.querySelector("[data-keep]"); if (field) field.value = ""; }
-        refresh(panel);
-      });
+});
+document.addEventListener("submit", (e) => {
+  const form = e.target, panel = form.closest("[data-panel]");
+  if (!panel || !(form.matches("[data-decide-form]") || form.matches("[data-availability]"))) return;
+  e.preventDefault();
+  postForm(form, e.submitter).then((data) => {
+    toast(data.message || data.error, {ok: data.ok});
+    if (data.ok) {
+      const field = form.querySelector("[data-keep]");
+      if (field) { field.value = ""; field.defaultValue = ""; }
+    }
+    refresh(panel.dataset.panel);
   });
-})();
+});

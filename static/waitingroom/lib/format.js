@@ -1,0 +1,10 @@
+/* Shared formatting. */
+
+/* Elapsed seconds as the pages show them: "4:05", or "1:02:05" from an hour on
+ * (scheduling's dispatch page renders its first value the same way in Python). */
+export function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  return (h ? `${h}:${pad(m)}` : String(m)) + ":" + pad(sec);
+}

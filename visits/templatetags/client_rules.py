@@ -1,0 +1,31 @@
+"""`{% client_rules %}`: the rules page scripts need, stated once here and read by
+static/waitingroom/lib/rules.js (statuses, phases, the patient's screens, socket close codes).
+In base.html, so every page's scripts read the same data whichever app rendered the page."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import json_script
+from django.utils.safestring import SafeString
+
+from visits.consumers import CLOSE_LEFT_CALL
+from visits.lifecycle import IN_CALL_STATUSES, PATIENT_SCREEN, PHASE_OF, WAITING_PHASES, Phase
+from waitingroom.ws import CLOSE_NOT_FOUND, CLOSE_SESSION_ENDED
+
+register = template.Library()
+
+RULES = {
+    "phaseOf": {status.value: phase.value for status, phase in PHASE_OF.items()},
+    "closedPhase": Phase.CLOSED.value,
+    "screenOf": {status.value: screen for status, screen in PATIENT_SCREEN.items()},
+    "inCall": sorted(IN_CALL_STATUSES),
+    "waitingPhases": [phase.value for phase in WAITING_PHASES],
+    # Closes after which reconnecting would not help (signed out, not found, no longer in the call).
+    "closeCodes": {"refused": [CLOSE_SESSION_ENDED, CLOSE_NOT_FOUND, CLOSE_LEFT_CALL]},
+}
+_RENDERED = json_script(RULES, "wr-rules")
+
+
+@register.simple_tag
+def client_rules() -> SafeString:
+    return _RENDERED
