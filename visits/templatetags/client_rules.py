@@ -10,7 +10,7 @@ from django.utils.safestring import SafeString
 
 from visits.consumers import CLOSE_LEFT_CALL
 from visits.lifecycle import IN_CALL_STATUSES, PATIENT_SCREEN, PHASE_OF, WAITING_PHASES, Phase
-from waitingroom.ws import CLOSE_NOT_FOUND, CLOSE_SESSION_ENDED
+from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, CLOSE_SESSION_ENDED
 
 register = template.Library()
 
