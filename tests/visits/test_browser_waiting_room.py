@@ -141,6 +141,8 @@ def test_a_push_beats_an_older_board_after_the_dashboard_reconnects(new_page, pr
         route.fulfill(response=stale)
 
     dashboard.route("**/board/", answer_late)
+    # The page's module script runs after the board is parsed: wait until its socket is live.
+    dashboard.wait_for_selector("body[data-socket='open']", timeout=LIVE_MS)
     dashboard.evaluate("window.dashboardSocket.drop()")  # reconnects, then re-fetches the board
     dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE_MS)
     dashboard.wait_for_timeout(800)
