@@ -18,6 +18,7 @@ from scheduling.lifecycle import AlreadyDecided
 from scheduling.models import SchedulingProfile
 from waitingroom import tenancy
 from waitingroom.models import Role
+from waitingroom.tenancy import StaffRequest
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -31,7 +32,7 @@ def pending_text(seconds: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _dispatch_context(request: HttpRequest) -> dict:
+def _dispatch_context(request: StaffRequest) -> dict:
     clinic_slug = request.GET.get("clinic") or None
     if clinic_slug is not None:
         tenancy.checked_slug(clinic_slug)
@@ -57,7 +58,7 @@ def _dispatch_context(request: HttpRequest) -> dict:
 
 @require_GET
 @login_required
-def dispatch(request: HttpRequest) -> HttpResponse:
+def dispatch(request: StaffRequest) -> HttpResponse:
     """The Requests page: pending requests of the scheduler's clinics, oldest first."""
     clinics = list(selectors.dispatch_clinics(user=request.user))
     if not clinics:
@@ -68,14 +69,14 @@ def dispatch(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def dispatch_rows(request: HttpRequest) -> HttpResponse:
+def dispatch_rows(request: StaffRequest) -> HttpResponse:
     """The table body alone: the page re-fetches it when a push says requests changed."""
     return render(request, "scheduling/_dispatch_rows.html", _dispatch_context(request))
 
 
 @require_GET
 @login_required
-def assign(request: HttpRequest, request_id: int) -> HttpResponse:
+def assign(request: StaffRequest, request_id: int) -> HttpResponse:
     appointment = selectors.decidable_request(user=request.user, request_id=request_id)
     provider = request.GET.get("provider", "")
     context = selectors.assign_context(
@@ -105,7 +106,7 @@ def _reply(request: HttpRequest, *, ok: bool, message: str, status: int = 200, *
 
 @require_POST
 @login_required
-def decide(request: HttpRequest, request_id: int) -> HttpResponse:
+def decide(request: StaffRequest, request_id: int) -> HttpResponse:
     appointment = selectors.decidable_request(user=request.user, request_id=request_id)
     if selectors.is_dispatcher(user=request.user, clinic=appointment.clinic):
         providers = list(availability.clinic_providers(appointment.clinic))
@@ -154,12 +155,12 @@ def decide(request: HttpRequest, request_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def requests_panel(request: HttpRequest, slug: str) -> HttpResponse:
+def requests_panel(request: StaffRequest, slug: str) -> HttpResponse:
     clinic = tenancy.clinic_for_staff(user=request.user, slug=slug)
     return HttpResponse(render_panel(request, clinic))
 
 
-def render_panel(request: HttpRequest, clinic) -> str:
+def render_panel(request: StaffRequest, clinic) -> str:
     """The provider's part of the dashboard: their on-demand toggle and the pending requests
     addressed to them. Empty for staff who aren't providers here."""
     membership = next((m for m in tenancy.request_memberships(request) if m.clinic_id == clinic.pk), None)
@@ -185,7 +186,7 @@ def render_panel(request: HttpRequest, clinic) -> str:
 
 @require_POST
 @login_required
-def availability_toggle(request: HttpRequest, slug: str) -> HttpResponse:
+def availability_toggle(request: StaffRequest, slug: str) -> HttpResponse:
     clinic = tenancy.clinic_for_staff(user=request.user, slug=slug, roles={Role.PROVIDER})
     available = request.POST.get("available") == "1"
     services.availability_set(clinic=clinic, provider=request.user, available=available)

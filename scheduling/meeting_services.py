@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -63,7 +63,7 @@ class BookingConflict(Exception):
 # --- Shared steps --------------------------------------------------------------------------------
 
 
-def lock_provider(*, clinic: Clinic, provider_id: int) -> AbstractBaseUser:
+def lock_provider(*, clinic: Clinic, provider_id: int) -> User:
     """The provider's user row under a lock: bookings of one provider are serialised on it, so two
     of them can't both pass the overlap check."""
     if provider_id not in set(availability.clinic_providers(clinic).values_list("id", flat=True)):
@@ -176,7 +176,7 @@ def _future_times(times: Iterable[datetime], now: datetime) -> list[datetime]:
 def meeting_schedule(
     *,
     clinic: Clinic,
-    by: AbstractBaseUser,
+    by: User,
     provider_id: int,
     service: Service,
     guest_name: str,
@@ -252,7 +252,7 @@ def meeting_pick_time(*, meeting_id: int, starts_at: datetime) -> Meeting:
 def meeting_reschedule(
     *,
     meeting_id: int,
-    by: AbstractBaseUser,
+    by: User,
     starts_at: datetime,
     override: bool = False,
     expected_sequence: int | None = None,
@@ -295,7 +295,7 @@ def meeting_reschedule(
 def meeting_cancel(
     *,
     meeting_id: int,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     by_guest: bool = False,
     expected_sequence: int | None = None,
 ) -> Meeting:
@@ -319,7 +319,7 @@ def meeting_cancel(
 def meeting_assign(
     *,
     meeting_id: int,
-    by: AbstractBaseUser,
+    by: User,
     provider_id: int,
     override: bool = False,
     expected_sequence: int | None = None,
@@ -390,7 +390,7 @@ def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
     return visit, token
 
 
-def meeting_host_enter(*, meeting_id: int, user: AbstractBaseUser) -> Visit | None:
+def meeting_host_enter(*, meeting_id: int, user: User) -> Visit | None:
     """The host's Enter room: when the guest is waiting (or the call has a free place), the host
     calls them into the video call through the waiting room; the visit is returned so the
     dashboard can open the call. None: the guest has not come in yet."""
@@ -419,7 +419,7 @@ def meeting_host_enter(*, meeting_id: int, user: AbstractBaseUser) -> Visit | No
     return visit
 
 
-def meeting_summary_set(*, meeting_id: int, by: AbstractBaseUser, summary: str) -> Meeting:
+def meeting_summary_set(*, meeting_id: int, by: User, summary: str) -> Meeting:
     """The summary the guest reads on their meeting page."""
     now = timezone.now()
     with transaction.atomic():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,7 +36,7 @@ class RequestRefused(ValueError):
 # --- Availability --------------------------------------------------------------------------------
 
 
-def availability_set(*, clinic: Clinic, provider: AbstractBaseUser, available: bool) -> ProviderStatus:
+def availability_set(*, clinic: Clinic, provider: User, available: bool) -> ProviderStatus:
     """The provider's on-demand toggle."""
     if provider.pk not in set(availability.clinic_providers(clinic).values_list("id", flat=True)):
         raise RequestRefused("Only the clinic's providers have an availability toggle.")
@@ -169,7 +169,7 @@ def _record(
 def request_accept(
     *,
     request_id: int,
-    by: AbstractBaseUser,
+    by: User,
     provider_id: int,
     starts_at: datetime | None,
     response: str = "",
@@ -225,7 +225,7 @@ def request_accept(
     return meeting
 
 
-def request_decline(*, request_id: int, by: AbstractBaseUser, response: str = "") -> AppointmentRequest:
+def request_decline(*, request_id: int, by: User, response: str = "") -> AppointmentRequest:
     now = timezone.now()
     with transaction.atomic():
         request, to = _locked_pending(request_id, "decline")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,7 +30,7 @@ def _clean(body: str, limit: int) -> str:
     return body
 
 
-def chat_post(*, visit_id: int, body: str, user: AbstractBaseUser | None = None) -> ChatMessage:
+def chat_post(*, visit_id: int, body: str, user: User | None = None) -> ChatMessage:
     """A message from staff (`user` given) or from the patient (`user` None)."""
     body = _clean(body, MAX_MESSAGE)
     with transaction.atomic():
