@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
 
 from scheduling import availability
-from scheduling.models import AppointmentRequest, SchedulingProfile
+from scheduling.models import AppointmentRequest, SchedulingProfile, Service
 from scheduling.services import MAX_REQUESTED_TIMES
 from visits.forms import QuestionsMixin, validate_phone
 from waitingroom.models import Clinic
@@ -50,7 +51,7 @@ def clinic_instant(value: datetime, clinic: Clinic, now: datetime) -> datetime:
     return local.astimezone(UTC)
 
 
-def numbered_times(form: forms.Form, count: int) -> list[datetime]:
+def numbered_times(form: forms.Form, count: int, *, clinic: Clinic, now: datetime) -> list[datetime]:
     """The filled ones of a form's `time_1`..`time_<count>` fields (typed in its clinic's zone), as
     UTC instants; a time that can't be used becomes that field's error."""
     times = []
@@ -59,7 +60,7 @@ def numbered_times(form: forms.Form, count: int) -> list[datetime]:
         if value is None:
             continue
         try:
-            times.append(clinic_instant(value, form.clinic, form.now))
+            times.append(clinic_instant(value, clinic, now))
         except forms.ValidationError as error:
             form.add_error(f"time_{n}", error)
     return times
@@ -75,7 +76,7 @@ def local_datetime_field(label: str, *, required: bool = False) -> forms.DateTim
 
 
 class RequestForm(QuestionsMixin, forms.Form):
-    service = forms.ModelChoiceField(queryset=None, empty_label=None)
+    service: forms.ModelChoiceField[Service] = forms.ModelChoiceField(queryset=None, empty_label=None)
     provider = forms.ChoiceField(label="Provider", required=False)
     kind = forms.ChoiceField(label="When", widget=forms.RadioSelect)
     slots = forms.MultipleChoiceField(
@@ -99,9 +100,9 @@ class RequestForm(QuestionsMixin, forms.Form):
         self.profile = availability.profile_for(clinic)
         self.now = now or timezone.now()
         services = clinic.services.filter(active=True)
-        self.fields["service"].queryset = services
+        cast(forms.ModelChoiceField, self.fields["service"]).queryset = services
         providers = list(availability.clinic_providers(clinic))
-        self.fields["provider"].choices = [
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [
             (ANYONE, "Anyone available"),
             *[(str(p.pk), p.get_full_name() or p.username) for p in providers],
         ]
@@ -116,7 +117,7 @@ class RequestForm(QuestionsMixin, forms.Form):
         kinds = [(AppointmentRequest.Kind.SCHEDULED.value, "Scheduled: at a time I choose")]
         if self.someone_available:
             kinds.insert(0, (AppointmentRequest.Kind.NOW.value, "Now: someone is available"))
-        self.fields["kind"].choices = kinds
+        cast(forms.ChoiceField, self.fields["kind"]).choices = kinds
         self.fields["kind"].initial = kinds[0][0]
 
         self.calendar = self.profile.availability_mode == SchedulingProfile.Mode.CALENDAR
@@ -133,7 +134,7 @@ class RequestForm(QuestionsMixin, forms.Form):
                 days.setdefault(f"{local:%a} {local.day} {local:%b}", []).append(
                     (slot_value(slot.starts_at), f"{local:%H:%M %Z}")
                 )
-            self.fields["slots"].choices = list(days.items())
+            cast(forms.ChoiceField, self.fields["slots"]).choices = list(days.items())
         else:
             # On-demand clinics keep no calendar: requesters propose times, in the clinic's zone.
             del self.fields["slots"]
@@ -160,8 +161,9 @@ class RequestForm(QuestionsMixin, forms.Form):
             )
         return email
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("kind") != AppointmentRequest.Kind.SCHEDULED:
             data["times"] = []
             return data
@@ -173,7 +175,7 @@ class RequestForm(QuestionsMixin, forms.Form):
                 self.add_error("slots", "Choose at least one time.")
             data["times"] = [parse_slot(value) for value in chosen]
         else:
-            data["times"] = numbered_times(self, MAX_REQUESTED_TIMES)
+            data["times"] = numbered_times(self, MAX_REQUESTED_TIMES, clinic=self.clinic, now=self.now)
             if not data["times"] and not self.errors:
                 self.add_error("time_1", "Propose at least one time.")
         return data
@@ -199,14 +201,15 @@ class DecisionForm(forms.Form):
     def __init__(self, *args, request: AppointmentRequest, providers, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.appointment = request
-        self.fields["provider"].choices = [
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [
             ("", "—"),
             *[(p.pk, p.get_full_name() or p.username) for p in providers],
         ]
         self.requested = {slot_value(t.starts_at): t.starts_at for t in request.times.all()}
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         decision, _, time_value = (data.get("decision") or "").partition("@")
         if decision not in ("accept", "decline"):
             raise forms.ValidationError("Choose Accept or Decline.")
