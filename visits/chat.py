@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
@@ -14,7 +16,8 @@ from visits.services import locked_visit
 from waitingroom.models import Clinic
 
 MAX_MESSAGE = 2000
-MAX_BROADCAST = Clinic._meta.get_field("broadcast_message").max_length
+# A CharField, so its max_length is set (the field type allows None).
+MAX_BROADCAST = cast(int, Clinic._meta.get_field("broadcast_message").max_length)
 
 
 class ChatRefused(Exception):

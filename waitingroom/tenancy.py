@@ -7,7 +7,8 @@ even learn that it exists.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
@@ -27,6 +28,17 @@ class StaffRequest(HttpRequest):
     user: User
 # What a clinic slug can be (Django's slug converter); anything else, a NUL byte say, is no clinic.
 SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def scope_user(scope: Mapping[str, Any]) -> AnyUser:
+    """The user that Channels' AuthMiddleware put in a websocket's scope: a lazy object standing for
+    a User or an AnonymousUser, which its stub type does not say."""
+    return cast(AnyUser, scope["user"])
+
+
+def scope_staff(scope: Mapping[str, Any]) -> User:
+    """scope_user() in a consumer whose connect() let in only signed-in staff of the clinic."""
+    return cast(User, scope["user"])
 
 
 def checked_slug(slug: str) -> str:
