@@ -26,7 +26,7 @@ def _with_details(queryset: QuerySet[AppointmentRequest]) -> QuerySet[Appointmen
     return queryset.select_related("clinic__scheduling", "service", "provider").prefetch_related("times")
 
 
-def dispatch_clinics(*, user: User) -> QuerySet[Clinic]:
+def dispatch_clinics(*, user: tenancy.AnyUser) -> QuerySet[Clinic]:
     return tenancy.staff_clinics(user=user, roles=DISPATCH_ROLES).order_by("name")
 
 
