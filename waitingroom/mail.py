@@ -47,7 +47,7 @@ def email_queue(
         },
     )
     if created:
-        email_deliver.delay_on_commit(message.id)
+        email_deliver.delay_on_commit(message.id)  # type: ignore[attr-defined]  # a DjangoTask under Celery's Django fix-up; typed as Task
     return message
 
 

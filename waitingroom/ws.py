@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlparse
 
@@ -33,7 +33,7 @@ class SettingsOriginValidator(OriginValidator):
         self.allowed_origins = list(settings.WEBSOCKET_ALLOWED_ORIGINS)
         return await super().__call__(scope, receive, send)
 
-    def valid_origin(self, parsed_origin) -> bool:  # type: ignore[override]
+    def valid_origin(self, parsed_origin) -> bool:
         if parsed_origin is None:
             return False
         return super().valid_origin(parsed_origin)
@@ -82,7 +82,7 @@ class Coalesced:
         self,
         write: Callable[[list[Any]], list[Any] | None],
         *,
-        abandoned: Callable[[Any, Any], Awaitable[None]] | None = None,
+        abandoned: Callable[[Any, Any], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         """`abandoned(item, result)` undoes an item's write whose waiter was cancelled while the
         write ran (daphne cancels the app of a client gone for 10 s): nobody else would."""
