@@ -115,7 +115,7 @@ def decide(request: StaffRequest, request_id: int) -> HttpResponse:
         providers = [request.user]
     form = DecisionForm(request.POST, request=appointment, providers=providers)
     if not form.is_valid():
-        errors = "; ".join(e for field_errors in form.errors.values() for e in field_errors)
+        errors = "; ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
         return _reply(request, ok=False, message=errors, status=400)
     data = form.cleaned_data
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -54,7 +55,7 @@ class BookingConflict(Exception):
         # Another clinic's sessions show only as busy times: their patients are not ours to see.
         clashes = ", ".join(
             f"{m.service.name if m.clinic_id == clinic.pk else 'Busy (another clinic)'} "
-            f"{local_time(m.starts_at, clinic)}"
+            f"{local_time(cast(datetime, m.starts_at), clinic)}"  # booked: they have a time
             for m in self.meetings
         )
         return f"{self} ({clashes}). Tick “Book even though it overlaps” to book anyway."
@@ -156,6 +157,7 @@ def can_join(meeting: Meeting, now: datetime) -> bool:
     return (
         meeting.cancelled_at is None
         and meeting.starts_at is not None
+        and meeting.ends_at is not None
         and meeting.starts_at - JOIN_OPENS_BEFORE <= now < meeting.ends_at
         and meeting.current_status(now) != MeetingStatus.COMPLETED
     )
@@ -194,7 +196,7 @@ def meeting_schedule(
     times = _future_times(times, now)
     with transaction.atomic():
         provider = lock_provider(clinic=clinic, provider_id=provider_id)
-        fields = {
+        fields: dict[str, Any] = {
             "clinic": clinic,
             "provider": provider,
             "service": service,
@@ -333,7 +335,7 @@ def meeting_assign(
         if provider_id == meeting.provider_id:
             raise MeetingRefused("That colleague already hosts this meeting.")
         provider = lock_provider(clinic=meeting.clinic, provider_id=provider_id)
-        if meeting.starts_at is not None:
+        if meeting.starts_at is not None and meeting.ends_at is not None:
             check_free(
                 provider_id=provider.pk,
                 starts_at=meeting.starts_at,
@@ -375,12 +377,13 @@ def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
             meeting.save(update_fields=["guest_entered_at"])
             _record(meeting, "guest_enter", now=now)
         publishing.meetings_changed(meeting.clinic)
-        visit = Visit.objects.select_for_update(of=("self",)).filter(pk=meeting.visit_id).first()
+        # visit_id None matches no row (the first entry), which the lookup's type does not allow.
+        visit = Visit.objects.select_for_update(of=("self",)).filter(pk=meeting.visit_id).first()  # type: ignore[misc]
         if visit is not None and not visit.is_closed:
             return visit, visit_services.visit_reissue_token(visit=visit)
         label = (
             f"{meeting.service.name} with {person(meeting.provider)}, "
-            f"{local_time(meeting.starts_at, meeting.clinic)}"
+            f"{local_time(cast(datetime, meeting.starts_at), meeting.clinic)}"  # can_join: it has a time
         )
         visit, token = visit_services.visit_start(
             clinic=meeting.clinic, patient_name=meeting.guest_name, answers={"appointment": label}

@@ -4,6 +4,8 @@ the user works in the meeting's clinic (404 otherwise) and calls a service or se
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -138,7 +140,7 @@ def change(request: StaffRequest, meeting_id: int) -> HttpResponse:
         "assign": AssignForm(request.POST if action == "assign" else None, meeting=meeting),
     }
     seen = request.POST.get("sequence", "")
-    common = {
+    common: dict[str, Any] = {
         "meeting_id": meeting.pk,
         "by": request.user,
         "expected_sequence": int(seen) if seen.isascii() and seen.isdigit() else None,
@@ -158,6 +160,7 @@ def change(request: StaffRequest, meeting_id: int) -> HttpResponse:
             try:
                 changes[action](form.cleaned_data if form else {})
             except meeting_services.BookingConflict as conflict:
+                assert form is not None  # only reschedule and assign book a time, and both have a form
                 form.add_error("override", conflict.describe(meeting.clinic))
             except meeting_services.MeetingRefused as refused:
                 messages.error(request, str(refused))

@@ -55,7 +55,7 @@ def profile_of(request: AppointmentRequest) -> SchedulingProfile:
 
 
 def addressed_to_label(request: AppointmentRequest) -> str:
-    if request.provider_id:
+    if request.provider is not None:  # no query when provider_id is None
         return request.provider.get_full_name() or request.provider.username
     return profile_of(request).host_group_name
 

@@ -4,7 +4,9 @@ sends its emails and realtime hints only after commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -62,7 +64,7 @@ def request_submit(
     phone: str = "",
     answers: dict[str, str] | None = None,
     note: str = "",
-    times: list[datetime] = (),
+    times: Sequence[datetime] = (),
 ) -> AppointmentRequest:
     """A requester asks for a session. The form has validated the fields; the rules that depend on
     the moment (someone available now, the slots still open) are checked again here."""
@@ -266,7 +268,7 @@ def requests_expire_due(*, now: datetime | None = None, limit: int = 200) -> int
                 response="",
                 now=now,
             )
-            transaction.on_commit(lambda request=request: emails.request_expired(request))
+            transaction.on_commit(partial(emails.request_expired, request))
             expired += 1
         for clinic in {request.clinic for request in due}:
             publishing.requests_changed(clinic)
