@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_ENV := DJANGO_SETTINGS_MODULE=waitingroom.test_settings
 
-.PHONY: run test install chromium node lint bench services-run services-test
+.PHONY: run test install chromium node lint typecheck bench services-run services-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,11 @@ lint: install node
 	$(BIN)/ruff check .
 	npx eslint static/
 
-test: install chromium services-test lint
+# The packages to check and the plugin's settings module are in pyproject.toml ([tool.mypy]).
+typecheck: install
+	$(BIN)/mypy
+
+test: install chromium services-test lint typecheck
 	$(TEST_ENV) $(BIN)/pytest
 
 run: install services-run

@@ -72,6 +72,7 @@ def staff_login(user) -> StaffLogin:
     store[BACKEND_SESSION_KEY] = AUTH_BACKEND
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
+    assert store.session_key is not None  # create() saved it under a new key
     return StaffLogin(user_id=user.pk, session_key=store.session_key)
 
 

@@ -281,7 +281,7 @@ class Fleet:
                     if rtt > PONG_DEADLINE:
                         self.missed += 1
                 elif '"error"' in raw:
-                    self.errors.append(f"server: {raw}"[:200])
+                    self.errors.append(f"server: {raw!s}"[:200])
         except ConnectionClosed:
             pass
         finally:
@@ -406,7 +406,8 @@ class Fleets:
         }
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
+        # Started in __init__, so each has its pid (typed as None until start()).
+        return [p.pid for p in self.procs if p.pid is not None]
 
     async def stop(self) -> None:
         await self._all("stop")

@@ -13,7 +13,7 @@ def _p50(rep: dict, part: str) -> float | None:
 
 
 def _per_rep(reps: list[dict], top: str, bottom: str) -> list[float]:
-    return [_p50(r, top) / _p50(r, bottom) for r in reps if _p50(r, top) and _p50(r, bottom)]
+    return [t / b for r in reps if (t := _p50(r, top)) and (b := _p50(r, bottom))]
 
 
 def ratios(results: dict[str, Any]) -> dict[str, Any]:

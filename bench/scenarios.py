@@ -181,7 +181,7 @@ async def layer_run(
         await full_path(actions, boards, port=server.port, plan=plan, seconds=1)  # warm-up
         connected = await fleets.connect(specs(clinic, plan.patients, [server.port]))
         connected["settle_seconds"] = await settle(clinic, plan.patients)
-        reps = []
+        reps: list[dict[str, Any]] = []
         for _ in range(plan.repetitions):
             raw = await floor.measure(
                 count=plan.probes, rate=plan.probe_rate, payload_bytes=payload_bytes(html)
@@ -303,7 +303,7 @@ def heartbeat_figures(beats: dict[str, Any]) -> dict[str, Any]:
     return {
         "open": beats["open"],
         "pongs": len(rtts),
-        "pong_p99_ms": None if not rtts else round(percentile(rtts, 99) * 1000, 1),
+        "pong_p99_ms": None if (p99 := percentile(rtts, 99)) is None else round(p99 * 1000, 1),
         "missed": beats["missed"],
         "errors": len(beats["errors"]) + beats["closed_by_server"],
         "error_samples": beats["errors"][:5],

@@ -230,7 +230,7 @@ def machine_cpu_seconds() -> float:
     return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def machine() -> dict[str, str | int]:
+def machine() -> dict[str, str | int | float]:
     model = next(
         (
             line.split(":", 1)[1].strip()

@@ -4,8 +4,11 @@ form and the request settings; schedulers keep providers' hours and accept or de
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -33,7 +36,7 @@ from scheduling.times import slot_label, slot_value
 from visits.admin import ClinicAdmin as VisitsClinicAdmin
 from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
 from waitingroom.models import Clinic, Membership, Role
-from waitingroom.tenancy import staff_clinics
+from waitingroom.tenancy import StaffRequest, staff_clinics
 
 
 def providers_for(request: HttpRequest):
@@ -136,12 +139,12 @@ class ReadOnlyInline(admin.TabularInline):
 
 class RequestedTimeInline(ReadOnlyInline):
     model = RequestedTime
-    fields = readonly_fields = ["starts_at"]
+    fields = readonly_fields = ("starts_at",)
 
 
 class RequestEventInline(ReadOnlyInline):
     model = RequestEvent
-    fields = readonly_fields = ["at", "event", "from_status", "to_status", "user", "detail"]
+    fields = readonly_fields = ("at", "event", "from_status", "to_status", "user", "detail")
 
 
 class AdminAcceptForm(forms.Form):
@@ -158,14 +161,14 @@ class AdminAcceptForm(forms.Form):
     def __init__(self, *args, appointment: AppointmentRequest, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         providers = availability.clinic_providers(appointment.clinic)
-        self.fields["provider"].choices = [(p.pk, p.get_full_name() or p.username) for p in providers]
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [(p.pk, p.get_full_name() or p.username) for p in providers]
         if appointment.provider_id:
             self.fields["provider"].initial = appointment.provider_id
         times = [
             (slot_value(t.starts_at), slot_label(t.starts_at, appointment.clinic))
             for t in appointment.times.all()
         ]
-        self.fields["time"].choices = times or [("now", "Now")]
+        cast(forms.ChoiceField, self.fields["time"]).choices = times or [("now", "Now")]
 
 
 class AdminDeclineForm(forms.Form):
@@ -216,14 +219,14 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
                 "requests": queryset,
                 "action": action,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
 
     @admin.action(
         description="Accept the selected request (choose provider and time)", permissions=["decide"]
     )
-    def accept_request(self, request: HttpRequest, queryset):
+    def accept_request(self, request: StaffRequest, queryset):
         pending = list(queryset.select_related("clinic", "service").prefetch_related("times"))
         if len(pending) != 1:
             text = "Accept one request at a time." if pending else "No request of yours was selected."
@@ -248,7 +251,7 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
         )
         if not decision.is_valid():
             self.message_user(
-                request, "; ".join(e for errs in decision.errors.values() for e in errs), messages.ERROR
+                request, "; ".join(str(e) for errs in decision.errors.values() for e in errs), messages.ERROR
             )
             return None
         try:
@@ -274,7 +277,7 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
         return None
 
     @admin.action(description="Decline the selected requests", permissions=["decide"])
-    def decline_requests(self, request: HttpRequest, queryset):
+    def decline_requests(self, request: StaffRequest, queryset):
         form = AdminDeclineForm(request.POST if "apply" in request.POST else None)
         if not form.is_valid():
             return self._intermediate(request, queryset, form, "decline_requests", "Decline requests")
@@ -296,12 +299,12 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
 
 class MeetingProposalInline(ReadOnlyInline):
     model = MeetingProposal
-    fields = readonly_fields = ["starts_at"]
+    fields = readonly_fields = ("starts_at",)
 
 
 class MeetingEventInline(ReadOnlyInline):
     model = MeetingEvent
-    fields = readonly_fields = ["at", "event", "user", "detail"]
+    fields = readonly_fields = ("at", "event", "user", "detail")
 
 
 @admin.register(Meeting)

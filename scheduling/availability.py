@@ -74,15 +74,15 @@ def slot_starts(day: date, hours: list[tuple[time, time]], tz: ZoneInfo, length:
     """Slot starts on `day`, stepping the wall clock by `length` inside each span of hours; a slot
     must end (in real time) by the end of its span, and never overlaps the one before it (across
     a skipped hour the wall clock runs ahead of real time)."""
-    starts = []
+    starts: list[datetime] = []
     for start, end in hours:
         finish = datetime.combine(day, end).replace(tzinfo=tz).astimezone(UTC)
         wall = datetime.combine(day, start)
-        previous_end = None
+        previous_end: datetime | None = None
         while wall.date() == day and wall.time() < end:
             instant = local_instant(day, wall.time(), tz)
             fits = instant is not None and instant + length <= finish
-            if fits and (previous_end is None or instant >= previous_end):
+            if fits and instant is not None and (previous_end is None or instant >= previous_end):
                 starts.append(instant)
                 previous_end = instant + length
             wall += length

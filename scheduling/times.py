@@ -63,7 +63,7 @@ def clinic_instant(value: datetime, clinic: Clinic, now: datetime) -> datetime:
     return local.astimezone(UTC)
 
 
-def numbered_times(form: forms.Form, count: int) -> list[datetime]:
+def numbered_times(form: forms.Form, count: int, *, clinic: Clinic, now: datetime) -> list[datetime]:
     """The filled ones of a form's `time_1`..`time_<count>` fields (typed in its clinic's zone), as
     UTC instants; a time that can't be used becomes that field's error."""
     times = []
@@ -72,7 +72,7 @@ def numbered_times(form: forms.Form, count: int) -> list[datetime]:
         if value is None:
             continue
         try:
-            times.append(clinic_instant(value, form.clinic, form.now))
+            times.append(clinic_instant(value, clinic, now))
         except forms.ValidationError as error:
             form.add_error(f"time_{n}", error)
     return times

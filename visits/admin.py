@@ -27,7 +27,7 @@ class VisitEventInline(admin.TabularInline):
     model = VisitEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["at", "event", "from_status", "to_status", "actor", "user"]
+    readonly_fields = ("at", "event", "from_status", "to_status", "actor", "user")
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -257,8 +257,9 @@ def keeping_rendered() -> Iterator[dict[int, tuple[Phase, str]]]:
     """Inside the block, every card rendered (for the push to the dashboards) is kept by visit id,
     so a staff action can answer with the card the dashboards were sent instead of reading and
     rendering it again (three queries)."""
-    token = _kept.set({})
+    kept: dict[int, tuple[Phase, str]] = {}
+    token = _kept.set(kept)
     try:
-        yield _kept.get()
+        yield kept
     finally:
         _kept.reset(token)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from typing import cast
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -14,7 +16,8 @@ from visits.services import locked_visit
 from waitingroom.models import Clinic
 
 MAX_MESSAGE = 2000
-MAX_BROADCAST = Clinic._meta.get_field("broadcast_message").max_length
+# A CharField, so its max_length is set (the field type allows None).
+MAX_BROADCAST = cast(int, Clinic._meta.get_field("broadcast_message").max_length)
 
 
 class ChatRefused(Exception):
@@ -30,7 +33,7 @@ def _clean(body: str, limit: int) -> str:
     return body
 
 
-def chat_post(*, visit_id: int, body: str, user: AbstractBaseUser | None = None) -> ChatMessage:
+def chat_post(*, visit_id: int, body: str, user: User | None = None) -> ChatMessage:
     """A message from staff (`user` given) or from the patient (`user` None)."""
     body = _clean(body, MAX_MESSAGE)
     with transaction.atomic():

@@ -113,7 +113,7 @@ class StaffDashboardConsumer(RealtimeConsumer):
     def _clinic(self):
         try:
             return tenancy.clinic_for_staff(
-                user=self.scope["user"], slug=self.scope["url_route"]["kwargs"]["slug"], roles=FRONTLINE_ROLES
+                user=tenancy.scope_user(self.scope), slug=self.scope["url_route"]["kwargs"]["slug"], roles=FRONTLINE_ROLES
             )
         except Http404:
             return None
@@ -186,7 +186,7 @@ class CallPeer(RealtimeConsumer):
         await database_sync_to_async(services.visit_call_failed)(
             visit_id=self.visit_id,
             reason=reason,
-            user=self.scope["user"] if self.peer_id != "patient" else None,
+            user=tenancy.scope_staff(self.scope) if self.peer_id != "patient" else None,
         )
 
 
@@ -303,7 +303,7 @@ class StaffCallConsumer(CallPeer):
         if not await self._may_join(kwargs["slug"]):
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        self.peer_id = signalling.staff_peer(self.scope["user"].id)
+        self.peer_id = signalling.staff_peer(tenancy.scope_staff(self.scope).id)
         self.in_call = True
         await self.join(groups.visit_group(self.visit_id))
         await self.accept()
@@ -311,13 +311,13 @@ class StaffCallConsumer(CallPeer):
     @database_sync_to_async
     def _may_join(self, slug: str) -> bool:
         try:
-            clinic = tenancy.clinic_for_staff(user=self.scope["user"], slug=slug, roles=FRONTLINE_ROLES)
+            clinic = tenancy.clinic_for_staff(user=tenancy.scope_user(self.scope), slug=slug, roles=FRONTLINE_ROLES)
         except Http404:
             return False
         return Visit.objects.filter(pk=self.visit_id, clinic=clinic).exists() and self._participates()
 
     def _participates(self) -> bool:
-        return CallParticipant.objects.filter(visit_id=self.visit_id, user=self.scope["user"]).exists()
+        return CallParticipant.objects.filter(visit_id=self.visit_id, user=tenancy.scope_staff(self.scope)).exists()
 
     async def realtime_event(self, event: dict) -> None:
         # Every change of the visit (someone left, the visit ended) re-checks that this staff

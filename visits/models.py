@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +13,9 @@ from django.db.models import Q
 from visits.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, Phase, Status, phase_of
 from waitingroom.models import Clinic
 from waitingroom.questions import Question
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class IntakeField(Question):
@@ -81,7 +85,7 @@ class Visit(models.Model):
     last_recall_sms = models.ForeignKey(
         "waitingroom.SmsMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    participants = models.ManyToManyField(
+    participants: models.ManyToManyField[User, CallParticipant] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CallParticipant", related_name="visits_in_call", blank=True
     )
 

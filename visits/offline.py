@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import phonenumbers
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -115,7 +115,7 @@ def visit_visibility(*, visit_id: int, hidden: bool) -> None:
             apply_event(visit, Event.RETURN, Actor.PATIENT, now=timezone.now())
 
 
-def visit_recall(*, visit_id: int, user: AbstractBaseUser) -> None:
+def visit_recall(*, visit_id: int, user: User) -> None:
     """Text the patient a link back to their wait screen. May be repeated."""
     now = timezone.now()
     with transaction.atomic():

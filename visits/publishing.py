@@ -4,6 +4,8 @@ them after commit."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.template.loader import render_to_string
 
 from visits import cards, selectors
@@ -23,7 +25,7 @@ def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -
     card = cards.read_card(visit=visit)  # its names serve the patient's screen too
     html = cards.card_state(visit=visit, card=card)[1]
     staff_names = card.in_call if card is not None else []
-    batch = [
+    batch: list[tuple[str, dict[str, Any]]] = [
         (
             groups.clinic_staff_group(visit.clinic_id),
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db.models import Q
 from django.http import Http404
@@ -72,15 +73,19 @@ def seconds_per_place(*, clinic: Clinic, now: datetime | None = None) -> float |
     """Median seconds of waiting per place in the queue over this clinic's recent called visits,
     or None when there are too few of them to say anything honest."""
     now = now or timezone.now()
-    rows = list(
-        Visit.objects.filter(
-            clinic=clinic,
-            first_called_at__gte=now - ESTIMATE_LOOKBACK,
-            ready_at__isnull=False,
-            position_when_ready__gt=0,
-        )
-        .order_by("-first_called_at")
-        .values_list("ready_at", "first_called_at", "position_when_ready")[:ESTIMATE_SAMPLES]
+    # The filter leaves no None in the three columns, which values_list's type cannot know.
+    rows = cast(
+        list[tuple[datetime, datetime, int]],
+        list(
+            Visit.objects.filter(
+                clinic=clinic,
+                first_called_at__gte=now - ESTIMATE_LOOKBACK,
+                ready_at__isnull=False,
+                position_when_ready__gt=0,
+            )
+            .order_by("-first_called_at")
+            .values_list("ready_at", "first_called_at", "position_when_ready")[:ESTIMATE_SAMPLES]
+        ),
     )
     if len(rows) < ESTIMATE_MIN_SAMPLES:
         return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -51,7 +51,7 @@ def locked_visit(visit_id: int) -> Visit:
 
 
 def apply_event(
-    visit: Visit, event: Event, actor: Actor, *, now: datetime, user: AbstractBaseUser | None = None
+    visit: Visit, event: Event, actor: Actor, *, now: datetime, user: User | None = None
 ) -> Status:
     """Move a locked visit through one lifecycle transition, with its bookkeeping and event row.
     Returns the status it left. Raises TransitionRefused, changing nothing."""
@@ -166,7 +166,7 @@ def visit_media_check_started(*, visit_id: int) -> None:
         publishing.visit_changed(visit, before=Status(visit.status))
 
 
-def visit_call_failed(*, visit_id: int, reason: str, user: AbstractBaseUser | None = None) -> None:
+def visit_call_failed(*, visit_id: int, reason: str, user: User | None = None) -> None:
     """A browser could not set up the video connection: recorded as a call-failed event (no status
     change) and shown on the card. Reported once per call; repeats change nothing."""
     now = timezone.now()
@@ -191,7 +191,7 @@ def visit_call_failed(*, visit_id: int, reason: str, user: AbstractBaseUser | No
 # --- Staff actions ------------------------------------------------------------------------------
 
 
-def visit_call(*, visit_id: int, user: AbstractBaseUser) -> None:
+def visit_call(*, visit_id: int, user: User) -> None:
     """Start the call, or join a call in progress (several staff may be in one call)."""
     now = timezone.now()
     with transaction.atomic():
@@ -204,7 +204,7 @@ def visit_call(*, visit_id: int, user: AbstractBaseUser) -> None:
         apply_event(visit, Event.CALL, Actor.STAFF, now=now, user=user)
 
 
-def _join_call(visit: Visit, user: AbstractBaseUser, now: datetime) -> None:
+def _join_call(visit: Visit, user: User, now: datetime) -> None:
     """One INSERT ... ON CONFLICT DO NOTHING: joining a call one is already in changes nothing
     (get_or_create took four statements, a savepoint among them, inside the row lock)."""
     CallParticipant.objects.bulk_create(
@@ -212,7 +212,7 @@ def _join_call(visit: Visit, user: AbstractBaseUser, now: datetime) -> None:
     )
 
 
-def visit_leave_call(*, visit_id: int, user: AbstractBaseUser) -> None:
+def visit_leave_call(*, visit_id: int, user: User) -> None:
     """A staff member leaves the call; the visit becomes available when no staff remain."""
     now = timezone.now()
     with transaction.atomic():
@@ -237,7 +237,7 @@ def visit_leave_call(*, visit_id: int, user: AbstractBaseUser) -> None:
             apply_event(visit, Event.LEAVE_CALL, Actor.STAFF, now=now, user=user)
 
 
-def visit_call_back(*, visit_id: int, user: AbstractBaseUser) -> None:
+def visit_call_back(*, visit_id: int, user: User) -> None:
     """Recents: wait in the call for the dropped patient; when they reopen their link they land
     straight in the call."""
     now = timezone.now()
@@ -249,7 +249,7 @@ def visit_call_back(*, visit_id: int, user: AbstractBaseUser) -> None:
 
 
 def _staff_event(event: Event):
-    def service(*, visit_id: int, user: AbstractBaseUser) -> None:
+    def service(*, visit_id: int, user: User) -> None:
         with transaction.atomic():
             apply_event(locked_visit(visit_id), event, Actor.STAFF, now=timezone.now(), user=user)
 

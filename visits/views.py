@@ -16,6 +16,7 @@ from visits.lifecycle import TransitionRefused
 from visits.models import CallParticipant
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
+from waitingroom.tenancy import StaffRequest
 from waitingroom.turn import ice_servers
 
 SESSION_CLINIC_KEY = "clinic_slug"
@@ -35,14 +36,14 @@ def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def frontline_clinic(request: HttpRequest, slug: str):
+def frontline_clinic(request: StaffRequest, slug: str):
     """The clinic, if the user works its waiting room (provider, CSR, clinic admin); else 404."""
     return tenancy.clinic_for_staff(user=request.user, slug=slug, roles=FRONTLINE_ROLES)
 
 
 @require_GET
 @login_required
-def dashboard_landing(request: HttpRequest) -> HttpResponse:
+def dashboard_landing(request: StaffRequest) -> HttpResponse:
     """Staff land here after login and go on to the clinic they last used (or their first)."""
     clinic = tenancy.default_clinic(user=request.user, preferred_slug=request.session.get(SESSION_CLINIC_KEY))
     if clinic is None:
@@ -52,7 +53,7 @@ def dashboard_landing(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+def dashboard(request: StaffRequest, slug: str) -> HttpResponse:
     membership = tenancy.request_membership(request, slug=slug)
     clinic = membership.clinic
     if request.session.get(SESSION_CLINIC_KEY) != clinic.slug:  # a write only when it changes
@@ -75,7 +76,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _room_to_open(request: HttpRequest, clinic) -> str:
+def _room_to_open(request: StaffRequest, clinic) -> str:
     """`?room=<visit id>`: the page opens that call at once (the host came from "Enter room" on
     the meetings overview), if this user is in it."""
     room = request.GET.get("room", "")
@@ -92,7 +93,7 @@ def _room_to_open(request: HttpRequest, clinic) -> str:
 
 @require_GET
 @login_required
-def board(request: HttpRequest, slug: str) -> HttpResponse:
+def board(request: StaffRequest, slug: str) -> HttpResponse:
     """The four sections alone: a dashboard re-fetches this after its socket reconnects."""
     clinic = frontline_clinic(request, slug)
     return render(request, "visits/_board.html", {"sections": cards.dashboard_sections(clinic=clinic)})
@@ -100,7 +101,7 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 @login_required
-def visit_action(request: HttpRequest, slug: str, visit_id: int, action: str) -> HttpResponse:
+def visit_action(request: StaffRequest, slug: str, visit_id: int, action: str) -> HttpResponse:
     clinic = frontline_clinic(request, slug)
     visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
     service = ACTIONS.get(action)
@@ -127,7 +128,7 @@ def visit_action(request: HttpRequest, slug: str, visit_id: int, action: str) ->
 
 @require_GET
 @login_required
-def visit_room(request: HttpRequest, slug: str, visit_id: int) -> HttpResponse:
+def visit_room(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
     """The staff side of the call: device check, videos and controls (only for staff in the call)."""
     clinic = frontline_clinic(request, slug)
     visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
@@ -142,7 +143,7 @@ def visit_room(request: HttpRequest, slug: str, visit_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def visit_chat(request: HttpRequest, slug: str, visit_id: int) -> HttpResponse:
+def visit_chat(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
     """GET: the chat panel (and the messages count as read). POST: send a message."""
     clinic = frontline_clinic(request, slug)
     visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
@@ -162,7 +163,7 @@ def visit_chat(request: HttpRequest, slug: str, visit_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def broadcast(request: HttpRequest, slug: str) -> HttpResponse:
+def broadcast(request: StaffRequest, slug: str) -> HttpResponse:
     clinic = frontline_clinic(request, slug)
     try:
         chat.clinic_broadcast_set(clinic=clinic, message=request.POST.get("message", ""))

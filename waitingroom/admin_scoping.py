@@ -81,8 +81,9 @@ class ClinicScopedInline(admin.TabularInline):
         clinics = staff_clinics(user=request.user, roles=self.change_roles)
         if obj is None:
             return clinics.exists()
-        # `obj` is the parent row: a Clinic, or a row that belongs to one.
-        clinic_id = obj.pk if isinstance(obj, Clinic) else obj.clinic_id
+        # `obj` is the parent row: a Clinic, or a row that belongs to one (a `clinic` foreign key,
+        # which the Model type does not declare).
+        clinic_id = obj.pk if isinstance(obj, Clinic) else obj.clinic_id  # type: ignore[attr-defined]
         return clinics.filter(pk=clinic_id).exists()
 
     def has_view_permission(self, request, obj=None) -> bool:

@@ -6,6 +6,7 @@ booking form each subclass `Question` for their own table and mix `QuestionsMixi
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.db import models
@@ -104,27 +105,34 @@ def validate_phone(value: str) -> None:
 
 
 def field_for(question: Question) -> forms.Field:
-    common = {"label": question.label, "required": question.required}
+    label, required = question.label, question.required
     kind = question.kind
     if kind in (Question.Kind.CHOICE, Question.Kind.REGION):
         options = question.options or (US_STATES if kind == Question.Kind.REGION else [])
-        return forms.ChoiceField(choices=[("", "— choose —"), *[(o, o) for o in options]], **common)
+        return forms.ChoiceField(
+            choices=[("", "— choose —"), *[(o, o) for o in options]], label=label, required=required
+        )
     if kind == Question.Kind.DATE:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=label, required=required)
     if kind == Question.Kind.EMAIL:
-        return forms.EmailField(max_length=200, **common)
+        return forms.EmailField(max_length=200, label=label, required=required)
     if kind == Question.Kind.PHONE:
         return forms.CharField(
             max_length=20,
             validators=[validate_phone],
             widget=forms.TextInput(attrs={"type": "tel"}),
-            **common,
+            label=label,
+            required=required,
         )
-    return forms.CharField(max_length=200, **common)
+    return forms.CharField(max_length=200, label=label, required=required)
 
 
 class QuestionsMixin:
     """Adds a clinic's configured questions to a form as `q_<key>` fields and reads the answers back."""
+
+    # Provided by the forms.Form that this is mixed into.
+    fields: dict[str, forms.Field]
+    cleaned_data: dict[str, Any]
 
     def add_questions(self, questions: list[Question]) -> None:
         self.questions = questions
@@ -136,6 +144,6 @@ class QuestionsMixin:
         result = {}
         for question in self.questions:
             value = self.cleaned_data.get(f"q_{question.key}")
-            if value not in (None, ""):
+            if value is not None and value != "":
                 result[question.key] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return result

@@ -7,17 +7,38 @@ even learn that it exists.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from waitingroom.models import Clinic, Membership
 
-AnyUser = AbstractBaseUser | AnonymousUser
+# The project keeps Django's own user model (AUTH_USER_MODEL is not set), so services and
+# selectors take `User`: the type that a foreign key to AUTH_USER_MODEL accepts in a lookup.
+AnyUser = User | AnonymousUser
+
+
+class StaffRequest(HttpRequest):
+    """The type of a request that passed `login_required`: its user is signed in. An annotation only
+    (no request is built from it): mypy cannot see what the decorator guarantees."""
+
+    user: User
 # What a clinic slug can be (Django's slug converter); anything else, a NUL byte say, is no clinic.
 SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def scope_user(scope: Mapping[str, Any]) -> AnyUser:
+    """The user that Channels' AuthMiddleware put in a websocket's scope: a lazy object standing for
+    a User or an AnonymousUser, which its stub type does not say."""
+    return cast(AnyUser, scope["user"])
+
+
+def scope_staff(scope: Mapping[str, Any]) -> User:
+    """scope_user() in a consumer whose connect() let in only signed-in staff of the clinic."""
+    return cast(User, scope["user"])
 
 
 def checked_slug(slug: str) -> str:
@@ -79,7 +100,8 @@ def request_memberships(request: HttpRequest) -> list[Membership]:
             if user.is_authenticated and user.is_active
             else []
         )
-        request._tenancy_memberships = cached
+        # A private cache on the request object, which HttpRequest does not declare.
+        request._tenancy_memberships = cached  # type: ignore[attr-defined]
     return cached
 
 

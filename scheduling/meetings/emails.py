@@ -17,6 +17,7 @@ from waitingroom.outbox.queueing import Attachment, email_queue
 
 def _calendar(meeting: Meeting, *, cancelled: bool = False, note: str = "") -> Attachment:
     clinic, link = meeting.clinic, join_link(meeting)
+    assert meeting.starts_at is not None and meeting.ends_at is not None  # only booked meetings have one
     description = (
         f"Video session at {clinic.name}.\nJoin: {link}\nGuest key: {meeting.guest_key_display}"
         + (f"\n\n{meeting.description}" if meeting.description else "")
@@ -48,6 +49,7 @@ def agenda_file(meeting: Meeting) -> str:
 def invitation(meeting: Meeting, *, intro: str, note: str = "") -> None:
     """The guest's invitation for the meeting as it now stands. Each version (sequence) is one
     email; the .ics carries the same UID, so calendars update the event instead of adding one."""
+    assert meeting.starts_at is not None  # an invitation is for a booked time
     when = local_time(meeting.starts_at, meeting.clinic)
     requester = meeting.requester
     email_queue(

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
 
 from scheduling import availability
-from scheduling.models import GUEST_KEY_DIGITS, MAX_PROPOSED_TIMES, Meeting
+from scheduling.models import GUEST_KEY_DIGITS, MAX_PROPOSED_TIMES, Meeting, Service
 from scheduling.times import clinic_instant, local_datetime_field, numbered_times
 from waitingroom.models import Clinic
 from waitingroom.questions import validate_phone
@@ -27,7 +28,9 @@ class MeetingForm(forms.Form):
     guest_phone = forms.CharField(
         label="Guest phone", max_length=20, required=False, validators=[validate_phone]
     )
-    service = forms.ModelChoiceField(label="Meeting type", queryset=None, empty_label=None)
+    service: forms.ModelChoiceField[Service] = forms.ModelChoiceField(
+        label="Meeting type", queryset=None, empty_label=None
+    )
     provider = forms.TypedChoiceField(label="Host", coerce=int)
     description = forms.CharField(
         label="Description", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -37,15 +40,16 @@ class MeetingForm(forms.Form):
     def __init__(self, *args, clinic: Clinic, now: datetime | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.clinic, self.now = clinic, now or timezone.now()
-        self.fields["service"].queryset = clinic.services.filter(active=True)
-        self.fields["provider"].choices = _providers(clinic)
+        cast(forms.ModelChoiceField, self.fields["service"]).queryset = clinic.services.filter(active=True)
+        cast(forms.ChoiceField, self.fields["provider"]).choices = _providers(clinic)
         for n in range(1, MAX_PROPOSED_TIMES + 1):
             label = f"Time ({clinic.time_zone})" if n == 1 else f"Or propose another time {n}"
             self.fields[f"time_{n}"] = local_datetime_field(label, required=n == 1)
 
-    def clean(self) -> dict:
-        data = super().clean()
-        data["times"] = numbered_times(self, MAX_PROPOSED_TIMES)
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        data["times"] = numbered_times(self, MAX_PROPOSED_TIMES, clinic=self.clinic, now=self.now)
         return data
 
 
@@ -68,7 +72,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, meeting: Meeting, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = [
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [
             (pk, name) for pk, name in _providers(meeting.clinic) if pk != meeting.provider_id
         ]
 

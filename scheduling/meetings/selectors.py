@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -67,7 +67,7 @@ COLUMNS = (
 SORTS = tuple(column for column, _title in COLUMNS)
 
 
-def overview_clinic(*, user: AbstractBaseUser, slug: str | None) -> Clinic:
+def overview_clinic(*, user: User, slug: str | None) -> Clinic:
     """The clinic whose meetings are shown: the one asked for, else the user's first; 404 for a
     clinic the user does not work in."""
     clinics = tenancy.staff_clinics(user=user, roles=FRONTLINE_ROLES)
@@ -87,7 +87,7 @@ def _with_details(queryset: QuerySet[Meeting]) -> QuerySet[Meeting]:
 
 def meetings_overview(
     *,
-    user: AbstractBaseUser,
+    user: User,
     clinic: Clinic,
     tab: str = "my",
     sort: str = "date",
@@ -111,7 +111,7 @@ def meetings_overview(
     return rows
 
 
-def staff_meeting(*, user: AbstractBaseUser, meeting_id: int) -> Meeting:
+def staff_meeting(*, user: User, meeting_id: int) -> Meeting:
     """A meeting of a clinic whose waiting room the user works in; else 404."""
     meeting = (
         _with_details(Meeting.objects.filter(pk=meeting_id))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -56,7 +57,7 @@ class BookingConflict(Exception):
         # Another clinic's sessions show only as busy times: their patients are not ours to see.
         clashes = ", ".join(
             f"{m.service.name if m.clinic_id == clinic.pk else 'Busy (another clinic)'} "
-            f"{local_time(m.starts_at, clinic)}"
+            f"{local_time(cast(datetime, m.starts_at), clinic)}"  # booked: they have a time
             for m in self.meetings
         )
         return f"{self} ({clashes}). Tick “Book even though it overlaps” to book anyway."
@@ -65,7 +66,7 @@ class BookingConflict(Exception):
 # --- Shared steps --------------------------------------------------------------------------------
 
 
-def lock_provider(*, clinic: Clinic, provider_id: int) -> AbstractBaseUser:
+def lock_provider(*, clinic: Clinic, provider_id: int) -> User:
     """The provider's user row under a lock: bookings of one provider are serialised on it, so two
     of them can't both pass the overlap check."""
     if provider_id not in set(availability.clinic_providers(clinic).values_list("id", flat=True)):
@@ -158,6 +159,7 @@ def can_join(meeting: Meeting, now: datetime) -> bool:
     return (
         meeting.cancelled_at is None
         and meeting.starts_at is not None
+        and meeting.ends_at is not None
         and meeting.starts_at - JOIN_OPENS_BEFORE <= now < meeting.ends_at
         and meeting.current_status(now) != MeetingStatus.COMPLETED
     )
@@ -178,7 +180,7 @@ def _future_times(times: Iterable[datetime], now: datetime) -> list[datetime]:
 def meeting_schedule(
     *,
     clinic: Clinic,
-    by: AbstractBaseUser,
+    by: User,
     provider_id: int,
     service: Service,
     guest_name: str,
@@ -196,7 +198,7 @@ def meeting_schedule(
     times = _future_times(times, now)
     with transaction.atomic():
         provider = lock_provider(clinic=clinic, provider_id=provider_id)
-        fields = {
+        fields: dict[str, Any] = {
             "clinic": clinic,
             "provider": provider,
             "service": service,
@@ -252,7 +254,7 @@ def meeting_pick_time(*, meeting_id: int, starts_at: datetime) -> Meeting:
 def meeting_reschedule(
     *,
     meeting_id: int,
-    by: AbstractBaseUser,
+    by: User,
     starts_at: datetime,
     override: bool = False,
     expected_sequence: int | None = None,
@@ -295,7 +297,7 @@ def meeting_reschedule(
 def meeting_cancel(
     *,
     meeting_id: int,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     by_guest: bool = False,
     expected_sequence: int | None = None,
 ) -> Meeting:
@@ -319,7 +321,7 @@ def meeting_cancel(
 def meeting_assign(
     *,
     meeting_id: int,
-    by: AbstractBaseUser,
+    by: User,
     provider_id: int,
     override: bool = False,
     expected_sequence: int | None = None,
@@ -333,7 +335,7 @@ def meeting_assign(
         if provider_id == meeting.provider_id:
             raise MeetingRefused("That colleague already hosts this meeting.")
         provider = lock_provider(clinic=meeting.clinic, provider_id=provider_id)
-        if meeting.starts_at is not None:
+        if meeting.starts_at is not None and meeting.ends_at is not None:
             check_free(
                 provider_id=provider.pk,
                 starts_at=meeting.starts_at,
@@ -375,12 +377,13 @@ def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
             meeting.save(update_fields=["guest_entered_at"])
             _record(meeting, "guest_enter", now=now)
         publishing.meetings_changed(meeting.clinic)
-        visit = Visit.objects.select_for_update(of=("self",)).filter(pk=meeting.visit_id).first()
+        # visit_id None matches no row (the first entry), which the lookup's type does not allow.
+        visit = Visit.objects.select_for_update(of=("self",)).filter(pk=meeting.visit_id).first()  # type: ignore[misc]
         if visit is not None and not visit.is_closed:
             return visit, visit_services.visit_reissue_token(visit=visit)
         label = (
             f"{meeting.service.name} with {person(meeting.provider)}, "
-            f"{local_time(meeting.starts_at, meeting.clinic)}"
+            f"{local_time(cast(datetime, meeting.starts_at), meeting.clinic)}"  # can_join: it has a time
         )
         visit, token = visit_services.visit_start(
             clinic=meeting.clinic, patient_name=meeting.guest_name, answers={"appointment": label}
@@ -390,7 +393,7 @@ def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
     return visit, token
 
 
-def meeting_host_enter(*, meeting_id: int, user: AbstractBaseUser) -> Visit | None:
+def meeting_host_enter(*, meeting_id: int, user: User) -> Visit | None:
     """The host's Enter room: when the guest is waiting (or the call has a free place), the host
     calls them into the video call through the waiting room; the visit is returned so the
     dashboard can open the call. None: the guest has not come in yet."""
@@ -419,7 +422,7 @@ def meeting_host_enter(*, meeting_id: int, user: AbstractBaseUser) -> Visit | No
     return visit
 
 
-def meeting_summary_set(*, meeting_id: int, by: AbstractBaseUser, summary: str) -> Meeting:
+def meeting_summary_set(*, meeting_id: int, by: User, summary: str) -> Meeting:
     """The summary the guest reads on their meeting page."""
     now = timezone.now()
     with transaction.atomic():

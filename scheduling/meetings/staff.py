@@ -4,6 +4,8 @@ the user works in the meeting's clinic (404 otherwise) and calls a service or se
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +19,7 @@ from scheduling.meetings.forms import AssignForm, MeetingForm, RescheduleForm, S
 from scheduling.models import Meeting
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
+from waitingroom.tenancy import StaffRequest
 
 
 def _query(request: HttpRequest, clinic) -> dict:
@@ -30,7 +33,7 @@ def _query(request: HttpRequest, clinic) -> dict:
     }
 
 
-def _rows_context(request: HttpRequest) -> dict:
+def _rows_context(request: StaffRequest) -> dict:
     clinic = selectors.overview_clinic(user=request.user, slug=request.GET.get("clinic"))
     query = _query(request, clinic)
     rows = selectors.meetings_overview(
@@ -58,7 +61,7 @@ def _rows_context(request: HttpRequest) -> dict:
 
 @require_GET
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: StaffRequest) -> HttpResponse:
     context = _rows_context(request)
     context["clinics"] = tenancy.staff_clinics(user=request.user, roles=FRONTLINE_ROLES).order_by("name")
     context["tabs"] = {tab: urlencode({**context["query"], "tab": tab}) for tab in selectors.TABS}
@@ -67,7 +70,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def rows(request: HttpRequest) -> HttpResponse:
+def rows(request: StaffRequest) -> HttpResponse:
     """The table body alone: open overviews re-fetch it when a push says something changed."""
     return render(request, "scheduling/meetings/_rows.html", _rows_context(request))
 
@@ -78,7 +81,7 @@ def _back(meeting: Meeting) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def meeting_new(request: HttpRequest) -> HttpResponse:
+def meeting_new(request: StaffRequest) -> HttpResponse:
     clinic = selectors.overview_clinic(user=request.user, slug=request.GET.get("clinic"))
     form = MeetingForm(request.POST or None, clinic=clinic, initial={"provider": request.user.pk})
     if request.method == "POST" and form.is_valid():
@@ -110,7 +113,7 @@ def meeting_new(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def agenda(request: HttpRequest, meeting_id: int) -> HttpResponse:
+def agenda(request: StaffRequest, meeting_id: int) -> HttpResponse:
     """Add to agenda: the meeting's .ics."""
     meeting = selectors.staff_meeting(user=request.user, meeting_id=meeting_id)
     if meeting.starts_at is None or meeting.cancelled_at is not None:
@@ -126,7 +129,7 @@ def agenda(request: HttpRequest, meeting_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def change(request: HttpRequest, meeting_id: int) -> HttpResponse:
+def change(request: StaffRequest, meeting_id: int) -> HttpResponse:
     """Reschedule, cancel or assign to a colleague: three forms on one page, one `action` each.
     Each form carries the meeting's `sequence` as the page showed it, so a change a colleague made
     meanwhile is not silently overwritten."""
@@ -137,7 +140,7 @@ def change(request: HttpRequest, meeting_id: int) -> HttpResponse:
         "assign": AssignForm(request.POST if action == "assign" else None, meeting=meeting),
     }
     seen = request.POST.get("sequence", "")
-    common = {
+    common: dict[str, Any] = {
         "meeting_id": meeting.pk,
         "by": request.user,
         "expected_sequence": int(seen) if seen.isascii() and seen.isdigit() else None,
@@ -157,6 +160,7 @@ def change(request: HttpRequest, meeting_id: int) -> HttpResponse:
             try:
                 changes[action](form.cleaned_data if form else {})
             except services.BookingConflict as conflict:
+                assert form is not None  # only reschedule and assign book a time, and both have a form
                 form.add_error("override", conflict.describe(meeting.clinic))
             except services.MeetingRefused as refused:
                 messages.error(request, str(refused))
@@ -177,7 +181,7 @@ def change(request: HttpRequest, meeting_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def enter_room(request: HttpRequest, meeting_id: int) -> HttpResponse:
+def enter_room(request: StaffRequest, meeting_id: int) -> HttpResponse:
     """Enter room: through the waiting room into the meeting's call (the dashboard opens it)."""
     meeting = selectors.staff_meeting(user=request.user, meeting_id=meeting_id)
     dashboard = reverse("clinic_dashboard", args=[meeting.clinic.slug])
@@ -197,7 +201,7 @@ def enter_room(request: HttpRequest, meeting_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def summary(request: HttpRequest, meeting_id: int) -> HttpResponse:
+def summary(request: StaffRequest, meeting_id: int) -> HttpResponse:
     meeting = selectors.staff_meeting(user=request.user, meeting_id=meeting_id)
     form = SummaryForm(request.POST)
     if form.is_valid():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 
 from scheduling.requests import selectors
+from waitingroom import tenancy
 from waitingroom.realtime import groups
 from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
 
@@ -23,7 +24,7 @@ class DispatchConsumer(RealtimeConsumer):
 
     @database_sync_to_async
     def _clinic_ids(self) -> list[int]:
-        return list(selectors.dispatch_clinics(user=self.scope["user"]).values_list("id", flat=True))
+        return list(selectors.dispatch_clinics(user=tenancy.scope_user(self.scope)).values_list("id", flat=True))
 
     async def still_allowed(self) -> bool:
         return await session_is_live(self.scope) and bool(await self._clinic_ids())

@@ -21,13 +21,14 @@ from scheduling.requests.lifecycle import AlreadyDecided
 from scheduling.times import pending_text, slot_value
 from waitingroom import tenancy
 from waitingroom.models import Role
+from waitingroom.tenancy import StaffRequest
 
 
 def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _dispatch_context(request: HttpRequest) -> dict:
+def _dispatch_context(request: StaffRequest) -> dict:
     clinic_slug = request.GET.get("clinic") or None
     if clinic_slug is not None:
         tenancy.checked_slug(clinic_slug)
@@ -53,7 +54,7 @@ def _dispatch_context(request: HttpRequest) -> dict:
 
 @require_GET
 @login_required
-def dispatch(request: HttpRequest) -> HttpResponse:
+def dispatch(request: StaffRequest) -> HttpResponse:
     """The Requests page: pending requests of the scheduler's clinics, oldest first."""
     clinics = list(selectors.dispatch_clinics(user=request.user))
     if not clinics:
@@ -64,14 +65,14 @@ def dispatch(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def dispatch_rows(request: HttpRequest) -> HttpResponse:
+def dispatch_rows(request: StaffRequest) -> HttpResponse:
     """The table body alone: the page re-fetches it when a push says requests changed."""
     return render(request, "scheduling/requests/_dispatch_rows.html", _dispatch_context(request))
 
 
 @require_GET
 @login_required
-def assign(request: HttpRequest, request_id: int) -> HttpResponse:
+def assign(request: StaffRequest, request_id: int) -> HttpResponse:
     appointment = selectors.decidable_request(user=request.user, request_id=request_id)
     provider = request.GET.get("provider", "")
     context = selectors.assign_context(
@@ -101,7 +102,7 @@ def _reply(request: HttpRequest, *, ok: bool, message: str, status: int = 200, *
 
 @require_POST
 @login_required
-def decide(request: HttpRequest, request_id: int) -> HttpResponse:
+def decide(request: StaffRequest, request_id: int) -> HttpResponse:
     appointment = selectors.decidable_request(user=request.user, request_id=request_id)
     if selectors.is_dispatcher(user=request.user, clinic=appointment.clinic):
         providers = list(availability.clinic_providers(appointment.clinic))
@@ -110,7 +111,7 @@ def decide(request: HttpRequest, request_id: int) -> HttpResponse:
         providers = [request.user]
     form = DecisionForm(request.POST, request=appointment, providers=providers)
     if not form.is_valid():
-        errors = "; ".join(e for field_errors in form.errors.values() for e in field_errors)
+        errors = "; ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
         return _reply(request, ok=False, message=errors, status=400)
     data = form.cleaned_data
     try:
@@ -150,12 +151,12 @@ def decide(request: HttpRequest, request_id: int) -> HttpResponse:
 
 @require_GET
 @login_required
-def requests_panel(request: HttpRequest, slug: str) -> HttpResponse:
+def requests_panel(request: StaffRequest, slug: str) -> HttpResponse:
     clinic = tenancy.clinic_for_staff(user=request.user, slug=slug)
     return HttpResponse(render_panel(request, clinic))
 
 
-def render_panel(request: HttpRequest, clinic) -> str:
+def render_panel(request: StaffRequest, clinic) -> str:
     """The provider's part of the dashboard: their on-demand toggle and the pending requests
     addressed to them. Empty for staff who aren't providers here."""
     membership = next((m for m in tenancy.request_memberships(request) if m.clinic_id == clinic.pk), None)
@@ -181,7 +182,7 @@ def render_panel(request: HttpRequest, clinic) -> str:
 
 @require_POST
 @login_required
-def availability_toggle(request: HttpRequest, slug: str) -> HttpResponse:
+def availability_toggle(request: StaffRequest, slug: str) -> HttpResponse:
     clinic = tenancy.clinic_for_staff(user=request.user, slug=slug, roles={Role.PROVIDER})
     available = request.POST.get("available") == "1"
     services.availability_set(clinic=clinic, provider=request.user, available=available)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
 
 from scheduling import availability
-from scheduling.models import MAX_REQUESTED_TIMES, AppointmentRequest, SchedulingProfile
+from scheduling.models import MAX_REQUESTED_TIMES, AppointmentRequest, SchedulingProfile, Service
 from scheduling.times import local_datetime_field, numbered_times, parse_slot, slot_value
 from waitingroom.models import Clinic
 from waitingroom.questions import QuestionsMixin, validate_phone
@@ -17,7 +18,7 @@ ANYONE = ""
 
 
 class RequestForm(QuestionsMixin, forms.Form):
-    service = forms.ModelChoiceField(queryset=None, empty_label=None)
+    service: forms.ModelChoiceField[Service] = forms.ModelChoiceField(queryset=None, empty_label=None)
     provider = forms.ChoiceField(label="Provider", required=False)
     kind = forms.ChoiceField(label="When", widget=forms.RadioSelect)
     slots = forms.MultipleChoiceField(
@@ -41,9 +42,9 @@ class RequestForm(QuestionsMixin, forms.Form):
         self.profile = availability.profile_for(clinic)
         self.now = now or timezone.now()
         services = clinic.services.filter(active=True)
-        self.fields["service"].queryset = services
+        cast(forms.ModelChoiceField, self.fields["service"]).queryset = services
         providers = list(availability.clinic_providers(clinic))
-        self.fields["provider"].choices = [
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [
             (ANYONE, "Anyone available"),
             *[(str(p.pk), p.get_full_name() or p.username) for p in providers],
         ]
@@ -58,7 +59,7 @@ class RequestForm(QuestionsMixin, forms.Form):
         kinds = [(AppointmentRequest.Kind.SCHEDULED.value, "Scheduled: at a time I choose")]
         if self.someone_available:
             kinds.insert(0, (AppointmentRequest.Kind.NOW.value, "Now: someone is available"))
-        self.fields["kind"].choices = kinds
+        cast(forms.ChoiceField, self.fields["kind"]).choices = kinds
         self.fields["kind"].initial = kinds[0][0]
 
         self.calendar = self.profile.availability_mode == SchedulingProfile.Mode.CALENDAR
@@ -75,7 +76,7 @@ class RequestForm(QuestionsMixin, forms.Form):
                 days.setdefault(f"{local:%a} {local.day} {local:%b}", []).append(
                     (slot_value(slot.starts_at), f"{local:%H:%M %Z}")
                 )
-            self.fields["slots"].choices = list(days.items())
+            cast(forms.ChoiceField, self.fields["slots"]).choices = list(days.items())
         else:
             # On-demand clinics keep no calendar: requesters propose times, in the clinic's zone.
             del self.fields["slots"]
@@ -102,8 +103,9 @@ class RequestForm(QuestionsMixin, forms.Form):
             )
         return email
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("kind") != AppointmentRequest.Kind.SCHEDULED:
             data["times"] = []
             return data
@@ -115,7 +117,7 @@ class RequestForm(QuestionsMixin, forms.Form):
                 self.add_error("slots", "Choose at least one time.")
             data["times"] = [parse_slot(value) for value in chosen]
         else:
-            data["times"] = numbered_times(self, MAX_REQUESTED_TIMES)
+            data["times"] = numbered_times(self, MAX_REQUESTED_TIMES, clinic=self.clinic, now=self.now)
             if not data["times"] and not self.errors:
                 self.add_error("time_1", "Propose at least one time.")
         return data
@@ -141,14 +143,15 @@ class DecisionForm(forms.Form):
     def __init__(self, *args, request: AppointmentRequest, providers, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.appointment = request
-        self.fields["provider"].choices = [
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [
             ("", "—"),
             *[(p.pk, p.get_full_name() or p.username) for p in providers],
         ]
         self.requested = {slot_value(t.starts_at): t.starts_at for t in request.times.all()}
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         decision, _, time_value = (data.get("decision") or "").partition("@")
         if decision not in ("accept", "decline"):
             raise forms.ValidationError("Choose Accept or Decline.")

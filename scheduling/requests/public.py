@@ -4,6 +4,7 @@ behind their magic link (a meeting guest's pages: meetings/guest.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -51,7 +52,7 @@ def request_form(request: HttpRequest, slug: str) -> HttpResponse:
                 request.session[SUBMITTED_SESSION_KEY] = [*ids[-9:], appointment.pk]
                 return redirect("request_sent", slug=clinic.slug)
     else:
-        initial = {key: request.GET[key] for key in ("service", "provider", "kind") if key in request.GET}
+        initial: dict[str, Any] = {key: request.GET[key] for key in ("service", "provider", "kind") if key in request.GET}
         if "slot" in request.GET:
             initial["slots"] = [request.GET["slot"]]
             initial["kind"] = "scheduled"
@@ -139,7 +140,7 @@ def requester_home(request: HttpRequest) -> HttpResponse:
                 return render(request, "scheduling/requests/requester_signin.html", status=400)
             known = Requester.objects.filter(email=email).first()
             last = known and known.requests.select_related("clinic").order_by("-created_at").first()
-            if last:
+            if known and last:
                 emails.requester_new_link(known, last.clinic)
             messages.info(request, "If we know that address, a link to your requests is on its way.")
             return redirect("requester_home")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -26,11 +26,11 @@ def _with_details(queryset: QuerySet[AppointmentRequest]) -> QuerySet[Appointmen
     return queryset.select_related("clinic__scheduling", "service", "provider").prefetch_related("times")
 
 
-def dispatch_clinics(*, user: AbstractBaseUser) -> QuerySet[Clinic]:
+def dispatch_clinics(*, user: tenancy.AnyUser) -> QuerySet[Clinic]:
     return tenancy.staff_clinics(user=user, roles=DISPATCH_ROLES).order_by("name")
 
 
-def dispatch_requests(*, user: AbstractBaseUser, clinic_slug: str | None = None) -> list[AppointmentRequest]:
+def dispatch_requests(*, user: User, clinic_slug: str | None = None) -> list[AppointmentRequest]:
     """Pending requests of the scheduler's clinics (or one of them), oldest first."""
     clinics = dispatch_clinics(user=user)
     if clinic_slug:
@@ -55,7 +55,7 @@ def profile_of(request: AppointmentRequest) -> SchedulingProfile:
 
 
 def addressed_to_label(request: AppointmentRequest) -> str:
-    if request.provider_id:
+    if request.provider is not None:  # no query when provider_id is None
         return request.provider.get_full_name() or request.provider.username
     return profile_of(request).host_group_name
 
@@ -63,17 +63,17 @@ def addressed_to_label(request: AppointmentRequest) -> str:
 # --- Who may decide ------------------------------------------------------------------------------
 
 
-def is_dispatcher(*, user: AbstractBaseUser, clinic: Clinic) -> bool:
+def is_dispatcher(*, user: User, clinic: Clinic) -> bool:
     return user.is_superuser or tenancy.has_role(user=user, clinic=clinic, roles=DISPATCH_ROLES)
 
 
-def addressed_to_user(*, request: AppointmentRequest, user: AbstractBaseUser) -> bool:
+def addressed_to_user(*, request: AppointmentRequest, user: User) -> bool:
     if request.provider_id:
         return request.provider_id == user.pk
     return user.pk in availability.host_ids(request.clinic, profile_of(request))
 
 
-def decidable_request(*, user: AbstractBaseUser, request_id: int) -> AppointmentRequest:
+def decidable_request(*, user: User, request_id: int) -> AppointmentRequest:
     """The request if `user` may decide it (a scheduler or clinic admin of its clinic, or the
     provider it is addressed to); else 404."""
     request = _with_details(AppointmentRequest.objects.filter(pk=request_id)).first()
@@ -89,7 +89,7 @@ def decidable_request(*, user: AbstractBaseUser, request_id: int) -> Appointment
 
 
 def provider_requests(
-    *, clinic: Clinic, user: AbstractBaseUser, profile: SchedulingProfile
+    *, clinic: Clinic, user: User, profile: SchedulingProfile
 ) -> list[AppointmentRequest]:
     """Pending requests addressed to this provider, or to a host group they are in; oldest first.
     The caller has checked that `user` is a provider of `clinic`."""

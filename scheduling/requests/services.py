@@ -4,9 +4,11 @@ sends its emails and realtime hints only after commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,7 +38,7 @@ class RequestRefused(ValueError):
 # --- Availability --------------------------------------------------------------------------------
 
 
-def availability_set(*, clinic: Clinic, provider: AbstractBaseUser, available: bool) -> ProviderStatus:
+def availability_set(*, clinic: Clinic, provider: User, available: bool) -> ProviderStatus:
     """The provider's on-demand toggle."""
     if provider.pk not in set(availability.clinic_providers(clinic).values_list("id", flat=True)):
         raise RequestRefused("Only the clinic's providers have an availability toggle.")
@@ -62,7 +64,7 @@ def request_submit(
     phone: str = "",
     answers: dict[str, str] | None = None,
     note: str = "",
-    times: list[datetime] = (),
+    times: Sequence[datetime] = (),
 ) -> AppointmentRequest:
     """A requester asks for a session. The form has validated the fields; the rules that depend on
     the moment (someone available now, the slots still open) are checked again here."""
@@ -171,7 +173,7 @@ def _record(
 def request_accept(
     *,
     request_id: int,
-    by: AbstractBaseUser,
+    by: User,
     provider_id: int,
     starts_at: datetime | None,
     response: str = "",
@@ -227,7 +229,7 @@ def request_accept(
     return meeting
 
 
-def request_decline(*, request_id: int, by: AbstractBaseUser, response: str = "") -> AppointmentRequest:
+def request_decline(*, request_id: int, by: User, response: str = "") -> AppointmentRequest:
     now = timezone.now()
     with transaction.atomic():
         request, to = _locked_pending(request_id, Event.DECLINE, Actor.STAFF)
@@ -268,7 +270,7 @@ def requests_expire_due(*, now: datetime | None = None, limit: int = 200) -> int
                 response="",
                 now=now,
             )
-            transaction.on_commit(lambda request=request: emails.request_expired(request))
+            transaction.on_commit(partial(emails.request_expired, request))
             expired += 1
         for clinic in {request.clinic for request in due}:
             publishing.requests_changed(clinic)

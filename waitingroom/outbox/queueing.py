@@ -17,7 +17,7 @@ def sms_queue(*, clinic: Clinic, reference: str, to: str, body: str) -> SmsMessa
         reference=reference, defaults={"clinic": clinic, "to": to, "body": body}
     )
     if created:
-        sms_deliver.delay_on_commit(message.id)
+        sms_deliver.delay_on_commit(message.id)  # type: ignore[attr-defined]  # a DjangoTask under Celery's Django fix-up; typed as Task
     return message
 
 
@@ -55,5 +55,5 @@ def email_queue(
         },
     )
     if created:
-        email_deliver.delay_on_commit(message.id)
+        email_deliver.delay_on_commit(message.id)  # type: ignore[attr-defined]  # a DjangoTask under Celery's Django fix-up; typed as Task
     return message

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -25,7 +25,7 @@ class Coalesced:
         self,
         write: Callable[[list[Any]], list[Any] | None],
         *,
-        abandoned: Callable[[Any, Any], Awaitable[None]] | None = None,
+        abandoned: Callable[[Any, Any], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         """`abandoned(item, result)` undoes an item's write whose waiter was cancelled while the
         write ran (daphne cancels the app of a client gone for 10 s): nobody else would."""

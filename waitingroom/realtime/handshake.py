@@ -20,7 +20,7 @@ class SettingsOriginValidator(OriginValidator):
         self.allowed_origins = list(settings.WEBSOCKET_ALLOWED_ORIGINS)
         return await super().__call__(scope, receive, send)
 
-    def valid_origin(self, parsed_origin) -> bool:  # type: ignore[override]
+    def valid_origin(self, parsed_origin) -> bool:
         if parsed_origin is None:
             return False
         return super().valid_origin(parsed_origin)

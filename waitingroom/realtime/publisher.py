@@ -77,7 +77,7 @@ class _PublisherLoop:
         with self._lock:
             # A fork leaves the thread behind in the parent; a loop that stopped would never
             # run what it is given (every publish would wait for its timeout).
-            if self._loop is None or self._pid != os.getpid() or not self._thread.is_alive():
+            if self._loop is None or self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name="realtime-publisher", daemon=True)
                 thread.start()
@@ -116,4 +116,5 @@ async def relay(group: str, payload: dict[str, Any]) -> None:
     """Call signalling between the browsers of one visit: relayed at once, not tied to a database
     transaction (nothing is stored). Each consumer forwards only what is addressed to it."""
     layer = get_channel_layer()
+    assert layer is not None  # CHANNEL_LAYERS is always configured
     await layer.group_send(group, {"type": SIGNAL_TYPE, "payload": payload})

@@ -123,8 +123,8 @@ def pool_for(conn_params: dict, size: int) -> ConnectionPool:
             # A forked child (a Celery worker process) inherited the parent's idle connections.
             # Their sockets are the parent's: never used here, and never closed either, as a
             # close (even a garbage-collected one) would send the parent's session a Terminate.
-            for pool in _pools.values():
-                pool.detach_all()
+            for inherited in _pools.values():
+                inherited.detach_all()
             _pools, _pools_pid = {}, os.getpid()
         pool = _pools.get(key)
         if pool is None:
