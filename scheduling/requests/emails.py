@@ -1,8 +1,11 @@
 """What appointment-request emails say, and to whom (a meeting's own emails: meetings/emails.py).
-Each is queued through waitingroom.outbox.queueing (stored, sent after commit by a task, idempotent
-by its reference)."""
+The words are templates (templates/scheduling/requests/emails/, a text and an HTML part each);
+this module picks the recipients and the context. Each is queued through
+waitingroom.outbox.queueing (stored, sent after commit by a task, idempotent by its reference)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -13,12 +16,22 @@ from scheduling.models import AppointmentRequest, Requester
 from scheduling.times import local_time
 from waitingroom.models import Clinic, Membership, Role
 from waitingroom.outbox.queueing import email_queue
+from waitingroom.outbox.rendering import render_email
+
+TEMPLATES = "scheduling/requests/emails/"
 
 
-def _times(request: AppointmentRequest) -> str:
-    if request.kind == AppointmentRequest.Kind.NOW:
-        return "As soon as possible (Now)"
-    return "\n".join(f"  - {local_time(t.starts_at, request.clinic)}" for t in request.times.all())
+def _context(request: AppointmentRequest) -> dict[str, Any]:
+    """What every request email may show: the request (`appointment`: `request` means the HTTP
+    request in templates), its clinic, and its times in the clinic's zone."""
+    asap = request.kind == AppointmentRequest.Kind.NOW
+    return {
+        "appointment": request,
+        "clinic": request.clinic,
+        "asap": asap,
+        "times": [] if asap else [local_time(t.starts_at, request.clinic) for t in request.times.all()],
+        "request_form_url": absolute(reverse("request_form", args=[request.clinic.slug])),
+    }
 
 
 def _staff_emails(user_ids) -> list[str]:
@@ -34,36 +47,25 @@ def request_submitted(request: AppointmentRequest, *, addressed_to: set[int]) ->
     schedulers = Membership.objects.filter(clinic=clinic, role=Role.SCHEDULER).values_list(
         "user_id", flat=True
     )
-    answers = "\n".join(f"  {key}: {value}" for key, value in request.answers.items())
-    body = (
-        f"{request.name} <{request.email}>{' · ' + request.phone if request.phone else ''} asks "
-        f"{clinic.name} for a video session.\n\n"
-        f"Service: {request.service.name} ({request.service.duration_minutes} min)\n"
-        f"Request type: {request.get_kind_display()}\n"
-        f"Requested time(s):\n{_times(request)}\n"
-        + (f"Note: {request.note}\n" if request.note else "")
-        + (f"Answers:\n{answers}\n" if answers else "")
-        + f"\nDecide on the dispatch page: {absolute(reverse('dispatch'))}\n"
-        f"or on your dashboard: {absolute(reverse('clinic_dashboard', args=[clinic.slug]))}\n"
-    )
+    context = {
+        **_context(request),
+        # A list of pairs, not the dict: a question named "items" would shadow dict.items in a template.
+        "answers": list(request.answers.items()),
+        "dispatch_url": absolute(reverse("dispatch")),
+        "dashboard_url": absolute(reverse("clinic_dashboard", args=[clinic.slug])),
+        "requester_url": requester_link(request.requester),
+    }
     email_queue(
         clinic=clinic,
         reference=f"request-{request.pk}-submitted",
         to=_staff_emails({*addressed_to, *schedulers}),
-        subject=f"Video Session Request: {request.service.name} (request #{request.pk})",
-        body=body,
+        content=render_email(TEMPLATES + "submitted", context),
     )
     email_queue(
         clinic=clinic,
         reference=f"request-{request.pk}-received",
         to=[request.email],
-        subject=f"We received your video session request ({clinic.name})",
-        body=(
-            f"Hello {request.name},\n\n{clinic.name} received your request for {request.service.name}.\n"
-            f"Requested time(s):\n{_times(request)}\n\n"
-            f"You'll get an email when it is accepted or declined. Your requests and meetings:\n"
-            f"{requester_link(request.requester)}\n"
-        ),
+        content=render_email(TEMPLATES + "received", context),
     )
 
 
@@ -72,13 +74,8 @@ def request_declined(request: AppointmentRequest) -> None:
         clinic=request.clinic,
         reference=f"request-{request.pk}-declined",
         to=[request.email],
-        subject=f"Your video session request was declined ({request.clinic.name})",
-        body=(
-            f"Hello {request.name},\n\n{request.clinic.name} declined your request for {request.service.name}.\n"
-            + (f"\nFrom the clinic: {request.response}\n" if request.response else "")
-            + f"\nYou're welcome to request another time: "
-            f"{absolute(reverse('request_form', args=[request.clinic.slug]))}\n"
-            f"Your requests: {requester_link(request.requester)}\n"
+        content=render_email(
+            TEMPLATES + "declined", {**_context(request), "requester_url": requester_link(request.requester)}
         ),
     )
 
@@ -88,13 +85,7 @@ def request_expired(request: AppointmentRequest) -> None:
         clinic=request.clinic,
         reference=f"request-{request.pk}-expired",
         to=[request.email],
-        subject=f"Your video session request expired ({request.clinic.name})",
-        body=(
-            f"Hello {request.name},\n\nNobody at {request.clinic.name} could answer your request for "
-            f"{request.service.name} in time, so it has expired. We're sorry.\n\n"
-            f"You're welcome to request another time: "
-            f"{absolute(reverse('request_form', args=[request.clinic.slug]))}\n"
-        ),
+        content=render_email(TEMPLATES + "expired", _context(request)),
     )
 
 
@@ -105,6 +96,7 @@ def requester_new_link(requester: Requester, clinic: Clinic) -> None:
         clinic=clinic,
         reference=f"requester-{requester.pk}-link-{hour}",
         to=[requester.email],
-        subject="Your link to your video session requests",
-        body=f"Hello {requester.name},\n\nYour requests and meetings: {requester_link(requester)}\n",
+        content=render_email(
+            TEMPLATES + "new_link", {"requester": requester, "requester_url": requester_link(requester)}
+        ),
     )

@@ -5,5 +5,6 @@ Celery task that is safe to run twice.
 adapters) run `delivery`, which hands each message to Django's mail backend or to an SMS backend
 (`sms_backends`: console, in-memory, Twilio) and applies Twilio's delivery statuses, received by
 `twilio_webhooks`. `models` stores every message. Imports run queueing -> tasks -> delivery, never
-back. Apps above build the content; the outbox only stores and sends it.
+back. Apps above build the content: every email is a pair of templates (text and HTML) that
+`rendering` renders; the outbox only stores and sends it.
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import django.dispatch
 from django.conf import settings
-from django.core.mail import EmailMessage as DjangoEmail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -50,19 +50,22 @@ def sms_status_update(*, sid: str, status: str, error: str = "") -> bool:
 
 
 def email_deliver_now(*, message_id: int) -> None:
-    """Hand the email to Django's mail backend once; a sent row is done. A failure raises, so the
-    task retries with backoff; the row keeps the last error."""
+    """Hand the email to Django's mail backend once; a sent row is done. The HTML part goes as an
+    alternative to the text (rows stored before HTML parts existed go as text only). A failure
+    raises, so the task retries with backoff; the row keeps the last error."""
     try:
         with transaction.atomic():
             message = EmailMessage.objects.select_for_update().get(pk=message_id)
             if message.status == EmailMessage.Status.SENT:
                 return
-            email = DjangoEmail(
+            email = EmailMultiAlternatives(
                 subject=message.subject,
                 body=message.body,
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=message.to,
             )
+            if message.html_body:
+                email.attach_alternative(message.html_body, "text/html")
             for attachment in message.attachments:
                 email.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
             email.send()

@@ -59,7 +59,11 @@ class EmailMessage(models.Model):
     reference = models.CharField(max_length=100, unique=True)
     to = models.JSONField(default=list)
     subject = models.CharField(max_length=200)
-    body = models.TextField()
+    body = models.TextField()  # the plain-text part
+    # The HTML part, sent as an alternative to `body`; rows stored before it existed have none.
+    # The database keeps the default too, so a worker still running the previous release (which
+    # does not know the column) can store emails while a deployment upgrades.
+    html_body = models.TextField(blank=True, default="", db_default="")
     # [{"filename": ..., "content": ..., "mimetype": ...}]: text attachments only (.ics).
     attachments = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from waitingroom.models import Clinic
 from waitingroom.outbox.models import EmailMessage, SmsMessage
+from waitingroom.outbox.rendering import EmailContent
 from waitingroom.outbox.tasks import email_deliver, sms_deliver
 
 
@@ -35,12 +36,11 @@ def email_queue(
     clinic: Clinic,
     reference: str,
     to: list[str],
-    subject: str,
-    body: str,
+    content: EmailContent,
     attachments: tuple[Attachment, ...] = (),
 ) -> EmailMessage | None:
-    """Store the email and send it after commit. The same reference twice is one email; no
-    recipients is no email."""
+    """Store the email (content from rendering.render_email) and send it after commit. The same
+    reference twice is one email; no recipients is no email."""
     recipients = sorted({address for address in to if address})
     if not recipients:
         return None
@@ -49,8 +49,9 @@ def email_queue(
         defaults={
             "clinic": clinic,
             "to": recipients,
-            "subject": subject[:200],
-            "body": body,
+            "subject": content.subject[:200],
+            "body": content.text,
+            "html_body": content.html,
             "attachments": [a.__dict__ for a in attachments],
         },
     )

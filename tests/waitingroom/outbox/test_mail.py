@@ -1,4 +1,5 @@
-"""The email outbox: stored before sending, one email per reference, failures kept and retried."""
+"""The email outbox: stored before sending, one email per reference, failures kept and retried;
+the HTML part goes as an alternative to the text, and a row without one goes as text only."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ from django.core import mail
 
 from waitingroom.outbox import delivery, queueing
 from waitingroom.outbox.models import EmailMessage
+from waitingroom.outbox.rendering import EmailContent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def queue(clinic, reference="ref-1", to=("a@example.com",)):
+def queue(clinic, reference="ref-1", to=("a@example.com",), html="<p>Body</p>"):
     return queueing.email_queue(
         clinic=clinic,
         reference=reference,
         to=list(to),
-        subject="Hello",
-        body="Body",
+        content=EmailContent(subject="Hello", text="Body", html=html),
         attachments=(
             queueing.Attachment("invite.ics", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar"),
         ),
@@ -36,6 +37,26 @@ def test_an_email_is_stored_then_sent_once_per_reference(clinic_a):
     assert first.status == "sent" and first.sent_at is not None
     delivery.email_deliver_now(message_id=first.pk)  # the task running twice sends nothing more
     assert len(mail.outbox) == 1
+
+
+def test_the_html_part_is_sent_as_an_alternative_beside_the_attachment(clinic_a):
+    mail.outbox.clear()
+    message = queue(clinic_a)
+    assert (message.body, message.html_body) == ("Body", "<p>Body</p>")
+    (sent,) = mail.outbox
+    assert sent.body == "Body"
+    assert [(a.content, a.mimetype) for a in sent.alternatives] == [("<p>Body</p>", "text/html")]
+    assert [a[0] for a in sent.attachments] == ["invite.ics"]
+    raw = sent.message().as_string()  # multipart/mixed: the alternatives, then the invitation
+    assert "multipart/alternative" in raw and "text/html" in raw and "text/calendar" in raw
+
+
+def test_a_row_without_an_html_part_is_sent_as_text_only(clinic_a):
+    """Rows stored before HTML parts existed (the migration gives them an empty one)."""
+    mail.outbox.clear()
+    queue(clinic_a, html="")
+    (sent,) = mail.outbox
+    assert (sent.body, sent.alternatives) == ("Body", [])
 
 
 def test_no_recipients_is_no_email(clinic_a):
