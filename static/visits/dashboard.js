@@ -10,6 +10,12 @@
   var toastEl = document.querySelector("[data-toast]");
   var prefix = "wr:" + user + ":" + clinic + ":";
 
+  // A card is the same HTML on every dashboard; it lists who is in its call (data-call-staff), and
+  // this rule hides Join call from them on every card this page ever shows (the server refuses it).
+  var joinRule = document.createElement("style");
+  joinRule.textContent = "[data-call-staff~='" + CSS.escape(body.dataset.userId) + "'] form[data-action='call'] { display: none; }";
+  document.head.appendChild(joinRule);
+
   // Cards pushed over the socket are rendered without a request, so they carry no CSRF input: the
   // page's token (in <meta>) goes in the header, and forms are posted URL-encoded.
   function csrf() { return document.querySelector("meta[name=csrf-token]").content; }
