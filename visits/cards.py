@@ -1,11 +1,11 @@
 """The staff dashboard's visit cards: read in two queries for any number of visits, rendered by
-one Jinja2 template (fragments/visits/_card.html, autoescaped).
+one autoescaped Jinja2 macro (fragments/visits/_card.html).
 
 One card is rendered for the first page load, the board re-fetch, the action's JSON answer and
 the push to every dashboard, always by `Renderer.render()`, so they cannot drift apart. A clinic's
-page holds up to 1,000 cards: the template is compiled once per process and given plain values
+page holds up to 1,000 cards: the macro is compiled once per process and given plain values
 (no model instances, URLs worked out once per page), which keeps 1,000 cards within the render
-budget (docs/performance.md, scenario 6).
+budget (docs/performance.md, items 10 and 16).
 """
 
 from __future__ import annotations
