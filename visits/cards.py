@@ -1,28 +1,26 @@
-"""The staff dashboard's visit cards: read in two queries for any number of visits, rendered in
-Python.
+"""The staff dashboard's visit cards: read in two queries for any number of visits, rendered by
+one autoescaped Jinja2 macro (fragments/visits/_card.html).
 
 One card is rendered for the first page load, the board re-fetch, the action's JSON answer and
-the push to every dashboard, always by `render()`, so they cannot drift apart. Cards are built with
-f-strings and `escape` rather than a template because a clinic's page holds hundreds of them: the template
-cost about 0.26 ms a card (variable lookups, a `{% url %}` and a CSRF token per button), 261 ms
-for 1,000 visits, while this costs a few hundredths of that (docs/performance.md, scenario 6).
-Cards carry no CSRF token: pushed cards are rendered without a request, so dashboard.js posts
-every form with the page's token in a header.
+the push to every dashboard, always by `Renderer.render()`, so they cannot drift apart. A clinic's
+page holds up to 1,000 cards: the macro is compiled once per process and given plain values
+(no model instances, URLs worked out once per page), which keeps 1,000 cards within the render
+budget (docs/performance.md, items 10 and 16).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
 
 from django.db.models import Q
+from django.template import engines
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
+from markupsafe import Markup
 
 from visits.lifecycle import (
     OPEN_STATUSES,
@@ -51,12 +49,9 @@ STAFF_ACTIONS: dict[Event, tuple[str, str]] = {
     Event.CANCEL: ("Cancel", "danger"),
 }
 
-# Badges without variable parts (constant markup, safe as written).
-BADGE_LOST = mark_safe('<span class="badge badge-lost" data-connection-lost>connection lost</span>')
-BADGE_NO_RESPONSE = mark_safe('<span class="badge badge-lost" data-no-response>no response</span>')
-BADGE_SMS_FAILED = mark_safe('<span class="badge badge-lost" data-sms-failed>SMS failed</span>')
-BADGE_VERIFIED = mark_safe('<span class="badge" title="Mobile number verified">📱</span>')
-BADGE_CALL_FAILED = mark_safe('<span class="badge badge-lost" data-call-failed>call failed</span>')
+# Statuses in which staff are in the call with the patient (a Recents card keeps the names of
+# those it was with, but is in no call).
+CALL_STATUSES = frozenset((Status.IN_CALL, Status.AWAY))
 
 # What a card shows of a visit, read with values_list (no model instances: 1,000 Visit objects
 # with their 30 fields cost more than rendering the cards).
@@ -90,7 +85,12 @@ class CardData:
     verified_phone: str
     call_failed_at: datetime | None
     unread_by_staff: int
-    in_call: list[str] = field(default_factory=list)
+    in_call: list[str] = field(default_factory=list)  # staff names, in joining order
+    in_call_ids: list[int] = field(default_factory=list)  # their user ids
+
+    @property
+    def in_a_call(self) -> bool:
+        return self.status in CALL_STATUSES
 
     @property
     def phase(self) -> Phase:
@@ -106,12 +106,12 @@ class CardData:
 class Section:
     phase: Phase
     title: str
-    cards: list[SafeString] = field(default_factory=list)
+    cards: list[Markup] = field(default_factory=list)
     expanded_by_default: bool = False
 
     @property
-    def html(self) -> SafeString:
-        return mark_safe("".join(self.cards))  # noqa: S308 - a join of rendered (escaped) cards
+    def html(self) -> Markup:
+        return Markup("").join(self.cards)
 
 
 def _read(clinic: Clinic, visits: Q) -> list[CardData]:
@@ -122,10 +122,11 @@ def _read(clinic: Clinic, visits: Q) -> list[CardData]:
         names = (
             CallParticipant.objects.filter(visit_id__in=list(cards))
             .order_by("joined_at", "id")
-            .values_list("visit_id", "user__first_name", "user__last_name", "user__username")
+            .values_list("visit_id", "user_id", "user__first_name", "user__last_name", "user__username")
         )
-        for visit_id, first, last, username in names:
+        for visit_id, user_id, first, last, username in names:
             cards[visit_id].in_call.append(f"{first} {last}".strip() or username)
+            cards[visit_id].in_call_ids.append(user_id)
     return list(cards.values())
 
 
@@ -134,67 +135,35 @@ def shown_fields(*, clinic: Clinic) -> list[tuple[str, str]]:
     return list(IntakeField.objects.filter(clinic=clinic, show_on_card=True).values_list("key", "label"))
 
 
+@functools.cache
+def card_macro() -> Callable[..., Markup]:
+    """The card template's macro, compiled once per process (looking the template up per card
+    would check its file each time with auto_reload on)."""
+    return engines["fragments"].env.get_template("visits/_card.html").module.card  # type: ignore[attr-defined]
+
+
 class Renderer:
     """Renders cards of one clinic: the URLs and shown fields are worked out once per page.
-
-    Every variable part goes through `escape` (the standard library's html.escape, which Django's
-    own `escape` wraps: the same output without the lazy-string checks that made format_html the
-    largest cost of a 1,000-card page). tests/visits/test_cards.py feeds markup into every field.
-    """
+    tests/visits/test_cards.py feeds markup into every field."""
 
     def __init__(self, clinic: Clinic) -> None:
         self.fields = shown_fields(clinic=clinic)
         # reverse() costs ~25 µs; a page of 1,000 cards with three buttons each would spend 75 ms
         # on it. The URLs differ only in the visit id and action (tests check them against reverse).
-        self.prefix = escape(reverse("visit_chat", args=[clinic.slug, 1]).removesuffix("1/chat/"))
+        self.prefix = reverse("visit_chat", args=[clinic.slug, 1]).removesuffix("1/chat/")
+        self.macro = card_macro()
 
-    def render(self, card: CardData) -> SafeString:
-        status, vid, prefix = card.status, card.id, self.prefix
+    def render(self, card: CardData) -> Markup:
         answers = card.answers
-        parts = [
-            f'<article class="visit-card status-{status}" id="visit-{vid}" data-visit="{vid}" '
-            f'data-status="{status}" data-phase="{card.phase}" data-arrived="{int(card.arrived_at.timestamp())}" '
-            f'data-since="{int(card.since.timestamp())}"><header>'
-            f'<strong class="patient-name">{escape(card.patient_name)}</strong> '
-            f'<span class="badge badge-{status}" data-badge>{STATUS_LABELS[status]}</span>'
-        ]
-        parts += [badge for on, badge in self._badges(card) if on]
-        if card.unread_by_staff:
-            parts.append(
-                f' <span class="badge badge-unread" data-unread title="Unread messages">'
-                f"{int(card.unread_by_staff)} unread</span>"
-            )
-        parts.append('<time class="elapsed" data-elapsed>0:00</time></header>')
-        if appointment := answers.get("appointment"):
-            parts.append(
-                f'<p class="appointment" data-appointment>Appointment: {escape(str(appointment))}</p>'
-            )
-        shown = [(label, value) for key, label in self.fields if (value := answers.get(key))]
-        if shown:
-            parts.append('<dl class="answers">')
-            parts += [f"<dt>{escape(label)}</dt><dd>{escape(str(value))}</dd>" for label, value in shown]
-            parts.append("</dl>")
-        if card.in_call:
-            parts.append(f'<p class="in-call" data-in-call>In call: {escape(", ".join(card.in_call))}</p>')
-        parts.append('<footer class="actions">')
-        parts += [
-            f'<form method="post" action="{prefix}{vid}/{event}/" data-action="{event}">'
-            f'<button class="{style}">{label}</button></form>'
-            for event, label, style in actions(status)
-        ]
-        if chat_allowed(status):
-            parts.append(f'<button type="button" data-chat-open="{prefix}{vid}/chat/">Chat</button>')
-        parts.append("</footer></article>")
-        return mark_safe("".join(parts))  # noqa: S308 - every variable part is escaped above
-
-    @staticmethod
-    def _badges(card: CardData) -> tuple[tuple[bool, str], ...]:
-        return (
-            (card.connection_lost, BADGE_LOST),
-            (card.recall_no_response, BADGE_NO_RESPONSE),
-            (card.last_sms_status in SmsMessage.FAILED, BADGE_SMS_FAILED),
-            (bool(card.verified_phone), BADGE_VERIFIED),
-            (card.call_failed_at is not None, BADGE_CALL_FAILED),
+        return self.macro(
+            c=card,
+            label=STATUS_LABELS[card.status],
+            sms_failed=card.last_sms_status in SmsMessage.FAILED,
+            appointment=answers.get("appointment"),
+            shown=[(label, value) for key, label in self.fields if (value := answers.get(key))],
+            actions=actions(card.status),
+            chat=chat_allowed(card.status),
+            prefix=self.prefix,
         )
 
 
@@ -202,9 +171,8 @@ class Renderer:
 def actions(status: Status) -> tuple[tuple[str, str, str], ...]:
     """(event, label, style) of the buttons staff get on a card in `status` (constant text)."""
     events = allowed_events(status, Actor.STAFF)
-    in_call = status in (Status.IN_CALL, Status.AWAY)
     return tuple(
-        (event.value, "Join call" if in_call and event is Event.CALL else label, style)
+        (event.value, "Join call" if status in CALL_STATUSES and event is Event.CALL else label, style)
         for event, (label, style) in STAFF_ACTIONS.items()
         if event in events
     )

@@ -38,6 +38,10 @@ class NotInCall(Exception):
     """A staff member tried to leave a call they are not in."""
 
 
+class AlreadyInCall(Exception):
+    """A staff member asked to join a call they are already in (a stale card, a second tab)."""
+
+
 class CallFull(Exception):
     """A call holds the patient and at most two staff members (a browser mesh of three)."""
 
@@ -197,8 +201,11 @@ def visit_call(*, visit_id: int, user: User) -> None:
     with transaction.atomic():
         visit = locked_visit(visit_id)
         lifecycle.transition(visit.status, Event.CALL, Actor.STAFF)  # refuse before touching anything
-        others = visit.call_participants.exclude(user=user).count()
-        if others >= MAX_STAFF_IN_CALL:
+        in_call = set(visit.call_participants.values_list("user_id", flat=True))
+        if user.pk in in_call:
+            # Joining again would record a second CALL event and push the card for nothing.
+            raise AlreadyInCall("You are already in this call.")
+        if len(in_call) >= MAX_STAFF_IN_CALL:
             raise CallFull("This call already has three people in it.")
         _join_call(visit, user, now)
         apply_event(visit, Event.CALL, Actor.STAFF, now=now, user=user)
@@ -278,6 +285,7 @@ def visit_withdraw(*, visit_id: int) -> None:
 
 
 __all__ = [
+    "AlreadyInCall",
     "CallFull",
     "NotInCall",
     "apply_event",

@@ -81,6 +81,18 @@ TEMPLATES = [
             ],
         },
     },
+    # Fragments (fragments/): autoescaped, and fast enough for a board of 1,000 cards
+    # (waitingroom/fragments.py).
+    {
+        "NAME": "fragments",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "fragments"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "waitingroom.fragments.environment",
+            "context_processors": ["django.contrib.auth.context_processors.auth"],
+        },
+    },
 ]
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), base_dir=BASE_DIR)}

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +19,7 @@ from scheduling.requests.forms import DecisionForm
 from scheduling.requests.lifecycle import AlreadyDecided
 from scheduling.times import pending_text, slot_value
 from waitingroom import tenancy
+from waitingroom.fragments import render_fragment
 from waitingroom.models import Role
 from waitingroom.tenancy import StaffRequest
 
@@ -166,7 +166,7 @@ def render_panel(request: StaffRequest, clinic) -> str:
     on_demand = profile.availability_mode == SchedulingProfile.Mode.ON_DEMAND
     available = on_demand and clinic.provider_statuses.filter(provider=request.user, available=True).exists()
     pending = selectors.provider_requests(clinic=clinic, user=request.user, profile=profile)
-    return render_to_string(
+    return render_fragment(
         "scheduling/requests/_provider_panel.html",
         {
             "clinic": clinic,

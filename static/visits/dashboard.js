@@ -14,6 +14,13 @@ const AMBER = Number(body.dataset.amber) * 60, RED = Number(body.dataset.red) * 
 const baseTitle = document.title, drawer = document.querySelector("[data-chat-drawer]");
 const prefix = "wr:" + body.dataset.user + ":" + body.dataset.clinic + ":";
 
+// A card is the same HTML on every dashboard; it lists who is in its call (data-call-staff), and
+// this rule hides Join call from them on every card this page ever shows (the server refuses it).
+// A constructed style sheet, not a <style> element: the rule is data, and no inline style is needed.
+const joinRule = new CSSStyleSheet();
+joinRule.replaceSync(`[data-call-staff~="${CSS.escape(body.dataset.userId)}"] form[data-action="call"] { display: none; }`);
+document.adoptedStyleSheets = [...document.adoptedStyleSheets, joinRule];
+
 // --- Sections: expand/collapse remembered per person, counts, tab title -----------------------
 function applyExpanded() {
   board.querySelectorAll("details[data-phase]").forEach((d) => {

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tests.factories import staff
 from tests.support.live import LIVE_MS, login, off_loop
-from tests.visits.conftest import ready
+from tests.visits.conftest import in_call, ready
 from visits import services
 from visits.models import Visit
 
@@ -108,3 +108,15 @@ def test_staff_check_camera_and_microphone_before_a_call(new_page, provider, cli
     assert dashboard.locator(f"{panel} [data-mic] option").count() >= 1
     dashboard.click("[data-device-check-close]")
     assert dashboard.is_hidden(panel)
+
+
+def test_join_call_is_offered_only_to_staff_not_in_the_call(new_page, provider, csr, clinic_a):
+    visit = off_loop(in_call, clinic_a, provider, "Ivy")
+    join_form = f"[data-visit='{visit.id}'] form[data-action='call']"
+    mine, colleague = open_dashboard(new_page), open_dashboard(new_page, username="chris")
+    assert not mine.is_visible(join_form)
+    assert colleague.is_visible(join_form) and colleague.text_content(join_form) == "Join call"
+    # The colleague joins (as from another tab): the pushed card hides Join on their page too.
+    off_loop(services.visit_call, visit_id=visit.id, user=csr)
+    colleague.wait_for_selector(join_form, state="hidden", timeout=LIVE_MS)
+    assert not mine.is_visible(join_form)

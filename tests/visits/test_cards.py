@@ -12,7 +12,7 @@ from django.utils import timezone
 from tests.factories import ClinicFactory, staff
 from tests.visits.conftest import in_call, ready
 from visits import cards, services
-from visits.lifecycle import OPEN_STATUSES
+from visits.lifecycle import OPEN_STATUSES, Actor, Event, Status
 from visits.models import IntakeField, Visit
 from waitingroom.models import Role
 from waitingroom.outbox.models import SmsMessage
@@ -65,7 +65,8 @@ def test_everything_typed_by_patients_and_staff_is_escaped(clinic_a):
         "form",
         "button",
     }
-    escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    # Jinja2 (markupsafe) writes a double quote as &#34;.
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
     # The name, the appointment, the shown answer, its label and the staff member's name.
     assert html.count(escaped) == 5
 
@@ -152,3 +153,26 @@ def test_sections_hold_every_open_visit_once_in_arrival_order(clinic_a, provider
     assert re.findall(r'data-visit="(\d+)"', str(sections["in_progress"].html)) == [str(talking.id)]
     total = sum(len(s.cards) for s in sections.values())
     assert total == Visit.objects.filter(clinic=clinic_a, status__in=list(OPEN_STATUSES)).count()
+
+
+def test_a_card_in_a_call_names_the_staff_in_it_by_user_id(clinic_a, provider, csr):
+    visit = in_call(clinic_a, provider)
+    services.visit_call(visit_id=visit.id, user=csr)
+    html = cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=visit.pk))
+    # Every dashboard gets this same card: dashboard.js hides Join call from the ids listed.
+    assert f'data-call-staff="{provider.pk} {csr.pk}"' in html
+    assert 'data-action="call"' in html  # the rule is the page's, not the card's
+    assert 'data-call-staff' not in cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=ready(clinic_a).pk))
+
+
+def test_a_recents_card_says_who_it_was_with_not_in_call(clinic_a, provider):
+    visit = in_call(clinic_a, provider)
+    services.apply_event(
+        services.locked_visit(visit.id), Event.CONNECTION_LOST, Actor.SYSTEM, now=timezone.now()
+    )
+    visit = Visit.objects.select_related("clinic").get(pk=visit.pk)
+    assert visit.status == Status.DISCONNECTED
+    html = cards.card_html(visit=visit)
+    assert 'data-phase="recents"' in html
+    assert "In call" not in html and "data-in-call" not in html and "data-call-staff" not in html
+    assert "Was with Paula Provider" in html

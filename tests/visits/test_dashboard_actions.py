@@ -208,3 +208,12 @@ def test_an_action_answers_with_the_card_it_pushed_in_few_queries(provider_clien
     # test): lock, others in the call, join, update, event, the card (visit, names, fields) and
     # the patient's screen (the same names). The answer's card is not read again (18 before).
     assert len(ctx.captured_queries) == 14, "\n".join(q["sql"][:90] for q in ctx.captured_queries)
+
+
+def test_joining_a_call_one_is_already_in_is_refused_and_changes_nothing(provider_client, clinic_a, provider):
+    visit = in_call(clinic_a, provider)
+    events = visit.events.count()
+    response = action(provider_client, visit, "call", **JSON)
+    assert response.status_code == 409
+    assert response.json()["error"] == "You are already in this call."
+    assert visit.events.count() == events and visit.call_participants.count() == 1
