@@ -26,7 +26,8 @@ class Audience(StrEnum):
     """Who receives a message: a consumer, or the channel-layer group its sockets join."""
 
     STAFF_DASHBOARD = "staff dashboards of a clinic"
-    PATIENT_SCREEN = "a visit's patient screen (and the staff call sockets of that visit)"
+    # Its group (groups.visit_group) is also joined by the staff call sockets of the visit.
+    PATIENT_SCREEN = "a visit's patient screen"
     WAITING_PATIENTS = "every waiting patient's screen of a clinic"
     DISPATCH_PAGE = "dispatch pages of a clinic"
     MEETINGS_OVERVIEW = "meetings overviews of a clinic"

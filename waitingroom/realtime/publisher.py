@@ -148,5 +148,6 @@ SIGNAL_TYPE = "call.signal"
 async def relay(group: str, payload: dict[str, Any]) -> None:
     """Call signalling between the browsers of one visit: relayed at once, not tied to a database
     transaction (nothing is stored). Each consumer forwards only what is addressed to it."""
+    messages.check(messages.Direction.RELAY, messages.Audience.CALL_PEERS, payload)
     layer = get_channel_layer()
     await layer.group_send(group, {"type": SIGNAL_TYPE, "payload": payload})
