@@ -15,9 +15,10 @@ from visits.lifecycle import IN_CALL_STATUSES, IN_PROGRESS_STATUSES
 from visits.models import CallParticipant, Visit
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
-from waitingroom.realtime import groups, publisher
+from waitingroom.realtime import groups, messages, publisher
 from waitingroom.realtime.batching import Coalesced, call_each
 from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
+from waitingroom.realtime.messages import Audience
 
 # Statuses in which the patient's activity changes something (presence.visit_activity).
 ACTIVITY_STATUSES = IN_CALL_STATUSES
@@ -100,6 +101,8 @@ SOCKETS_OPENED = Coalesced(_open_sockets, abandoned=_opened_for_nobody)
 class StaffDashboardConsumer(RealtimeConsumer):
     """A clinic's live dashboard: receives every change of that clinic's waiting room."""
 
+    audiences = (Audience.STAFF_DASHBOARD,)
+
     async def connect(self) -> None:
         self.clinic = await self._clinic()
         if self.clinic is None:
@@ -127,6 +130,7 @@ class CallPeer(RealtimeConsumer):
     Relayed messages carry `from` and `to` (a peer id or "*"); each socket forwards only what is
     addressed to it, and only while it may take part in the call."""
 
+    audiences = (Audience.CALL_PEERS,)
     peer_id: str
     visit_id: int
 
@@ -136,10 +140,10 @@ class CallPeer(RealtimeConsumer):
     def message_handlers(self) -> dict:
         return {
             **super().message_handlers(),
-            "hello": self.on_hello,
-            "signal": self.on_signal,
-            "bye": self.on_bye,
-            "call_failed": self.on_call_failed,
+            messages.HELLO.name: self.on_hello,
+            messages.SIGNAL.name: self.on_signal,
+            messages.BYE.name: self.on_bye,
+            messages.CALL_FAILED.name: self.on_call_failed,
         }
 
     async def call_signal(self, event: dict) -> None:
@@ -157,17 +161,17 @@ class CallPeer(RealtimeConsumer):
     async def _refuse(self) -> bool:
         if await self.may_signal():
             return False
-        await self.send_json({"type": "error", "error": "You are not in this call."})
+        await self.send_error("You are not in this call.")
         return True
 
     async def on_hello(self, content: dict) -> None:
         """A peer (re)joins: every peer already in the call answers with an offer to it."""
         if not await self._refuse():
-            await self._relay({"type": "peer", "event": "hello", "to": "*"})
+            await self._relay({"type": messages.PEER.name, "event": "hello", "to": "*"})
 
     async def on_bye(self, content: dict) -> None:
         if not await self._refuse():
-            await self._relay({"type": "peer", "event": "bye", "to": "*"})
+            await self._relay({"type": messages.PEER.name, "event": "bye", "to": "*"})
 
     async def on_signal(self, content: dict) -> None:
         if await self._refuse():
@@ -175,9 +179,9 @@ class CallPeer(RealtimeConsumer):
         try:
             to, data = signalling.clean_signal(content, sender=self.peer_id)
         except signalling.BadSignal as bad:
-            await self.send_json({"type": "error", "error": str(bad)})
+            await self.send_error(str(bad))
             return
-        await self._relay({"type": "signal", "to": to, "data": data})
+        await self._relay({"type": messages.SIGNAL.name, "to": to, "data": data})
 
     async def on_call_failed(self, content: dict) -> None:
         if await self._refuse():
@@ -194,6 +198,7 @@ class PatientConsumer(CallPeer):
     """The patient's wait screen: presence (connect, activity), the device-check result, and the
     visit's own updates plus the clinic's queue moves and broadcasts."""
 
+    audiences = (Audience.PATIENT_SCREEN, Audience.WAITING_PATIENTS, Audience.CALL_PEERS)
     # The visit's token and its browser session are the credentials: no login to look up, so the
     # route skips the auth middleware's database call (waitingroom/asgi.py).
     uses_login = False
@@ -247,7 +252,7 @@ class PatientConsumer(CallPeer):
                 await SOCKETS_CLOSED.submit(self.visit.id)
 
     async def realtime_event(self, event: dict) -> None:
-        if event["payload"].get("type") == "visit":
+        if event["payload"].get("type") == messages.VISIT.name:
             self.status = event["payload"]["status"]  # the call is on while the visit is in progress
         await super().realtime_event(event)
 
@@ -257,29 +262,29 @@ class PatientConsumer(CallPeer):
     def message_handlers(self) -> dict:
         return {
             **super().message_handlers(),
-            "media": self.on_media,
-            "media_check": self.on_media_check,
-            "activity": self.on_activity,
-            "visibility": self.on_visibility,
+            messages.MEDIA.name: self.on_media,
+            messages.MEDIA_CHECK.name: self.on_media_check,
+            messages.ACTIVITY.name: self.on_activity,
+            messages.VISIBILITY.name: self.on_visibility,
         }
 
     async def on_visibility(self, content: dict) -> None:
         hidden = content.get("hidden")
         if not isinstance(hidden, bool):
-            await self.send_json({"type": "error", "error": "visibility needs hidden: true or false."})
+            await self.send_error("visibility needs hidden: true or false.")
             return
         await database_sync_to_async(offline.visit_visibility)(visit_id=self.visit.id, hidden=hidden)
 
     async def on_media_check(self, content: dict) -> None:
         if content.get("state") != "started":
-            await self.send_json({"type": "error", "error": "media_check needs state: started."})
+            await self.send_error("media_check needs state: started.")
             return
         await database_sync_to_async(services.visit_media_check_started)(visit_id=self.visit.id)
 
     async def on_media(self, content: dict) -> None:
         ok = content.get("ok")
         if not isinstance(ok, bool):
-            await self.send_json({"type": "error", "error": "media needs ok: true or false."})
+            await self.send_error("media needs ok: true or false.")
             return
         await database_sync_to_async(services.visit_media_result)(visit_id=self.visit.id, ok=ok)
 
@@ -296,6 +301,9 @@ class PatientConsumer(CallPeer):
 class StaffCallConsumer(CallPeer):
     """A staff member's side of a visit's call. Only staff of the visit's clinic who joined the call
     (pressed Call) get in; leaving the call ends their part of it."""
+
+    # It hears the visit's group (the visit's updates) besides the call's signalling.
+    audiences = (Audience.CALL_PEERS, Audience.PATIENT_SCREEN)
 
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
@@ -322,7 +330,7 @@ class StaffCallConsumer(CallPeer):
     async def realtime_event(self, event: dict) -> None:
         # Every change of the visit (someone left, the visit ended) re-checks that this staff
         # member is still in the call; once out, the socket closes and hears nothing more.
-        if event["payload"].get("type") == "visit":
+        if event["payload"].get("type") == messages.VISIT.name:
             self.in_call = await database_sync_to_async(self._participates)()
             await self.send_json(event["payload"])
             if not self.in_call:

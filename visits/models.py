@@ -39,6 +39,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+# The intake answer that marks a meeting guest's visit (scheduling's meetings set it; the card
+# shows it, and the meetings overviews hear about the visit's changes).
+APPOINTMENT_ANSWER = "appointment"
+
+
 class Visit(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="visits")
     token_hash = models.CharField(max_length=64, unique=True)

@@ -4,14 +4,16 @@ them after commit."""
 
 from __future__ import annotations
 
+import copy
+from functools import partial
 from typing import Any
 
 from django.template.loader import render_to_string
 
 from visits import cards, selectors
 from visits.lifecycle import Phase, Status, phase_of
-from visits.models import ChatMessage, Visit
-from waitingroom.realtime import groups, publisher
+from visits.models import APPOINTMENT_ANSWER, ChatMessage, Visit
+from waitingroom.realtime import groups, messages, publisher
 
 
 def render_patient_status(visit: Visit, *, staff_names: list[str] | None = None) -> str:
@@ -20,19 +22,32 @@ def render_patient_status(visit: Visit, *, staff_names: list[str] | None = None)
 
 
 def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -> None:
-    """Tell the clinic's dashboards, the patient's screen and (when the queue moved) every waiting
-    patient of the clinic: one batch, sent after commit."""
+    """Tell the clinic's dashboards, the patient's screen, (when the queue moved) every waiting
+    patient of the clinic and (for a meeting's guest) the meetings overviews: one batch, built and
+    sent after commit, so that the card and the patient's status are read and rendered once the
+    visit's row lock is released (waitingroom/realtime/publisher.py)."""
+    was_queued = before is not None and phase_of(before) is Phase.READY
+    is_queued = visit.phase is Phase.READY
+    # A copy: the service may change the instance again before its transaction commits, and this
+    # change's push shows this change's status.
+    publisher.publish_built(
+        partial(_visit_batch, copy.copy(visit), queue_change=int(is_queued) - int(was_queued), alert=alert)
+    )
+
+
+def _visit_batch(visit: Visit, *, queue_change: int, alert: bool) -> list[tuple[str, dict]]:
     card = cards.read_card(visit=visit)  # its names serve the patient's screen too
-    html = cards.card_state(visit=visit, card=card)[1]
-    staff_names = card.in_call if card is not None else []
+    phase, html = cards.card_state(visit=visit, card=card)
+    # Read after commit, the card may already show a later change: its status and phase go with it.
+    status = card.status if card is not None else visit.status
     batch: list[tuple[str, dict[str, Any]]] = [
         (
             groups.clinic_staff_group(visit.clinic_id),
             {
-                "type": "visit",
+                "type": messages.VISIT.name,
                 "visit_id": visit.id,
-                "status": visit.status,
-                "phase": visit.phase.value,
+                "status": status,
+                "phase": phase.value,
                 "html": html,
                 "alert": alert,
             },
@@ -40,42 +55,57 @@ def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -
         (
             groups.visit_group(visit.id),
             {
-                "type": "visit",
+                "type": messages.VISIT.name,
                 "status": visit.status,
-                "html": render_patient_status(visit, staff_names=staff_names),
+                "html": render_patient_status(visit, staff_names=card.in_call if card is not None else []),
             },
         ),
     ]
-    was_queued = before is not None and phase_of(before) is Phase.READY
-    is_queued = visit.phase is Phase.READY
-    if was_queued != is_queued:
+    if queue_change:
         batch.append(
             (
                 groups.clinic_patients_group(visit.clinic_id),
                 {
-                    "type": "queue",
+                    "type": messages.QUEUE.name,
                     "visit_id": visit.id,
                     "arrived": visit.arrived_at.timestamp(),
-                    "change": 1 if is_queued else -1,
+                    "change": queue_change,
                 },
             )
         )
-    publisher.publish_many(batch)
+    if card is not None and APPOINTMENT_ANSWER in card.answers:
+        # A meeting's guest: the meetings overview shows their visit's progress (a hint; it
+        # re-fetches its rows). Other visits are not its business.
+        batch.append(
+            (
+                groups.clinic_meetings_group(visit.clinic_id),
+                {"type": messages.VISIT.name, "visit_id": visit.id},
+            )
+        )
+    return batch
 
 
 def chat_posted(message: ChatMessage) -> None:
+    """The visit's screen and the clinic's dashboards get the message, rendered after commit."""
+    publisher.publish_built(partial(_chat_batch, message))
+
+
+def _chat_batch(message: ChatMessage) -> list[tuple[str, dict]]:
     html = render_to_string("visits/_chat_message.html", {"message": message})
-    payload = {"type": "chat", "visit_id": message.visit_id, "html": html, "sender": message.sender}
-    publisher.publish_many(
-        [
-            (groups.visit_group(message.visit_id), payload),
-            (groups.clinic_staff_group(message.visit.clinic_id), payload),
-        ]
-    )
+    payload = {
+        "type": messages.CHAT.name,
+        "visit_id": message.visit_id,
+        "html": html,
+        "sender": message.sender,
+    }
+    return [
+        (groups.visit_group(message.visit_id), payload),
+        (groups.clinic_staff_group(message.visit.clinic_id), payload),
+    ]
 
 
 def broadcast_changed(*, clinic_id: int, message: str) -> None:
-    payload = {"type": "broadcast", "message": message}
+    payload = {"type": messages.BROADCAST.name, "message": message}
     publisher.publish_many(
         [
             (groups.clinic_patients_group(clinic_id), payload),

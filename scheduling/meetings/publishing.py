@@ -4,10 +4,10 @@ HTTP, so there is one rendering path."""
 from __future__ import annotations
 
 from waitingroom.models import Clinic
-from waitingroom.realtime import groups, publisher
+from waitingroom.realtime import groups, messages, publisher
 
 
 def meetings_changed(clinic: Clinic) -> None:
     """A meeting was booked, changed, entered, or its status moved on: open meetings overviews of
-    the clinic re-fetch their rows (they listen on the clinic's staff socket)."""
-    publisher.publish(groups.clinic_staff_group(clinic.pk), {"type": "meetings"})
+    the clinic re-fetch their rows (scheduling/meetings/consumers.py)."""
+    publisher.publish(groups.clinic_meetings_group(clinic.pk), {"type": messages.MEETINGS.name})

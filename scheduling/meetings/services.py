@@ -33,7 +33,7 @@ from scheduling.models import (
 from scheduling.times import local_time
 from visits import services as visit_services
 from visits.lifecycle import Status, TransitionRefused
-from visits.models import Visit
+from visits.models import APPOINTMENT_ANSWER, Visit
 from waitingroom.models import Clinic
 
 # The room opens this long before the start, and stays open until the end.
@@ -386,7 +386,7 @@ def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
             f"{local_time(cast(datetime, meeting.starts_at), meeting.clinic)}"  # can_join: it has a time
         )
         visit, token = visit_services.visit_start(
-            clinic=meeting.clinic, patient_name=meeting.guest_name, answers={"appointment": label}
+            clinic=meeting.clinic, patient_name=meeting.guest_name, answers={APPOINTMENT_ANSWER: label}
         )
         meeting.visit = visit
         meeting.save(update_fields=["visit"])

@@ -8,10 +8,13 @@ from scheduling.requests import selectors
 from waitingroom import tenancy
 from waitingroom.realtime import groups
 from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
+from waitingroom.realtime.messages import Audience
 
 
 class DispatchConsumer(RealtimeConsumer):
     """Joins the scheduling group of every clinic the user dispatches for, and nothing else."""
+
+    audiences = (Audience.DISPATCH_PAGE,)
 
     async def connect(self) -> None:
         clinic_ids = await self._clinic_ids()

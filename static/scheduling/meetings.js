@@ -1,7 +1,8 @@
 /* The meetings overview: a plus sign opens a meeting's details and a minus sign closes them, and
- * the rows re-fetch themselves (one rendering path, the server's) whenever the clinic's staff
- * socket says a meeting changed, or that the waiting-room visit of a listed guest did (their
- * media-check indicator). Open details, focus and typed summaries survive the re-fetch. */
+ * the rows re-fetch themselves (one rendering path, the server's) whenever the overview's socket
+ * (the clinic's meetings group) says a meeting changed, or that the waiting-room visit of a listed
+ * guest did (their media-check indicator). Open details, focus and typed summaries survive the
+ * re-fetch. */
 import {getText} from "../waitingroom/lib/http.js";
 import {connect} from "../waitingroom/lib/socket.js";
 import {refetcher, swapInner} from "../waitingroom/lib/swap.js";

@@ -194,20 +194,50 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_visits(
     )
 
 
+# Committing for real: the push is built when the service's transaction commits, inside the view
+# (in a test's enclosing transaction it would only be built once the test block ends).
+@pytest.mark.django_db(transaction=True)
 def test_an_action_answers_with_the_card_it_pushed_in_few_queries(provider_client, clinic_a, published):
     IntakeField.objects.create(clinic=clinic_a, label="State", key="state", kind="region", show_on_card=True)
     visit = ready(clinic_a)
     provider_client.get(f"/dashboard/{clinic_a.slug}/")  # the session's clinic is settled
     url = f"/dashboard/{clinic_a.slug}/visits/{visit.id}/call/"
     published.clear()
-    with published.commit(), CaptureQueriesContext(connection) as ctx:
+    with CaptureQueriesContext(connection) as ctx:
         response = provider_client.post(url, **JSON)
     (pushed,) = [p for p in published.to(f"clinic-{clinic_a.id}-staff") if p["type"] == "visit"]
     assert response.json()["html"] == pushed["html"] != ""
-    # Session, user, membership, visit; then the transaction (its BEGIN and COMMIT, savepoints in a
-    # test): lock, others in the call, join, update, event, the card (visit, names, fields) and
-    # the patient's screen (the same names). The answer's card is not read again (18 before).
+    # Session, user, membership, visit; then the transaction (its BEGIN and COMMIT): lock, others
+    # in the call, join, update, event; after it, the card (visit, names, fields), whose names the
+    # patient's screen reuses. The answer's card is not read again (18 before).
     assert len(ctx.captured_queries) == 14, "\n".join(q["sql"][:90] for q in ctx.captured_queries)
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert sql.index("COMMIT") == len(sql) - 4  # after it, only the card's three reads
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fragments_are_read_and_rendered_after_commit_outside_the_row_lock(
+    provider_client, clinic_a, published, monkeypatch
+):
+    from visits import cards, publishing
+
+    visit = ready(clinic_a)
+    calls = []
+
+    def watched(function):
+        def wrapper(*args, **kwargs):
+            # No transaction open on this connection: the visit's row lock is released.
+            calls.append((function.__name__, connection.in_atomic_block))
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    for module, name in ((cards, "read_card"), (cards, "card_state"), (publishing, "render_patient_status")):
+        monkeypatch.setattr(module, name, watched(getattr(module, name)))
+    published.clear()
+    assert action(provider_client, visit, "call", **JSON).json()["ok"]
+    assert calls == [("read_card", False), ("card_state", False), ("render_patient_status", False)]
+    assert [p["type"] for p in published.to(f"visit-{visit.id}")] == ["visit"]
 
 
 def test_joining_a_call_one_is_already_in_is_refused_and_changes_nothing(provider_client, clinic_a, provider):

@@ -101,18 +101,18 @@ async def test_published_event_reaches_socket_after_commit_and_never_on_rollback
     def rolled_back():
         try:
             with transaction.atomic():
-                publisher.publish(group, {"n": "rolled back"})
+                publisher.publish(group, {"type": "broadcast", "message": "rolled back"})
                 raise RuntimeError("abort")
         except RuntimeError:
             pass
 
     def committed():
         with transaction.atomic():
-            publisher.publish(group, {"n": "committed"})
+            publisher.publish(group, {"type": "broadcast", "message": "committed"})
 
     await sync_to_async(rolled_back)()
     await sync_to_async(committed)()
-    assert await ws.receive_json_from(timeout=3) == {"n": "committed"}
+    assert await ws.receive_json_from(timeout=3) == {"type": "broadcast", "message": "committed"}
     assert await ws.receive_nothing(timeout=0.3)
     await ws.disconnect()
 
@@ -137,15 +137,19 @@ async def test_a_batch_is_delivered_in_order_through_one_hop_to_the_event_loop(
     def committed():
         with transaction.atomic():
             publisher.publish_many(
-                [(group, {"n": 1}), ("visit-999999", {"n": "elsewhere"}), (group, {"n": 2})]
+                [
+                    (group, {"type": "broadcast", "message": "1"}),
+                    ("visit-999999", {"type": "visit", "status": "waiting", "html": "elsewhere"}),
+                    (group, {"type": "broadcast", "message": "2"}),
+                ]
             )
 
     await sync_to_async(committed)()
     # One batch, sent from the publishing thread's own loop, not the one serving the sockets.
     ((size, thread, loop),) = hops
     assert (size, thread) == (3, "realtime-publisher") and loop is not asyncio.get_running_loop()
-    assert await ws.receive_json_from(timeout=3) == {"n": 1}
-    assert await ws.receive_json_from(timeout=3) == {"n": 2}
+    assert await ws.receive_json_from(timeout=3) == {"type": "broadcast", "message": "1"}
+    assert await ws.receive_json_from(timeout=3) == {"type": "broadcast", "message": "2"}
     await ws.disconnect()
 
 
@@ -181,7 +185,7 @@ async def test_dashboards_keep_getting_updates_after_redis_restarts(provider, cl
 
     def committed(n):
         with transaction.atomic():
-            publisher.publish(group, {"n": n})
+            publisher.publish(group, {"type": "broadcast", "message": str(n)})
 
     # The layer notices the cut and subscribes again within about a second; a push sent before
     # that is a lost hint (the page re-fetches on reconnect), but the socket must not go deaf.
@@ -189,7 +193,7 @@ async def test_dashboards_keep_getting_updates_after_redis_restarts(provider, cl
         await sync_to_async(committed)(n)
         if await ws.receive_nothing(timeout=0.25):
             continue
-        assert (await ws.receive_json_from())["n"] <= n  # a push sent once it had resubscribed
+        assert int((await ws.receive_json_from())["message"]) <= n  # a push sent once it had resubscribed
         break
     else:
         raise AssertionError("the dashboard never heard from the server again after Redis restarted")

@@ -13,6 +13,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from waitingroom.realtime import messages
+from waitingroom.realtime.messages import Audience
+
 # Close codes the browser sees (4000-4999 are the application's own).
 CLOSE_NOT_FOUND = 4404
 CLOSE_SESSION_ENDED = 4401
@@ -38,7 +41,13 @@ def membership_gate() -> asyncio.Semaphore:
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     """Base of every consumer: it joins groups only after a permission check done by the
-    subclass, forwards published events verbatim, answers pings, and refuses anything else."""
+    subclass, forwards published events verbatim, answers pings, and refuses anything else.
+
+    `message_handlers()` is keyed by names declared in waitingroom/realtime/messages.py as sent
+    client->server to one of the consumer's `audiences` (tests/waitingroom/realtime check it)."""
+
+    # Whom this consumer serves: the audiences of the groups it joins and of the messages it takes.
+    audiences: tuple[Audience, ...] = ()
 
     # How often (seconds) a long-lived socket re-checks that its session still grants access.
     recheck_every = 60.0
@@ -98,11 +107,11 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                 await self.close(code=CLOSE_SESSION_ENDED)
                 return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_json({"type": "error", "error": "Messages must be JSON objects with a type."})
+            await self.send_error("Messages must be JSON objects with a type.")
             return
         handler = self.message_handlers().get(content["type"])
         if handler is None:
-            await self.send_json({"type": "error", "error": f"Unknown message type {content['type']!r}."})
+            await self.send_error(f"Unknown message type {content['type']!r}.")
             return
         await handler(content)
 
@@ -110,20 +119,24 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         # Only decoding is guarded here: a malformed frame gets a clear error instead of killing the
         # socket with a traceback, while errors inside handlers still surface as errors.
         if text_data is None:
-            await self.send_json({"type": "error", "error": "Messages must be JSON text, not binary."})
+            await self.send_error("Messages must be JSON text, not binary.")
             return
         try:
             content = await self.decode_json(text_data)
         except ValueError:
-            await self.send_json({"type": "error", "error": "Messages must be valid JSON."})
+            await self.send_error("Messages must be valid JSON.")
             return
         await self.receive_json(content, **kwargs)
 
     def message_handlers(self) -> dict:
-        return {"ping": self.on_ping}
+        return {messages.PING.name: self.on_ping}
 
     async def on_ping(self, content: dict) -> None:
-        await self.send_json({"type": "pong"})
+        await self.send_json({"type": messages.PONG.name})
+
+    async def send_error(self, error: str) -> None:
+        """Refuse a message: the socket stays open and is told why."""
+        await self.send_json({"type": messages.ERROR.name, "error": error})
 
 
 @database_sync_to_async

@@ -1,11 +1,12 @@
 """The one realtime publisher.
 
-Services call `publish()` or `publish_many()`; nothing else sends to the channel layer. Events leave only after the
-surrounding transaction commits, so a rolled-back change is never announced and a listener that
-re-fetches on the hint always reads the committed state. Delivery is at-most-once: pushes are
-hints, and a client that reconnects re-fetches over HTTP.
+Services call `publish()`, `publish_many()` or `publish_built()`; nothing else sends to the
+channel layer. Events leave only after the surrounding transaction commits, so a rolled-back change
+is never announced and a listener that re-fetches on the hint always reads the committed state.
+Delivery is at-most-once: pushes are hints, and a client that reconnects re-fetches over HTTP.
 
-Group names come only from waitingroom/realtime/groups.py.
+Group names come only from waitingroom/realtime/groups.py, and every payload must be declared for
+its group's audience in waitingroom/realtime/messages.py (ContractError otherwise).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from waitingroom.realtime import groups, messages
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,38 @@ def publish_many(batch: list[tuple[str, dict[str, Any]]]) -> None:
     One change usually tells several audiences (dashboards, the patient, the queue). Sent as one
     batch they cost one hand-over to the publishing loop (below) instead of one each.
     """
-    batch = list(batch)
+    batch = _checked(batch)  # here, so that the caller's own line is in the traceback
     transaction.on_commit(lambda: _deliver(batch))
+
+
+def publish_built(build: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None:
+    """Build the batch once the current transaction commits, then send it.
+
+    For payloads that carry rendered fragments: reading and rendering them inside the service's
+    transaction would do it while the changed row is still locked, holding up every other writer
+    of that row (docs/performance.md). After commit they also show what was committed.
+    """
+    transaction.on_commit(lambda: _build_and_deliver(build))
+
+
+def _build_and_deliver(build: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None:
+    try:
+        batch = build()
+    except messages.ContractError:
+        raise  # a programming error: let the tests see it
+    except Exception:
+        # The change is committed: failing to render its hint must not turn it into an error
+        # page. The clients' re-fetch repairs what they missed, as for a lost push.
+        log.exception("building a realtime batch failed")
+        return
+    _deliver(_checked(batch))
+
+
+def _checked(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    batch = list(batch)
+    for group, payload in batch:
+        messages.check(messages.Direction.PUSH, groups.audience_of(group), payload)
+    return batch
 
 
 def _deliver(batch: list[tuple[str, dict[str, Any]]]) -> None:
@@ -115,6 +148,7 @@ SIGNAL_TYPE = "call.signal"
 async def relay(group: str, payload: dict[str, Any]) -> None:
     """Call signalling between the browsers of one visit: relayed at once, not tied to a database
     transaction (nothing is stored). Each consumer forwards only what is addressed to it."""
+    messages.check(messages.Direction.RELAY, messages.Audience.CALL_PEERS, payload)
     layer = get_channel_layer()
     assert layer is not None  # CHANNEL_LAYERS is always configured
     await layer.group_send(group, {"type": SIGNAL_TYPE, "payload": payload})

@@ -277,24 +277,24 @@ def test_the_sweep_stores_what_the_clock_changed_and_tells_open_pages(
     assert meeting_services.meetings_refresh_statuses() == 1
     assert Meeting.objects.get(pk=meeting.pk).status == MeetingStatus.STARTING_SOON
     assert Meeting.objects.get(pk=other.pk).status == MeetingStatus.SCHEDULED
-    assert events == [(groups.clinic_staff_group(clinic_a.pk), {"type": "meetings"})]
+    assert events == [(groups.clinic_meetings_group(clinic_a.pk), {"type": "meetings"})]
 
     events.clear()
     frozen.move_to(tomorrow(clinic_a, 10) + timedelta(minutes=30))
     assert meeting_services.meetings_refresh_statuses() == 1
     assert Meeting.objects.get(pk=meeting.pk).status == MeetingStatus.MISSED
-    assert events == [(groups.clinic_staff_group(clinic_a.pk), {"type": "meetings"})]
+    assert events == [(groups.clinic_meetings_group(clinic_a.pk), {"type": "meetings"})]
     assert meeting_services.meetings_refresh_statuses() == 0  # nothing more to store
 
 
-def test_every_meeting_change_tells_the_clinics_staff(frozen, clinic_a, provider, colleague, service, events):
+def test_every_meeting_change_tells_the_clinics_meetings_overviews(frozen, clinic_a, provider, colleague, service, events):
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
     meeting_services.meeting_reschedule(meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 11))
     meeting_services.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=colleague.pk)
     meeting_services.meeting_summary_set(meeting_id=meeting.pk, by=colleague, summary="Rest well.")
     meeting_services.meeting_cancel(meeting_id=meeting.pk, by=colleague)
-    staff_group = groups.clinic_staff_group(clinic_a.pk)
-    assert events == [(staff_group, {"type": "meetings"})] * 5
+    meetings_group = groups.clinic_meetings_group(clinic_a.pk)
+    assert events == [(meetings_group, {"type": "meetings"})] * 5
 
 
 def test_beat_keeps_meeting_statuses_current(settings):
