@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from scheduling import availability
-from scheduling.meetings.services import BookingConflict
+from scheduling.meetings.booking import BookingConflict
 from scheduling.models import (
     AppointmentRequest,
     DateException,

@@ -12,7 +12,7 @@ from django.core import mail
 from django.db import connection, transaction
 
 from scheduling import availability
-from scheduling.meetings.services import BookingConflict
+from scheduling.meetings.booking import BookingConflict
 from scheduling.models import AppointmentRequest, Meeting
 from scheduling.requests import services
 from scheduling.requests.lifecycle import AlreadyDecided
