@@ -23,14 +23,6 @@ from waitingroom.models import Role
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def meeting(frozen, clinic_a, provider, service) -> Meeting:
-    return booking.meeting_schedule(
-        clinic=clinic_a, by=provider, provider_id=provider.pk, service=service,
-        guest_name="Gina Guest", guest_email="gina@example.com", times=[tomorrow(clinic_a, 10)],
-    )  # fmt: skip
-
-
 def in_the_room(frozen, meeting) -> Visit:
     frozen.move_to(meeting.starts_at - timedelta(minutes=10))
     visit, _token = services.meeting_enter(meeting_id=meeting.pk)

@@ -15,14 +15,6 @@ from visits.models import Visit
 
 
 @pytest.fixture
-def meeting(frozen, clinic_a, provider, service) -> Meeting:
-    return booking.meeting_schedule(
-        clinic=clinic_a, by=provider, provider_id=provider.pk, service=service,
-        guest_name="Gina Guest", guest_email="gina@example.com", times=[tomorrow(clinic_a, 10)],
-    )  # fmt: skip
-
-
-@pytest.fixture
 def b_meeting(frozen, clinic_b, outsider) -> Meeting:
     from scheduling.models import Service
 
