@@ -14,7 +14,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from scheduling import availability
-from scheduling.meetings.services import BookingConflict
+from scheduling.meetings.booking import BookingConflict
+from scheduling.meetings.forms import override_field
 from scheduling.models import (
     AppointmentRequest,
     DateException,
@@ -29,7 +30,7 @@ from scheduling.models import (
     WeeklyHours,
 )
 from scheduling.requests import services
-from scheduling.requests.forms import DecisionForm
+from scheduling.requests.forms import DecisionForm, response_field
 from scheduling.requests.lifecycle import AlreadyDecided
 from scheduling.requests.selectors import DISPATCH_ROLES
 from scheduling.times import slot_label, slot_value
@@ -150,13 +151,8 @@ class RequestEventInline(ReadOnlyInline):
 class AdminAcceptForm(forms.Form):
     provider = forms.TypedChoiceField(coerce=int)
     time = forms.ChoiceField(label="Time")
-    response = forms.CharField(
-        label="Response to requester",
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    override = forms.BooleanField(label="Book even though it overlaps another session", required=False)
+    response = response_field()
+    override = override_field()
 
     def __init__(self, *args, appointment: AppointmentRequest, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -172,12 +168,7 @@ class AdminAcceptForm(forms.Form):
 
 
 class AdminDeclineForm(forms.Form):
-    response = forms.CharField(
-        label="Response to requester",
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    response = response_field()
 
 
 @admin.register(AppointmentRequest)

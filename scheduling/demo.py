@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from scheduling import availability
+from scheduling.meetings import booking
 from scheduling.meetings import services as meeting_services
 from scheduling.models import (
     AppointmentRequest,
@@ -90,13 +91,13 @@ def seed_meetings(clinic: Clinic, provider, service: Service) -> None:
     hour = timedelta(hours=1)
 
     def schedule(name: str, times: list, **extra) -> Meeting:
-        return meeting_services.meeting_schedule(
+        return booking.meeting_schedule(
             clinic=clinic, by=provider, provider_id=provider.pk, service=service, guest_name=name,
             guest_email=f"{name.split()[0].lower()}{DEMO_GUESTS}", times=times, **extra,
         )  # fmt: skip
 
     def past(name: str, starts_at) -> Meeting:
-        return meeting_services.create_meeting(
+        return booking.create_meeting(
             now=now, event="schedule", by=provider, clinic=clinic, provider=provider, service=service,
             starts_at=starts_at, ends_at=starts_at + service.duration, guest_name=name,
             guest_email=f"{name.split()[0].lower()}{DEMO_GUESTS}", created_by=provider,
@@ -114,7 +115,7 @@ def seed_meetings(clinic: Clinic, provider, service: Service) -> None:
     schedule("Sunny Soon", [now + timedelta(minutes=40)], guest_phone="+15555550142")
     schedule("Pat Planning", [now + 48 * hour, now + 50 * hour, now + 72 * hour])
     cancelled = schedule("Cass Cancelled", [now + 30 * hour])
-    meeting_services.meeting_cancel(meeting_id=cancelled.pk, by=provider)
+    booking.meeting_cancel(meeting_id=cancelled.pk, by=provider)
     # Held meetings are lived through now, inside their join windows: they began a little earlier.
     completed = past("Cory Completed", now - timedelta(minutes=25))
     held(completed, fails=False)

@@ -130,7 +130,7 @@ class CallPeer(RealtimeConsumer):
     Relayed messages carry `from` and `to` (a peer id or "*"); each socket forwards only what is
     addressed to it, and only while it may take part in the call."""
 
-    audiences = (Audience.CALL_PEERS,)
+    audiences: tuple[Audience, ...] = (Audience.CALL_PEERS,)
     peer_id: str
     visit_id: int
 

@@ -32,7 +32,7 @@ class MeetingsOverviewConsumer(RealtimeConsumer):
     def _clinic_id(self) -> int | None:
         try:
             clinic = tenancy.clinic_for_staff(
-                user=self.scope["user"], slug=self.scope["url_route"]["kwargs"]["slug"], roles=FRONTLINE_ROLES
+                user=tenancy.scope_user(self.scope), slug=self.scope["url_route"]["kwargs"]["slug"], roles=FRONTLINE_ROLES
             )
         except Http404:
             return None

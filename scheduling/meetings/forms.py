@@ -16,6 +16,12 @@ from waitingroom.models import Clinic
 from waitingroom.questions import validate_phone
 
 
+def override_field() -> forms.BooleanField:
+    """The tick that books a provider's time over an overlap (BookingConflict.describe tells staff
+    to tick it): one field for every form that books, here and on the requests side."""
+    return forms.BooleanField(label="Book even though it overlaps another session", required=False)
+
+
 def _providers(clinic: Clinic) -> list[tuple[int, str]]:
     return [(p.pk, availability.person(p)) for p in availability.clinic_providers(clinic)]
 
@@ -35,7 +41,7 @@ class MeetingForm(forms.Form):
     description = forms.CharField(
         label="Description", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    override = forms.BooleanField(label="Book even though it overlaps another session", required=False)
+    override = override_field()
 
     def __init__(self, *args, clinic: Clinic, now: datetime | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -55,7 +61,7 @@ class MeetingForm(forms.Form):
 
 class RescheduleForm(forms.Form):
     starts_at = local_datetime_field("New time", required=True)
-    override = forms.BooleanField(label="Book even though it overlaps another session", required=False)
+    override = override_field()
 
     def __init__(self, *args, meeting: Meeting, now: datetime | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -68,7 +74,7 @@ class RescheduleForm(forms.Form):
 
 class AssignForm(forms.Form):
     provider = forms.TypedChoiceField(label="Colleague", coerce=int)
-    override = forms.BooleanField(label="Book even though it overlaps another session", required=False)
+    override = override_field()
 
     def __init__(self, *args, meeting: Meeting, **kwargs) -> None:
         super().__init__(*args, **kwargs)

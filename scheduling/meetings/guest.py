@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from scheduling.meetings import services
+from scheduling.meetings import booking, services
 from scheduling.meetings.forms import GuestKeyForm, ReviewForm
 from scheduling.meetings.status import MeetingStatus
 from scheduling.models import Meeting
@@ -88,12 +88,12 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
                     starts_at = parse_slot(request.POST.get("time", ""))
                 except ValueError:
                     raise services.MeetingRefused("Pick one of the proposed times.") from None
-                services.meeting_pick_time(meeting_id=meeting.pk, starts_at=starts_at)
+                booking.meeting_pick_time(meeting_id=meeting.pk, starts_at=starts_at)
                 messages.success(
                     request, "Thank you: your meeting is scheduled. An invitation is on its way."
                 )
             elif action == "cancel":
-                services.meeting_cancel(meeting_id=meeting.pk, by_guest=True)
+                booking.meeting_cancel(meeting_id=meeting.pk, by_guest=True)
                 messages.success(request, "Your meeting is cancelled; the clinic has been told.")
             elif action == "review" and review.is_valid():
                 services.meeting_review(

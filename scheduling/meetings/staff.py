@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from scheduling.meetings import emails, selectors, services
+from scheduling.meetings import booking, emails, selectors, services
 from scheduling.meetings.forms import AssignForm, MeetingForm, RescheduleForm, SummaryForm
 from scheduling.models import Meeting
 from waitingroom import tenancy
@@ -87,7 +87,7 @@ def meeting_new(request: StaffRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            meeting = services.meeting_schedule(
+            meeting = booking.meeting_schedule(
                 clinic=clinic,
                 by=request.user,
                 provider_id=data["provider"],
@@ -99,7 +99,7 @@ def meeting_new(request: StaffRequest) -> HttpResponse:
                 times=data["times"],
                 override=data["override"],
             )
-        except services.BookingConflict as conflict:
+        except booking.BookingConflict as conflict:
             form.add_error("override", conflict.describe(clinic))
         except services.MeetingRefused as refused:
             form.add_error(None, str(refused))
@@ -146,20 +146,20 @@ def change(request: StaffRequest, meeting_id: int) -> HttpResponse:
         "expected_sequence": int(seen) if seen.isascii() and seen.isdigit() else None,
     }
     changes = {
-        "reschedule": lambda data: services.meeting_reschedule(
+        "reschedule": lambda data: booking.meeting_reschedule(
             **common, starts_at=data["starts_at"], override=data["override"]
         ),
-        "assign": lambda data: services.meeting_assign(
+        "assign": lambda data: booking.meeting_assign(
             **common, provider_id=data["provider"], override=data["override"]
         ),
-        "cancel": lambda data: services.meeting_cancel(**common),
+        "cancel": lambda data: booking.meeting_cancel(**common),
     }
     if action in changes:
         form = forms.get(action)
         if form is None or form.is_valid():
             try:
                 changes[action](form.cleaned_data if form else {})
-            except services.BookingConflict as conflict:
+            except booking.BookingConflict as conflict:
                 assert form is not None  # only reschedule and assign book a time, and both have a form
                 form.add_error("override", conflict.describe(meeting.clinic))
             except services.MeetingRefused as refused:

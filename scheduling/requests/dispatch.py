@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from scheduling import availability
-from scheduling.meetings.services import BookingConflict
+from scheduling.meetings.booking import BookingConflict
 from scheduling.models import SchedulingProfile
 from scheduling.requests import selectors, services
 from scheduling.requests.forms import DecisionForm

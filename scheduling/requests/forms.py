@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from scheduling import availability
+from scheduling.meetings.forms import override_field
 from scheduling.models import MAX_REQUESTED_TIMES, AppointmentRequest, SchedulingProfile, Service
 from scheduling.times import local_datetime_field, numbered_times, parse_slot, slot_value
 from waitingroom.models import Clinic
@@ -123,6 +124,17 @@ class RequestForm(QuestionsMixin, forms.Form):
         return data
 
 
+def response_field() -> forms.CharField:
+    """The note to the requester that goes with a decision: the dispatch dialog, the provider
+    panel, and the admin's accept and decline forms share this one field."""
+    return forms.CharField(
+        label="Response to requester",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class DecisionForm(forms.Form):
     """Accept (with a provider and one requested time) or decline, with a response to the requester.
 
@@ -132,13 +144,8 @@ class DecisionForm(forms.Form):
     decision = forms.CharField()
     provider = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     time = forms.CharField(required=False)
-    response = forms.CharField(
-        label="Response to requester",
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    override = forms.BooleanField(label="Book even though it overlaps another session", required=False)
+    response = response_field()
+    override = override_field()
 
     def __init__(self, *args, request: AppointmentRequest, providers, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from scheduling import availability
+from scheduling.meetings import booking
 from scheduling.meetings import emails as meeting_emails
-from scheduling.meetings import services as meeting_services
+from scheduling.meetings.services import MeetingRefused
 from scheduling.models import (
     MAX_REQUESTED_TIMES,
     AppointmentRequest,
@@ -194,13 +195,13 @@ def request_accept(
             raise RequestRefused("Accept one of the requested times.")
         ends_at = starts_at + request.service.duration
         try:
-            provider = meeting_services.lock_provider(clinic=clinic, provider_id=provider_id)
-        except meeting_services.MeetingRefused as refused:
+            provider = booking.lock_provider(clinic=clinic, provider_id=provider_id)
+        except MeetingRefused as refused:
             raise RequestRefused(str(refused)) from None
-        overlapping = meeting_services.check_free(
+        overlapping = booking.check_free(
             provider_id=provider.pk, starts_at=starts_at, ends_at=ends_at, override=override
         )
-        meeting = meeting_services.create_meeting(
+        meeting = booking.create_meeting(
             now=now,
             event="accept",
             by=by,

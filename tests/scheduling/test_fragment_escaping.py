@@ -5,7 +5,7 @@ meetings forms' fields."""
 import pytest
 from django.urls import reverse
 
-from scheduling.meetings import services as meeting_services
+from scheduling.meetings import booking
 from tests.conftest import client_for
 from tests.scheduling.conftest import scheduled_request, tomorrow
 from tests.support.hostile import HOSTILE, assert_escaped
@@ -36,7 +36,7 @@ def test_the_provider_panel_escapes_the_request(hostile_request, provider_client
 
 
 def test_meeting_rows_escape_the_guest_and_the_description(frozen, clinic_a, provider, service):
-    meeting_services.meeting_schedule(
+    booking.meeting_schedule(
         clinic=clinic_a, by=provider, provider_id=provider.pk, service=service, guest_name=HOSTILE,
         guest_email="guest@example.com", guest_phone="", description=HOSTILE,
         times=[tomorrow(clinic_a, 10)],

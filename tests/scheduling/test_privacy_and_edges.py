@@ -14,7 +14,7 @@ from scheduling import availability
 from scheduling.availability import slot_starts
 from scheduling.links import requester_link
 from scheduling.meetings import ics
-from scheduling.meetings import services as meeting_services
+from scheduling.meetings.services import meeting_enter
 from scheduling.models import Meeting, Requester, Service
 from scheduling.requests import services
 from tests.conftest import client_for
@@ -193,7 +193,7 @@ def test_a_meeting_guest_shows_as_an_appointment_on_the_dashboard(
     )
     mail.outbox.clear()
     frozen.move_to(tomorrow(clinic_a, 9) + timedelta(minutes=50))
-    meeting_services.meeting_enter(meeting_id=meeting.pk)
+    meeting_enter(meeting_id=meeting.pk)
     board = client_for(provider).get(f"/dashboard/{clinic_a.slug}/board/").content.decode()
     assert (
         "Appointment: General consultation with Paula Provider, Tuesday 24 November 2026, 10:00 EST" in board

@@ -140,9 +140,11 @@ def test_a_push_beats_an_older_board_after_the_dashboard_reconnects(new_page, pr
         dashboard.wait_for_timeout(500)
         route.fulfill(response=stale)
 
-    dashboard.route("**/board/", answer_late)
-    # The page's module script runs after the board is parsed: wait until its socket is live.
+    # The page's module script runs after the board is parsed: wait until its socket is live (and
+    # its first re-fetch answered) before the next re-fetch is made late.
     dashboard.wait_for_selector("body[data-socket='open']", timeout=LIVE_MS)
+    dashboard.wait_for_load_state("networkidle")
+    dashboard.route("**/board/", answer_late)
     dashboard.evaluate("window.dashboardSocket.drop()")  # reconnects, then re-fetches the board
     dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE_MS)
     dashboard.wait_for_timeout(800)

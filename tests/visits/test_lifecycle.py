@@ -3,6 +3,7 @@ out independently of visits/lifecycle.py."""
 
 import pytest
 
+from tests.support.lifecycle import check_pair, every_pair, expected_table, table_of
 from visits import lifecycle
 from visits.lifecycle import Actor, Event, Phase, Status, TransitionRefused
 
@@ -58,26 +59,16 @@ waiting             withdraw          cancelled         system
 offline             withdraw          cancelled         system
 recalled            withdraw          cancelled         system
 """
-ALLOWED = {
-    (Status(s), Event(e)): (Status(t), Actor(a))
-    for s, e, t, a in (line.split() for line in EXPECTED.strip().splitlines())
-}
-ALL_PAIRS = [(status, event) for status in Status for event in Event]
+ALLOWED = expected_table(EXPECTED, Status, Event, Actor)
 
 
 def test_table_has_exactly_the_expected_rows():
-    assert {key: (row.target, row.actor) for key, row in lifecycle.TRANSITIONS.items()} == ALLOWED
+    assert table_of(lifecycle) == ALLOWED
 
 
-@pytest.mark.parametrize(("status", "event"), ALL_PAIRS, ids=[f"{s}-{e}" for s, e in ALL_PAIRS])
+@every_pair(Status, Event)
 def test_every_status_event_pair(status, event):
-    expected = ALLOWED.get((status, event))
-    for actor in Actor:
-        if expected and expected[1] is actor:
-            assert lifecycle.transition(status, event, actor) is expected[0]
-        else:
-            with pytest.raises(TransitionRefused):
-                lifecycle.transition(status, event, actor)
+    check_pair(lifecycle, ALLOWED, status, event, refused=lambda _status: pytest.raises(TransitionRefused))
 
 
 def test_closed_statuses_allow_nothing():

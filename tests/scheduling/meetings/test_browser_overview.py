@@ -18,7 +18,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from scheduling.meetings.services import meeting_schedule
+from scheduling.meetings.booking import meeting_schedule
 from scheduling.meetings.status import MeetingStatus
 from scheduling.models import Meeting
 from tests.support.live import LIVE_MS, login, off_loop

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 
-from scheduling.meetings import services as meeting_services
+from scheduling.meetings import booking, services
 from scheduling.meetings.status import MeetingStatus
 from scheduling.models import GuestKeyAttempt, Meeting
 from tests.conftest import client_for
@@ -23,28 +23,20 @@ from waitingroom.models import Role
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def meeting(frozen, clinic_a, provider, service) -> Meeting:
-    return meeting_services.meeting_schedule(
-        clinic=clinic_a, by=provider, provider_id=provider.pk, service=service,
-        guest_name="Gina Guest", guest_email="gina@example.com", times=[tomorrow(clinic_a, 10)],
-    )  # fmt: skip
-
-
 def in_the_room(frozen, meeting) -> Visit:
     frozen.move_to(meeting.starts_at - timedelta(minutes=10))
-    visit, _token = meeting_services.meeting_enter(meeting_id=meeting.pk)
+    visit, _token = services.meeting_enter(meeting_id=meeting.pk)
     visit_services.visit_media_result(visit_id=visit.pk, ok=True)
     return visit
 
 
 def test_a_completed_meeting_stays_completed_when_the_guest_comes_back(frozen, client, meeting, provider):
     visit = in_the_room(frozen, meeting)
-    meeting_services.meeting_host_enter(meeting_id=meeting.pk, user=provider)
+    services.meeting_host_enter(meeting_id=meeting.pk, user=provider)
     visit_services.visit_end(visit_id=visit.pk, user=provider)
     frozen.move_to(meeting.starts_at + timedelta(minutes=15))  # the room would still be open
-    with pytest.raises(meeting_services.MeetingRefused, match="can't be joined"):
-        meeting_services.meeting_enter(meeting_id=meeting.pk)
+    with pytest.raises(services.MeetingRefused, match="can't be joined"):
+        services.meeting_enter(meeting_id=meeting.pk)
     page = client.post(f"/m/{meeting.join_token}/", {"action": "join"}, follow=True)
     assert b"can&#x27;t be joined now" in page.content and b"data-join" not in page.content
     meeting.refresh_from_db()
@@ -55,28 +47,26 @@ def test_a_completed_meeting_stays_completed_when_the_guest_comes_back(frozen, c
 @pytest.mark.parametrize("by_guest", [False, True])
 def test_cancelling_sends_a_waiting_guest_out_of_the_room(frozen, meeting, provider, by_guest):
     visit = in_the_room(frozen, meeting)
-    meeting_services.meeting_cancel(
-        meeting_id=meeting.pk, by=None if by_guest else provider, by_guest=by_guest
-    )
+    booking.meeting_cancel(meeting_id=meeting.pk, by=None if by_guest else provider, by_guest=by_guest)
     visit.refresh_from_db()
     meeting.refresh_from_db()
     assert visit.status == Status.CANCELLED
     assert (meeting.visit, meeting.guest_entered_at, meeting.indicator()) == (None, None, "absent")
     assert visit.events.last().event == "withdraw"
-    with pytest.raises(meeting_services.MeetingRefused):
-        meeting_services.meeting_enter(meeting_id=meeting.pk)
+    with pytest.raises(services.MeetingRefused):
+        services.meeting_enter(meeting_id=meeting.pk)
 
 
 def test_rescheduling_sends_the_guest_out_until_the_new_time(frozen, clinic_a, meeting, provider):
     visit = in_the_room(frozen, meeting)
-    meeting_services.meeting_reschedule(meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 15))
+    booking.meeting_reschedule(meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 15))
     visit.refresh_from_db()
     meeting.refresh_from_db()
     assert visit.status == Status.CANCELLED and meeting.visit is None and meeting.indicator() == "absent"
-    with pytest.raises(meeting_services.MeetingRefused):
-        meeting_services.meeting_enter(meeting_id=meeting.pk)  # 09:50: the new time opens at 14:45
+    with pytest.raises(services.MeetingRefused):
+        services.meeting_enter(meeting_id=meeting.pk)  # 09:50: the new time opens at 14:45
     frozen.move_to(tomorrow(clinic_a, 14) + timedelta(minutes=50))
-    new_visit, _token = meeting_services.meeting_enter(meeting_id=meeting.pk)
+    new_visit, _token = services.meeting_enter(meeting_id=meeting.pk)
     assert new_visit != visit and new_visit.status == Status.CONNECTING
 
 
@@ -84,7 +74,7 @@ def test_a_change_from_a_stale_page_is_refused(frozen, clinic_a, meeting, provid
     colleague = staff(username="pia", clinic=clinic_a, role=Role.PROVIDER)
     paula = client_for(provider)
     page_seen = meeting.sequence
-    meeting_services.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=colleague.pk)
+    booking.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=colleague.pk)
     mail.outbox.clear()
     stale = paula.post(
         f"/meetings/{meeting.pk}/change/",
@@ -125,7 +115,7 @@ def test_dates_far_out_are_explained_in_any_zone(frozen, clinic_a, meeting, prov
 
 
 def test_a_cancelled_meetings_agenda_is_not_offered(frozen, meeting, provider):
-    meeting_services.meeting_cancel(meeting_id=meeting.pk, by=provider)
+    booking.meeting_cancel(meeting_id=meeting.pk, by=provider)
     response = client_for(provider).get(f"/meetings/{meeting.pk}/agenda.ics", follow=True)
     assert b"This meeting was cancelled." in response.content
     assert not response["Content-Type"].startswith("text/calendar")
@@ -133,9 +123,9 @@ def test_a_cancelled_meetings_agenda_is_not_offered(frozen, meeting, provider):
 
 def test_old_guest_key_attempts_are_purged(frozen, client, meeting, settings):
     client.post("/meet/", {"key": "000000000"})
-    frozen.move_to(frozen_now() + meeting_services.KEY_WINDOW)
+    frozen.move_to(frozen_now() + services.KEY_WINDOW)
     client.post("/meet/", {"key": "000000001"})
-    assert meeting_services.guest_key_attempts_purge() == 1
+    assert services.guest_key_attempts_purge() == 1
     assert GuestKeyAttempt.objects.count() == 1
     entry = settings.CELERY_BEAT_SCHEDULE["guest-key-attempts-purge"]
     assert entry["task"] == "scheduling.tasks.purge_guest_key_attempts"
@@ -151,9 +141,9 @@ def test_the_sixth_guess_in_a_burst_is_never_looked_up(frozen, meeting, monkeypa
 
     monkeypatch.setattr(Meeting.objects, "select_related", counting)
     for n in range(8):
-        with pytest.raises(meeting_services.MeetingRefused):
-            meeting_services.meeting_by_guest_key(key=f"{n:09d}", client="192.0.2.1")
-    assert len(looked_up) == meeting_services.KEY_ATTEMPTS
+        with pytest.raises(services.MeetingRefused):
+            services.meeting_by_guest_key(key=f"{n:09d}", client="192.0.2.1")
+    assert len(looked_up) == services.KEY_ATTEMPTS
 
 
 def frozen_now():

@@ -8,18 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from scheduling.meetings import services as meeting_services
+from scheduling.meetings import booking, services
 from scheduling.models import GuestKeyAttempt, Meeting
 from tests.scheduling.conftest import tomorrow
 from visits.models import Visit
-
-
-@pytest.fixture
-def meeting(frozen, clinic_a, provider, service) -> Meeting:
-    return meeting_services.meeting_schedule(
-        clinic=clinic_a, by=provider, provider_id=provider.pk, service=service,
-        guest_name="Gina Guest", guest_email="gina@example.com", times=[tomorrow(clinic_a, 10)],
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -27,7 +19,7 @@ def b_meeting(frozen, clinic_b, outsider) -> Meeting:
     from scheduling.models import Service
 
     b_service = Service.objects.create(clinic=clinic_b, name="B consult")
-    return meeting_services.meeting_schedule(
+    return booking.meeting_schedule(
         clinic=clinic_b, by=outsider, provider_id=outsider.pk, service=b_service,
         guest_name="Bob Bee", guest_email="bob@example.com", times=[tomorrow(clinic_b, 10)],
     )  # fmt: skip
@@ -84,7 +76,7 @@ def test_another_clinics_key_is_unknown_on_a_clinics_own_page(client, meeting, b
 
 
 def test_wrong_keys_are_rate_limited_per_client(client, meeting, frozen, clinic_a):
-    for n in range(meeting_services.KEY_ATTEMPTS):
+    for n in range(services.KEY_ATTEMPTS):
         assert enter(client, f"{n:09d}").status_code == 400
     # Even the right key is refused now, without being looked at.
     blocked = enter(client, meeting.guest_key)
@@ -94,13 +86,13 @@ def test_wrong_keys_are_rate_limited_per_client(client, meeting, frozen, clinic_
     # A spoofed X-Forwarded-For does not help while no proxy is trusted...
     assert enter(client, meeting.guest_key, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
     # ...and the window passes.
-    frozen.move_to(frozen_now() + meeting_services.KEY_WINDOW + timedelta(seconds=1))
+    frozen.move_to(frozen_now() + services.KEY_WINDOW + timedelta(seconds=1))
     assert enter(client, meeting.guest_key).status_code == 302
 
 
 def test_behind_a_trusted_proxy_the_forwarded_client_counts(client, meeting, settings):
     settings.TRUSTED_PROXIES = 1
-    for n in range(meeting_services.KEY_ATTEMPTS):
+    for n in range(services.KEY_ATTEMPTS):
         enter(client, f"{n:09d}", HTTP_X_FORWARDED_FOR="forged, 198.51.100.7")
     assert enter(client, meeting.guest_key, HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
     # Another client behind the same proxy (the same REMOTE_ADDR) is not blocked.
@@ -108,7 +100,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_counts(client, meeting, set
 
 
 def test_a_cancelled_meetings_key_shows_that_it_was_cancelled(client, meeting, provider):
-    meeting_services.meeting_cancel(meeting_id=meeting.pk, by=provider)
+    booking.meeting_cancel(meeting_id=meeting.pk, by=provider)
     page = client.get(enter(client, meeting.guest_key)["Location"])
     assert b"This session was cancelled." in page.content
     assert client.post(f"/m/{meeting.join_token}/", {"action": "join"}).status_code == 302

@@ -10,7 +10,7 @@ import icalendar
 import pytest
 from django.core import mail
 
-from scheduling.meetings import services as meeting_services
+from scheduling.meetings import booking, services
 from scheduling.meetings.status import MeetingStatus
 from scheduling.models import Meeting, MeetingEvent
 from scheduling.times import slot_value
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def schedule(clinic, provider, service, times, **extra) -> Meeting:
-    return meeting_services.meeting_schedule(
+    return booking.meeting_schedule(
         clinic=clinic,
         by=provider,
         provider_id=provider.pk,
@@ -119,17 +119,17 @@ def test_a_proposed_time_the_host_has_since_filled_cannot_be_picked(frozen, clin
     ten = tomorrow(clinic_a, 10)
     planning = schedule(clinic_a, provider, service, [ten, tomorrow(clinic_a, 14)])
     schedule(clinic_a, provider, service, [ten], guest_email="other@example.com")
-    with pytest.raises(meeting_services.MeetingRefused, match="no longer free"):
-        meeting_services.meeting_pick_time(meeting_id=planning.pk, starts_at=ten)
-    with pytest.raises(meeting_services.MeetingRefused, match="proposed times"):
-        meeting_services.meeting_pick_time(meeting_id=planning.pk, starts_at=tomorrow(clinic_a, 11))
+    with pytest.raises(services.MeetingRefused, match="no longer free"):
+        booking.meeting_pick_time(meeting_id=planning.pk, starts_at=ten)
+    with pytest.raises(services.MeetingRefused, match="proposed times"):
+        booking.meeting_pick_time(meeting_id=planning.pk, starts_at=tomorrow(clinic_a, 11))
     assert Meeting.objects.get(pk=planning.pk).starts_at is None
 
 
 def test_reschedule_emails_the_updated_invitation_with_a_higher_sequence(frozen, clinic_a, provider, service):
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
     mail.outbox.clear()
-    meeting_services.meeting_reschedule(meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 15))
+    booking.meeting_reschedule(meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 15))
     [moved] = mail.outbox
     assert moved.subject == "Invitation: General consultation on Tuesday 24 November 2026, 15:00 EST"
     assert "moved to a new time" in moved.body
@@ -141,12 +141,10 @@ def test_reschedule_emails_the_updated_invitation_with_a_higher_sequence(frozen,
 def test_reschedule_over_another_session_needs_an_override(frozen, clinic_a, provider, service):
     schedule(clinic_a, provider, service, [tomorrow(clinic_a, 15)], guest_email="first@example.com")
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
-    with pytest.raises(meeting_services.BookingConflict):
-        meeting_services.meeting_reschedule(
-            meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 15)
-        )
+    with pytest.raises(booking.BookingConflict):
+        booking.meeting_reschedule(meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 15))
     assert Meeting.objects.get(pk=meeting.pk).starts_at == tomorrow(clinic_a, 10)
-    meeting_services.meeting_reschedule(
+    booking.meeting_reschedule(
         meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 15), override=True
     )
     assert Meeting.objects.get(pk=meeting.pk).starts_at == tomorrow(clinic_a, 15)
@@ -155,7 +153,7 @@ def test_reschedule_over_another_session_needs_an_override(frozen, clinic_a, pro
 def test_cancel_by_staff_emails_the_guest_a_cancelled_event(frozen, clinic_a, provider, service):
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
     mail.outbox.clear()
-    meeting_services.meeting_cancel(meeting_id=meeting.pk, by=provider)
+    booking.meeting_cancel(meeting_id=meeting.pk, by=provider)
     meeting.refresh_from_db()
     assert meeting.status == MeetingStatus.CANCELLED and not meeting.cancelled_by_guest
     [cancelled] = mail.outbox
@@ -183,13 +181,13 @@ def test_nothing_can_be_cancelled_or_moved_once_it_started(frozen, clinic_a, pro
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
     frozen.move_to(tomorrow(clinic_a, 10) + timedelta(minutes=1))
     for change in (
-        lambda: meeting_services.meeting_cancel(meeting_id=meeting.pk, by=provider),
-        lambda: meeting_services.meeting_cancel(meeting_id=meeting.pk, by_guest=True),
-        lambda: meeting_services.meeting_reschedule(
+        lambda: booking.meeting_cancel(meeting_id=meeting.pk, by=provider),
+        lambda: booking.meeting_cancel(meeting_id=meeting.pk, by_guest=True),
+        lambda: booking.meeting_reschedule(
             meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 15)
         ),
     ):
-        with pytest.raises(meeting_services.MeetingRefused, match="started or ended"):
+        with pytest.raises(services.MeetingRefused, match="started or ended"):
             change()
     meeting.refresh_from_db()
     assert meeting.cancelled_at is None and meeting.starts_at == tomorrow(clinic_a, 10)
@@ -200,7 +198,7 @@ def test_assign_to_a_colleague_tells_the_guest_and_the_colleague(
 ):
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
     mail.outbox.clear()
-    meeting_services.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=colleague.pk)
+    booking.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=colleague.pk)
     assert Meeting.objects.get(pk=meeting.pk).provider == colleague
     by_recipient = {tuple(m.to): m for m in mail.outbox}
     assert set(by_recipient) == {("gina@example.com",), (colleague.email,)}
@@ -214,21 +212,21 @@ def test_assign_to_a_colleague_tells_the_guest_and_the_colleague(
 
 def test_assign_only_to_a_provider_of_the_same_clinic(frozen, clinic_a, provider, outsider, service):
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
-    with pytest.raises(meeting_services.MeetingRefused, match="clinic's providers"):
-        meeting_services.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=outsider.pk)
+    with pytest.raises(services.MeetingRefused, match="clinic's providers"):
+        booking.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=outsider.pk)
     assert Meeting.objects.get(pk=meeting.pk).provider == provider
 
 
 def test_the_call_decides_completed_failed_and_missed(frozen, clinic_a, provider, service):
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
     frozen.move_to(tomorrow(clinic_a, 9) + timedelta(minutes=50))
-    visit, _token = meeting_services.meeting_enter(meeting_id=meeting.pk)
+    visit, _token = services.meeting_enter(meeting_id=meeting.pk)
     visit_services.visit_media_result(visit_id=visit.pk, ok=True)
     meeting.refresh_from_db()
     assert meeting.indicator() == "passed"
     assert meeting.current_status(frozen_now()) == MeetingStatus.STARTING_SOON
     # The host enters the room: the guest is called into the call.
-    assert meeting_services.meeting_host_enter(meeting_id=meeting.pk, user=provider) == visit
+    assert services.meeting_host_enter(meeting_id=meeting.pk, user=provider) == visit
     meeting.refresh_from_db()
     assert meeting.visit.status == Status.IN_CALL
     assert meeting.current_status(frozen_now()) == MeetingStatus.IN_PROGRESS
@@ -241,9 +239,9 @@ def test_the_call_decides_completed_failed_and_missed(frozen, clinic_a, provider
 
     second = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 11)], guest_email="b@example.com")
     frozen.move_to(tomorrow(clinic_a, 11))
-    visit, _token = meeting_services.meeting_enter(meeting_id=second.pk)
+    visit, _token = services.meeting_enter(meeting_id=second.pk)
     visit_services.visit_media_result(visit_id=visit.pk, ok=True)
-    meeting_services.meeting_host_enter(meeting_id=second.pk, user=provider)
+    services.meeting_host_enter(meeting_id=second.pk, user=provider)
     visit_services.visit_end(visit_id=visit.pk, user=provider)
     second.refresh_from_db()
     assert second.current_status(frozen_now()) == MeetingStatus.COMPLETED
@@ -251,7 +249,7 @@ def test_the_call_decides_completed_failed_and_missed(frozen, clinic_a, provider
     # The guest came, the host never called them: missed once the meeting ends.
     third = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 13)], guest_email="c@example.com")
     frozen.move_to(tomorrow(clinic_a, 13))
-    meeting_services.meeting_enter(meeting_id=third.pk)
+    services.meeting_enter(meeting_id=third.pk)
     third.refresh_from_db()
     assert third.current_status(frozen_now()) == MeetingStatus.STARTING_SOON
     assert third.current_status(tomorrow(clinic_a, 13) + timedelta(minutes=30)) == MeetingStatus.MISSED
@@ -269,30 +267,30 @@ def test_the_sweep_stores_what_the_clock_changed_and_tells_open_pages(
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
     other = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 16)], guest_email="o@example.com")
     events.clear()
-    assert meeting_services.meetings_refresh_statuses() == 0 and events == []
+    assert services.meetings_refresh_statuses() == 0 and events == []
 
     frozen.move_to(tomorrow(clinic_a, 9) - timedelta(seconds=1))
-    assert meeting_services.meetings_refresh_statuses() == 0
+    assert services.meetings_refresh_statuses() == 0
     frozen.move_to(tomorrow(clinic_a, 9))  # one hour before the start
-    assert meeting_services.meetings_refresh_statuses() == 1
+    assert services.meetings_refresh_statuses() == 1
     assert Meeting.objects.get(pk=meeting.pk).status == MeetingStatus.STARTING_SOON
     assert Meeting.objects.get(pk=other.pk).status == MeetingStatus.SCHEDULED
     assert events == [(groups.clinic_meetings_group(clinic_a.pk), {"type": "meetings"})]
 
     events.clear()
     frozen.move_to(tomorrow(clinic_a, 10) + timedelta(minutes=30))
-    assert meeting_services.meetings_refresh_statuses() == 1
+    assert services.meetings_refresh_statuses() == 1
     assert Meeting.objects.get(pk=meeting.pk).status == MeetingStatus.MISSED
     assert events == [(groups.clinic_meetings_group(clinic_a.pk), {"type": "meetings"})]
-    assert meeting_services.meetings_refresh_statuses() == 0  # nothing more to store
+    assert services.meetings_refresh_statuses() == 0  # nothing more to store
 
 
 def test_every_meeting_change_tells_the_clinics_meetings_overviews(frozen, clinic_a, provider, colleague, service, events):
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
-    meeting_services.meeting_reschedule(meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 11))
-    meeting_services.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=colleague.pk)
-    meeting_services.meeting_summary_set(meeting_id=meeting.pk, by=colleague, summary="Rest well.")
-    meeting_services.meeting_cancel(meeting_id=meeting.pk, by=colleague)
+    booking.meeting_reschedule(meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 11))
+    booking.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=colleague.pk)
+    services.meeting_summary_set(meeting_id=meeting.pk, by=colleague, summary="Rest well.")
+    booking.meeting_cancel(meeting_id=meeting.pk, by=colleague)
     meetings_group = groups.clinic_meetings_group(clinic_a.pk)
     assert events == [(meetings_group, {"type": "meetings"})] * 5
 
@@ -310,11 +308,11 @@ def test_the_review_comes_after_a_completed_meeting_and_only_once(
     client.post(url, {"action": "review", "rating": "5", "text": "Too early"})
     assert Meeting.objects.get(pk=meeting.pk).reviewed_at is None
     frozen.move_to(tomorrow(clinic_a, 10))
-    visit, _token = meeting_services.meeting_enter(meeting_id=meeting.pk)
+    visit, _token = services.meeting_enter(meeting_id=meeting.pk)
     visit_services.visit_media_result(visit_id=visit.pk, ok=True)
-    meeting_services.meeting_host_enter(meeting_id=meeting.pk, user=provider)
+    services.meeting_host_enter(meeting_id=meeting.pk, user=provider)
     visit_services.visit_end(visit_id=visit.pk, user=provider)
-    meeting_services.meeting_summary_set(meeting_id=meeting.pk, by=provider, summary="Drink <b>water</b>.")
+    services.meeting_summary_set(meeting_id=meeting.pk, by=provider, summary="Drink <b>water</b>.")
     page = client.get(url).content.decode()
     assert "Drink &lt;b&gt;water&lt;/b&gt;." in page and "data-review-form" in page
     assert client.post(url, {"action": "review", "rating": "9"}).status_code == 302

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from scheduling.meetings import services as meeting_services
+from scheduling.meetings import booking, services
 from scheduling.meetings.status import MeetingStatus
 from scheduling.models import Meeting
 from tests.conftest import client_for
@@ -26,7 +26,7 @@ ROW = re.compile(r'<tr class="meeting [^"]*" data-meeting="(\d+)"')
 
 
 def book(clinic, host, service, when, name, email=None, **extra) -> Meeting:
-    return meeting_services.meeting_schedule(
+    return booking.meeting_schedule(
         clinic=clinic, by=host, provider_id=host.pk, service=service, guest_name=name,
         guest_email=email or f"{name.split()[0].lower()}@example.com", times=[when], **extra,
     )  # fmt: skip
@@ -125,7 +125,7 @@ def enter(frozen, meeting, *, ok):
     """The guest enters ten minutes before their start (the clock moves there); ok=True/False: their
     media check passed/failed; None: not finished."""
     frozen.move_to(meeting.starts_at - timedelta(minutes=10))
-    visit, _token = meeting_services.meeting_enter(meeting_id=meeting.pk)
+    visit, _token = services.meeting_enter(meeting_id=meeting.pk)
     if ok is not None:
         visit_services.visit_media_result(visit_id=visit.pk, ok=ok)
     return visit

@@ -4,6 +4,7 @@ requester, the first decision wins, overlaps need an override, and undecided req
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import icalendar
@@ -12,7 +13,7 @@ from django.core import mail
 from django.db import connection, transaction
 
 from scheduling import availability
-from scheduling.meetings.services import BookingConflict
+from scheduling.meetings.booking import BookingConflict
 from scheduling.models import AppointmentRequest, Meeting
 from scheduling.requests import services
 from scheduling.requests.lifecycle import AlreadyDecided
@@ -128,22 +129,17 @@ def test_a_decided_request_cannot_be_decided_again(pending, clinic_a, provider, 
     assert not Meeting.objects.exists() and len(mail.outbox) == 1
 
 
-def test_two_people_accepting_at_once_one_wins(pending, clinic_a, provider, scheduler):
-    """Two transactions: the first holds the request's row lock; the second waits for it, then
-    finds the request decided."""
-    second_provider = staff(username="pia", clinic=clinic_a, role=Role.PROVIDER)
+def race(first_call: Callable[[], object], second_call: Callable[[], object], *, refusal: type[Exception]):
+    """Two transactions at once: the first runs `first_call` and keeps its transaction (and its row
+    locks) open until the second is seen waiting; returns what the second got (its result, or the
+    `refusal` it raised)."""
     first_inside, release = threading.Event(), threading.Event()
     outcome: dict[str, object] = {}
 
     def first():
         try:
             with transaction.atomic():
-                outcome["first"] = services.request_accept(
-                    request_id=pending.pk,
-                    by=scheduler,
-                    provider_id=provider.pk,
-                    starts_at=tomorrow(clinic_a, 10),
-                )
+                outcome["first"] = first_call()
                 first_inside.set()
                 release.wait(10)
         finally:
@@ -152,14 +148,8 @@ def test_two_people_accepting_at_once_one_wins(pending, clinic_a, provider, sche
     def second():
         first_inside.wait(10)
         try:
-            services.request_accept(
-                request_id=pending.pk,
-                by=provider,
-                provider_id=second_provider.pk,
-                starts_at=tomorrow(clinic_a, 14),
-            )
-            outcome["second"] = "won"
-        except AlreadyDecided as refused:
+            outcome["second"] = second_call()
+        except refusal as refused:
             outcome["second"] = refused
         finally:
             connection.close()
@@ -174,7 +164,26 @@ def test_two_people_accepting_at_once_one_wins(pending, clinic_a, provider, sche
     release.set()
     for thread in threads:
         thread.join(10)
-    assert isinstance(outcome["second"], AlreadyDecided)
+    return outcome.get("second")
+
+
+def test_two_people_accepting_at_once_one_wins(pending, clinic_a, provider, scheduler):
+    """Two transactions: the first holds the request's row lock; the second waits for it, then
+    finds the request decided."""
+    second_provider = staff(username="pia", clinic=clinic_a, role=Role.PROVIDER)
+    second = race(
+        lambda: services.request_accept(
+            request_id=pending.pk, by=scheduler, provider_id=provider.pk, starts_at=tomorrow(clinic_a, 10)
+        ),
+        lambda: services.request_accept(
+            request_id=pending.pk,
+            by=provider,
+            provider_id=second_provider.pk,
+            starts_at=tomorrow(clinic_a, 14),
+        ),
+        refusal=AlreadyDecided,
+    )
+    assert isinstance(second, AlreadyDecided)
     assert Meeting.objects.get().provider == provider
     assert [m.subject.split(":")[0] for m in mail.outbox] == ["Invitation"]
 
@@ -212,45 +221,16 @@ def test_concurrent_accepts_into_the_same_slot_cannot_both_book(
     other = scheduled_request(
         clinic_a, service, times=[tomorrow(clinic_a, 10)], email="olga@example.com", name="Olga"
     )
-    first_inside, release = threading.Event(), threading.Event()
-    outcome: dict[str, object] = {}
-
-    def first():
-        try:
-            with transaction.atomic():
-                services.request_accept(
-                    request_id=other.pk,
-                    by=scheduler,
-                    provider_id=provider.pk,
-                    starts_at=tomorrow(clinic_a, 10),
-                )
-                first_inside.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    def second():
-        first_inside.wait(10)
-        try:
-            services.request_accept(
-                request_id=pending.pk, by=scheduler, provider_id=provider.pk, starts_at=tomorrow(clinic_a, 10)
-            )
-            outcome["second"] = "booked"
-        except BookingConflict as conflict:
-            outcome["second"] = conflict
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    first_inside.wait(10)
-    threads[1].join(0.5)
-    assert threads[1].is_alive()
-    release.set()
-    for thread in threads:
-        thread.join(10)
-    assert isinstance(outcome["second"], BookingConflict)
+    second = race(
+        lambda: services.request_accept(
+            request_id=other.pk, by=scheduler, provider_id=provider.pk, starts_at=tomorrow(clinic_a, 10)
+        ),
+        lambda: services.request_accept(
+            request_id=pending.pk, by=scheduler, provider_id=provider.pk, starts_at=tomorrow(clinic_a, 10)
+        ),
+        refusal=BookingConflict,
+    )
+    assert isinstance(second, BookingConflict)
     assert Meeting.objects.count() == 1
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from scheduling.requests import lifecycle
 from scheduling.requests.lifecycle import Actor, AlreadyDecided, Event, RequestStatus, TransitionRefused
+from tests.support.lifecycle import check_pair, every_pair, expected_table, table_of
 
 # status     event      -> target      by
 EXPECTED = """
@@ -13,30 +14,23 @@ pending      decline       declined    staff
 pending      expire        expired     system
 pending      withdraw      withdrawn   requester
 """
-ALLOWED = {
-    (RequestStatus(s), Event(e)): (RequestStatus(t), Actor(a))
-    for s, e, t, a in (line.split() for line in EXPECTED.strip().splitlines())
-}
-ALL_PAIRS = [(status, event) for status in RequestStatus for event in Event]
+ALLOWED = expected_table(EXPECTED, RequestStatus, Event, Actor)
 
 
 def test_table_has_exactly_the_expected_rows():
-    assert {key: (row.target, row.actor) for key, row in lifecycle.TRANSITIONS.items()} == ALLOWED
+    assert table_of(lifecycle) == ALLOWED
 
 
-@pytest.mark.parametrize(("status", "event"), ALL_PAIRS, ids=[f"{s}-{e}" for s, e in ALL_PAIRS])
+def refused(status: RequestStatus):
+    if status != RequestStatus.PENDING:
+        # A decided request says how it was decided, whoever asks.
+        return pytest.raises(AlreadyDecided, match=f"already {status.label.lower()}")
+    return pytest.raises(TransitionRefused)
+
+
+@every_pair(RequestStatus, Event)
 def test_every_status_event_pair(status, event):
-    expected = ALLOWED.get((status, event))
-    for actor in Actor:
-        if expected and expected[1] is actor:
-            assert lifecycle.transition(status, event, actor) is expected[0]
-        elif status != RequestStatus.PENDING:
-            # A decided request says how it was decided, whoever asks.
-            with pytest.raises(AlreadyDecided, match=f"already {status.label.lower()}"):
-                lifecycle.transition(status, event, actor)
-        else:
-            with pytest.raises(TransitionRefused):
-                lifecycle.transition(status, event, actor)
+    check_pair(lifecycle, ALLOWED, status, event, refused=refused)
 
 
 def test_decided_statuses_allow_nothing():
