@@ -41,6 +41,7 @@ services-test: install
 
 lint: install node
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	npx eslint static/
 
 # The packages to check and the plugin's settings module are in pyproject.toml ([tool.mypy]).

@@ -157,7 +157,9 @@ class AdminAcceptForm(forms.Form):
     def __init__(self, *args, appointment: AppointmentRequest, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         providers = availability.clinic_providers(appointment.clinic)
-        cast(forms.ChoiceField, self.fields["provider"]).choices = [(p.pk, p.get_full_name() or p.username) for p in providers]
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [
+            (p.pk, p.get_full_name() or p.username) for p in providers
+        ]
         if appointment.provider_id:
             self.fields["provider"].initial = appointment.provider_id
         times = [

@@ -116,7 +116,9 @@ class StaffDashboardConsumer(RealtimeConsumer):
     def _clinic(self):
         try:
             return tenancy.clinic_for_staff(
-                user=tenancy.scope_user(self.scope), slug=self.scope["url_route"]["kwargs"]["slug"], roles=FRONTLINE_ROLES
+                user=tenancy.scope_user(self.scope),
+                slug=self.scope["url_route"]["kwargs"]["slug"],
+                roles=FRONTLINE_ROLES,
             )
         except Http404:
             return None
@@ -319,13 +321,17 @@ class StaffCallConsumer(CallPeer):
     @database_sync_to_async
     def _may_join(self, slug: str) -> bool:
         try:
-            clinic = tenancy.clinic_for_staff(user=tenancy.scope_user(self.scope), slug=slug, roles=FRONTLINE_ROLES)
+            clinic = tenancy.clinic_for_staff(
+                user=tenancy.scope_user(self.scope), slug=slug, roles=FRONTLINE_ROLES
+            )
         except Http404:
             return False
         return Visit.objects.filter(pk=self.visit_id, clinic=clinic).exists() and self._participates()
 
     def _participates(self) -> bool:
-        return CallParticipant.objects.filter(visit_id=self.visit_id, user=tenancy.scope_staff(self.scope)).exists()
+        return CallParticipant.objects.filter(
+            visit_id=self.visit_id, user=tenancy.scope_staff(self.scope)
+        ).exists()
 
     async def realtime_event(self, event: dict) -> None:
         # Every change of the visit (someone left, the visit ended) re-checks that this staff

@@ -58,4 +58,3 @@ def render_fragment(name: str, context: dict[str, Any], request: HttpRequest | N
     value in it went through Jinja2's autoescape. With `request`, `csrf_input` is available."""
     template = engines["fragments"].get_template(name)
     return Markup(template.render(context, request))  # noqa: S704 - autoescaped output
-

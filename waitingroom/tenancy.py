@@ -26,6 +26,8 @@ class StaffRequest(HttpRequest):
     (no request is built from it): mypy cannot see what the decorator guarantees."""
 
     user: User
+
+
 # What a clinic slug can be (Django's slug converter); anything else, a NUL byte say, is no clinic.
 SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 

@@ -32,7 +32,9 @@ class MeetingsOverviewConsumer(RealtimeConsumer):
     def _clinic_id(self) -> int | None:
         try:
             clinic = tenancy.clinic_for_staff(
-                user=tenancy.scope_user(self.scope), slug=self.scope["url_route"]["kwargs"]["slug"], roles=FRONTLINE_ROLES
+                user=tenancy.scope_user(self.scope),
+                slug=self.scope["url_route"]["kwargs"]["slug"],
+                roles=FRONTLINE_ROLES,
             )
         except Http404:
             return None

@@ -27,7 +27,9 @@ class DispatchConsumer(RealtimeConsumer):
 
     @database_sync_to_async
     def _clinic_ids(self) -> list[int]:
-        return list(selectors.dispatch_clinics(user=tenancy.scope_user(self.scope)).values_list("id", flat=True))
+        return list(
+            selectors.dispatch_clinics(user=tenancy.scope_user(self.scope)).values_list("id", flat=True)
+        )
 
     async def still_allowed(self) -> bool:
         return await session_is_live(self.scope) and bool(await self._clinic_ids())

@@ -52,7 +52,9 @@ def request_form(request: HttpRequest, slug: str) -> HttpResponse:
                 request.session[SUBMITTED_SESSION_KEY] = [*ids[-9:], appointment.pk]
                 return redirect("request_sent", slug=clinic.slug)
     else:
-        initial: dict[str, Any] = {key: request.GET[key] for key in ("service", "provider", "kind") if key in request.GET}
+        initial: dict[str, Any] = {
+            key: request.GET[key] for key in ("service", "provider", "kind") if key in request.GET
+        }
         if "slot" in request.GET:
             initial["slots"] = [request.GET["slot"]]
             initial["kind"] = "scheduled"

@@ -88,9 +88,7 @@ def decidable_request(*, user: User, request_id: int) -> AppointmentRequest:
     return request
 
 
-def provider_requests(
-    *, clinic: Clinic, user: User, profile: SchedulingProfile
-) -> list[AppointmentRequest]:
+def provider_requests(*, clinic: Clinic, user: User, profile: SchedulingProfile) -> list[AppointmentRequest]:
     """Pending requests addressed to this provider, or to a host group they are in; oldest first.
     The caller has checked that `user` is a provider of `clinic`."""
     mine = Q(provider=user)

@@ -162,7 +162,9 @@ def test_a_card_in_a_call_names_the_staff_in_it_by_user_id(clinic_a, provider, c
     # Every dashboard gets this same card: dashboard.js hides Join call from the ids listed.
     assert f'data-call-staff="{provider.pk} {csr.pk}"' in html
     assert 'data-action="call"' in html  # the rule is the page's, not the card's
-    assert 'data-call-staff' not in cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=ready(clinic_a).pk))
+    assert "data-call-staff" not in cards.card_html(
+        visit=Visit.objects.select_related("clinic").get(pk=ready(clinic_a).pk)
+    )
 
 
 def test_a_recents_card_says_who_it_was_with_not_in_call(clinic_a, provider):

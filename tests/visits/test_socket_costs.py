@@ -136,7 +136,9 @@ async def test_the_socket_joins_both_groups_in_one_go(clinic_a):
     layer = get_channel_layer()
     # Both groups reach the socket (the pipelined join did both).
     for group in (groups.visit_group(visit.id), groups.clinic_patients_group(clinic_a.id)):
-        await layer.group_send(group, {"type": publisher.EVENT_TYPE, "payload": {"type": "probe", "g": group}})
+        await layer.group_send(
+            group, {"type": publisher.EVENT_TYPE, "payload": {"type": "probe", "g": group}}
+        )
         assert (await ws.receive_json_from(timeout=3))["g"] == group
     await ws.disconnect()
 

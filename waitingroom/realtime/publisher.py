@@ -110,7 +110,12 @@ class _PublisherLoop:
         with self._lock:
             # A fork leaves the thread behind in the parent; a loop that stopped would never
             # run what it is given (every publish would wait for its timeout).
-            if self._loop is None or self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+            if (
+                self._loop is None
+                or self._thread is None
+                or self._pid != os.getpid()
+                or not self._thread.is_alive()
+            ):
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(target=loop.run_forever, name="realtime-publisher", daemon=True)
                 thread.start()

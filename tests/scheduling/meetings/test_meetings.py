@@ -285,7 +285,9 @@ def test_the_sweep_stores_what_the_clock_changed_and_tells_open_pages(
     assert services.meetings_refresh_statuses() == 0  # nothing more to store
 
 
-def test_every_meeting_change_tells_the_clinics_meetings_overviews(frozen, clinic_a, provider, colleague, service, events):
+def test_every_meeting_change_tells_the_clinics_meetings_overviews(
+    frozen, clinic_a, provider, colleague, service, events
+):
     meeting = schedule(clinic_a, provider, service, [tomorrow(clinic_a, 10)])
     booking.meeting_reschedule(meeting_id=meeting.pk, by=provider, starts_at=tomorrow(clinic_a, 11))
     booking.meeting_assign(meeting_id=meeting.pk, by=provider, provider_id=colleague.pk)
