@@ -121,10 +121,11 @@ class PatientState:
 
     @property
     def estimate_table(self) -> list[int]:
-        """The estimate for each place from the first up to this patient's (capped)."""
+        """The estimate for each place up to ESTIMATE_TABLE_PLACES, not only up to this patient's:
+        the page moves its place live, back as well as forward (someone recalled returns ahead)."""
         if self.position is None or self.seconds_per_place is None:
             return []
-        places = range(1, min(self.position, ESTIMATE_TABLE_PLACES) + 1)
+        places = range(1, ESTIMATE_TABLE_PLACES + 1)
         return [estimate_minutes(position=p, seconds_per_place=self.seconds_per_place) for p in places]
 
 

@@ -18,6 +18,10 @@ from waitingroom.realtime.layers import LAYERS, channel_layer
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=True)
+# A published payload that breaks the message contract (waitingroom/realtime/messages.py) raises
+# in development and the tests; in production it is logged and the push dropped, since the change
+# it announces is already committed.
+REALTIME_STRICT_CONTRACT = env_bool("REALTIME_STRICT_CONTRACT", default=DEBUG)
 
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:

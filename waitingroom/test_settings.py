@@ -11,6 +11,7 @@ os.environ.setdefault("GC_TUNING", "0")
 
 from waitingroom.settings import *  # noqa: F403
 
+REALTIME_STRICT_CONTRACT = True  # pytest-django runs with DEBUG off
 SMS_BACKEND = "waitingroom.outbox.sms_backends.LocmemSmsBackend"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -249,7 +249,7 @@ live.on("chat", (msg) => {
   const log = panel.querySelector("[data-chat-log]");
   log.appendChild(fragment(msg.html)); log.scrollTop = log.scrollHeight;
   // Marks the patient's message read (the chat view does, on GET).
-  if (msg.sender === "patient") fetch(panel.closest("aside").querySelector("[data-chat-form]").action, {credentials: "same-origin"});
+  if (msg.sender === "patient") getText(panel.closest("aside").querySelector("[data-chat-form]").action).catch(() => {});
 });
 live.on("broadcast", (msg) => { document.querySelector("#broadcast").value = msg.message; });
 // Panels of other apps (appointment requests) re-fetch themselves: see waitingroom/panels.js.

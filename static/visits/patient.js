@@ -3,7 +3,7 @@
  * which screen a status shows is the server's rule (lib/rules.js). */
 import {announce} from "../waitingroom/lib/announce.js";
 import {getJSON, post} from "../waitingroom/lib/http.js";
-import {isClosed, isInCall, phaseOf, screenOf} from "../waitingroom/lib/rules.js";
+import {isClosed, isInCall, phaseOf, phases, screenOf} from "../waitingroom/lib/rules.js";
 import {connect, markSocket} from "../waitingroom/lib/socket.js";
 import {fragment, refetcher, swapInner} from "../waitingroom/lib/swap.js";
 import {Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
@@ -33,7 +33,7 @@ function showStatus(status, html) {
   }
   const retry = panel.querySelector("[data-media-retry]");
   if (retry) retry.addEventListener("click", checkDevices);
-  if (phaseOf(status) === "in_progress") enterCall(); else leaveCall();
+  if (phaseOf(status) === phases.IN_PROGRESS) enterCall(); else leaveCall();
   if (isClosed(status)) closeScreen();
 }
 
@@ -47,7 +47,7 @@ function closeScreen() {
 
 // --- Device check ------------------------------------------------------------------------------
 function reportMedia() {
-  if (!socket || phaseOf(body.dataset.status) !== "getting_ready") return;
+  if (!socket || phaseOf(body.dataset.status) !== phases.GETTING_READY) return;
   if (!checkReported && socket.send({type: "media_check", state: "started"})) checkReported = true;
   if (mediaOk !== null) socket.send({type: "media", ok: mediaOk});
 }
@@ -55,7 +55,7 @@ function checkDevices() {
   mediaOk = null; checkReported = false; reportMedia();
   devices.start().then(() => {
     mediaOk = true; reportMedia();
-    if (phaseOf(body.dataset.status) === "in_progress") enterCall();  // reopened during a call
+    if (phaseOf(body.dataset.status) === phases.IN_PROGRESS) enterCall();  // reopened during a call
   }, () => { mediaOk = false; reportMedia(); });
 }
 

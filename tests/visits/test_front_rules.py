@@ -21,7 +21,10 @@ def test_every_status_has_a_patient_screen_and_the_page_gets_them_all():
 def test_the_estimate_table_is_the_one_formula_for_each_place():
     state = PatientState(visit=None, position=7, seconds_per_place=75, status_label="", staff_names=[])
     # Rounded as Python rounds (2.5 -> 2): the page reads these numbers, it computes none.
-    assert state.estimate_table == [estimate_minutes(position=p, seconds_per_place=75) for p in range(1, 8)]
+    table = [estimate_minutes(position=p, seconds_per_place=75) for p in range(1, ESTIMATE_TABLE_PLACES + 1)]
+    # Every place, not only up to the patient's own: someone recalled may come back ahead of them,
+    # and the page moves their place live (back as well as forward).
+    assert state.estimate_table == table
     assert state.estimate_table[3] == 5 and state.estimate_table[1] == 2
     far = PatientState(visit=None, position=500, seconds_per_place=60, status_label="", staff_names=[])
     assert len(far.estimate_table) == ESTIMATE_TABLE_PLACES

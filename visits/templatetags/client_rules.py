@@ -17,6 +17,8 @@ register = template.Library()
 RULES = {
     "phaseOf": {status.value: phase.value for status, phase in PHASE_OF.items()},
     "closedPhase": Phase.CLOSED.value,
+    # Phase names by their Python name (GETTING_READY, IN_PROGRESS ...), for scripts that act on one.
+    "phases": {phase.name: phase.value for phase in Phase},
     "screenOf": {status.value: screen for status, screen in PATIENT_SCREEN.items()},
     "inCall": sorted(IN_CALL_STATUSES),
     "waitingPhases": [phase.value for phase in WAITING_PHASES],

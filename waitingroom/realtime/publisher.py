@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 from waitingroom.realtime import groups, messages
@@ -56,15 +57,20 @@ def publish_built(build: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None
 
 def _build_and_deliver(build: Callable[[], list[tuple[str, dict[str, Any]]]]) -> None:
     try:
-        batch = build()
+        batch = _checked(build())
     except messages.ContractError:
-        raise  # a programming error: let the tests see it
+        if settings.REALTIME_STRICT_CONTRACT:
+            raise  # a programming error: development and the tests see it
+        # In production the change is committed: an undeclared payload must not turn it into an
+        # error page. Logged, and the hint dropped (the clients' re-fetch repairs it).
+        log.exception("a realtime batch broke the message contract")
+        return
     except Exception:
         # The change is committed: failing to render its hint must not turn it into an error
         # page. The clients' re-fetch repairs what they missed, as for a lost push.
         log.exception("building a realtime batch failed")
         return
-    _deliver(_checked(batch))
+    _deliver(batch)
 
 
 def _checked(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:

@@ -6,6 +6,9 @@ const data = JSON.parse(document.getElementById("wr-rules").textContent);
 
 export const closeCodes = data.closeCodes;
 
+/* Phase names, e.g. phases.IN_PROGRESS, as visits/lifecycle.py names them. */
+export const phases = data.phases;
+
 export function phaseOf(status) {
   return data.phaseOf[status];
 }

@@ -26,7 +26,7 @@ export function markSocket(state, label = null) {
 export function connect(path, {onOpen = null, onRefused = null, trackState = true} = {}) {
   const handlers = new Map();
   const mark = (state, label) => { if (trackState) markSocket(state, label); };
-  let attempt = 0, ws = null, pinger = null, stopped = false;
+  let attempt = 0, ws = null, pinger = null, retry = null, stopped = false;
 
   const live = {
     on(type, handler) {
@@ -43,6 +43,7 @@ export function connect(path, {onOpen = null, onRefused = null, trackState = tru
     close(label = null) {
       stopped = true;
       clearInterval(pinger);
+      clearTimeout(retry);  // a reconnection already scheduled must not reopen it
       if (ws) ws.close();
       if (label) mark("ended", label);
     },
@@ -51,6 +52,7 @@ export function connect(path, {onOpen = null, onRefused = null, trackState = tru
   };
 
   function open() {
+    if (stopped) return;
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     mark(attempt === 0 ? "connecting" : "closed");
     ws = new WebSocket(scheme + location.host + path);
@@ -78,7 +80,7 @@ export function connect(path, {onOpen = null, onRefused = null, trackState = tru
       attempt += 1;
       mark("closed");
       const delay = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** (attempt - 1));
-      setTimeout(open, delay / 2 + Math.random() * delay / 2);
+      retry = setTimeout(open, delay / 2 + Math.random() * delay / 2);
     };
   }
   open();

@@ -50,6 +50,18 @@ def test_a_built_batch_is_checked_when_it_is_built(monkeypatch, django_capture_o
         publisher.publish_built(lambda: [(groups.visit_group(1), {"type": "visit", "status": "waiting"})])
 
 
+@pytest.mark.django_db
+def test_in_production_a_batch_that_breaks_the_contract_is_logged_and_dropped_not_an_error_page(
+    monkeypatch, settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.REALTIME_STRICT_CONTRACT = False  # as in production (DEBUG=0)
+    sent = []
+    monkeypatch.setattr(publisher, "_deliver", sent.append)
+    with django_capture_on_commit_callbacks(execute=True):  # the change itself is committed: no raise
+        publisher.publish_built(lambda: [(groups.visit_group(1), {"type": "visit", "status": "waiting"})])
+    assert sent == [] and "broke the message contract" in caplog.text
+
+
 def test_relayed_signalling_is_checked_too():
     with pytest.raises(ContractError, match="carries"):  # `data` is missing; refused before sending
         asyncio.run(publisher.relay(groups.visit_group(1), {"type": "signal", "from": "patient", "to": "*"}))
