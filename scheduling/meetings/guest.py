@@ -16,7 +16,7 @@ from scheduling.meetings.forms import GuestKeyForm, ReviewForm
 from scheduling.meetings.status import MeetingStatus
 from scheduling.models import Meeting
 from scheduling.times import local_time, parse_slot, slot_label, slot_value
-from visits.patient_views import bind_visit
+from visits.patient import bind_visit
 from waitingroom.clients import client_address
 from waitingroom.models import Clinic
 
