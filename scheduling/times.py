@@ -35,13 +35,6 @@ def slot_label(moment: datetime, clinic: Clinic) -> str:
     return f"{local:%a} {local.day} {local:%b, %H:%M %Z}"
 
 
-def pending_text(seconds: int) -> str:
-    """`4:05` or `1:02:05`, as the dispatch page's counter shows it."""
-    hours, rest = divmod(max(seconds, 0), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 # --- Typed times (datetime-local fields) ---------------------------------------------------------
 
 

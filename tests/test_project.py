@@ -30,7 +30,7 @@ def imported_names(root: Path, path: Path) -> set[str]:
     """Everything the file imports, at any depth (a function-level import counts), as dotted
     names: `from a.b import c` is a.b.c, whether c is a module or not."""
     tree = ast.parse(path.read_text())
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -102,7 +102,7 @@ SHARED_STATE = {"scheduling.requests.lifecycle", "scheduling.meetings.status"}
 
 def scheduling_imports(path: Path) -> set[str]:
     """The scheduling modules `path` imports, as dotted names (`scheduling.requests.services`)."""
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)

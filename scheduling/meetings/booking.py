@@ -20,7 +20,7 @@ from scheduling import availability
 from scheduling.availability import person
 from scheduling.meetings import emails, publishing
 from scheduling.meetings.services import MeetingRefused, locked, record, store_status
-from scheduling.meetings.status import MeetingStatus
+from scheduling.meetings.status import rules_of
 from scheduling.models import MAX_PROPOSED_TIMES, Meeting, MeetingProposal, Service, new_guest_key
 from scheduling.times import local_time
 from visits import services as visit_services
@@ -91,11 +91,9 @@ def _not_started(meeting: Meeting, now: datetime, what: str, expected_sequence: 
         raise MeetingRefused("Someone changed this meeting meanwhile: check it again, then make your change.")
     if meeting.cancelled_at is not None:
         raise MeetingRefused("This meeting was cancelled.")
-    if meeting.current_status(now) not in (
-        MeetingStatus.PLANNING,
-        MeetingStatus.SCHEDULED,
-        MeetingStatus.STARTING_SOON,
-    ) or (meeting.starts_at is not None and meeting.starts_at <= now):
+    if not rules_of(meeting.current_status(now)).changeable or (
+        meeting.starts_at is not None and meeting.starts_at <= now
+    ):
         raise MeetingRefused(f"A meeting that has started or ended can't be {what}.")
 
 

@@ -13,10 +13,10 @@ from django.views.decorators.http import require_http_methods
 
 from scheduling.meetings import booking, services
 from scheduling.meetings.forms import GuestKeyForm, ReviewForm
-from scheduling.meetings.status import MeetingStatus
+from scheduling.meetings.status import rules_of
 from scheduling.models import Meeting
 from scheduling.times import local_time, parse_slot, slot_label, slot_value
-from visits.patient_views import bind_visit
+from visits.patient import bind_visit
 from waitingroom.clients import client_address
 from waitingroom.models import Clinic
 
@@ -110,17 +110,17 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
             messages.error(request, str(refused))
         return redirect("meeting_join", token=token)
     status = meeting.current_status(now)
+    rules = rules_of(status)
     return render(
         request,
         "scheduling/meetings/join.html",
         {
             "meeting": meeting,
             "status": status,
+            "rules": rules,
             "can_join": services.can_join(meeting, now),
-            "can_cancel": status
-            in (MeetingStatus.PLANNING, MeetingStatus.SCHEDULED, MeetingStatus.STARTING_SOON)
-            and (meeting.starts_at is None or meeting.starts_at > now),
-            "can_review": status == MeetingStatus.COMPLETED and meeting.reviewed_at is None,
+            "can_cancel": rules.changeable and (meeting.starts_at is None or meeting.starts_at > now),
+            "can_review": rules.reviewable and meeting.reviewed_at is None,
             "review": review,
             "opens_at": meeting.starts_at - services.JOIN_OPENS_BEFORE if meeting.starts_at else None,
             "when": local_time(meeting.starts_at, meeting.clinic) if meeting.starts_at else None,

@@ -11,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from scheduling.meetings.status import INDICATOR_LABELS, MeetingStatus
+from scheduling.meetings.status import INDICATOR_LABELS, INDICATOR_SYMBOLS, MeetingStatus, Rules, rules_of
 from scheduling.models import Meeting, MeetingProposal
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES, Clinic
@@ -34,6 +34,14 @@ class MeetingRow:
     @property
     def indicator_label(self) -> str:
         return INDICATOR_LABELS[self.indicator]
+
+    @property
+    def indicator_symbol(self) -> str:
+        return INDICATOR_SYMBOLS[self.indicator]
+
+    @property
+    def rules(self) -> Rules:
+        return rules_of(self.status)
 
     @property
     def host(self) -> str:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from scheduling.availability import person
 from scheduling.meetings import publishing
-from scheduling.meetings.status import STARTING_SOON_WITHIN, MeetingStatus
+from scheduling.meetings.status import STARTING_SOON_WITHIN, MeetingStatus, rules_of
 from scheduling.models import GuestKeyAttempt, Meeting, MeetingEvent
 from scheduling.times import local_time
 from visits import services as visit_services
@@ -155,7 +155,7 @@ def meeting_review(*, meeting_id: int, rating: int, text: str = "") -> Meeting:
         raise MeetingRefused("Give a rating from 1 to 5.")
     with transaction.atomic():
         meeting = locked(meeting_id)
-        if meeting.current_status(now) != MeetingStatus.COMPLETED:
+        if not rules_of(meeting.current_status(now)).reviewable:
             raise MeetingRefused("A review can be left once the meeting has taken place.")
         if meeting.reviewed_at is not None:
             raise MeetingRefused("You already reviewed this meeting. Thank you!")

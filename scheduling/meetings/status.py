@@ -61,12 +61,57 @@ def derive(facts: Facts, now: datetime) -> MeetingStatus:
     return MeetingStatus.SCHEDULED
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What a meeting in one status offers. Pages and services ask these instead of naming
+    statuses, so a new status is decided here once (tests/scheduling/meetings/test_status.py
+    states every status's answers)."""
+
+    # Cancelled: the guest's link says so, and no key, agenda entry or "Open" link is offered.
+    cancelled: bool
+    # No time is fixed yet: the guest picks one of the proposed times.
+    picking_time: bool
+    # Not begun by the clock: time, host or plan may still change and the guest may cancel (both
+    # also need a start that is still ahead, which the caller checks against now).
+    changeable: bool
+    # A time is fixed and has not come: the guest page says from when the room opens.
+    awaiting_start: bool
+    # The staff's Enter room: a time is fixed and the call has not ended (a failed call is retried).
+    host_may_enter: bool
+    # The call took place: the guest may review it (once).
+    reviewable: bool
+
+
+_S = MeetingStatus
+# One row per status, in field order:
+#     cancelled, picking_time, changeable, awaiting_start, host_may_enter, reviewable.
+RULES: dict[MeetingStatus, Rules] = {
+    _S.PLANNING: Rules(False, True, True, False, False, False),
+    _S.SCHEDULED: Rules(False, False, True, True, True, False),
+    _S.STARTING_SOON: Rules(False, False, True, True, True, False),
+    _S.IN_PROGRESS: Rules(False, False, False, False, True, False),
+    _S.COMPLETED: Rules(False, False, False, False, False, True),
+    _S.MISSED: Rules(False, False, False, False, False, False),
+    _S.CANCELLED: Rules(True, False, False, False, False, False),
+    _S.FAILED: Rules(False, False, False, False, True, False),
+}
+
+
+def rules_of(status: str) -> Rules:
+    """The rules of a status (a member or the stored string)."""
+    return RULES[MeetingStatus(status)]
+
+
 def indicator(*, entered: bool, media_check: str | None) -> str:
     """The overview's media-check symbol: `absent` (grey ?), `checking` (yellow ?), `failed` (red
     cross) or `passed` (green check). `media_check` is the visit's value when the guest entered."""
     if not entered:
         return "absent"
     return {"passed": "passed", "failed": "failed"}.get(media_check or "", "checking")
+
+
+# What each indicator shows, so the overview's fragment does not name them.
+INDICATOR_SYMBOLS = {"absent": "?", "checking": "?", "failed": "✗", "passed": "✓"}
 
 
 INDICATOR_LABELS = {

@@ -17,7 +17,7 @@ from scheduling.models import SchedulingProfile
 from scheduling.requests import selectors, services
 from scheduling.requests.forms import DecisionForm
 from scheduling.requests.lifecycle import AlreadyDecided
-from scheduling.times import pending_text, slot_value
+from scheduling.times import slot_value
 from waitingroom import tenancy
 from waitingroom.fragments import render_fragment
 from waitingroom.models import Role
@@ -41,8 +41,8 @@ def _dispatch_context(request: StaffRequest) -> dict:
                 "late": selectors.is_late(r, now),
                 "addressed": selectors.addressed_to_label(r),
                 "profile": selectors.profile_of(r),
+                # The page script shows how long it has waited, from this and the server's now.
                 "created_ms": int(r.created_at.timestamp() * 1000),
-                "pending_text": pending_text(selectors.pending_for(r, now)),
             }
             for r in rows
         ],

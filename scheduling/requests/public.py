@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from scheduling import availability
 from scheduling.links import requester_from_link
+from scheduling.meetings.status import rules_of
 from scheduling.models import AppointmentRequest, Requester
 from scheduling.requests import emails, selectors, services
 from scheduling.requests.forms import RequestForm
@@ -150,10 +151,12 @@ def requester_home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return HttpResponse("Nothing to post here.", status=405)
     requests, meetings = selectors.requester_overview(requester=requester)
+    # Each meeting with the rules of its stored status (the sweep keeps it current).
+    meeting_rules = [(meeting, rules_of(meeting.status)) for meeting in meetings]
     return render(
         request,
         "scheduling/requests/requester_home.html",
-        {"requester": requester, "requests": requests, "meetings": meetings},
+        {"requester": requester, "requests": requests, "meetings": meeting_rules},
     )
 
 

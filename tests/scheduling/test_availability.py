@@ -24,8 +24,8 @@ KOLKATA = ZoneInfo("Asia/Kolkata")
 HALF_HOUR = timedelta(minutes=30)
 
 
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # --- Pure maths ----------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ class DaphneThread:
         from twisted.internet import reactor
 
         if reactor.running:
-            reactor.callFromThread(reactor.stop)
+            # Daphne's own stop, run in the reactor's thread.
+            reactor.callFromThread(self.server.stop)
         if self.thread:
             self.thread.join(timeout=10)
 

@@ -71,7 +71,7 @@ def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, 
     assert "Your visit has ended" in patient.text_content("[data-status-panel]")
 
 
-def test_the_wait_screen_sends_activity_only_in_a_call(new_page, provider, clinic_a):
+def test_the_wait_screen_sends_activity_only_in_a_call(new_page, provider, clinic_a) -> None:
     from visits import services
 
     patient = new_page()

@@ -30,7 +30,10 @@ def clinic(clinic_a):
 
 
 def last_code() -> str:
-    return re.search(r"\b(\d{6})\b", sms_backends.outbox[-1].body).group(1)
+    body = sms_backends.outbox[-1].body
+    code = re.search(r"\b(\d{6})\b", body)
+    assert code, body
+    return code.group(1)
 
 
 def verified(clinic, name="Ann"):

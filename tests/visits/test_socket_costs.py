@@ -3,6 +3,7 @@ thread and SQL statements (a reconnect storm queues thousands of both; docs/perf
 that the cheaper paths keep presence exactly as before."""
 
 import asyncio
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -244,6 +245,7 @@ def batch_socket(token: str, session_key: str):
 
     class Socket:
         _find = PatientConsumer._find
+        scope: dict[str, Any]
 
     socket = Socket()
     session = LazyObject()
@@ -269,7 +271,7 @@ async def test_a_batch_of_connects_loads_its_sessions_in_one_query(clinic_a, mon
     assert results[2] is None
 
 
-async def test_coalesced_writes_take_everything_queued_meanwhile():
+async def test_coalesced_writes_take_everything_queued_meanwhile() -> None:
     batches: list[list[int]] = []
     first_started, release = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -20,6 +20,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from tests.support.live import free_port
 from tests.support.ws import session_key_for
@@ -57,7 +58,8 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"daphne exited: {self.proc.stderr.read().decode()[-2000:]}")
+                _stdout, stderr = self.proc.communicate()
+                raise RuntimeError(f"daphne exited: {stderr.decode()[-2000:]}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
@@ -104,7 +106,7 @@ def two_servers(request, transactional_db) -> Iterator[tuple[Server, Server]]:
 async def ws(server: Server, path: str, session_key: str) -> ClientConnection:
     return await connect(
         f"ws://127.0.0.1:{server.port}{path}",
-        origin=f"http://127.0.0.1:{server.port}",
+        origin=Origin(f"http://127.0.0.1:{server.port}"),
         additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"},
         ping_interval=None,
     )

@@ -1,7 +1,8 @@
 /* Shared formatting. */
 
-/* Elapsed seconds as the pages show them: "4:05", or "1:02:05" from an hour on
- * (scheduling's dispatch page renders its first value the same way in Python). */
+/* Elapsed seconds as the pages show them: "4:05", or "1:02:05" from an hour on. The only m:ss
+ * formula: the server renders a counter's start time (data-since, data-created-ms) and the page
+ * script fills and ticks the text with this. */
 export function clock(seconds) {
   const s = Math.max(0, Math.floor(seconds));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;

@@ -39,7 +39,7 @@ def schedule(clinic, provider, service, times, **extra) -> Meeting:
     )
 
 
-def calendar_of(message) -> icalendar.Event:
+def calendar_of(message) -> tuple[icalendar.Calendar, icalendar.Component]:
     [(filename, content, mimetype)] = message.attachments
     assert filename == "invite.ics" and mimetype.startswith("text/calendar")
     [event] = icalendar.Calendar.from_ical(content).walk("VEVENT")

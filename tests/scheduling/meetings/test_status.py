@@ -1,15 +1,25 @@
 """A meeting's status follows only its stored facts and the clock: every status, the one-hour
-boundary, a meeting across midnight in the clinic's zone, and the four media-check symbols."""
+boundary, a meeting across midnight in the clinic's zone, the four media-check symbols, and what
+each status allows (the rules the pages ask)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduling.meetings.status import Facts, MeetingStatus, derive, indicator
+from scheduling.meetings.status import (
+    INDICATOR_LABELS,
+    INDICATOR_SYMBOLS,
+    RULES,
+    Facts,
+    MeetingStatus,
+    derive,
+    indicator,
+    rules_of,
+)
 
 START = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 10:00 in New York
 END = START + timedelta(minutes=30)
@@ -80,3 +90,26 @@ def test_status_does_not_depend_on_the_servers_zone(settings):
 )
 def test_the_four_media_check_symbols(entered, media_check, expected):
     assert indicator(entered=entered, media_check=media_check) == expected
+    assert INDICATOR_SYMBOLS[expected] and INDICATOR_LABELS[expected]
+
+
+S = MeetingStatus
+# Each rule as the statuses it holds for: the sets the pages and services named before they asked.
+HOLDS_FOR = {
+    "cancelled": {S.CANCELLED},
+    "picking_time": {S.PLANNING},
+    "changeable": {S.PLANNING, S.SCHEDULED, S.STARTING_SOON},
+    "awaiting_start": {S.SCHEDULED, S.STARTING_SOON},
+    "host_may_enter": {S.SCHEDULED, S.STARTING_SOON, S.IN_PROGRESS, S.FAILED},
+    "reviewable": {S.COMPLETED},
+}
+
+
+@pytest.mark.parametrize("status", list(MeetingStatus))
+def test_every_status_states_every_rule(status):
+    assert set(RULES) == set(MeetingStatus)
+    assert {f.name for f in fields(RULES[status])} == set(HOLDS_FOR)
+    for rule, statuses in HOLDS_FOR.items():
+        assert getattr(RULES[status], rule) is (status in statuses), rule
+    # The stored status is a plain string: it gets the same answers.
+    assert rules_of(str(status.value)) == RULES[status]

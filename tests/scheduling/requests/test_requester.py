@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def link_in(body: str) -> str:
-    return re.search(r"https://clinic\.example\.test(/requests/link/\S+/)", body).group(1)
+    link = re.search(r"https://clinic\.example\.test(/requests/link/\S+/)", body)
+    assert link, body
+    return link.group(1)
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ def view(request):
 
 
 def post(signature: str | None, params=PARAMS, path="/twilio/sms-status/"):
-    headers = {"HTTP_X_TWILIO_SIGNATURE": signature} if signature is not None else {}
-    return RequestFactory().post(path, params, **headers)
+    headers = {"X-Twilio-Signature": signature} if signature is not None else None
+    return RequestFactory().post(path, params, headers=headers)
 
 
 def setup_function():
