@@ -49,6 +49,10 @@ def rows(clinic_a, clinic_b, clinic_admin, rf):
     return {"visit": own, "other": other, "accessevent": entry}
 
 
+def admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
 def patient_data_admins():
     return [m for m, a in admin.site._registry.items() if Role.SCHEDULER not in a.view_roles]
 
@@ -68,19 +72,18 @@ def test_a_scheduler_gets_403_or_404_on_every_admin_url_of_patient_data(schedule
     client = client_for(scheduler)
     checked = 0
     for model in patient_data_admins():
-        info = model._meta.app_label, model._meta.model_name
         obj = rows.get(model._meta.model_name)
         urls = [
-            reverse("admin:%s_%s_changelist" % info),
-            reverse("admin:%s_%s_changelist" % info) + "?_popup=1&_to_field=id",
-            reverse("admin:%s_%s_changelist" % info) + "?q=Secret",
-            reverse("admin:%s_%s_add" % info),
+            admin_url(model, "changelist"),
+            admin_url(model, "changelist") + "?_popup=1&_to_field=id",
+            admin_url(model, "changelist") + "?q=Secret",
+            admin_url(model, "add"),
         ]
         if obj is not None:
             urls += [
-                reverse("admin:%s_%s_change" % info, args=[obj.pk]),
-                reverse("admin:%s_%s_history" % info, args=[obj.pk]),
-                reverse("admin:%s_%s_delete" % info, args=[obj.pk]),
+                admin_url(model, "change", obj.pk),
+                admin_url(model, "history", obj.pk),
+                admin_url(model, "delete", obj.pk),
             ]
         for url in urls:
             for method in (client.get, client.post):
@@ -99,9 +102,9 @@ def autocomplete_sources():
     for model in apps.get_models():
         for field in model._meta.get_fields():
             target = getattr(field, "related_model", None)
-            if field.is_relation and field.concrete and target in admin.site._registry:
-                if admin.site._registry[target].search_fields:
-                    yield model, field, target
+            searchable = target in admin.site._registry and admin.site._registry[target].search_fields
+            if field.is_relation and field.concrete and searchable:
+                yield model, field, target
 
 
 def test_autocomplete_follows_the_same_roles_for_every_searchable_model(scheduler, clinic_admin, rows):
@@ -157,7 +160,7 @@ def test_odd_list_queries_get_a_4xx_or_are_ignored_never_a_500(who, request, row
     client.raise_request_exception = False
     tried = 0
     for model, model_admin in admin.site._registry.items():
-        url = reverse("admin:%s_%s_changelist" % (model._meta.app_label, model._meta.model_name))
+        url = admin_url(model, "changelist")
         if client.get(url).status_code != 200:
             continue  # not this user's admin
         for query in odd_queries(model_admin):
