@@ -36,6 +36,10 @@ from scheduling.requests.selectors import DISPATCH_ROLES
 from scheduling.times import slot_label, slot_value
 from visits.admin import ClinicAdmin as VisitsClinicAdmin
 from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
+from waitingroom.admin_scoping import ReadOnlyInline as BaseReadOnlyInline
+from waitingroom.audit import services as audit
+from waitingroom.audit.admin import RecordsReads
+from waitingroom.audit.models import AccessEvent
 from waitingroom.models import Clinic, Membership, Role
 from waitingroom.tenancy import StaffRequest, staff_clinics
 
@@ -50,6 +54,7 @@ def providers_for(request: HttpRequest):
 
 class SchedulingProfileInline(ClinicScopedInline):
     model = SchedulingProfile
+    view_roles = DISPATCH_ROLES
     template = "admin/edit_inline/stacked.html"
     can_delete = False
     fields = [
@@ -68,12 +73,14 @@ class SchedulingProfileInline(ClinicScopedInline):
 
 class ServiceInline(ClinicScopedInline):
     model = Service
+    view_roles = DISPATCH_ROLES
     extra = 0
     fields = ["position", "name", "description", "duration_minutes", "payment_required", "price", "active"]
 
 
 class RequestQuestionInline(ClinicScopedInline):
     model = RequestQuestion
+    view_roles = DISPATCH_ROLES
     extra = 0
     verbose_name = "pre-request question"
     fields = ["position", "label", "key", "kind", "choices", "required"]
@@ -101,7 +108,7 @@ class ClinicAdmin(VisitsClinicAdmin):
 class AvailabilityAdmin(ClinicScopedAdmin):
     """Providers' hours: kept by clinic admins and schedulers."""
 
-    change_roles = DISPATCH_ROLES
+    view_roles = change_roles = DISPATCH_ROLES
     list_filter = ["clinic"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -123,19 +130,8 @@ class DateExceptionAdmin(AvailabilityAdmin):
 # --- Requests ----------------------------------------------------------------------------------
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        # The parent admin is already scoped by clinic; schedulers have no model permissions.
-        return request.user.is_superuser or staff_clinics(user=request.user, roles=DISPATCH_ROLES).exists()
+class ReadOnlyInline(BaseReadOnlyInline):
+    view_roles = DISPATCH_ROLES
 
 
 class RequestedTimeInline(ReadOnlyInline):
@@ -174,10 +170,11 @@ class AdminDeclineForm(forms.Form):
 
 
 @admin.register(AppointmentRequest)
-class AppointmentRequestAdmin(ClinicScopedAdmin):
+class AppointmentRequestAdmin(RecordsReads, ClinicScopedAdmin):
     """Requests change only through decisions (the actions), never by editing fields."""
 
     view_roles = DISPATCH_ROLES
+    audit_kind = AccessEvent.Kind.REQUEST
     list_display = ["id", "name", "email", "kind", "service", "provider", "clinic", "status", "created_at"]
     list_filter = ["status", "kind", "clinic"]
     search_fields = ["name", "email"]
@@ -197,6 +194,9 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def audit_label(self, obj: AppointmentRequest) -> str:
+        return obj.name
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request, None, DISPATCH_ROLES)
@@ -264,6 +264,15 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
         except (AlreadyDecided, services.RequestRefused) as refused:
             self.message_user(request, f"Request #{appointment.pk}: {refused}", messages.ERROR)
             return None
+        audit.record(
+            request=request,
+            clinic_id=appointment.clinic_id,
+            action=audit.Action.CHANGED,
+            kind=audit.Kind.REQUEST,
+            object_id=appointment.pk,
+            patient_label=appointment.name,
+            detail="accept",
+        )
         self.message_user(
             request, f"Request #{appointment.pk} accepted: meeting #{meeting.pk} booked, invitation sent."
         )
@@ -279,6 +288,15 @@ class AppointmentRequestAdmin(ClinicScopedAdmin):
             try:
                 services.request_decline(
                     request_id=appointment.pk, by=request.user, response=form.cleaned_data["response"]
+                )
+                audit.record(
+                    request=request,
+                    clinic_id=appointment.clinic_id,
+                    action=audit.Action.CHANGED,
+                    kind=audit.Kind.REQUEST,
+                    object_id=appointment.pk,
+                    patient_label=appointment.name,
+                    detail="decline",
                 )
                 declined += 1
             except AlreadyDecided as error:
@@ -301,16 +319,20 @@ class MeetingEventInline(ReadOnlyInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(ClinicScopedAdmin):
+class MeetingAdmin(RecordsReads, ClinicScopedAdmin):
     """Meetings are made by accepting requests or on the meetings overview, and changed there
     (so every change is emailed and audited); here they are read."""
 
     view_roles = DISPATCH_ROLES
+    audit_kind = AccessEvent.Kind.MEETING
     list_display = ["starts_at", "service", "provider", "guest_name", "guest_key", "clinic", "status"]
     list_filter = ["status", "clinic"]
     search_fields = ["guest_name", "guest_email", "guest_key"]
     exclude = ["join_nonce"]
     inlines = [MeetingProposalInline, MeetingEventInline]
+
+    def audit_label(self, obj: Meeting) -> str:
+        return obj.guest_name
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

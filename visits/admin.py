@@ -2,12 +2,20 @@ from django.contrib import admin
 
 from visits.models import IntakeField, Visit, VisitEvent
 from waitingroom.admin import ClinicAdmin as BaseClinicAdmin
-from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
-from waitingroom.models import Clinic
+from waitingroom.admin_scoping import (
+    PATIENT_DATA_ROLES,
+    ClinicScopedAdmin,
+    ClinicScopedInline,
+    ReadOnlyInline,
+)
+from waitingroom.audit.admin import RecordsReads
+from waitingroom.audit.models import AccessEvent
+from waitingroom.models import Clinic, Role
 
 
 class IntakeFieldInline(ClinicScopedInline):
     model = IntakeField
+    view_roles = frozenset({Role.CLINIC_ADMIN, Role.SCHEDULER})  # the form's questions, no answers
     extra = 0
     fields = ["position", "label", "key", "kind", "choices", "required", "show_on_card"]
     prepopulated_fields = {"key": ["label"]}
@@ -23,21 +31,20 @@ class ClinicAdmin(BaseClinicAdmin):
     inlines = [*BaseClinicAdmin.inlines, IntakeFieldInline]
 
 
-class VisitEventInline(admin.TabularInline):
+class VisitEventInline(ReadOnlyInline):
     model = VisitEvent
-    extra = 0
-    can_delete = False
+    view_roles = PATIENT_DATA_ROLES
     readonly_fields = ("at", "event", "from_status", "to_status", "actor", "user")
     fields = readonly_fields
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Visit)
-class VisitAdmin(ClinicScopedAdmin):
-    """History and audit, read-only: visits change only through the waiting room's services."""
+class VisitAdmin(RecordsReads, ClinicScopedAdmin):
+    """History and audit, read-only: visits change only through the waiting room's services.
+    Patient data: clinic admins (and superusers) only."""
 
+    view_roles = PATIENT_DATA_ROLES
+    audit_kind = AccessEvent.Kind.INTAKE_ANSWERS  # the page shows every answer
     list_display = ["patient_name", "clinic", "status", "arrived_at", "ended_at"]
     list_filter = ["status"]
     search_fields = ["patient_name"]
@@ -48,6 +55,9 @@ class VisitAdmin(ClinicScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Visit._meta.fields if f.name not in self.exclude]
+
+    def audit_label(self, obj: Visit) -> str:
+        return obj.patient_name
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

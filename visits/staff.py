@@ -15,6 +15,7 @@ from visits import cards, chat, offline, selectors, services
 from visits.lifecycle import TransitionRefused
 from visits.models import CallParticipant
 from waitingroom import tenancy
+from waitingroom.audit import services as audit
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.tenancy import StaffRequest
 from waitingroom.turn import ice_servers
@@ -115,6 +116,15 @@ def visit_action(request: StaffRequest, slug: str, visit_id: int, action: str) -
             return JsonResponse({"ok": False, "error": str(refused)}, status=409)
         messages.error(request, str(refused))
         return redirect("clinic_dashboard", slug=clinic.slug)
+    audit.record(
+        request=request,
+        clinic_id=clinic.id,
+        action=audit.Action.CHANGED,
+        kind=audit.Kind.VISIT,
+        object_id=visit.id,
+        patient_label=visit.patient_name,
+        detail=action,
+    )
     if wants_json(request):
         # The card every dashboard was just sent; read again only if the action pushed none.
         phase, html = pushed.get(visit.id) or cards.card_state(visit=visit)
@@ -134,6 +144,15 @@ def visit_room(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
     visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
     if not visit.call_participants.filter(user=request.user).exists():
         raise Http404("Not in this call")
+    audit.record(
+        request=request,
+        clinic_id=clinic.id,
+        action=audit.Action.VIEWED,
+        kind=audit.Kind.VISIT,
+        object_id=visit.id,
+        patient_label=visit.patient_name,
+        detail="call room",
+    )
     return render(
         request,
         "visits/_staff_call.html",
@@ -144,7 +163,8 @@ def visit_room(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def visit_chat(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
-    """GET: the chat panel (and the messages count as read). POST: send a message."""
+    """GET: the chat panel (and the messages count as read); `?read=1`: only mark them read (the
+    open panel got a message pushed). POST: send a message."""
     clinic = frontline_clinic(request, slug)
     visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
     if request.method == "POST":
@@ -152,12 +172,29 @@ def visit_chat(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
             chat.chat_post(visit_id=visit.id, user=request.user, body=request.POST.get("body", ""))
         except chat.ChatRefused as refused:
             return JsonResponse({"ok": False, "error": str(refused)}, status=400)
+        _record_chat(request, visit, audit.Action.CHANGED)
         return JsonResponse({"ok": True})
     chat.chat_mark_read(visit_id=visit.id)
+    if request.GET.get("read") == "1":
+        # No patient data in the answer: the message came by push to a panel whose opening was
+        # recorded, so no access entry per push.
+        return HttpResponse(status=204)
+    _record_chat(request, visit, audit.Action.VIEWED)
     return render(
         request,
         "visits/_chat_panel.html",
         {"visit": visit, "chat_messages": selectors.chat_messages(visit=visit), "clinic": clinic},
+    )
+
+
+def _record_chat(request: StaffRequest, visit, action) -> None:
+    audit.record(
+        request=request,
+        clinic_id=visit.clinic_id,
+        action=action,
+        kind=audit.Kind.CHAT,
+        object_id=visit.id,
+        patient_label=visit.patient_name,
     )
 
 

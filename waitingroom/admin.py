@@ -1,12 +1,30 @@
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
-from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
-from waitingroom.models import Clinic, Membership
+from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, SuperuserOnlyAdmin
+from waitingroom.audit.admin import AccessEventAdmin  # noqa: F401 (registers the access trail)
+from waitingroom.models import Clinic, Membership, Role
+
+# Accounts: superusers only, with the same refusal of odd query input as every other admin.
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
+
+
+@admin.register(get_user_model())
+class UserAdmin(SuperuserOnlyAdmin, auth_admin.UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class GroupAdmin(SuperuserOnlyAdmin, auth_admin.GroupAdmin):
+    pass
 
 
 class MembershipInline(ClinicScopedInline):
     model = Membership
+    view_roles = frozenset({Role.CLINIC_ADMIN, Role.SCHEDULER})
     extra = 0
     fields = ["user", "role"]
 
@@ -21,6 +39,7 @@ class MembershipInline(ClinicScopedInline):
 @admin.register(Clinic)
 class ClinicAdmin(ClinicScopedAdmin):
     clinic_lookup = "pk"
+    view_roles = frozenset({Role.CLINIC_ADMIN, Role.SCHEDULER})
     list_display = ["name", "slug", "time_zone"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

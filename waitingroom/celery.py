@@ -9,6 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "waitingroom.settings")
 
 app = Celery("waitingroom")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Every installed app's tasks.py, and the outbox's (a package of the waitingroom app, not an app).
+# Every installed app's tasks.py, and those of the outbox and the access trail (packages of the
+# waitingroom app, not apps).
 app.autodiscover_tasks()
-app.autodiscover_tasks(["waitingroom.outbox"])
+app.autodiscover_tasks(["waitingroom.outbox", "waitingroom.audit"])

@@ -189,7 +189,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
+    "access-trail-purge": {
+        "task": "waitingroom.audit.tasks.purge_access_events",
+        "schedule": 3600.0,
+        "options": {"expires": 600},
+    },
 }
+# How long the access trail (waitingroom/audit/) keeps an entry: 6 years by default (HIPAA's
+# documentation retention, 45 CFR 164.316(b)(2)).
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 2192)
 
 # --- WebRTC: ICE servers (see waitingroom/turn.py) --------------------------------------------
 STUN_URLS = env_list("STUN_URLS")

@@ -18,6 +18,7 @@ from scheduling.meetings import booking, emails, selectors, services
 from scheduling.meetings.forms import AssignForm, MeetingForm, RescheduleForm, SummaryForm
 from scheduling.models import Meeting
 from waitingroom import tenancy
+from waitingroom.audit import services as audit
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.tenancy import StaffRequest
 
@@ -75,6 +76,18 @@ def rows(request: StaffRequest) -> HttpResponse:
     return render(request, "scheduling/meetings/_rows.html", _rows_context(request))
 
 
+def _record(request: StaffRequest, meeting: Meeting, action, detail: str = "") -> None:
+    audit.record(
+        request=request,
+        clinic_id=meeting.clinic_id,
+        action=action,
+        kind=audit.Kind.MEETING,
+        object_id=meeting.pk,
+        patient_label=meeting.guest_name,
+        detail=detail,
+    )
+
+
 def _back(meeting: Meeting) -> HttpResponse:
     return redirect(f"{reverse('meetings')}?{urlencode({'clinic': meeting.clinic.slug})}")
 
@@ -122,6 +135,7 @@ def agenda(request: StaffRequest, meeting_id: int) -> HttpResponse:
             "This meeting was cancelled." if meeting.cancelled_at else "The guest has not picked a time yet.",
         )
         return _back(meeting)
+    _record(request, meeting, audit.Action.VIEWED, "agenda file")
     response = HttpResponse(emails.agenda_file(meeting), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="meeting-{meeting.pk}.ics"'
     return response
@@ -165,12 +179,15 @@ def change(request: StaffRequest, meeting_id: int) -> HttpResponse:
             except services.MeetingRefused as refused:
                 messages.error(request, str(refused))
             else:
+                _record(request, meeting, audit.Action.CHANGED, action)
                 done = {"reschedule": "rescheduled", "assign": "reassigned", "cancel": "cancelled"}[action]
                 messages.success(request, f"Meeting with {meeting.guest_name} {done}; they were emailed.")
                 return _back(meeting)
     elif request.method == "POST":
         messages.error(request, "Choose reschedule, cancel or assign.")
     errors = any(form.errors for form in forms.values()) or request.method == "POST"
+    if request.method == "GET":
+        _record(request, meeting, audit.Action.VIEWED)
     return render(
         request,
         "scheduling/meetings/change.html",
@@ -190,6 +207,7 @@ def enter_room(request: StaffRequest, meeting_id: int) -> HttpResponse:
     except services.MeetingRefused as refused:
         messages.error(request, str(refused))
         return _back(meeting)
+    _record(request, meeting, audit.Action.CHANGED, "enter room")
     if visit is None:
         messages.info(
             request,
@@ -208,6 +226,7 @@ def summary(request: StaffRequest, meeting_id: int) -> HttpResponse:
         services.meeting_summary_set(
             meeting_id=meeting.pk, by=request.user, summary=form.cleaned_data["summary"]
         )
+        _record(request, meeting, audit.Action.CHANGED, "summary")
         messages.success(request, f"Summary saved; {meeting.guest_name} can read it on their meeting page.")
     else:
         messages.error(request, "Write a summary of at most 5000 characters.")

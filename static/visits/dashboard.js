@@ -248,8 +248,8 @@ live.on("chat", (msg) => {
   if (!panel) return;
   const log = panel.querySelector("[data-chat-log]");
   log.appendChild(fragment(msg.html)); log.scrollTop = log.scrollHeight;
-  // Marks the patient's message read (the chat view does, on GET).
-  if (msg.sender === "patient") getText(panel.closest("aside").querySelector("[data-chat-form]").action).catch(() => {});
+  // Marks the patient's message read (`?read=1`: no panel in the answer, so no access entry).
+  if (msg.sender === "patient") getText(panel.closest("aside").querySelector("[data-chat-form]").action + "?read=1").catch(() => {});
 });
 live.on("broadcast", (msg) => { document.querySelector("#broadcast").value = msg.message; });
 // Panels of other apps (appointment requests) re-fetch themselves: see waitingroom/panels.js.

@@ -209,10 +209,12 @@ def test_an_action_answers_with_the_card_it_pushed_in_few_queries(provider_clien
     assert response.json()["html"] == pushed["html"] != ""
     # Session, user, membership, visit; then the transaction (its BEGIN and COMMIT): lock, others
     # in the call, join, update, event; after it, the card (visit, names, fields), whose names the
-    # patient's screen reuses. The answer's card is not read again (18 before).
-    assert len(ctx.captured_queries) == 14, "\n".join(q["sql"][:90] for q in ctx.captured_queries)
+    # patient's screen reuses; last, the access entry (waitingroom/audit/). The answer's card is
+    # not read again (18 before).
+    assert len(ctx.captured_queries) == 15, "\n".join(q["sql"][:90] for q in ctx.captured_queries)
     sql = [q["sql"] for q in ctx.captured_queries]
-    assert sql.index("COMMIT") == len(sql) - 4  # after it, only the card's three reads
+    assert sql.index("COMMIT") == len(sql) - 5  # after it, only the card's three reads and the entry
+    assert sql[-1].startswith('INSERT INTO "waitingroom_accessevent"')
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,54 @@
+"""The one writer of the access trail, and its retention purge."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+from django.utils import timezone
+
+from waitingroom.audit.models import AccessEvent
+from waitingroom.clients import client_address
+
+Action, Kind = AccessEvent.Action, AccessEvent.Kind
+PURGE_BATCH = 5000
+
+
+def record(
+    *,
+    request: HttpRequest,
+    clinic_id: int,
+    action: AccessEvent.Action,
+    kind: AccessEvent.Kind,
+    object_id: int,
+    patient_label: str,
+    detail: str = "",
+) -> AccessEvent:
+    """One entry for a staff member's read or change of a patient's data. Called by the view that
+    shows or changes it (never by a push: pushes go to pages whose opening was recorded)."""
+    user: User = request.user  # type: ignore[assignment]  # views record only for signed-in staff
+    return AccessEvent.objects.create(
+        clinic_id=clinic_id,
+        user=user,
+        username=user.get_username(),
+        action=action,
+        kind=kind,
+        object_id=object_id,
+        patient_label=patient_label[:200],
+        detail=detail[:100],
+        at=timezone.now(),
+        client_address=client_address(request)[:45],
+    )
+
+
+def purge_expired(*, now=None) -> int:
+    """Delete the entries older than AUDIT_RETENTION_DAYS, in batches (short transactions)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    purged = 0
+    while True:
+        batch = list(AccessEvent.objects.filter(at__lt=cutoff).values_list("pk", flat=True)[:PURGE_BATCH])
+        if not batch:
+            return purged
+        purged += AccessEvent.objects.filter(pk__in=batch)._purge()
