@@ -14,6 +14,7 @@ from visits import chat, offline, selectors, services
 from visits.forms import IntakeForm
 from visits.lifecycle import TransitionRefused
 from visits.models import Visit
+from waitingroom import ratelimit
 from waitingroom.models import Clinic
 from waitingroom.turn import ice_servers
 
@@ -86,9 +87,17 @@ def leave(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("patient_wait", token=token)
 
 
-def _json_action(request: HttpRequest, token: str, action, refused: type[Exception]) -> JsonResponse:
-    """Run `action(visit)` for the patient's own visit: {"ok": true}, or a 400 saying why not."""
+def _json_action(
+    request: HttpRequest, token: str, action, refused: type[Exception], *, limit: str = ""
+) -> JsonResponse:
+    """Run `action(visit)` for the patient's own visit: {"ok": true}, or a 400 saying why not
+    (429 past the client's `limit`, an action of settings.RATE_LIMITS)."""
     visit = visit_for(request, token)
+    try:
+        if limit:
+            ratelimit.attempt(limit, request)
+    except ratelimit.RateLimited as limited:
+        return JsonResponse({"ok": False, "error": str(limited)}, status=429)
     try:
         action(visit)
     except refused as error:
@@ -113,6 +122,7 @@ def phone_start(request: HttpRequest, token: str) -> JsonResponse:
         token,
         lambda visit: offline.phone_verification_start(visit_id=visit.id, raw_phone=phone),
         offline.VerificationError,
+        limit="phone-verification",
     )
 
 

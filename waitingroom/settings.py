@@ -208,8 +208,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 30.0,
         "options": {"expires": 60},
     },
-    "guest-key-attempts-purge": {
-        "task": "scheduling.tasks.purge_guest_key_attempts",
+    "client-attempts-purge": {
+        "task": "waitingroom.tasks.purge_client_attempts",
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
