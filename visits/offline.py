@@ -150,6 +150,7 @@ def _recall(visit: Visit, user: User) -> None:
     link_token = new_token()
     visit.recall_count += 1
     visit.recall_token_hash = hash_token(link_token)
+    visit.recall_link_used_at = None
     visit.recall_due_at = now + timedelta(minutes=clinic.recall_timeout_minutes)
     visit.recall_no_response = False
     link = settings.PUBLIC_BASE_URL + reverse("patient_recall_link", args=[link_token])
@@ -163,6 +164,7 @@ def _recall(visit: Visit, user: User) -> None:
         update_fields=[
             "recall_count",
             "recall_token_hash",
+            "recall_link_used_at",
             "recall_due_at",
             "recall_no_response",
             "last_recall_sms",
@@ -171,10 +173,15 @@ def _recall(visit: Visit, user: User) -> None:
     apply_event(visit, Event.RECALL, Actor.STAFF, now=now, user=user)
 
 
+class RecallLinkUsed(Exception):
+    """The Recall link was opened before: the visit is on the browser that opened it first."""
+
+
 def visit_claim_recall_link(*, link_token: str) -> tuple[Visit, str] | None:
-    """The patient opened the Recall SMS link (often on their phone): the visit gets a fresh link
-    token for that browser; the old link stops working. None when the link is unknown or the
-    visit has ended."""
+    """The patient opened the Recall SMS link (often on their phone): that browser gets a fresh
+    link token for the visit, and the Recall link is used up. A second open, on any device,
+    raises RecallLinkUsed (the first browser keeps the visit). None when the link is unknown or
+    the visit has ended."""
     with transaction.atomic():
         visit = (
             Visit.objects.select_for_update(of=("self",))
@@ -183,5 +190,9 @@ def visit_claim_recall_link(*, link_token: str) -> tuple[Visit, str] | None:
         )
         if visit is None or visit.is_closed:
             return None
+        if visit.recall_link_used_at is not None:
+            raise RecallLinkUsed
+        visit.recall_link_used_at = timezone.now()
+        visit.save(update_fields=["recall_link_used_at"])
         token = services.visit_reissue_token(visit=visit)
     return visit, token

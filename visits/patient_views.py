@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -139,10 +139,14 @@ def phone_verify(request: HttpRequest, token: str) -> JsonResponse:
 
 @require_GET
 def recall_link(request: HttpRequest, link_token: str) -> HttpResponse:
-    """The Recall SMS link: binds this browser (often the phone that got the SMS) to the visit."""
-    claimed = offline.visit_claim_recall_link(link_token=link_token)
+    """The Recall SMS link, once: binds this browser (often the phone that got the SMS) to the
+    visit. Opened again, a page that says where the visit continues and shows nothing of it."""
+    try:
+        claimed = offline.visit_claim_recall_link(link_token=link_token)
+    except offline.RecallLinkUsed:
+        return render(request, "visits/recall_link_used.html", status=410)
     if claimed is None:
-        raise Http404("This link is no longer valid")
+        return render(request, "waitingroom/link_not_valid.html", status=404)
     visit, token = claimed
     bind_visit(request, visit)
     return redirect("patient_wait", token=token)

@@ -108,6 +108,7 @@ def test_a_cancelled_meetings_key_shows_that_it_was_cancelled(client, meeting, p
     booking.meeting_cancel(meeting_id=meeting.pk, by=provider)
     page = client.get(enter(client, meeting.guest_key)["Location"])
     assert b"This session was cancelled." in page.content
+    meeting.refresh_from_db()  # cancelling gave the meeting a new link
     assert client.post(f"/m/{meeting.join_token}/", {"action": "join"}).status_code == 302
     assert not Visit.objects.exists()
 
