@@ -127,6 +127,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "waitingroom.clients.client_address"
 AXES_LOCKOUT_CALLABLE = "waitingroom.views.login_locked_out"
+AXES_VERBOSE = False  # no start-up banner in every manage.py command's output
 
 # Staff sessions end after a shift of inactivity; every request pushes the expiry forward.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 8 * 3600)
