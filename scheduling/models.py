@@ -430,18 +430,3 @@ class MeetingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} at {self.at:%Y-%m-%d %H:%M} UTC"
-
-
-class GuestKeyAttempt(models.Model):
-    """A guest key typed on /meet/, by which client: wrong keys from one client are limited, so nine
-    digits can't be walked through. The client is stored hashed (no addresses kept in the clear)."""
-
-    client = models.CharField(max_length=64, db_index=True)
-    at = models.DateTimeField()
-    succeeded = models.BooleanField(default=False)
-
-    class Meta:
-        indexes = [models.Index(fields=["client", "at"], name="guest_key_attempt_idx")]
-
-    def __str__(self) -> str:
-        return f"{'ok' if self.succeeded else 'wrong'} at {self.at:%Y-%m-%d %H:%M} UTC"

@@ -16,9 +16,3 @@ def expire_requests() -> int:
 def refresh_meeting_statuses() -> int:
     """Beat runs this every 30 s: stored meeting statuses follow the facts and the clock."""
     return meeting_services.meetings_refresh_statuses()
-
-
-@shared_task(ignore_result=True)
-def purge_guest_key_attempts() -> int:
-    """Beat runs this hourly: guest-key attempts older than the rate-limit window are deleted."""
-    return meeting_services.guest_key_attempts_purge()

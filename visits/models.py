@@ -85,6 +85,9 @@ class Visit(models.Model):
     verified_phone = models.CharField(max_length=20, blank=True)
     recall_count = models.PositiveIntegerField(default=0)
     recall_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # A Recall link opens once: the first open binds that browser and sets this; a second open
+    # only says the visit continues where it was first opened. The next Recall clears it.
+    recall_link_used_at = models.DateTimeField(null=True, blank=True)
     recall_due_at = models.DateTimeField(null=True, blank=True)  # "no response" after this
     recall_no_response = models.BooleanField(default=False)
     last_recall_sms = models.ForeignKey(

@@ -19,6 +19,7 @@ from visits.lifecycle import Actor, Event, Status
 from visits.models import PhoneVerification, Visit, hash_token, new_token
 from visits.services import apply_event, locked_visit
 from waitingroom.outbox.queueing import sms_queue
+from waitingroom.sms_limit import CANNOT_TEXT, sms_allowed
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -28,6 +29,10 @@ SEND_WINDOW = timedelta(minutes=15)
 
 class VerificationError(Exception):
     pass
+
+
+class RecallRefused(Exception):
+    """Recall cannot text the patient (the clinic's daily SMS limit). Changes nothing."""
 
 
 def normalise_phone(raw: str, *, region: str) -> str:
@@ -61,19 +66,29 @@ def phone_verification_start(*, visit_id: int, raw_phone: str) -> PhoneVerificat
             or recent.filter(phone=phone).count() >= SENDS_PER_WINDOW
         ):
             raise VerificationError("Too many codes were requested. Please try again in 15 minutes.")
-        code = f"{secrets.randbelow(10**6):06d}"
-        verification = PhoneVerification.objects.create(
-            visit=visit, phone=phone, code_hash="", created_at=now, expires_at=now + CODE_LIFETIME
-        )
-        verification.code_hash = _code_hash(verification.id, code)
-        verification.save(update_fields=["code_hash"])
-        sms_queue(
-            clinic=clinic,
-            reference=f"verify:{verification.id}",
-            to=phone,
-            body=f"{clinic.name}: your verification code is {code}. It expires in 10 minutes.",
-        )
-        publishing.visit_changed(visit, before=Status(visit.status))
+        # Past the clinic's daily SMS ceiling the admins' alert must commit, so the refusal is
+        # raised after the block.
+        verification = _send_code(visit, phone, now) if sms_allowed(clinic) else None
+    if verification is None:
+        raise VerificationError(CANNOT_TEXT)
+    return verification
+
+
+def _send_code(visit: Visit, phone: str, now) -> PhoneVerification:
+    clinic = visit.clinic
+    code = f"{secrets.randbelow(10**6):06d}"
+    verification = PhoneVerification.objects.create(
+        visit=visit, phone=phone, code_hash="", created_at=now, expires_at=now + CODE_LIFETIME
+    )
+    verification.code_hash = _code_hash(verification.id, code)
+    verification.save(update_fields=["code_hash"])
+    sms_queue(
+        clinic=clinic,
+        reference=f"verify:{verification.id}",
+        to=phone,
+        body=f"{clinic.name}: your verification code is {code}. It expires in 10 minutes.",
+    )
+    publishing.visit_changed(visit, before=Status(visit.status))
     return verification
 
 
@@ -116,40 +131,57 @@ def visit_visibility(*, visit_id: int, hidden: bool) -> None:
 
 
 def visit_recall(*, visit_id: int, user: User) -> None:
-    """Text the patient a link back to their wait screen. May be repeated."""
-    now = timezone.now()
+    """Text the patient a link back to their wait screen. May be repeated. Past the clinic's daily
+    SMS ceiling nothing changes and RecallRefused says why (raised after the block, so the
+    admins' alert commits)."""
     with transaction.atomic():
         visit = locked_visit(visit_id)
         lifecycle.transition(visit.status, Event.RECALL, Actor.STAFF)
-        clinic = visit.clinic
-        link_token = new_token()
-        visit.recall_count += 1
-        visit.recall_token_hash = hash_token(link_token)
-        visit.recall_due_at = now + timedelta(minutes=clinic.recall_timeout_minutes)
-        visit.recall_no_response = False
-        link = settings.PUBLIC_BASE_URL + reverse("patient_recall_link", args=[link_token])
-        visit.last_recall_sms = sms_queue(
-            clinic=clinic,
-            reference=f"recall:{visit.id}:{visit.recall_count}",
-            to=visit.verified_phone,
-            body=f"{clinic.name} is ready for you. Please return to your visit now: {link}",
-        )
-        visit.save(
-            update_fields=[
-                "recall_count",
-                "recall_token_hash",
-                "recall_due_at",
-                "recall_no_response",
-                "last_recall_sms",
-            ]
-        )
-        apply_event(visit, Event.RECALL, Actor.STAFF, now=now, user=user)
+        allowed = sms_allowed(visit.clinic)
+        if allowed:
+            _recall(visit, user)
+    if not allowed:
+        raise RecallRefused("The clinic's daily SMS limit is reached: the patient can't be texted today.")
+
+
+def _recall(visit: Visit, user: User) -> None:
+    now = timezone.now()
+    clinic = visit.clinic
+    link_token = new_token()
+    visit.recall_count += 1
+    visit.recall_token_hash = hash_token(link_token)
+    visit.recall_link_used_at = None
+    visit.recall_due_at = now + timedelta(minutes=clinic.recall_timeout_minutes)
+    visit.recall_no_response = False
+    link = settings.PUBLIC_BASE_URL + reverse("patient_recall_link", args=[link_token])
+    visit.last_recall_sms = sms_queue(
+        clinic=clinic,
+        reference=f"recall:{visit.id}:{visit.recall_count}",
+        to=visit.verified_phone,
+        body=f"{clinic.name} is ready for you. Please return to your visit now: {link}",
+    )
+    visit.save(
+        update_fields=[
+            "recall_count",
+            "recall_token_hash",
+            "recall_link_used_at",
+            "recall_due_at",
+            "recall_no_response",
+            "last_recall_sms",
+        ]
+    )
+    apply_event(visit, Event.RECALL, Actor.STAFF, now=now, user=user)
+
+
+class RecallLinkUsed(Exception):
+    """The Recall link was opened before: the visit is on the browser that opened it first."""
 
 
 def visit_claim_recall_link(*, link_token: str) -> tuple[Visit, str] | None:
-    """The patient opened the Recall SMS link (often on their phone): the visit gets a fresh link
-    token for that browser; the old link stops working. None when the link is unknown or the
-    visit has ended."""
+    """The patient opened the Recall SMS link (often on their phone): that browser gets a fresh
+    link token for the visit, and the Recall link is used up. A second open, on any device,
+    raises RecallLinkUsed (the first browser keeps the visit). None when the link is unknown or
+    the visit has ended."""
     with transaction.atomic():
         visit = (
             Visit.objects.select_for_update(of=("self",))
@@ -158,5 +190,9 @@ def visit_claim_recall_link(*, link_token: str) -> tuple[Visit, str] | None:
         )
         if visit is None or visit.is_closed:
             return None
+        if visit.recall_link_used_at is not None:
+            raise RecallLinkUsed
+        visit.recall_link_used_at = timezone.now()
+        visit.save(update_fields=["recall_link_used_at"])
         token = services.visit_reissue_token(visit=visit)
     return visit, token

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,6 +14,7 @@ from visits import chat, offline, selectors, services
 from visits.forms import IntakeForm
 from visits.lifecycle import TransitionRefused
 from visits.models import Visit
+from waitingroom import ratelimit
 from waitingroom.models import Clinic
 from waitingroom.turn import ice_servers
 
@@ -86,9 +87,17 @@ def leave(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("patient_wait", token=token)
 
 
-def _json_action(request: HttpRequest, token: str, action, refused: type[Exception]) -> JsonResponse:
-    """Run `action(visit)` for the patient's own visit: {"ok": true}, or a 400 saying why not."""
+def _json_action(
+    request: HttpRequest, token: str, action, refused: type[Exception], *, limit: str = ""
+) -> JsonResponse:
+    """Run `action(visit)` for the patient's own visit: {"ok": true}, or a 400 saying why not
+    (429 past the client's `limit`, an action of settings.RATE_LIMITS)."""
     visit = visit_for(request, token)
+    try:
+        if limit:
+            ratelimit.attempt(limit, request)
+    except ratelimit.RateLimited as limited:
+        return JsonResponse({"ok": False, "error": str(limited)}, status=429)
     try:
         action(visit)
     except refused as error:
@@ -113,6 +122,7 @@ def phone_start(request: HttpRequest, token: str) -> JsonResponse:
         token,
         lambda visit: offline.phone_verification_start(visit_id=visit.id, raw_phone=phone),
         offline.VerificationError,
+        limit="phone-verification",
     )
 
 
@@ -129,10 +139,14 @@ def phone_verify(request: HttpRequest, token: str) -> JsonResponse:
 
 @require_GET
 def recall_link(request: HttpRequest, link_token: str) -> HttpResponse:
-    """The Recall SMS link: binds this browser (often the phone that got the SMS) to the visit."""
-    claimed = offline.visit_claim_recall_link(link_token=link_token)
+    """The Recall SMS link, once: binds this browser (often the phone that got the SMS) to the
+    visit. Opened again, a page that says where the visit continues and shows nothing of it."""
+    try:
+        claimed = offline.visit_claim_recall_link(link_token=link_token)
+    except offline.RecallLinkUsed:
+        return render(request, "visits/recall_link_used.html", status=410)
     if claimed is None:
-        raise Http404("This link is no longer valid")
+        return render(request, "waitingroom/link_not_valid.html", status=404)
     visit, token = claimed
     bind_visit(request, visit)
     return redirect("patient_wait", token=token)

@@ -111,7 +111,13 @@ def visit_action(request: StaffRequest, slug: str, visit_id: int, action: str) -
     try:
         with cards.keeping_rendered() as pushed:
             service(visit_id=visit.id, user=request.user)
-    except (TransitionRefused, services.AlreadyInCall, services.NotInCall, services.CallFull) as refused:
+    except (
+        TransitionRefused,
+        services.AlreadyInCall,
+        services.NotInCall,
+        services.CallFull,
+        offline.RecallRefused,
+    ) as refused:
         if wants_json(request):
             return JsonResponse({"ok": False, "error": str(refused)}, status=409)
         messages.error(request, str(refused))

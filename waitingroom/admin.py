@@ -1,3 +1,5 @@
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
@@ -19,6 +21,23 @@ class UserAdmin(SuperuserOnlyAdmin, auth_admin.UserAdmin):
 
 @admin.register(Group)
 class GroupAdmin(SuperuserOnlyAdmin, auth_admin.GroupAdmin):
+    pass
+
+
+# Sign-in attempts and lockouts (django-axes): usernames and client addresses of staff, for
+# superusers only.
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(SuperuserOnlyAdmin, axes_admin.AccessAttemptAdmin):
+    pass
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(SuperuserOnlyAdmin, axes_admin.AccessLogAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(SuperuserOnlyAdmin, axes_admin.AccessFailureLogAdmin):
     pass
 
 

@@ -54,6 +54,13 @@ class Clinic(models.Model):
         blank=True,
         help_text="Shown to every waiting patient (e.g. 'running 15 minutes late').",
     )
+    daily_sms_limit = models.PositiveIntegerField(
+        default=500,
+        help_text="No more SMS than this are sent in one day (the clinic's time zone); the clinic "
+        "admins are emailed the first time it is reached each day.",
+    )
+    # The clinic-local day the admins were last told that the SMS limit was reached (once a day).
+    sms_limit_alerted_on = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -93,6 +100,22 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) at {self.clinic}"
+
+
+class ClientAttempt(models.Model):
+    """One attempt at a rate-limited public action by one client (waitingroom/ratelimit.py). The
+    client address is stored as a keyed hash, never in the clear."""
+
+    action = models.CharField(max_length=40)
+    client = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    counted = models.BooleanField(default=True)  # False: forgiven (a right guest key)
+
+    class Meta:
+        indexes = [models.Index(fields=["action", "client", "at"], name="client_attempt_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} at {self.at:%Y-%m-%d %H:%M} UTC"
 
 
 # The outbox's models stay in this app (their tables and migrations have always been waitingroom's,

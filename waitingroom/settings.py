@@ -7,6 +7,7 @@ full table.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "visits",
     "scheduling",
     "consultations",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "waitingroom.urls"
@@ -113,12 +117,40 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Login throttling (django-axes) on /accounts/login/ and /admin/login/: AXES_FAILURE_LIMIT wrong
+# passwords for one username from one client address lock that pair out for AXES_COOLOFF_TIME (a
+# failure during the lockout starts it again); other users and other addresses are unaffected, so
+# an attacker cannot lock a colleague out from elsewhere. A success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "waitingroom.clients.client_address"
+AXES_LOCKOUT_CALLABLE = "waitingroom.views.login_locked_out"
+AXES_VERBOSE = False  # no start-up banner in every manage.py command's output
+# Its sign-in records are registered in waitingroom/admin.py, superusers only, like every admin
+# there with declared roles.
+AXES_ENABLE_ADMIN = False
+
 # Staff sessions end after a shift of inactivity; every request pushes the expiry forward.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 8 * 3600)
 # How many proxies (load balancers) stand in front of the app and append to X-Forwarded-For. With
 # 0 the client is REMOTE_ADDR; with N, the Nth address from the right (what the nearest trusted
-# proxy saw). Rate limits per client (guest keys) depend on it.
+# proxy saw). Login throttling and the per-client rate limits below depend on it.
 TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+# Public actions limited per client address (waitingroom/ratelimit.py): action -> (attempts, window
+# in seconds). Every action here sends an SMS or an email except guest keys, where only wrong keys
+# count (nine digits must not be walked through).
+RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "guest-key": (5, 15 * 60),
+    "phone-verification": (env_int("RATE_LIMIT_SMS_PER_HOUR", 5), 3600),
+    "request-form": (env_int("RATE_LIMIT_EMAILS_PER_HOUR", 5), 3600),
+    "requester-sign-in": (env_int("RATE_LIMIT_EMAILS_PER_HOUR", 5), 3600),
+}
 # The idle expiry moves on with use, at most once a minute (waitingroom/middleware.py).
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
@@ -184,8 +216,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 30.0,
         "options": {"expires": 60},
     },
-    "guest-key-attempts-purge": {
-        "task": "scheduling.tasks.purge_guest_key_attempts",
+    "client-attempts-purge": {
+        "task": "waitingroom.tasks.purge_client_attempts",
         "schedule": 3600.0,
         "options": {"expires": 600},
     },

@@ -21,7 +21,7 @@ from scheduling.availability import person
 from scheduling.meetings import emails, publishing
 from scheduling.meetings.services import MeetingRefused, locked, record, store_status
 from scheduling.meetings.status import rules_of
-from scheduling.models import MAX_PROPOSED_TIMES, Meeting, MeetingProposal, Service, new_guest_key
+from scheduling.models import MAX_PROPOSED_TIMES, Meeting, MeetingProposal, Service, new_guest_key, new_nonce
 from scheduling.times import local_time
 from visits import services as visit_services
 from waitingroom.models import Clinic
@@ -219,7 +219,8 @@ def meeting_reschedule(
         )
         before = local_time(meeting.starts_at, meeting.clinic) if meeting.starts_at else "planning"
         meeting.starts_at, meeting.ends_at, meeting.sequence = starts_at, ends_at, meeting.sequence + 1
-        meeting.save(update_fields=["starts_at", "ends_at", "sequence"])
+        meeting.join_nonce = new_nonce()  # the old invitation's link stops working
+        meeting.save(update_fields=["starts_at", "ends_at", "sequence", "join_nonce"])
         meeting.proposals.all().delete()
         _withdraw_guest(meeting)
         store_status(meeting, now)
@@ -252,7 +253,8 @@ def meeting_cancel(
         _not_started(meeting, now, "cancelled", expected_sequence)
         meeting.cancelled_at, meeting.cancelled_by_guest = now, by_guest
         meeting.sequence += 1
-        meeting.save(update_fields=["cancelled_at", "cancelled_by_guest", "sequence"])
+        meeting.join_nonce = new_nonce()  # every link sent so far stops working
+        meeting.save(update_fields=["cancelled_at", "cancelled_by_guest", "sequence", "join_nonce"])
         _withdraw_guest(meeting)
         store_status(meeting, now)
         record(meeting, "cancel", by=by, now=now, detail="by the guest" if by_guest else "")

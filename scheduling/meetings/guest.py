@@ -21,17 +21,21 @@ from waitingroom.clients import client_address
 from waitingroom.models import Clinic
 
 
+class LinkNotValid(Http404):
+    """A join link that never was, or was revoked (the meeting was cancelled or moved)."""
+
+
 def meeting_from_token(token: str) -> Meeting:
     meeting_id, _, signature = token.partition("-")
     if not (meeting_id.isascii() and meeting_id.isdigit()):
-        raise Http404("No such meeting")
+        raise LinkNotValid("No such meeting")
     meeting = (
         Meeting.objects.select_related("clinic", "service", "provider", "visit")
         .filter(pk=int(meeting_id))
         .first()
     )
     if meeting is None or not meeting.join_token_matches(signature):
-        raise Http404("No such meeting")
+        raise LinkNotValid("No such meeting")
     return meeting
 
 
@@ -75,7 +79,10 @@ def meet(request: HttpRequest, slug: str | None = None) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
     """The guest's meeting page. POST `action`: join, pick (a proposed time), cancel, review."""
-    meeting = meeting_from_token(token)
+    try:
+        meeting = meeting_from_token(token)
+    except LinkNotValid:
+        return render(request, "waitingroom/link_not_valid.html", status=404)
     now = timezone.now()
     review = ReviewForm(request.POST if request.POST.get("action") == "review" else None)
     if request.method == "POST":
@@ -93,7 +100,8 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
                     request, "Thank you: your meeting is scheduled. An invitation is on its way."
                 )
             elif action == "cancel":
-                booking.meeting_cancel(meeting_id=meeting.pk, by_guest=True)
+                # Cancelling revokes the link: the guest goes on to the page's new address.
+                token = booking.meeting_cancel(meeting_id=meeting.pk, by_guest=True).join_token
                 messages.success(request, "Your meeting is cancelled; the clinic has been told.")
             elif action == "review" and review.is_valid():
                 services.meeting_review(

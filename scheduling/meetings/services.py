@@ -7,7 +7,6 @@ after commit. Statuses are never assigned: facts are stored and status.derive() 
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -18,11 +17,12 @@ from django.utils import timezone
 from scheduling.availability import person
 from scheduling.meetings import publishing
 from scheduling.meetings.status import STARTING_SOON_WITHIN, MeetingStatus, rules_of
-from scheduling.models import GuestKeyAttempt, Meeting, MeetingEvent
+from scheduling.models import Meeting, MeetingEvent
 from scheduling.times import local_time
 from visits import services as visit_services
 from visits.lifecycle import Status, TransitionRefused
 from visits.models import APPOINTMENT_ANSWER, Visit
+from waitingroom import ratelimit
 from waitingroom.models import Clinic
 
 
@@ -202,10 +202,6 @@ def meetings_refresh_statuses(*, now: datetime | None = None, limit: int = 2000)
 
 # --- Guest keys ----------------------------------------------------------------------------------
 
-# Wrong keys allowed from one client in the window before /meet/ refuses it for a while.
-KEY_ATTEMPTS = 5
-KEY_WINDOW = timedelta(minutes=15)
-
 
 class TooManyAttempts(MeetingRefused):
     pass
@@ -213,31 +209,22 @@ class TooManyAttempts(MeetingRefused):
 
 def meeting_by_guest_key(*, key: str, client: str, clinic: Clinic | None = None) -> Meeting:
     """The meeting a guest key opens (on a clinic's own page, only that clinic's). Every attempt
-    is recorded (committed: the caller is not in a transaction), so a wrong key counts even though
-    it raises; past KEY_ATTEMPTS wrong ones in KEY_WINDOW the client is refused before the key is
-    even looked at."""
-    now = timezone.now()
-    client_hash = hashlib.sha256(f"guest-key:{client}".encode()).hexdigest()
-    # The attempt is committed before counting, so of a burst of parallel guesses each counts the
-    # others that came before it, and no more than KEY_ATTEMPTS are ever looked up in a window.
-    attempt = GuestKeyAttempt.objects.create(client=client_hash, at=now, succeeded=False)
-    recent = GuestKeyAttempt.objects.filter(client=client_hash, succeeded=False, at__gt=now - KEY_WINDOW)
-    if recent.count() > KEY_ATTEMPTS:
-        raise TooManyAttempts("Too many wrong keys. Please wait 15 minutes, or use the link in your email.")
+    is recorded (waitingroom/ratelimit.py; the caller is not in a transaction), so a wrong key
+    counts even though it raises; past the "guest-key" limit of wrong ones the client is refused
+    before the key is even looked at."""
+    try:
+        attempt = ratelimit.attempt(
+            "guest-key",
+            client,
+            message="Too many wrong keys. Please wait 15 minutes, or use the link in your email.",
+        )
+    except ratelimit.RateLimited as refused:
+        raise TooManyAttempts(str(refused)) from None
     meetings = Meeting.objects.select_related("clinic").filter(guest_key=key)
     if clinic is not None:
         meetings = meetings.filter(clinic=clinic)
     meeting = meetings.first()
-    if meeting is not None:
-        attempt.succeeded = True
-        attempt.save(update_fields=["succeeded"])
     if meeting is None:
         raise MeetingRefused("That guest key is not recognised. Check the key in your invitation.")
+    ratelimit.forgive(attempt)
     return meeting
-
-
-def guest_key_attempts_purge(*, now: datetime | None = None) -> int:
-    """Attempts older than the window count for nothing: the beat task deletes them."""
-    now = now or timezone.now()
-    deleted, _ = GuestKeyAttempt.objects.filter(at__lte=now - KEY_WINDOW).delete()
-    return deleted

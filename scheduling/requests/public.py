@@ -20,6 +20,7 @@ from scheduling.requests import emails, selectors, services
 from scheduling.requests.forms import RequestForm
 from scheduling.requests.lifecycle import AlreadyDecided
 from scheduling.times import slot_value
+from waitingroom import ratelimit
 from waitingroom.models import Clinic, Membership, Role
 
 REQUESTER_SESSION_KEY = "requester_id"
@@ -29,11 +30,14 @@ SUBMITTED_SESSION_KEY = "submitted_requests"
 @require_http_methods(["GET", "POST"])
 def request_form(request: HttpRequest, slug: str) -> HttpResponse:
     clinic = get_object_or_404(Clinic, slug=slug)
+    status = 0
     if request.method == "POST":
         form = RequestForm(request.POST, clinic=clinic)
         if form.is_valid():
             data = form.cleaned_data
             try:
+                # Each request emails the requester and the clinic: limited per client address.
+                ratelimit.attempt("request-form", request)
                 appointment = services.request_submit(
                     clinic=clinic,
                     service=data["service"],
@@ -46,8 +50,10 @@ def request_form(request: HttpRequest, slug: str) -> HttpResponse:
                     note=data["note"],
                     times=data["times"],
                 )
-            except services.RequestRefused as refused:
+            except (services.RequestRefused, ratelimit.RateLimited) as refused:
                 form.add_error(None, str(refused))
+                if isinstance(refused, ratelimit.RateLimited):
+                    status = 429
             else:
                 ids = request.session.get(SUBMITTED_SESSION_KEY, [])
                 request.session[SUBMITTED_SESSION_KEY] = [*ids[-9:], appointment.pk]
@@ -60,7 +66,7 @@ def request_form(request: HttpRequest, slug: str) -> HttpResponse:
             initial["slots"] = [request.GET["slot"]]
             initial["kind"] = "scheduled"
         form = RequestForm(initial=initial, clinic=clinic)
-    status = 400 if form.errors else 200
+    status = status or (400 if form.errors else 200)
     return render(
         request, "scheduling/requests/request_form.html", {"clinic": clinic, "form": form}, status=status
     )
@@ -141,6 +147,12 @@ def requester_home(request: HttpRequest) -> HttpResponse:
             except forms.ValidationError:
                 messages.error(request, "Enter a valid email address.")
                 return render(request, "scheduling/requests/requester_signin.html", status=400)
+            try:
+                # Known address or not, the attempt counts: the answer must not tell them apart.
+                ratelimit.attempt("requester-sign-in", request)
+            except ratelimit.RateLimited as limited:
+                messages.error(request, str(limited))
+                return render(request, "scheduling/requests/requester_signin.html", status=429)
             known = Requester.objects.filter(email=email).first()
             last = known and known.requests.select_related("clinic").order_by("-created_at").first()
             if known and last:

@@ -24,6 +24,7 @@ def clinic_form(clinic, **overrides) -> dict:
         "broadcast_message": "",
         "default_phone_region": "US",
         "recall_timeout_minutes": 10,
+        "daily_sms_limit": 500,
     }
     for prefix in ("memberships", "intake_fields", "services", "request_questions"):
         data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"

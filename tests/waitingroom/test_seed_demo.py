@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from waitingroom.models import Clinic, Membership, Role
 
@@ -21,9 +22,11 @@ def test_seed_creates_demo_clinic_and_logins_and_is_idempotent(settings):
         "scheduler": Role.SCHEDULER,
         "clinicadmin": Role.CLINIC_ADMIN,
     }
+    # Sign-ins are throttled (django-axes), which needs the request they come with.
+    request = RequestFactory().post("/accounts/login/")
     for username in ["provider", "csr", "scheduler", "clinicadmin", "admin"]:
-        assert authenticate(username=username, password="demo-pass-123") is not None
-    assert authenticate(username="admin", password="demo-pass-123").is_superuser
+        assert authenticate(request, username=username, password="demo-pass-123") is not None
+    assert authenticate(request, username="admin", password="demo-pass-123").is_superuser
     assert Clinic.objects.count() == 1
     # The waiting room's intake form, with visit option and State on the card.
     assert list(clinic.intake_fields.filter(show_on_card=True).values_list("key", flat=True)) == [

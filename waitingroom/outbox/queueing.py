@@ -5,6 +5,9 @@ content; the outbox only stores and sends it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.utils import timezone
 
 from waitingroom.models import Clinic
 from waitingroom.outbox.models import EmailMessage, SmsMessage
@@ -12,8 +15,27 @@ from waitingroom.outbox.rendering import EmailContent
 from waitingroom.outbox.tasks import email_deliver, sms_deliver
 
 
+class SmsCeilingReached(Exception):
+    """The clinic sent its daily_sms_limit today: nothing more is sent until tomorrow."""
+
+
+def sms_ceiling_reached(clinic: Clinic) -> bool:
+    """Whether the clinic has stored its daily_sms_limit of SMS today (its own time zone). Checked,
+    not locked: parallel sends may pass the limit by a few, which a budget can bear."""
+    today = timezone.localtime(timezone.now(), clinic.tzinfo).date()
+    since = datetime.combine(today, time.min, tzinfo=clinic.tzinfo)
+    return SmsMessage.objects.filter(clinic=clinic, created_at__gte=since).count() >= clinic.daily_sms_limit
+
+
 def sms_queue(*, clinic: Clinic, reference: str, to: str, body: str) -> SmsMessage:
-    """Store the message and send it after commit. The same reference twice is one message."""
+    """Store the message and send it after commit. The same reference twice is one message.
+    Past the clinic's daily ceiling, SmsCeilingReached (callers check sms_ceiling_reached first,
+    through waitingroom/sms_limit.py, to tell the clinic admins and the patient)."""
+    existing = SmsMessage.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    if sms_ceiling_reached(clinic):
+        raise SmsCeilingReached(clinic.name)
     message, created = SmsMessage.objects.get_or_create(
         reference=reference, defaults={"clinic": clinic, "to": to, "body": body}
     )

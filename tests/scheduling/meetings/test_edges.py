@@ -7,18 +7,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 
 from scheduling.meetings import booking, services
 from scheduling.meetings.status import MeetingStatus
-from scheduling.models import GuestKeyAttempt, Meeting
+from scheduling.models import Meeting
 from tests.conftest import client_for
 from tests.factories import staff
 from tests.scheduling.conftest import tomorrow
 from visits import services as visit_services
 from visits.lifecycle import Status
 from visits.models import Visit
-from waitingroom.models import Role
+from waitingroom import ratelimit
+from waitingroom.models import ClientAttempt, Role
+
+KEY_ATTEMPTS, _window = django_settings.RATE_LIMITS["guest-key"]
+KEY_WINDOW = timedelta(seconds=_window)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,12 +128,12 @@ def test_a_cancelled_meetings_agenda_is_not_offered(frozen, meeting, provider):
 
 def test_old_guest_key_attempts_are_purged(frozen, client, meeting, settings):
     client.post("/meet/", {"key": "000000000"})
-    frozen.move_to(frozen_now() + services.KEY_WINDOW)
+    frozen.move_to(frozen_now() + KEY_WINDOW)
     client.post("/meet/", {"key": "000000001"})
-    assert services.guest_key_attempts_purge() == 1
-    assert GuestKeyAttempt.objects.count() == 1
-    entry = settings.CELERY_BEAT_SCHEDULE["guest-key-attempts-purge"]
-    assert entry["task"] == "scheduling.tasks.purge_guest_key_attempts"
+    assert ratelimit.purge() == 1
+    assert ClientAttempt.objects.count() == 1
+    entry = settings.CELERY_BEAT_SCHEDULE["client-attempts-purge"]
+    assert entry["task"] == "waitingroom.tasks.purge_client_attempts"
 
 
 def test_the_sixth_guess_in_a_burst_is_never_looked_up(frozen, meeting, monkeypatch):
@@ -143,7 +148,7 @@ def test_the_sixth_guess_in_a_burst_is_never_looked_up(frozen, meeting, monkeypa
     for n in range(8):
         with pytest.raises(services.MeetingRefused):
             services.meeting_by_guest_key(key=f"{n:09d}", client="192.0.2.1")
-    assert len(looked_up) == services.KEY_ATTEMPTS
+    assert len(looked_up) == KEY_ATTEMPTS
 
 
 def frozen_now():

@@ -7,11 +7,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 
-from scheduling.meetings import booking, services
-from scheduling.models import GuestKeyAttempt, Meeting
+from scheduling.meetings import booking
+from scheduling.models import Meeting
 from tests.scheduling.conftest import tomorrow
 from visits.models import Visit
+from waitingroom.models import ClientAttempt
+
+KEY_ATTEMPTS, _window = django_settings.RATE_LIMITS["guest-key"]
+KEY_WINDOW = timedelta(seconds=_window)
 
 
 @pytest.fixture
@@ -61,7 +66,7 @@ def test_a_wrong_key_is_refused_and_changes_nothing(client, meeting):
 def test_a_key_that_is_not_nine_digits_is_explained(client, meeting, key):
     response = enter(client, key)
     assert response.status_code == 400 and not Visit.objects.exists()
-    assert GuestKeyAttempt.objects.count() == 0  # not even looked up
+    assert ClientAttempt.objects.count() == 0  # not even looked up
 
 
 def test_another_clinics_key_is_unknown_on_a_clinics_own_page(client, meeting, b_meeting, frozen, clinic_a):
@@ -76,7 +81,7 @@ def test_another_clinics_key_is_unknown_on_a_clinics_own_page(client, meeting, b
 
 
 def test_wrong_keys_are_rate_limited_per_client(client, meeting, frozen, clinic_a):
-    for n in range(services.KEY_ATTEMPTS):
+    for n in range(KEY_ATTEMPTS):
         assert enter(client, f"{n:09d}").status_code == 400
     # Even the right key is refused now, without being looked at.
     blocked = enter(client, meeting.guest_key)
@@ -86,13 +91,13 @@ def test_wrong_keys_are_rate_limited_per_client(client, meeting, frozen, clinic_
     # A spoofed X-Forwarded-For does not help while no proxy is trusted...
     assert enter(client, meeting.guest_key, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
     # ...and the window passes.
-    frozen.move_to(frozen_now() + services.KEY_WINDOW + timedelta(seconds=1))
+    frozen.move_to(frozen_now() + KEY_WINDOW + timedelta(seconds=1))
     assert enter(client, meeting.guest_key).status_code == 302
 
 
 def test_behind_a_trusted_proxy_the_forwarded_client_counts(client, meeting, settings):
     settings.TRUSTED_PROXIES = 1
-    for n in range(services.KEY_ATTEMPTS):
+    for n in range(KEY_ATTEMPTS):
         enter(client, f"{n:09d}", HTTP_X_FORWARDED_FOR="forged, 198.51.100.7")
     assert enter(client, meeting.guest_key, HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
     # Another client behind the same proxy (the same REMOTE_ADDR) is not blocked.
@@ -103,13 +108,14 @@ def test_a_cancelled_meetings_key_shows_that_it_was_cancelled(client, meeting, p
     booking.meeting_cancel(meeting_id=meeting.pk, by=provider)
     page = client.get(enter(client, meeting.guest_key)["Location"])
     assert b"This session was cancelled." in page.content
+    meeting.refresh_from_db()  # cancelling gave the meeting a new link
     assert client.post(f"/m/{meeting.join_token}/", {"action": "join"}).status_code == 302
     assert not Visit.objects.exists()
 
 
 def test_guest_key_attempts_keep_no_address_in_the_clear(client, meeting):
     enter(client, "000000000", REMOTE_ADDR="192.0.2.77")
-    [attempt] = GuestKeyAttempt.objects.all()
+    [attempt] = ClientAttempt.objects.all()
     assert "192.0.2.77" not in attempt.client and len(attempt.client) == 64
 
 

@@ -30,6 +30,7 @@ def test_a_worker_registers_them_by_those_names():
         [
             "waitingroom.audit.tasks.purge_access_events",
             "waitingroom.tasks.email_deliver",
+            "waitingroom.tasks.purge_client_attempts",
             "waitingroom.tasks.sms_deliver",
         ]
     )
