@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 
 from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
-from waitingroom.models import Clinic, Membership
+from waitingroom.models import Clinic, Membership, Role
+from waitingroom.outbox.models import EmailMessage
 
 
 class MembershipInline(ClinicScopedInline):
@@ -31,3 +32,23 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
+
+
+@admin.register(EmailMessage)
+class EmailMessageAdmin(ClinicScopedAdmin):
+    """The email outbox, read-only: what was sent, what is pending, and why one failed."""
+
+    view_roles = frozenset({Role.CLINIC_ADMIN})
+    list_display = ["created_at", "subject", "status", "error", "sent_at"]
+    list_filter = ["status"]
+    fields = ["reference", "to", "subject", "status", "error", "created_at", "sent_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
