@@ -32,4 +32,4 @@ class BroadcastForm(forms.Form):
 
 def first_error(form: forms.Form) -> str:
     """The message a JSON answer or a toast shows for an invalid form."""
-    return next(iter(e for errors in form.errors.values() for e in errors), "Invalid input.")
+    return next((str(e) for errors in form.errors.values() for e in errors), "Invalid input.")

@@ -41,8 +41,7 @@ class EmailMessageAdmin(ClinicScopedAdmin):
     view_roles = frozenset({Role.CLINIC_ADMIN})
     list_display = ["created_at", "subject", "status", "error", "sent_at"]
     list_filter = ["status"]
-    fields = ["reference", "to", "subject", "status", "error", "created_at", "sent_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("reference", "to", "subject", "status", "error", "created_at", "sent_at")
 
     def has_add_permission(self, request, *args) -> bool:
         return False

@@ -13,7 +13,8 @@ class StaticFilesHandler(ASGIStaticFilesHandler):
     (`/static/..%2f..%2fmanage.py`) raised SuspiciousFileOperation past it, a 500 even with
     DEBUG off. It is a bad request: 400, logged to django.security like any other."""
 
-    def serve(self, request: HttpRequest) -> HttpResponseBase:
+    # The stub types serve() as FileResponse only; Django's own 404 path answers an HttpResponse too.
+    def serve(self, request: HttpRequest) -> HttpResponseBase:  # type: ignore[override]
         try:
             return super().serve(request)
         except SuspiciousOperation as error:
