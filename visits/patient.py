@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visits import chat, offline, selectors, services
-from visits.forms import IntakeForm
+from visits.forms import ChatForm, IntakeForm, first_error
 from visits.lifecycle import TransitionRefused
 from visits.models import Visit
 from waitingroom import ratelimit
@@ -107,10 +107,14 @@ def _json_action(
 
 @require_POST
 def chat_send(request: HttpRequest, token: str) -> JsonResponse:
-    body = request.POST.get("body", "")
-    return _json_action(
-        request, token, lambda visit: chat.chat_post(visit_id=visit.id, body=body), chat.ChatRefused
-    )
+    form = ChatForm(request.POST)
+
+    def post(visit: Visit) -> None:
+        if not form.is_valid():
+            raise chat.ChatRefused(first_error(form))
+        chat.chat_post(visit_id=visit.id, body=form.cleaned_data["body"])
+
+    return _json_action(request, token, post, chat.ChatRefused)
 
 
 @require_POST

@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visits import cards, chat, offline, selectors, services
+from visits.forms import BroadcastForm, ChatForm, first_error
 from visits.lifecycle import TransitionRefused
 from visits.models import CallParticipant
 from waitingroom import tenancy
@@ -174,8 +175,11 @@ def visit_chat(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
     clinic = frontline_clinic(request, slug)
     visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
     if request.method == "POST":
+        form = ChatForm(request.POST)
         try:
-            chat.chat_post(visit_id=visit.id, user=request.user, body=request.POST.get("body", ""))
+            if not form.is_valid():
+                raise chat.ChatRefused(first_error(form))
+            chat.chat_post(visit_id=visit.id, user=request.user, body=form.cleaned_data["body"])
         except chat.ChatRefused as refused:
             return JsonResponse({"ok": False, "error": str(refused)}, status=400)
         _record_chat(request, visit, audit.Action.CHANGED)
@@ -208,8 +212,11 @@ def _record_chat(request: StaffRequest, visit, action) -> None:
 @login_required
 def broadcast(request: StaffRequest, slug: str) -> HttpResponse:
     clinic = frontline_clinic(request, slug)
+    form = BroadcastForm(request.POST)
     try:
-        chat.clinic_broadcast_set(clinic=clinic, message=request.POST.get("message", ""))
+        if not form.is_valid():
+            raise chat.ChatRefused(first_error(form))
+        chat.clinic_broadcast_set(clinic=clinic, message=form.cleaned_data["message"])
     except chat.ChatRefused as refused:
         if wants_json(request):
             return JsonResponse({"ok": False, "error": str(refused)}, status=400)

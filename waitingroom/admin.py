@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, SuperuserOnlyAdmin
 from waitingroom.audit.admin import AccessEventAdmin  # noqa: F401 (registers the access trail)
 from waitingroom.models import Clinic, Membership, Role
+from waitingroom.outbox.models import EmailMessage
 
 # Accounts: superusers only, with the same refusal of odd query input as every other admin.
 admin.site.unregister(get_user_model())
@@ -69,3 +70,22 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
+
+
+@admin.register(EmailMessage)
+class EmailMessageAdmin(ClinicScopedAdmin):
+    """The email outbox, read-only: what was sent, what is pending, and why one failed."""
+
+    view_roles = frozenset({Role.CLINIC_ADMIN})
+    list_display = ["created_at", "subject", "status", "error", "sent_at"]
+    list_filter = ["status"]
+    fields = readonly_fields = ("reference", "to", "subject", "status", "error", "created_at", "sent_at")
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

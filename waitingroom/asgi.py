@@ -16,11 +16,11 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
 from waitingroom.realtime.gc_tuning import tune_for_many_sockets  # noqa: E402
 from waitingroom.realtime.handshake import SettingsOriginValidator, with_login  # noqa: E402
+from waitingroom.static_files import StaticFilesHandler  # noqa: E402
 
 websocket_urlpatterns = [
     with_login(route) for path in settings.WEBSOCKET_ROUTES for route in import_string(path)
@@ -28,7 +28,7 @@ websocket_urlpatterns = [
 
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app,
+        "http": StaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app,
         "websocket": SettingsOriginValidator(
             # URLRouter's stub wants routes whose callback is typed as a consumer; path() (typed for
             # HTTP views) cannot say so: see visits/routing.py.

@@ -11,6 +11,8 @@ from typing import Any
 from django import forms
 from django.db import models
 
+from waitingroom.validators import EmailAddressField, SingleLineField
+
 
 class Question(models.Model):
     """One configurable question of a clinic's form. Abstract: each form keeps its own table of
@@ -115,16 +117,16 @@ def field_for(question: Question) -> forms.Field:
     if kind == Question.Kind.DATE:
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=label, required=required)
     if kind == Question.Kind.EMAIL:
-        return forms.EmailField(max_length=200, label=label, required=required)
+        return EmailAddressField(max_length=200, label=label, required=required)
     if kind == Question.Kind.PHONE:
-        return forms.CharField(
+        return SingleLineField(
             max_length=20,
             validators=[validate_phone],
             widget=forms.TextInput(attrs={"type": "tel"}),
             label=label,
             required=required,
         )
-    return forms.CharField(max_length=200, label=label, required=required)
+    return SingleLineField(max_length=200, label=label, required=required)
 
 
 class QuestionsMixin:

@@ -14,6 +14,7 @@ from scheduling.models import GUEST_KEY_DIGITS, MAX_PROPOSED_TIMES, Meeting, Ser
 from scheduling.times import clinic_instant, local_datetime_field, numbered_times
 from waitingroom.models import Clinic
 from waitingroom.questions import validate_phone
+from waitingroom.validators import EmailAddressField, MultiLineField, SingleLineField
 
 
 def override_field() -> forms.BooleanField:
@@ -29,16 +30,16 @@ def _providers(clinic: Clinic) -> list[tuple[int, str]]:
 class MeetingForm(forms.Form):
     """Staff schedule a meeting: one time books it, two or three make the guest pick."""
 
-    guest_name = forms.CharField(label="Guest name", max_length=120)
-    guest_email = forms.EmailField(label="Guest email", max_length=200)
-    guest_phone = forms.CharField(
+    guest_name = SingleLineField(label="Guest name", max_length=120)
+    guest_email = EmailAddressField(label="Guest email", max_length=200)
+    guest_phone = SingleLineField(
         label="Guest phone", max_length=20, required=False, validators=[validate_phone]
     )
     service: forms.ModelChoiceField[Service] = forms.ModelChoiceField(
         label="Meeting type", queryset=None, empty_label=None
     )
     provider = forms.TypedChoiceField(label="Host", coerce=int)
-    description = forms.CharField(
+    description = MultiLineField(
         label="Description", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     override = override_field()
@@ -84,13 +85,13 @@ class AssignForm(forms.Form):
 
 
 class SummaryForm(forms.Form):
-    summary = forms.CharField(
+    summary = MultiLineField(
         label="Summary for the guest", max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
     )
 
 
 class GuestKeyForm(forms.Form):
-    key = forms.CharField(label="Guest key", max_length=20)
+    key = SingleLineField(label="Guest key", max_length=20)
 
     def clean_key(self) -> str:
         # People read keys in groups ("123 456 789" or "123-456-789").
@@ -107,6 +108,6 @@ class ReviewForm(forms.Form):
         choices=[(n, f"{n} / 5") for n in range(5, 0, -1)],
         widget=forms.RadioSelect,
     )
-    text = forms.CharField(
+    text = MultiLineField(
         label="Your review", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )

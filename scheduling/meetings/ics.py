@@ -1,4 +1,5 @@
-"""iCalendar (RFC 5545) invitations, written by hand: one VEVENT in UTC, escaped and folded."""
+"""iCalendar (RFC 5545) invitations: one VEVENT in UTC, built with the `icalendar` package, which
+escapes, folds and writes the lines (they were written by hand before)."""
 
 from __future__ import annotations
 
@@ -7,46 +8,26 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 from urllib.parse import urlparse
 
+import icalendar
 from django.conf import settings
 
 PRODID = "-//Waiting Room//Scheduling//EN"
 
+# icalendar escapes CRLF and LF but writes a lone CR, \x0b, \x0c, U+0085, U+2028 and U+2029 raw,
+# and some readers start a new line (an injected property) at each. The forms refuse them
+# (waitingroom/validators.py); rows stored before that, and text built here, are cleaned too.
+LINE_SEPARATORS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-
-def escape(text: str) -> str:
-    # A lone CR (or any other control character) would start a new line in some readers: an
-    # injected property. Newlines become the escaped \n; the rest become spaces.
-    text = CONTROL.sub(" ", text.replace("\r\n", "\n"))
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+def text(value: str) -> str:
+    """A TEXT value: every line separator becomes a newline (escaped as \\n), other controls a space."""
+    return CONTROL.sub(" ", LINE_SEPARATORS.sub("\n", value))
 
 
 def param(value: str) -> str:
-    """A parameter value (CN=...): quoted when it holds , ; or : (quotes themselves can't appear)."""
-    value = CONTROL.sub(" ", value.replace('"', "'").replace("\n", " "))
-    return f'"{value}"' if any(c in value for c in ",;:") else value
-
-
-def fold(line: str) -> str:
-    """Lines longer than 75 octets continue on the next line after CRLF and one space."""
-    encoded = line.encode()
-    if len(encoded) <= 75:
-        return line
-    parts: list[str] = []
-    current = b""
-    for char in line:
-        piece = char.encode()
-        if len(current) + len(piece) > (75 if not parts else 74):
-            parts.append(current.decode())
-            current = b""
-        current += piece
-    parts.append(current.decode())
-    return "\r\n ".join(parts)
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """A parameter value (CN=...) is one line, and cannot hold a double quote."""
+    return text(value).replace("\n", " ").replace("\t", " ").replace('"', "'")
 
 
 def event_calendar(
@@ -65,26 +46,30 @@ def event_calendar(
     now: datetime | None = None,
 ) -> str:
     organizer_email = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@localhost"
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{'CANCEL' if cancelled else 'REQUEST'}",
-        "BEGIN:VEVENT",
-        f"UID:{uid}@{urlparse(settings.PUBLIC_BASE_URL).hostname or 'localhost'}",
-        f"DTSTAMP:{stamp(now or datetime.now(UTC))}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTART:{stamp(starts_at)}",
-        f"DTEND:{stamp(ends_at)}",
-        f"SUMMARY:{escape(summary)}",
-        f"DESCRIPTION:{escape(description)}",
-        f"LOCATION:{escape(url)}",
-        f"URL:{url}",
-        f"ORGANIZER;CN={param(organizer_name)}:mailto:{organizer_email}",
-        f"ATTENDEE;CN={param(attendee_name)};ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:{attendee_email}",
-        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(fold(line) for line in lines) + "\r\n"
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+
+    event = icalendar.Event()
+    event.add("uid", f"{uid}@{urlparse(settings.PUBLIC_BASE_URL).hostname or 'localhost'}")
+    event.add("dtstamp", (now or datetime.now(UTC)).astimezone(UTC))
+    event.add("sequence", sequence)
+    event.add("dtstart", starts_at.astimezone(UTC))
+    event.add("dtend", ends_at.astimezone(UTC))
+    event.add("summary", text(summary))
+    event.add("description", text(description))
+    event.add("location", text(url))
+    event.add("url", icalendar.vUri(param(url)))
+    organizer = icalendar.vCalAddress(f"mailto:{organizer_email}")
+    organizer.params["cn"] = icalendar.vText(param(organizer_name))
+    event.add("organizer", organizer)
+    attendee = icalendar.vCalAddress(f"mailto:{param(attendee_email)}")
+    attendee.params["cn"] = icalendar.vText(param(attendee_name))
+    attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
+    attendee.params["rsvp"] = icalendar.vText("FALSE")
+    event.add("attendee", attendee)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical().decode()

@@ -14,6 +14,7 @@ from scheduling.models import MAX_REQUESTED_TIMES, AppointmentRequest, Schedulin
 from scheduling.times import local_datetime_field, numbered_times, parse_slot, slot_value
 from waitingroom.models import Clinic
 from waitingroom.questions import QuestionsMixin, validate_phone
+from waitingroom.validators import EmailAddressField, MultiLineField, SingleLineField
 
 ANYONE = ""
 
@@ -27,10 +28,10 @@ class RequestForm(QuestionsMixin, forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    name = forms.CharField(label="Your name", max_length=120)
-    email = forms.EmailField(label="Email", max_length=200)
-    phone = forms.CharField(label="Phone", max_length=20, required=False, validators=[validate_phone])
-    note = forms.CharField(
+    name = SingleLineField(label="Your name", max_length=120)
+    email = EmailAddressField(label="Email", max_length=200)
+    phone = SingleLineField(label="Phone", max_length=20, required=False, validators=[validate_phone])
+    note = MultiLineField(
         label="Anything the clinic should know",
         max_length=1000,
         required=False,
@@ -124,10 +125,10 @@ class RequestForm(QuestionsMixin, forms.Form):
         return data
 
 
-def response_field() -> forms.CharField:
+def response_field() -> MultiLineField:
     """The note to the requester that goes with a decision: the dispatch dialog, the provider
     panel, and the admin's accept and decline forms share this one field."""
-    return forms.CharField(
+    return MultiLineField(
         label="Response to requester",
         max_length=2000,
         required=False,
@@ -141,9 +142,9 @@ class DecisionForm(forms.Form):
     `decision` is "decline", "accept" (with `time`, or for a Now request) or "accept@<time>", so
     each requested time can have its own Accept button."""
 
-    decision = forms.CharField()
+    decision = SingleLineField()
     provider = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    time = forms.CharField(required=False)
+    time = SingleLineField(required=False)
     response = response_field()
     override = override_field()
 

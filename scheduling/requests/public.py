@@ -22,6 +22,7 @@ from scheduling.requests.lifecycle import AlreadyDecided
 from scheduling.times import slot_value
 from waitingroom import ratelimit
 from waitingroom.models import Clinic, Membership, Role
+from waitingroom.validators import EmailAddressField
 
 REQUESTER_SESSION_KEY = "requester_id"
 SUBMITTED_SESSION_KEY = "submitted_requests"
@@ -141,7 +142,7 @@ def requester_home(request: HttpRequest) -> HttpResponse:
     if requester is None:
         if request.method == "POST":
             # The same answer whether or not the address is known: nothing to learn here.
-            field = forms.EmailField(max_length=254)
+            field = EmailAddressField(max_length=254)
             try:
                 email = field.clean(request.POST.get("email", "").strip()).lower()
             except forms.ValidationError:

@@ -178,6 +178,25 @@ def test_control_characters_cannot_inject_calendar_lines():
     assert not any(line.startswith("ATTENDEE:mailto:evil") for line in lines)
 
 
+@pytest.mark.parametrize("separator", ["\x0b", "\x0c", "\x85", "\u2028", "\u2029", "\r", "\x00"])
+def test_unicode_line_separators_never_reach_the_calendar_raw(separator):
+    """Rows stored before the forms refused them: the .ics, parsed back by the icalendar package,
+    holds one event whose text has every separator as an escaped newline (or a space)."""
+    import icalendar
+
+    calendar = ics.event_calendar(
+        uid="x", starts_at=tomorrow_utc(), ends_at=tomorrow_utc() + timedelta(minutes=30),
+        summary=f"Eve{separator}END:VEVENT", description=f"a{separator}b", url="https://clinic.example.test/m/1-x/",
+        organizer_name="Clinic", attendee_name=f"Eve{separator}ATTENDEE:mailto:evil@example.com",
+        attendee_email="eve@example.com",
+    )  # fmt: skip
+    assert not any(char in calendar for char in "\x00\x0b\x0c\x85\u2028\u2029")
+    assert "\r" not in calendar.replace("\r\n", "")
+    (event,) = icalendar.Calendar.from_ical(calendar).walk("VEVENT")
+    assert str(event["SUMMARY"]).replace("\n", " ") == "Eve END:VEVENT"
+    assert str(event["ATTENDEE"]) == "mailto:eve@example.com"
+
+
 def tomorrow_utc():
     from datetime import UTC, datetime
 

@@ -9,6 +9,7 @@ import pytest
 from django import forms
 
 from waitingroom.questions import Question, QuestionsMixin, field_for
+from waitingroom.validators import EmailAddressField, SingleLineField
 
 
 def question(kind: str, key: str = "q", *, required: bool = False, options=()):
@@ -19,11 +20,11 @@ def question(kind: str, key: str = "q", *, required: bool = False, options=()):
 @pytest.mark.parametrize(
     ("kind", "field_class"),
     [
-        (Question.Kind.TEXT, forms.CharField),
+        (Question.Kind.TEXT, SingleLineField),
         (Question.Kind.CHOICE, forms.ChoiceField),
         (Question.Kind.DATE, forms.DateField),
-        (Question.Kind.PHONE, forms.CharField),
-        (Question.Kind.EMAIL, forms.EmailField),
+        (Question.Kind.PHONE, SingleLineField),
+        (Question.Kind.EMAIL, EmailAddressField),
         (Question.Kind.REGION, forms.ChoiceField),
     ],
 )

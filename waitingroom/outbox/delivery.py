@@ -51,8 +51,10 @@ def sms_status_update(*, sid: str, status: str, error: str = "") -> bool:
 
 def email_deliver_now(*, message_id: int) -> None:
     """Hand the email to Django's mail backend once; a sent row is done. The HTML part goes as an
-    alternative to the text (rows stored before HTML parts existed go as text only). A failure
-    raises, so the task retries with backoff; the row keeps the last error."""
+    alternative to the text (rows stored before HTML parts existed go as text only). A mail-server
+    failure (OSError) raises, so the task retries with backoff; the row keeps the last error. An
+    email that can never be sent (a header with a line break: BadHeaderError; any other ValueError
+    from building or sending it) ends as failed with its reason, instead of pending forever."""
     try:
         with transaction.atomic():
             message = EmailMessage.objects.select_for_update().get(pk=message_id)
@@ -75,3 +77,7 @@ def email_deliver_now(*, message_id: int) -> None:
         # Recorded outside the rolled-back transaction, so the row shows why it is still pending.
         EmailMessage.objects.filter(pk=message_id).update(error=str(error)[:200])
         raise
+    except ValueError as error:  # BadHeaderError is one; retrying cannot change the outcome
+        EmailMessage.objects.filter(pk=message_id).exclude(status=EmailMessage.Status.SENT).update(
+            status=EmailMessage.Status.FAILED, error=f"Cannot be sent: {error}"[:200]
+        )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
@@ -43,13 +44,26 @@ def twilio_webhook(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
+class SmsStatusForm(forms.Form):
+    """What the callback may carry. A valid signature proves only that Twilio (or whoever holds
+    the token) sent it, not that the values fit our columns: a NUL byte reached PostgreSQL and
+    ended as a 500."""
+
+    MessageSid = forms.RegexField(regex=r"^[A-Za-z0-9]{2,64}\Z")
+    MessageStatus = forms.RegexField(regex=r"^[a-z_]{1,20}\Z")
+    ErrorCode = forms.RegexField(regex=r"^[0-9]{0,10}\Z", required=False)
+
+
 @twilio_webhook
 def twilio_sms_status(request: HttpRequest) -> HttpResponse:
     """Twilio's delivery-status callback for the SMS we send (signed; see twilio_webhook above)."""
-    sid, status = request.POST.get("MessageSid", ""), request.POST.get("MessageStatus", "")
-    if not sid or not status:
+    form = SmsStatusForm(request.POST)
+    if not form.is_valid():
         return HttpResponse(
-            "MessageSid and MessageStatus are required", status=400, content_type="text/plain"
+            "MessageSid and MessageStatus are required, as Twilio sends them",
+            status=400,
+            content_type="text/plain",
         )
-    delivery.sms_status_update(sid=sid, status=status, error=request.POST.get("ErrorCode", ""))
+    data = form.cleaned_data
+    delivery.sms_status_update(sid=data["MessageSid"], status=data["MessageStatus"], error=data["ErrorCode"])
     return HttpResponse(status=204)

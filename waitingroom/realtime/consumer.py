@@ -126,6 +126,11 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             await self.send_error("Messages must be valid JSON.")
             return
+        except RecursionError:
+            # json.loads recurses once per nesting level: a 200,000-deep array ended the socket
+            # with 1011. No message of ours nests more than a few levels.
+            await self.send_error("Messages must not nest that deeply.")
+            return
         await self.receive_json(content, **kwargs)
 
     def message_handlers(self) -> dict:

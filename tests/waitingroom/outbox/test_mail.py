@@ -80,3 +80,35 @@ def test_a_mail_server_failure_is_recorded_and_the_task_retries(clinic_a, monkey
     delivery.email_deliver_now(message_id=message.pk)
     message.refresh_from_db()
     assert (message.status, message.error) == ("sent", "")
+
+
+@pytest.mark.parametrize(
+    ("subject", "to"),
+    [
+        ("New request from Rita\r\nBcc: evil@example.com", "host@example.com"),  # a requester's CR/LF
+        ("Your meeting", "guest@example.com\nBcc: evil@example.com"),  # a line break in an address
+    ],
+)
+def test_an_email_that_can_never_be_sent_ends_failed_with_its_reason(clinic_a, subject, to):
+    """Stored before the forms refused such values: no retry can send it, so it does not stay
+    pending (the task retries OSError only) but ends failed, the reason on the row and in the admin."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    mail.outbox.clear()
+    message = queueing.email_queue(
+        clinic=clinic_a,
+        reference="bad",
+        to=[to],
+        content=EmailContent(subject=subject, text="Body", html=""),
+    )
+    message.refresh_from_db()
+    assert message.status == "failed" and message.error.startswith("Cannot be sent: ")
+    assert mail.outbox == []
+    delivery.email_deliver_now(message_id=message.pk)  # run again: still failed, nothing sent
+    assert (EmailMessage.objects.get().status, mail.outbox) == ("failed", [])
+
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    page = admin.get("/admin/waitingroom/emailmessage/").content.decode()
+    assert "Cannot be sent: " in page and "Failed" in page
