@@ -101,7 +101,7 @@ SOCKETS_OPENED = Coalesced(_open_sockets, abandoned=_opened_for_nobody)
 class StaffDashboardConsumer(RealtimeConsumer):
     """A clinic's live dashboard: receives every change of that clinic's waiting room."""
 
-    audiences = (Audience.STAFF_DASHBOARD,)
+    audiences = (Audience.STAFF_DASHBOARD, Audience.STAFF_MEMBER)
 
     async def connect(self) -> None:
         self.clinic = await self._clinic()
@@ -356,7 +356,7 @@ class StaffCallConsumer(CallPeer):
     (pressed Call) get in; leaving the call ends their part of it."""
 
     # It hears the visit's group (the visit's updates) besides the call's signalling.
-    audiences = (Audience.CALL_PEERS, Audience.PATIENT_SCREEN)
+    audiences = (Audience.CALL_PEERS, Audience.PATIENT_SCREEN, Audience.STAFF_MEMBER)
 
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]

@@ -17,7 +17,7 @@ class MeetingsOverviewConsumer(RealtimeConsumer):
     """Joins the meetings group of the clinic in the URL, for its staff only (the overview page's
     own check, scheduling/meetings/selectors.py: overview_clinic)."""
 
-    audiences = (Audience.MEETINGS_OVERVIEW,)
+    audiences = (Audience.MEETINGS_OVERVIEW, Audience.STAFF_MEMBER)
 
     async def connect(self) -> None:
         clinic_id = await self._clinic_id()

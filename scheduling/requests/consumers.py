@@ -14,7 +14,7 @@ from waitingroom.realtime.messages import Audience
 class DispatchConsumer(RealtimeConsumer):
     """Joins the scheduling group of every clinic the user dispatches for, and nothing else."""
 
-    audiences = (Audience.DISPATCH_PAGE,)
+    audiences = (Audience.DISPATCH_PAGE, Audience.STAFF_MEMBER)
 
     async def connect(self) -> None:
         clinic_ids = await self._clinic_ids()

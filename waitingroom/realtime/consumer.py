@@ -110,8 +110,11 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     def member_group(self) -> str:
         """The signed-in staff member's own group (waitingroom/access.py tells it when their access
-        changes). scope["user"] is resolved before connect (Channels' AuthMiddleware)."""
-        return groups.staff_member_group(self.scope["user"].pk)
+        changes). scope["user"] is resolved before connect (Channels' AuthMiddleware), and a
+        consumer joins only after its permission check let a signed-in user in."""
+        user = self.scope["user"]
+        assert user is not None and user.pk is not None
+        return groups.staff_member_group(user.pk)
 
     async def dispatch(self, message) -> None:
         # Channels' dispatch first sends close_old_connections to the database thread before
