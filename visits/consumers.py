@@ -12,18 +12,18 @@ from django.utils import timezone
 
 from visits import offline, presence, selectors, services, signalling
 from visits.lifecycle import IN_CALL_STATUSES, IN_PROGRESS_STATUSES
-from visits.models import CallParticipant, Visit
+from visits.models import CallParticipant, Visit, hash_token
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.realtime import groups, messages, publisher
 from waitingroom.realtime.batching import Coalesced, call_each
-from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
+from waitingroom.realtime.consumer import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, RealtimeConsumer
 from waitingroom.realtime.messages import Audience
 
 # Statuses in which the patient's activity changes something (presence.visit_activity).
 ACTIVITY_STATUSES = IN_CALL_STATUSES
 # A staff member's call socket closes with this once they are no longer in the call.
-CLOSE_LEFT_CALL = 4403
+CLOSE_LEFT_CALL = CLOSE_FORBIDDEN
 
 
 def _close_sockets(visit_ids: list[int]) -> list | None:
@@ -101,7 +101,7 @@ SOCKETS_OPENED = Coalesced(_open_sockets, abandoned=_opened_for_nobody)
 class StaffDashboardConsumer(RealtimeConsumer):
     """A clinic's live dashboard: receives every change of that clinic's waiting room."""
 
-    audiences = (Audience.STAFF_DASHBOARD,)
+    audiences = (Audience.STAFF_DASHBOARD, Audience.STAFF_MEMBER)
 
     async def connect(self) -> None:
         self.clinic = await self._clinic()
@@ -109,7 +109,7 @@ class StaffDashboardConsumer(RealtimeConsumer):
             # Refused before the handshake completes; an outsider learns nothing.
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        await self.join(groups.clinic_staff_group(self.clinic.id))
+        await self.join(groups.clinic_staff_group(self.clinic.id), self.member_group())
         await self.accept()
 
     @database_sync_to_async
@@ -124,7 +124,7 @@ class StaffDashboardConsumer(RealtimeConsumer):
             return None
 
     async def still_allowed(self) -> bool:
-        return await session_is_live(self.scope) and await self._clinic() is not None
+        return await self._clinic() is not None
 
 
 class CallPeer(RealtimeConsumer):
@@ -151,7 +151,8 @@ class CallPeer(RealtimeConsumer):
     async def call_signal(self, event: dict) -> None:
         payload = event["payload"]
         if (
-            payload["from"] != self.peer_id
+            not self.ended
+            and payload["from"] != self.peer_id
             and payload["to"] in (self.peer_id, "*")
             and await self.may_signal()
         ):
@@ -198,12 +199,19 @@ class CallPeer(RealtimeConsumer):
 
 class PatientConsumer(CallPeer):
     """The patient's wait screen: presence (connect, activity), the device-check result, and the
-    visit's own updates plus the clinic's queue moves and broadcasts."""
+    visit's own updates plus the clinic's queue moves and broadcasts.
+
+    Its credential is its link: when the visit's link is re-issued (another browser took the visit
+    over), the LINK_REISSUED notice closes it, and it re-checks its token on its timer and before
+    anything it does to the visit or the call."""
 
     audiences = (Audience.PATIENT_SCREEN, Audience.WAITING_PATIENTS, Audience.CALL_PEERS)
     # The visit's token and its browser session are the credentials: no login to look up, so the
     # route skips the auth middleware's database call (waitingroom/asgi.py).
     uses_login = False
+    # Thousands of waiting screens: the re-issue notice closes an old link's socket at once, so
+    # the timer, which only catches a lost notice, runs less often than staff sockets'.
+    recheck_every = 120.0
 
     async def connect(self) -> None:
         # One call on the database thread for the session, the visit and, in the common case, the
@@ -215,6 +223,9 @@ class PatientConsumer(CallPeer):
             return
         self.visit, self.counted = found
         self.peer_id, self.visit_id, self.status = signalling.PATIENT_PEER, self.visit.id, self.visit.status
+        self.token_hash = hash_token(self.scope["url_route"]["kwargs"]["token"])
+        # The queue's order (selectors.queue_position): arrival, then id; as published.
+        self.queue_key = (self.visit.arrived_at.timestamp(), self.visit.id)
         try:
             await self.join(
                 groups.visit_group(self.visit.id), groups.clinic_patients_group(self.visit.clinic_id)
@@ -258,6 +269,40 @@ class PatientConsumer(CallPeer):
             self.status = event["payload"]["status"]  # the call is on while the visit is in progress
         await super().realtime_event(event)
 
+    def notice_handlers(self) -> dict:
+        return {
+            **super().notice_handlers(),
+            messages.QUEUE.name: self.on_queue,
+            messages.LINK_REISSUED.name: self.on_link_reissued,
+        }
+
+    async def on_queue(self, payload: dict) -> None:
+        """Another patient joined or left the queue: this screen hears only that someone ahead of
+        it moved, never who (their visit id) or when they arrived."""
+        if (payload["arrived"], payload["visit_id"]) < self.queue_key:
+            await self.send_json({"type": messages.QUEUE.name, "change": payload["change"]})
+
+    async def on_link_reissued(self, payload: dict) -> None:
+        # Read after commit: a socket opened with the new token (the browser that took over)
+        # finds it valid and stays.
+        await self.recheck()
+
+    async def refusal(self) -> int | None:
+        # 4404, what this link would get if it connected again now.
+        return None if await self._link_is_current() else CLOSE_NOT_FOUND
+
+    @database_sync_to_async
+    def _link_is_current(self) -> bool:
+        return Visit.objects.filter(pk=self.visit_id, token_hash=self.token_hash).exists()
+
+    async def _acting(self) -> bool:
+        """Before the socket changes the visit or takes part in the call: its link must still be
+        the visit's (a notice may not have arrived yet). False, and the socket closed, if not."""
+        return await self.recheck()
+
+    async def _refuse(self) -> bool:
+        return not await self._acting() or await super()._refuse()
+
     async def may_signal(self) -> bool:
         return self.status in IN_PROGRESS_STATUSES
 
@@ -275,11 +320,15 @@ class PatientConsumer(CallPeer):
         if not isinstance(hidden, bool):
             await self.send_error("visibility needs hidden: true or false.")
             return
+        if not await self._acting():
+            return
         await database_sync_to_async(offline.visit_visibility)(visit_id=self.visit.id, hidden=hidden)
 
     async def on_media_check(self, content: dict) -> None:
         if content.get("state") != "started":
             await self.send_error("media_check needs state: started.")
+            return
+        if not await self._acting():
             return
         await database_sync_to_async(services.visit_media_check_started)(visit_id=self.visit.id)
 
@@ -288,12 +337,14 @@ class PatientConsumer(CallPeer):
         if not isinstance(ok, bool):
             await self.send_error("media needs ok: true or false.")
             return
+        if not await self._acting():
+            return
         await database_sync_to_async(services.visit_media_result)(visit_id=self.visit.id, ok=ok)
 
     async def on_activity(self, content: dict) -> None:
         # Activity only matters in a call (it holds off "away"); the page sends it every few
         # seconds while the patient moves, so a waiting patient's costs no database work.
-        if self.status not in ACTIVITY_STATUSES:
+        if self.status not in ACTIVITY_STATUSES or not await self._acting():
             return
         await database_sync_to_async(presence.visit_activity)(
             visit_id=self.visit.id, idle_seconds=self.visit.clinic.idle_seconds
@@ -305,17 +356,17 @@ class StaffCallConsumer(CallPeer):
     (pressed Call) get in; leaving the call ends their part of it."""
 
     # It hears the visit's group (the visit's updates) besides the call's signalling.
-    audiences = (Audience.CALL_PEERS, Audience.PATIENT_SCREEN)
+    audiences = (Audience.CALL_PEERS, Audience.PATIENT_SCREEN, Audience.STAFF_MEMBER)
 
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
-        self.visit_id = kwargs["visit_id"]
-        if not await self._may_join(kwargs["slug"]):
+        self.visit_id, self.slug = kwargs["visit_id"], kwargs["slug"]
+        if not await self._may_join(self.slug):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.peer_id = signalling.staff_peer(tenancy.scope_staff(self.scope).id)
         self.in_call = True
-        await self.join(groups.visit_group(self.visit_id))
+        await self.join(groups.visit_group(self.visit_id), self.member_group())
         await self.accept()
 
     @database_sync_to_async
@@ -336,14 +387,17 @@ class StaffCallConsumer(CallPeer):
     async def realtime_event(self, event: dict) -> None:
         # Every change of the visit (someone left, the visit ended) re-checks that this staff
         # member is still in the call; once out, the socket closes and hears nothing more.
+        if await self.took_notice(event["payload"]):
+            return
         if event["payload"].get("type") == messages.VISIT.name:
             self.in_call = await database_sync_to_async(self._participates)()
             await self.send_json(event["payload"])
             if not self.in_call:
-                await self.close(code=CLOSE_LEFT_CALL)
+                await self.end(CLOSE_LEFT_CALL)
 
     async def may_signal(self) -> bool:
         return self.in_call
 
     async def still_allowed(self) -> bool:
-        return await session_is_live(self.scope) and await database_sync_to_async(self._participates)()
+        # As at connect: still frontline staff of the visit's clinic, and still in its call.
+        return await self._may_join(self.slug)

@@ -112,3 +112,9 @@ def broadcast_changed(*, clinic_id: int, message: str) -> None:
             (groups.clinic_staff_group(clinic_id), payload),
         ]
     )
+
+
+def link_reissued(*, visit_id: int) -> None:
+    """The visit's link was re-issued: its sockets re-check their token after commit, and those
+    opened with the old one close (visits/consumers.py, PatientConsumer)."""
+    publisher.publish(groups.visit_group(visit_id), {"type": messages.LINK_REISSUED.name})

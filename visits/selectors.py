@@ -45,7 +45,7 @@ def staff_visit(*, clinic: Clinic, visit_id: int) -> Visit:
 # What the patient's socket reads of its visit (visits/consumers.py uses nothing else): building a
 # Visit and a Clinic with all their fields was the largest cost of a reconnect storm (22.7% of
 # daphne's time in the profile, docs/performance.md).
-SOCKET_FIELDS = ("id", "status", "clinic_id", "ended_at", "clinic__id", "clinic__idle_seconds")
+SOCKET_FIELDS = ("id", "status", "clinic_id", "arrived_at", "ended_at", "clinic__id", "clinic__idle_seconds")
 
 
 def patient_visit(*, token: str, bound_visit_ids: list[int], only: tuple[str, ...] = ()) -> Visit:

@@ -140,6 +140,9 @@ def visit_reissue_token(*, visit: Visit) -> str:
     token = new_token()
     visit.token_hash = hash_token(token)
     visit.save(update_fields=["token_hash"])
+    # The old link's sockets (the other browser) close: they must no longer act on the visit,
+    # hear its chat or answer its call.
+    publishing.link_reissued(visit_id=visit.id)
     return token
 
 

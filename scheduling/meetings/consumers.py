@@ -9,7 +9,7 @@ from django.http import Http404
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.realtime import groups
-from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, RealtimeConsumer, session_is_live
+from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, RealtimeConsumer
 from waitingroom.realtime.messages import Audience
 
 
@@ -17,7 +17,7 @@ class MeetingsOverviewConsumer(RealtimeConsumer):
     """Joins the meetings group of the clinic in the URL, for its staff only (the overview page's
     own check, scheduling/meetings/selectors.py: overview_clinic)."""
 
-    audiences = (Audience.MEETINGS_OVERVIEW,)
+    audiences = (Audience.MEETINGS_OVERVIEW, Audience.STAFF_MEMBER)
 
     async def connect(self) -> None:
         clinic_id = await self._clinic_id()
@@ -25,7 +25,7 @@ class MeetingsOverviewConsumer(RealtimeConsumer):
             # Refused before the handshake completes: another clinic's staff learn nothing.
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        await self.join(groups.clinic_meetings_group(clinic_id))
+        await self.join(groups.clinic_meetings_group(clinic_id), self.member_group())
         await self.accept()
 
     @database_sync_to_async
@@ -41,4 +41,4 @@ class MeetingsOverviewConsumer(RealtimeConsumer):
         return clinic.pk
 
     async def still_allowed(self) -> bool:
-        return await session_is_live(self.scope) and await self._clinic_id() is not None
+        return await self._clinic_id() is not None

@@ -9,7 +9,6 @@ import {fragment, refetcher, swapInner} from "../waitingroom/lib/swap.js";
 import {Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
 
 const body = document.body, panel = document.querySelector("[data-status-panel]");
-const myId = Number(body.dataset.visit), myArrived = Number(body.dataset.arrived);
 const deviceCheck = document.querySelector("[data-device-check]");
 const callBox = document.querySelector("[data-call]");
 const CLOSED_LABEL = "Visit closed";
@@ -95,11 +94,11 @@ function showPosition(position) {
   const estimate = table && JSON.parse(table.textContent)[position - 1];
   if (minutes && estimate) minutes.textContent = estimate;
 }
+// The server sends this screen only the moves of patients ahead of it (+1 joined, -1 left),
+// never who they are.
 function onQueue(msg) {
   const el = panel.querySelector("[data-position]");
-  if (!el || msg.visit_id === myId) return;
-  const ahead = msg.arrived < myArrived || (msg.arrived === myArrived && msg.visit_id < myId);
-  if (ahead) showPosition(Math.max(1, Number(el.textContent) + msg.change));
+  if (el) showPosition(Math.max(1, Number(el.textContent) + msg.change));
 }
 
 // --- Live updates ------------------------------------------------------------------------------

@@ -8,9 +8,8 @@ from django import template
 from django.utils.html import json_script
 from django.utils.safestring import SafeString
 
-from visits.consumers import CLOSE_LEFT_CALL
 from visits.lifecycle import IN_CALL_STATUSES, PATIENT_SCREEN, PHASE_OF, WAITING_PHASES, Phase
-from waitingroom.realtime.consumer import CLOSE_NOT_FOUND, CLOSE_SESSION_ENDED
+from waitingroom.realtime.consumer import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_SESSION_ENDED
 
 register = template.Library()
 
@@ -22,8 +21,9 @@ RULES = {
     "screenOf": {status.value: screen for status, screen in PATIENT_SCREEN.items()},
     "inCall": sorted(IN_CALL_STATUSES),
     "waitingPhases": [phase.value for phase in WAITING_PHASES],
-    # Closes after which reconnecting would not help (signed out, not found, no longer in the call).
-    "closeCodes": {"refused": [CLOSE_SESSION_ENDED, CLOSE_NOT_FOUND, CLOSE_LEFT_CALL]},
+    # Closes after which reconnecting would not help (signed out; not found, or a link re-issued to
+    # another browser; no longer allowed: membership or role changed, no longer in the call).
+    "closeCodes": {"refused": [CLOSE_SESSION_ENDED, CLOSE_NOT_FOUND, CLOSE_FORBIDDEN]},
 }
 _RENDERED = json_script(RULES, "wr-rules")
 

@@ -4,6 +4,9 @@ and the close codes the browser sees."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
+import random
 import time
 import weakref
 from typing import Any
@@ -13,12 +16,19 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from waitingroom.realtime import messages
-from waitingroom.realtime.messages import Audience
+from waitingroom.realtime import groups, messages
+from waitingroom.realtime.messages import Audience, Direction
+
+log = logging.getLogger(__name__)
 
 # Close codes the browser sees (4000-4999 are the application's own).
 CLOSE_NOT_FOUND = 4404
 CLOSE_SESSION_ENDED = 4401
+# Signed in, but no longer allowed here (membership removed, role changed, left the call).
+CLOSE_FORBIDDEN = 4403
+
+# Published for the consumers and never forwarded to a browser (messages.Direction.NOTICE).
+NOTICES = frozenset(messages.names(Direction.NOTICE))
 
 
 # Group joins and leaves in flight at once, per process. A reconnect storm starts thousands at
@@ -49,8 +59,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     # Whom this consumer serves: the audiences of the groups it joins and of the messages it takes.
     audiences: tuple[Audience, ...] = ()
 
-    # How often (seconds) a long-lived socket re-checks that its session still grants access.
-    recheck_every = 60.0
+    # How often (seconds) an open socket re-checks, on its own timer, that it may stay open. The
+    # notices (waitingroom/access.py, a re-issued link) close a socket within a second; this
+    # catches what no notice tells: an expired session, a notice lost while Redis was away.
+    recheck_every = 30.0
     # scope["user"] is resolved from the session before connect (waitingroom/asgi.py); a consumer
     # that needs no login sets False and has no scope["user"].
     uses_login = True
@@ -58,7 +70,51 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def websocket_connect(self, message) -> None:
         self.joined: list[str] = []
         self.last_check = time.monotonic()
+        self.ended = False
+        self._watcher: asyncio.Task | None = None
         await super().websocket_connect(message)
+
+    async def accept(self, subprotocol=None, headers=None) -> None:
+        await super().accept(subprotocol, headers)
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        """The socket's own re-check timer, whether or not its browser sends anything. Spread
+        (+-20%) so that sockets opened together do not all query at once."""
+        while not self.ended:
+            await asyncio.sleep(max(0.1, self.recheck_every) * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret
+            try:
+                await self.recheck()
+            except Exception:
+                # The database is away: the socket stays (a fault must not drop every page); the
+                # next round checks again.
+                log.warning("re-checking a socket's access failed", exc_info=True)
+
+    async def recheck(self) -> bool:
+        """Close the socket if it may no longer stay open; True while it may."""
+        self.last_check = time.monotonic()
+        code = await self.refusal()
+        if code is not None:
+            await self.end(code)
+        return code is None
+
+    async def end(self, code: int) -> None:
+        """Close the socket with `code`; from now on it forwards nothing and acts on nothing,
+        even before its browser acknowledges the close and its groups are left."""
+        if self.ended:
+            return
+        self.ended = True
+        if self._watcher is not None and self._watcher is not asyncio.current_task():
+            self._watcher.cancel()
+        await self.close(code=code)
+
+    def member_group(self) -> str:
+        """The signed-in staff member's own group (waitingroom/access.py tells it when their access
+        changes). scope["user"] is resolved before connect (Channels' AuthMiddleware), and a
+        consumer joins only after its permission check let a signed-in user in."""
+        user = self.scope["user"]
+        assert user is not None and user.pk is not None
+        return groups.staff_member_group(user.pk)
 
     async def dispatch(self, message) -> None:
         # Channels' dispatch first sends close_old_connections to the database thread before
@@ -82,30 +138,68 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                     await self.channel_layer.group_add(group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
-        groups = getattr(self, "joined", [])
-        if not groups:
+        self.ended = True
+        watcher = getattr(self, "_watcher", None)
+        if watcher is not None:
+            watcher.cancel()
+        joined = getattr(self, "joined", [])
+        if not joined:
             return
         async with membership_gate():
             discard_many = getattr(self.channel_layer, "group_discard_many", None)
             if discard_many is not None:
-                await discard_many(groups, self.channel_name)
+                await discard_many(joined, self.channel_name)
             else:
-                for group in groups:
+                for group in joined:
                     await self.channel_layer.group_discard(group, self.channel_name)
 
     async def realtime_event(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["payload"])
+        if not await self.took_notice(event["payload"]):
+            await self.send_json(event["payload"])
+
+    async def took_notice(self, payload: dict[str, Any]) -> bool:
+        """True when `payload` is not for the browser: a notice (handled here, never forwarded),
+        or anything at all once the socket has ended."""
+        if self.ended:
+            return True
+        if payload.get("type") not in NOTICES:
+            return False
+        handler = self.notice_handlers().get(payload["type"])
+        if handler is not None:
+            await handler(payload)
+        return True
+
+    def notice_handlers(self) -> dict:
+        """Handlers of the notices this consumer acts on, keyed by declared names."""
+        return {messages.ACCESS.name: self.on_access} if self.uses_login else {}
+
+    async def on_access(self, payload: dict[str, Any]) -> None:
+        """The staff member's access changed: the ended session's sockets close at once (its
+        row may not be gone yet: Django sends user_logged_out before it flushes the session),
+        the others re-check."""
+        if payload["session"] and payload["session"] == session_fingerprint(self.scope.get("session")):
+            await self.end(CLOSE_SESSION_ENDED)
+        else:
+            await self.recheck()
+
+    async def refusal(self) -> int | None:
+        """The close code when this socket may no longer stay open, else None: an ended login
+        session first, then the consumer's own permission (still_allowed)."""
+        if self.uses_login and not await session_is_live(self.scope):
+            return CLOSE_SESSION_ENDED
+        if not await self.still_allowed():
+            return CLOSE_FORBIDDEN
+        return None
 
     async def still_allowed(self) -> bool:
-        """Subclasses re-check their permission here (session still valid, still a member)."""
+        """Subclasses re-check their permission here (still a member, in a role that may)."""
         return True
 
     async def receive_json(self, content: Any, **kwargs) -> None:
-        if time.monotonic() - self.last_check > self.recheck_every:
-            self.last_check = time.monotonic()
-            if not await self.still_allowed():
-                await self.close(code=CLOSE_SESSION_ENDED)
-                return
+        if self.ended:
+            return
+        if time.monotonic() - self.last_check > self.recheck_every and not await self.recheck():
+            return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.send_error("Messages must be JSON objects with a type.")
             return
@@ -144,13 +238,37 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": messages.ERROR.name, "error": error})
 
 
+def session_fingerprint(session) -> str:
+    """What names a login session in a notice: a hash, so that the channel layer never carries
+    a session key (a credential)."""
+    key = getattr(session, "session_key", None)
+    return hashlib.sha256(key.encode()).hexdigest() if key else ""
+
+
 @database_sync_to_async
 def session_is_live(scope) -> bool:
-    """The socket's login session still exists and has not expired (not logged out meanwhile)."""
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
+    """The socket's login session still exists, has not expired, and still signs in the same user
+    with the same password (an active user, for the session's backend): what Django's get_user()
+    decides for a request, on the session read afresh (the scope's copy was read at connect).
+    Unlike get_user() it changes nothing: a socket's check must never flush or re-key the session
+    its browser's pages use."""
+    from importlib import import_module
 
-    session = scope.get("session")
-    if session is None or not session.session_key:
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+    from django.utils.crypto import constant_time_compare
+
+    session, user = scope.get("session"), scope.get("user")
+    if session is None or not session.session_key or user is None or not user.is_authenticated:
         return False
-    return Session.objects.filter(session_key=session.session_key, expire_date__gt=timezone.now()).exists()
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session.session_key).load()
+    backend = data.get(BACKEND_SESSION_KEY)
+    if data.get(SESSION_KEY) != str(user.pk) or backend not in settings.AUTHENTICATION_BACKENDS:
+        return False
+    account = load_backend(backend).get_user(user.pk)  # None once deleted or deactivated
+    stored = data.get(HASH_SESSION_KEY) or ""
+    if account is None or not stored:
+        return False
+    return any(
+        constant_time_compare(stored, known)
+        for known in (account.get_session_auth_hash(), *account.get_session_auth_fallback_hash())
+    )

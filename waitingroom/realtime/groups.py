@@ -15,6 +15,7 @@ _NAMES = {
     Audience.WAITING_PATIENTS: "clinic-{}-patients",
     Audience.DISPATCH_PAGE: "clinic-{}-scheduling",
     Audience.MEETINGS_OVERVIEW: "clinic-{}-meetings",
+    Audience.STAFF_MEMBER: "staff-{}",
 }
 _PATTERNS = [
     (re.compile(re.escape(name).replace(r"\{\}", r"\d+")), audience) for audience, name in _NAMES.items()
@@ -45,6 +46,12 @@ def clinic_meetings_group(clinic_id: int) -> str:
     """Every open meetings overview of one clinic: its own group, so that it does not hear every
     card pushed to the dashboards."""
     return _NAMES[Audience.MEETINGS_OVERVIEW].format(clinic_id)
+
+
+def staff_member_group(user_id: int) -> str:
+    """Every socket one staff member has open, whatever its page: told when their access changes
+    (waitingroom/access.py), so that those sockets end with the right to them."""
+    return _NAMES[Audience.STAFF_MEMBER].format(user_id)
 
 
 def audience_of(group: str) -> Audience:

@@ -20,6 +20,9 @@ class Direction(StrEnum):
     REPLY = "server->client reply"  # a consumer's answer to its own socket
     RECEIVE = "client->server"  # a browser's message, handled by its consumer
     RELAY = "relayed signalling"  # one call peer's message forwarded to another (publisher.relay)
+    # Published to a group after commit like a push, but for the consumers only: they act on it
+    # (close a socket, pass on what concerns their own browser) and never forward it as it is.
+    NOTICE = "server->consumer notice"
 
 
 class Audience(StrEnum):
@@ -32,6 +35,8 @@ class Audience(StrEnum):
     DISPATCH_PAGE = "dispatch pages of a clinic"
     MEETINGS_OVERVIEW = "meetings overviews of a clinic"
     CALL_PEERS = "the browsers in one visit's call (patient and staff)"
+    # Every socket a staff member has open (dashboard, dispatch, meetings overview, call).
+    STAFF_MEMBER = "every socket of one staff member"
     EVERY_SOCKET = "every socket"
 
 
@@ -72,8 +77,12 @@ def push(audience: Audience, *fields: str) -> Leg:
     return Leg(Direction.PUSH, audience, fields)
 
 
-def reply(*fields: str) -> Leg:
-    return Leg(Direction.REPLY, Audience.EVERY_SOCKET, fields)
+def reply(*fields: str, audience: Audience = Audience.EVERY_SOCKET) -> Leg:
+    return Leg(Direction.REPLY, audience, fields)
+
+
+def notice(audience: Audience, *fields: str) -> Leg:
+    return Leg(Direction.NOTICE, audience, fields)
 
 
 def receive(audience: Audience, *fields: str) -> Leg:
@@ -97,8 +106,11 @@ VISIT = _declare(
 )
 QUEUE = _declare(
     "queue",
-    "A patient joined (+1) or left (-1) the clinic's queue; screens behind them move up.",
-    push(A.WAITING_PATIENTS, "visit_id", "arrived", "change"),
+    "A patient joined (+1) or left (-1) the clinic's queue. Each patient's consumer compares the "
+    "mover with its own visit and tells its browser only that someone ahead of it moved: no "
+    "patient's screen learns another visit's id or arrival time.",
+    notice(A.WAITING_PATIENTS, "visit_id", "arrived", "change"),
+    reply("change", audience=A.WAITING_PATIENTS),
 )
 CHAT = _declare(
     "chat",
@@ -131,6 +143,21 @@ MEETINGS = _declare(
     "meetings",
     "A meeting of the clinic changed: the overview re-fetches its rows.",
     push(A.MEETINGS_OVERVIEW),
+)
+
+# --- Notices: for the consumers, never forwarded to a browser -------------------------------------
+ACCESS = _declare(
+    "access",
+    "A staff member's access changed (logout, membership removed or changed, account changed): "
+    "the socket of the ended session (its fingerprint in `session`) closes, and with `session` "
+    "empty every socket of theirs re-checks its right and closes when it is gone.",
+    notice(A.STAFF_MEMBER, "session"),
+)
+LINK_REISSUED = _declare(
+    "link_reissued",
+    "The visit's link was re-issued (another browser took the visit over): every socket opened "
+    "with the old token closes.",
+    notice(A.PATIENT_SCREEN),
 )
 
 # --- Replies of every consumer ---------------------------------------------------------------------
@@ -180,6 +207,14 @@ def check(direction: Direction, audience: Audience, payload: dict[str, Any]) -> 
     fields = set(payload) - {"type"}
     if fields != set(leg.fields):
         raise ContractError(f"{name!r} to {audience} carries {sorted(fields)}, declared {sorted(leg.fields)}")
+
+
+def check_published(audience: Audience, payload: dict[str, Any]) -> None:
+    """check() for what the publisher sends to a group: a push, or a notice for the consumers."""
+    name = payload.get("type")
+    message = REGISTRY.get(name) if isinstance(name, str) else None
+    is_notice = message is not None and message.leg(Direction.NOTICE, audience) is not None
+    check(Direction.NOTICE if is_notice else Direction.PUSH, audience, payload)
 
 
 def names(direction: Direction, audience: Audience | None = None) -> set[str]:

@@ -76,7 +76,7 @@ def _build_and_deliver(build: Callable[[], list[tuple[str, dict[str, Any]]]]) ->
 def _checked(batch: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
     batch = list(batch)
     for group, payload in batch:
-        messages.check(messages.Direction.PUSH, groups.audience_of(group), payload)
+        messages.check_published(groups.audience_of(group), payload)
     return batch
 
 

@@ -74,6 +74,7 @@ def test_every_group_name_has_its_audience():
         groups.clinic_patients_group(7): Audience.WAITING_PATIENTS,
         groups.clinic_scheduling_group(7): Audience.DISPATCH_PAGE,
         groups.clinic_meetings_group(7): Audience.MEETINGS_OVERVIEW,
+        groups.staff_member_group(7): Audience.STAFF_MEMBER,
     }
     assert {name: groups.audience_of(name) for name in made} == made
 
@@ -89,6 +90,51 @@ def test_consumers_take_only_declared_client_messages_of_their_audiences(consume
     assert consumer.audiences, "a consumer names whom it serves"
     handled = set(consumer().message_handlers())
     assert handled <= _accepted(consumer), handled - _accepted(consumer)
+
+
+def _notices(consumer) -> set[str]:
+    return {name for audience in consumer.audiences for name in messages.names(Direction.NOTICE, audience)}
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS, ids=lambda c: c.__name__)
+def test_consumers_act_only_on_notices_to_their_audiences(consumer):
+    handled = set(consumer().notice_handlers())
+    assert handled <= _notices(consumer), handled - _notices(consumer)
+
+
+def test_every_notice_has_a_handler_and_none_is_a_browser_message():
+    handled = {name for consumer in CONSUMERS for name in consumer().notice_handlers()}
+    assert messages.names(Direction.NOTICE) == handled
+    # A notice may share its name with a browser message (queue), but never its audience's leg:
+    # what the consumers act on is not what a page script reads.
+    for name in messages.names(Direction.NOTICE):
+        message = messages.REGISTRY[name]
+        notice_audiences = {leg.audience for leg in message.legs if leg.direction is Direction.NOTICE}
+        forwarded = {leg for leg in message.legs if leg.direction is Direction.PUSH}
+        assert not {leg.audience for leg in forwarded} & notice_audiences, name
+
+
+@pytest.mark.parametrize("consumer", CONSUMERS, ids=lambda c: c.__name__)
+async def test_a_consumer_never_forwards_a_notice(consumer):
+    sent: list = []
+    socket = consumer()
+    socket.ended, socket.scope = False, {}
+
+    async def send_json(content, close=False):
+        sent.append(content)
+
+    async def ignore(payload):
+        return None
+
+    socket.send_json = send_json
+    socket.notice_handlers = lambda: {name: ignore for name in messages.names(Direction.NOTICE)}
+    for payload in (
+        {"type": "queue", "visit_id": 1, "arrived": 0.0, "change": 1},
+        {"type": "access", "session": ""},
+        {"type": "link_reissued"},
+    ):
+        await socket.realtime_event({"type": publisher.EVENT_TYPE, "payload": payload})
+    assert sent == []
 
 
 def test_every_declared_client_message_has_a_handler():
