@@ -73,8 +73,9 @@ class ResyncingPubSubChannelLayer(RedisPubSubChannelLayer):
 
 
 # What a socket receives: the consumers' `realtime_event` forwards the payload to the page.
-RESYNC_EVENT = {"type": "realtime.event", "payload": {"type": messages.RESYNC.name}}
-messages.check(messages.Direction.PUSH, messages.Audience.EVERY_SOCKET, RESYNC_EVENT["payload"])
+RESYNC_PAYLOAD: dict[str, Any] = {"type": messages.RESYNC.name}
+messages.check(messages.Direction.PUSH, messages.Audience.EVERY_SOCKET, RESYNC_PAYLOAD)
+RESYNC_EVENT = {"type": "realtime.event", "payload": RESYNC_PAYLOAD}
 
 
 def _watch_reconnects(shard, layer) -> None:
