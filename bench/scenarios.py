@@ -130,9 +130,10 @@ async def miscounted_after(clinic: BenchClinic, expected: int, seconds: float = 
 
 def _forget_presence(clinic_id: int) -> None:
     """Servers of an earlier scenario were stopped with sockets open: start from none."""
-    from visits.models import Visit
+    from visits.models import ProcessSockets, Visit
 
     Visit.objects.filter(clinic_id=clinic_id).update(open_sockets=0)
+    ProcessSockets.objects.filter(visit__clinic_id=clinic_id).delete()
 
 
 async def settle(clinic: BenchClinic, expected: int) -> float:

@@ -10,7 +10,7 @@ from django.db import DatabaseError
 from django.http import Http404
 from django.utils import timezone
 
-from visits import offline, presence, selectors, services, signalling
+from visits import leases, offline, presence, selectors, services, signalling
 from visits.lifecycle import IN_CALL_STATUSES, IN_PROGRESS_STATUSES
 from visits.models import CallParticipant, Visit, hash_token
 from waitingroom import tenancy
@@ -46,6 +46,7 @@ def _open_sockets(sockets: list[PatientConsumer]) -> list:
     """Patient sockets opening, looked up and counted in batches (see Coalesced): for each,
     None (no such visit for this browser) or (visit, counted), counted when the quiet presence
     update (presence.visit_sockets_opened_quietly, one statement for the batch) took it."""
+    leases.ensure_lease()  # before this process counts its first socket
     _load_sessions(sockets)
     found = call_each([socket._find for socket in sockets])
     visits = [f for f in found if isinstance(f, Visit)]

@@ -208,3 +208,33 @@ class ChatMessage(models.Model):
         if self.sender == self.Sender.PATIENT:
             return self.visit.patient_name
         return (self.user.get_full_name() or self.user.username) if self.user else "Clinic"
+
+
+class PresenceLease(models.Model):
+    """A process serving patient sockets, alive while it renews its lease (visits/leases.py).
+
+    A process killed with sockets open never closes them; once its lease has expired, the
+    presence sweep counts its sockets as closed (docs/architecture.md, "Presence")."""
+
+    process = models.CharField(max_length=100, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.process
+
+
+class ProcessSockets(models.Model):
+    """How many of a visit's open sockets one process holds. `Visit.open_sockets` is their sum,
+    kept by the same statements; a close takes back only what its own process counted."""
+
+    process = models.CharField(max_length=100)
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="+")
+    sockets = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["process", "visit"], name="one_socket_count_per_process")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process}: {self.sockets} socket(s) of visit {self.visit_id}"

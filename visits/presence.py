@@ -3,38 +3,26 @@
 A drop is not acted on when it happens: it sets a due time, and the beat sweep applies it if the
 patient has not come back by then. Opening a socket clears every pending due time. Presence
 changes that nobody needs to see (a reconnect within the grace, activity pings) publish nothing.
+
+Every socket is counted twice by the same statement: on the visit (`open_sockets`, what the
+timers read) and under the process that holds it (`ProcessSockets`), so that the sockets of a
+process that died without closing them can be counted as closed (visits/leases.py).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import (
-    Case,
-    DateTimeField,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Greatest
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from visits import publishing
+from visits import leases, publishing
 from visits.lifecycle import IN_PROGRESS_STATUSES, OPEN_STATUSES, Actor, Event, Status
-from visits.models import Visit
+from visits.models import PresenceLease, ProcessSockets, Visit
 from visits.services import apply_event, locked_visit
-from waitingroom.models import Clinic
 
 # Statuses in which a lost connection costs the patient their place after the hold window.
 HOLDABLE = (Status.CONNECTING, Status.MEDIA_BLOCKED, Status.WAITING)
@@ -44,45 +32,66 @@ QUIET_OPEN = [s for s in OPEN_STATUSES if s not in (Status.OFFLINE, Status.RECAL
 
 
 def visit_socket_opened_quietly(*, visit_id: int) -> bool:
-    """The common case, a page connecting or reconnecting within the grace: one UPDATE (the row
-    lock is the statement's own) and nothing visible changes, so there is nothing to publish.
+    """The common case, a page connecting or reconnecting within the grace: one statement (the
+    row lock is the statement's own) and nothing visible changes, so there is nothing to publish.
     False when the visit needs `visit_socket_opened` (it comes back from offline, recalled,
     Recents or a lost connection, or is closed): that one publishes, so it must run once the
     socket has joined its groups."""
-    quiet = Visit.objects.filter(pk=visit_id, status__in=QUIET_OPEN, connection_lost=False)
-    return bool(
-        quiet.update(
-            open_sockets=F("open_sockets") + 1, disconnected_at=None, grace_due_at=None, hold_due_at=None
+    return bool(_count_quietly({visit_id: 1}))
+
+
+# One statement counts the sockets on their quiet visits and under this process, so that a
+# process killed between two statements cannot leave a socket counted on one side only.
+_COUNT_QUIETLY = """
+WITH counted AS (
+    UPDATE visits_visit AS v
+    SET open_sockets = v.open_sockets + c.n,
+        disconnected_at = NULL, grace_due_at = NULL, hold_due_at = NULL
+    FROM unnest(%(ids)s::bigint[], %(counts)s::integer[]) AS c(id, n)
+    WHERE v.id = c.id AND v.status = ANY(%(quiet)s) AND NOT v.connection_lost
+    RETURNING v.id, c.n
+), mine AS (
+    INSERT INTO visits_processsockets (process, visit_id, sockets)
+    SELECT %(process)s, id, n FROM counted
+    ON CONFLICT (process, visit_id)
+    DO UPDATE SET sockets = visits_processsockets.sockets + EXCLUDED.sockets
+)
+SELECT id FROM counted
+"""
+
+
+def _count_quietly(opened: dict[int, int]) -> set[int]:
+    """Count `opened[visit_id]` more sockets on each quiet visit: the visits counted."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _COUNT_QUIETLY,
+            {
+                "ids": list(opened),
+                "counts": list(opened.values()),
+                "quiet": [str(s) for s in QUIET_OPEN],
+                "process": leases.process_id(),
+            },
         )
-    )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def visit_sockets_opened_quietly(*, visit_ids: list[int]) -> set[int]:
     """`visit_socket_opened_quietly` for one socket per entry (a visit may appear more than
     once): the visits whose sockets were counted. One UPDATE for a lone socket; for a batch, the
     quiet rows locked in one SELECT (in id order, as any other batch locks them) and counted in
-    one UPDATE per distinct number of sockets, in one transaction."""
+    one statement, in one transaction."""
     if len(visit_ids) == 1:
         return set(visit_ids) if visit_socket_opened_quietly(visit_id=visit_ids[0]) else set()
     opened = Counter(visit_ids)
     with transaction.atomic():
-        quiet = set(
+        # Locked in id order first, as any other batch locks them (no deadlock between batches).
+        list(
             Visit.objects.select_for_update()
             .filter(pk__in=list(opened), status__in=QUIET_OPEN, connection_lost=False)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        by_count: dict[int, list[int]] = {}
-        for visit_id in quiet:
-            by_count.setdefault(opened[visit_id], []).append(visit_id)
-        for count, ids in by_count.items():
-            Visit.objects.filter(pk__in=ids).update(
-                open_sockets=F("open_sockets") + count,
-                disconnected_at=None,
-                grace_due_at=None,
-                hold_due_at=None,
-            )
-    return quiet
+        return _count_quietly(dict(opened))
 
 
 def visit_socket_opened(*, visit_id: int) -> None:
@@ -96,6 +105,7 @@ def visit_socket_opened(*, visit_id: int) -> None:
         if visit.is_closed:
             return
         visit.open_sockets += 1
+        _count_on_process(visit.id)
         was_lost = visit.connection_lost
         visit.disconnected_at = visit.grace_due_at = visit.hold_due_at = None
         visit.connection_lost = False
@@ -123,34 +133,61 @@ def visit_socket_closed(*, visit_id: int) -> None:
     visit_sockets_closed(visit_ids=[visit_id])
 
 
-def visit_sockets_closed(*, visit_ids: list[int]) -> None:
-    """One socket closed per entry (a visit may appear more than once), in one UPDATE per
-    distinct count (no lock, no other round trip; in practice one): the last socket of a visit
-    to close starts its reconnect grace, the clinic's grace read by a subquery in the same
-    statement. A reconnect storm's thousands of drops are written a batch at a time
+def visit_sockets_closed(*, visit_ids: list[int], process: str | None = None) -> None:
+    """One socket closed per entry (a visit may appear more than once), in one statement (no
+    lock, no other round trip): the last socket of a visit to close starts its reconnect grace,
+    the clinic's grace read in the same statement. Only what `process` (this one by default)
+    counted is taken back: the sockets of a process whose lease expired were already counted as
+    closed by the sweep. A reconnect storm's thousands of drops are written a batch at a time
     (visits.consumers)."""
-    now = timezone.now()
-    grace = Subquery(
-        Clinic.objects.filter(pk=OuterRef("clinic_id")).values("reconnect_grace_seconds")[:1],
-        output_field=IntegerField(),
-    )
-    grace_due = ExpressionWrapper(
-        Value(now) + ExpressionWrapper(grace * Value(timedelta(seconds=1)), output_field=DurationField()),
-        output_field=DateTimeField(),
-    )
-    by_count: dict[int, list[int]] = {}
-    for visit_id, closed in Counter(visit_ids).items():
-        by_count.setdefault(closed, []).append(visit_id)
-    # All or nothing when it takes more than one statement: a caller may retry the whole batch.
-    with transaction.atomic() if len(by_count) > 1 else nullcontext():
-        for closed, ids in by_count.items():
-            # As many closes one after the other: the last of them leaves no socket open.
-            last = Q(open_sockets__lte=closed, status__in=list(OPEN_STATUSES))
-            Visit.objects.filter(pk__in=ids).update(
-                open_sockets=Greatest(F("open_sockets") - closed, 0),
-                disconnected_at=Case(When(last, then=Value(now)), default=F("disconnected_at")),
-                grace_due_at=Case(When(last, then=grace_due), default=F("grace_due_at")),
-            )
+    closed = Counter(visit_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UNCOUNT,
+            {
+                "ids": list(closed),
+                "counts": list(closed.values()),
+                "process": process or leases.process_id(),
+                "open": [str(s) for s in OPEN_STATUSES],
+                "now": timezone.now(),
+            },
+        )
+
+
+# As many closes one after the other: the last of them leaves no socket open and starts the
+# grace. SET expressions read the row as it was before the statement.
+_UNCOUNT = """
+WITH c AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(counts)s::integer[]) AS c(id, n)
+), held AS (
+    SELECT s.id AS row_id, s.visit_id, LEAST(s.sockets, c.n) AS n
+    FROM visits_processsockets AS s JOIN c ON c.id = s.visit_id
+    WHERE s.process = %(process)s AND s.sockets > 0
+), mine AS (
+    UPDATE visits_processsockets AS s SET sockets = s.sockets - held.n
+    FROM held WHERE s.id = held.row_id
+    RETURNING held.visit_id, held.n
+)
+UPDATE visits_visit AS v
+SET open_sockets = GREATEST(v.open_sockets - mine.n, 0),
+    disconnected_at = CASE WHEN v.open_sockets <= mine.n AND v.status = ANY(%(open)s)
+        THEN %(now)s ELSE v.disconnected_at END,
+    grace_due_at = CASE WHEN v.open_sockets <= mine.n AND v.status = ANY(%(open)s)
+        THEN %(now)s + make_interval(secs => cl.reconnect_grace_seconds) ELSE v.grace_due_at END
+FROM mine, waitingroom_clinic AS cl
+WHERE v.id = mine.visit_id AND cl.id = v.clinic_id
+"""
+
+
+def _count_on_process(visit_id: int) -> None:
+    """One more socket of this visit held by this process (the locked path of an open)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO visits_processsockets (process, visit_id, sockets) VALUES (%s, %s, 1)"
+            " ON CONFLICT (process, visit_id)"
+            " DO UPDATE SET sockets = visits_processsockets.sockets + 1",
+            [leases.process_id(), visit_id],
+        )
 
 
 def visit_activity(*, visit_id: int, idle_seconds: int) -> None:
@@ -236,11 +273,34 @@ def _recall_unanswered(visit: Visit, now: datetime) -> None:
         publishing.visit_changed(visit, before=Status(visit.status))
 
 
+def _dead_processes() -> int:
+    """The sockets of processes whose lease expired count as closed: the last of a visit starts
+    its grace, as a network drop would. Leases are read on the real clock (a sweep given a later
+    `now` must not bury live processes), and never this process's own (it is alive)."""
+    with transaction.atomic():
+        dead = list(
+            PresenceLease.objects.select_for_update(skip_locked=True)
+            .filter(expires_at__lt=timezone.now())
+            .exclude(process=leases.process_id())
+            .values_list("process", flat=True)[:SWEEP_BATCH]
+        )
+        for process in dead:
+            held = ProcessSockets.objects.filter(process=process, sockets__gt=0)
+            visit_ids = [v for v, n in held.values_list("visit_id", "sockets") for _ in range(n)]
+            if visit_ids:
+                visit_sockets_closed(visit_ids=visit_ids, process=process)
+            ProcessSockets.objects.filter(process=process).delete()
+        PresenceLease.objects.filter(process__in=dead).delete()
+    return len(dead)
+
+
 def sweep_due(*, now: datetime | None = None) -> dict[str, int]:
     """Apply every due timer. Safe to run twice and concurrently."""
+    dead = _dead_processes()  # first: the graces it starts are due later, never now
     now = now or timezone.now()
     open_visits = Visit.objects.filter(status__in=list(OPEN_STATUSES))
     return {
+        "dead_processes": dead,
         "grace": _claim(open_visits.filter(grace_due_at__lte=now), _grace_passed, now),
         "hold": _claim(open_visits.filter(hold_due_at__lte=now), _hold_passed, now),
         "idle": _claim(open_visits.filter(idle_due_at__lte=now), _idle_passed, now),

@@ -194,6 +194,10 @@ CHANNEL_LAYERS = {
     )
 }
 
+# Seconds a process's presence lease lasts without renewal (renewed every third of it): the sockets
+# of a process killed without closing them count as closed once it has expired (visits/leases.py).
+PRESENCE_LEASE_SECONDS = env_int("PRESENCE_LEASE_SECONDS", 10)
+
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -8,6 +8,9 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
 os.environ.setdefault("CHANNEL_LAYER_PREFIX", "waitingroom-test")
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("GC_TUNING", "0")
+# No lease in the test process: its sweeps run beside its own sockets. Tests that start real
+# daphne processes turn it on for them (tests/visits/test_faults_presence.py).
+os.environ.setdefault("PRESENCE_LEASE_SECONDS", "0")
 
 from waitingroom.settings import *  # noqa: F403
 

@@ -62,12 +62,16 @@ async def test_a_patient_connect_is_one_database_call_and_a_close_one_update(cli
     # The session, the visit, the presence UPDATE: one trip to the database thread (no user
     # lookup by the auth middleware, no close_old_connections hop before the message).
     assert work.calls == ["_open_sockets"]  # visits.consumers.SOCKETS_OPENED
-    assert work.statements == ["SELECT", "SELECT", "UPDATE"]
+    # The presence statement counts the socket on the visit and under this process at once.
+    assert work.statements == ["SELECT", "SELECT", "WITH"]
+    assert "UPDATE visits_visit" in work.sql[2] and "INSERT INTO visits_processsockets" in work.sql[2]
     assert (await visit_named("Ann")).open_sockets == 1
 
     work.clear()
     await ws.disconnect()
-    assert work.statements == ["UPDATE"]  # the clinic's grace is a subquery of the same statement
+    # One statement: this process's count, the visit's, and the clinic's grace read in it.
+    assert work.statements == ["WITH"]
+    assert "UPDATE visits_visit" in work.sql[0] and "UPDATE visits_processsockets" in work.sql[0]
     assert len(work.calls) == 1
     visit = await visit_named("Ann")
     assert visit.open_sockets == 0 and visit.disconnected_at is not None
@@ -148,17 +152,16 @@ def test_sockets_closed_in_one_batch_count_as_closed_one_after_the_other(clinic_
     from tests.visits.conftest import arrive
 
     two_tabs, one_tab, three_tabs = (arrive(clinic_a, name) for name in ("Two", "One", "Three"))
-    Visit.objects.filter(pk=two_tabs.pk).update(open_sockets=2)
-    Visit.objects.filter(pk=one_tab.pk).update(open_sockets=1)
-    Visit.objects.filter(pk=three_tabs.pk).update(open_sockets=3)
+    # Opened by this process: a process takes back only the sockets it counted.
+    presence.visit_sockets_opened_quietly(visit_ids=[two_tabs.id] * 2 + [one_tab.id] + [three_tabs.id] * 3)
 
     with CaptureQueriesContext(connection) as captured:
         presence.visit_sockets_closed(
             visit_ids=[two_tabs.id, one_tab.id, two_tabs.id, three_tabs.id, three_tabs.id]
         )
 
-    # One UPDATE per distinct count (here 2 and 1), in one transaction.
-    assert [q["sql"].split()[0] for q in captured].count("UPDATE") == 2
+    # One statement for the whole batch, whatever the counts (here 2 and 1).
+    assert [q["sql"].split()[0] for q in captured] == ["WITH"]
     two_tabs, one_tab, three_tabs = (Visit.objects.get(pk=v.pk) for v in (two_tabs, one_tab, three_tabs))
     assert (two_tabs.open_sockets, one_tab.open_sockets, three_tabs.open_sockets) == (0, 0, 1)
     assert two_tabs.grace_due_at is not None and one_tab.grace_due_at is not None
@@ -187,7 +190,7 @@ async def test_a_failed_batch_of_closes_is_written_one_by_one(clinic_a, monkeypa
     from visits import consumers
 
     ann, bob = [await sync_to_async(arrive)(clinic_a, name) for name in ("Ann", "Bob")]
-    await Visit.objects.filter(pk__in=[ann.pk, bob.pk]).aupdate(open_sockets=1)
+    await sync_to_async(presence.visit_sockets_opened_quietly)(visit_ids=[ann.id, bob.id])
 
     batch = presence.visit_sockets_closed
 

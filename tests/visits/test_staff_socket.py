@@ -188,15 +188,19 @@ async def test_dashboards_keep_getting_updates_after_redis_restarts(provider, cl
             publisher.publish(group, {"type": "broadcast", "message": str(n)})
 
     # The layer notices the cut and subscribes again within about a second; a push sent before
-    # that is a lost hint (the page re-fetches on reconnect), but the socket must not go deaf.
+    # that is a lost hint, so the layer then tells the socket to re-fetch (`resync`), and the
+    # socket must not go deaf.
+    heard: list[dict] = []
     for n in range(40):
         await sync_to_async(committed)(n)
-        if await ws.receive_nothing(timeout=0.25):
-            continue
-        assert int((await ws.receive_json_from())["message"]) <= n  # a push sent once it had resubscribed
-        break
+        while not await ws.receive_nothing(timeout=0.25):
+            heard.append(await ws.receive_json_from())
+        if any(m["type"] == "broadcast" for m in heard):
+            break
     else:
         raise AssertionError("the dashboard never heard from the server again after Redis restarted")
+    assert heard[0] == {"type": "resync"}  # before any push it hears again
+    assert all(int(m["message"]) <= n for m in heard[1:])  # pushes sent once it had resubscribed
     await ws.disconnect()
 
 

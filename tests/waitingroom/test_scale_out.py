@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from tests.support.live import free_port
+from tests.support.processes import Server, server_env
 from tests.support.ws import session_key_for
 from tests.visits.test_patient_socket import join_as_patient
 from visits.models import Visit
@@ -30,50 +24,7 @@ from waitingroom.realtime.layers import LAYERS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
 CSRF = "c" * 32  # a CSRF secret the middleware accepts as cookie and header alike
-
-
-class Server:
-    def __init__(self, port: int, env: dict[str, str]) -> None:
-        self.port = port
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "waitingroom.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                _stdout, stderr = self.proc.communicate()
-                raise RuntimeError(f"daphne exited: {stderr.decode()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"daphne did not start on port {self.port}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture(params=LAYERS)
@@ -81,18 +32,7 @@ def two_servers(request, transactional_db) -> Iterator[tuple[Server, Server]]:
     """Processes A and B on free ports, against the test database and the tests' Redis, running
     the channel layer of the parameter."""
     ports = [free_port(), free_port()]
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "waitingroom.test_settings",
-        # The test database (test_<name>): the servers must see the rows this test commits.
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
-        "CHANNEL_LAYER": request.param,
-        "WEBSOCKET_ALLOWED_ORIGINS": ",".join(f"http://127.0.0.1:{p}" for p in ports),
-        "ALLOWED_HOSTS": "127.0.0.1",
-    }
+    env = server_env(ports, CHANNEL_LAYER=request.param)
     servers = [Server(port, env) for port in ports]
     try:
         for server in servers:

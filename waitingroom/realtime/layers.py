@@ -3,10 +3,17 @@ side by side to choose between them; docs/performance.md has the figures)."""
 
 from __future__ import annotations
 
+import logging
 import time
+import types
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+
+from waitingroom.realtime import messages
+
+log = logging.getLogger(__name__)
 
 LAYERS = ("pubsub", "core")
 
@@ -45,6 +52,62 @@ class CoreChannelLayer(RedisChannelLayer):
         return shards
 
 
+class ResyncingPubSubChannelLayer(RedisPubSubChannelLayer):
+    """channels-redis' pubsub layer, plus a `resync` to every socket of this process once its
+    subscriptions are back after Redis was unreachable.
+
+    While Redis is away, published pushes are lost (the publisher logs them) but no socket drops,
+    so no page re-fetches on its own. redis-py reconnects the subscription connection and
+    subscribes it again to every group and channel it had (`PubSub.on_connect`); right after
+    that, everything published reaches this process again, so a re-fetch made then misses
+    nothing. The hook wraps that callback on each shard's PubSub as the layer creates it
+    (channels-redis has no hook of its own: its `on_reconnect` argument is never called)."""
+
+    def _get_layer(self):
+        layer = super()._get_layer()
+        for shard in layer._shards:
+            if not getattr(shard, "_resyncs", False):
+                shard._resyncs = True
+                _watch_reconnects(shard, layer)
+        return layer
+
+
+# What a socket receives: the consumers' `realtime_event` forwards the payload to the page.
+RESYNC_PAYLOAD: dict[str, Any] = {"type": messages.RESYNC.name}
+messages.check(messages.Direction.PUSH, messages.Audience.EVERY_SOCKET, RESYNC_PAYLOAD)
+RESYNC_EVENT = {"type": "realtime.event", "payload": RESYNC_PAYLOAD}
+
+
+def _watch_reconnects(shard, layer) -> None:
+    ensure_redis = shard._ensure_redis
+
+    def ensure_redis_watched() -> None:
+        fresh = shard._pubsub is None
+        ensure_redis()
+        if fresh:
+            pubsub = shard._pubsub
+            resubscribe = pubsub.on_connect
+
+            async def on_connect(self, connection) -> None:
+                # Subscriptions already held: this is a reconnection, not the first connect.
+                reconnected = self.subscribed
+                await resubscribe(connection)
+                if reconnected:
+                    _tell_every_socket(layer)
+
+            # redis-py keeps a weak reference to a bound method; the PubSub holds this one.
+            pubsub.on_connect = types.MethodType(on_connect, pubsub)
+
+    shard._ensure_redis = ensure_redis_watched
+
+
+def _tell_every_socket(layer) -> None:
+    data = layer.channel_layer.serialize(RESYNC_EVENT)
+    for queue in list(layer.channels.values()):
+        queue.put_nowait(data)
+    log.warning("channel layer reconnected to Redis: %d socket(s) told to re-fetch", len(layer.channels))
+
+
 def channel_layer(kind: str, *, redis_url: str, max_connections: int, prefix: str) -> dict[str, Any]:
     """The CHANNEL_LAYERS["default"] entry for `kind` ("pubsub" or "core")."""
     host = {
@@ -62,7 +125,7 @@ def channel_layer(kind: str, *, redis_url: str, max_connections: int, prefix: st
         # never expires under a dashboard left open all week. No per-channel capacity: pushes
         # are hints, delivered at most once with either layer.
         return {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "waitingroom.realtime.layers.ResyncingPubSubChannelLayer",
             "CONFIG": {"hosts": [host], "prefix": prefix},
         }
     if kind == "core":

@@ -145,6 +145,14 @@ MEETINGS = _declare(
     push(A.MEETINGS_OVERVIEW),
 )
 
+# Not published to a group: each process's channel layer hands it to every socket it serves once
+# its Redis subscriptions are back after an outage (waitingroom/realtime/layers.py).
+RESYNC = _declare(
+    "resync",
+    "Pushes may have been lost (Redis was unreachable): the page re-fetches its state.",
+    push(A.EVERY_SOCKET),
+)
+
 # --- Notices: for the consumers, never forwarded to a browser -------------------------------------
 ACCESS = _declare(
     "access",

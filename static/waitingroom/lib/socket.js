@@ -1,7 +1,9 @@
 /* A websocket that stays up: reconnects with exponential backoff and jitter, pings so proxies do
  * not close an idle connection, and marks its state on <body data-socket="..."> and the page's
  * [data-socket-label]. Pushes are hints: after every (re)connection the page's onOpen re-fetches
- * the current state over HTTP, so nothing missed while disconnected stays missed.
+ * the current state over HTTP, so nothing missed while disconnected stays missed. The server
+ * sends "resync" when its pushes may have been lost without the socket dropping (Redis was
+ * unreachable): the page re-fetches the same way, onOpen(false).
  *
  * Handlers are registered per message type, `live.on("visit", (msg) => ...)`, always with a
  * string literal: a test reads them and checks each against the server's
@@ -66,6 +68,7 @@ export function connect(path, {onOpen = null, onRefused = null, trackState = tru
     ws.onmessage = (event) => {
       let msg;
       try { msg = JSON.parse(event.data); } catch { return; }
+      if (msg.type === "resync" && onOpen) onOpen(false);
       (handlers.get(msg.type) || []).forEach((handler) => handler(msg));
     };
     ws.onclose = (event) => {

@@ -1,0 +1,108 @@
+"""Presence heals itself: a daphne process killed with -9 while a patient's socket is open leaves
+no ghost socket behind. The page reconnects to another process; once the dead process's lease
+has expired the sweep counts its socket as closed, and closing the page starts the grace."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
+
+from tests.support.live import free_port
+from tests.support.processes import Server, server_env
+from tests.visits.test_patient_socket import join_as_patient
+from visits import presence, services
+from visits.lifecycle import Status
+from visits.models import PresenceLease, ProcessSockets, Visit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LEASE_SECONDS = 2  # renewed every 0.7 s by the servers of this test
+
+
+@pytest.fixture
+def two_servers(transactional_db) -> Iterator[tuple[Server, Server]]:
+    ports = [free_port(), free_port()]
+    env = server_env(ports, PRESENCE_LEASE_SECONDS=str(LEASE_SECONDS))
+    servers = [Server(port, env) for port in ports]
+    try:
+        for server in servers:
+            server.wait_ready()
+        yield servers[0], servers[1]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def patient_socket(server: Server, token: str, session_key: str) -> ClientConnection:
+    return await connect(
+        f"ws://127.0.0.1:{server.port}/ws/visit/{token}/",
+        origin=Origin(server.url),
+        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"},
+        ping_interval=None,
+    )
+
+
+async def until(predicate, seconds: float = 10, every: float = 0.1):
+    """Poll `predicate` (a sync function run off the event loop) until it returns something true."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = await sync_to_async(predicate)()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(every)
+
+
+def visit_of(name: str) -> Visit:
+    return Visit.objects.get(patient_name=name)
+
+
+async def test_a_killed_process_leaves_no_ghost_socket(two_servers, clinic_a, provider):
+    a, b = two_servers
+    clinic_a.reconnect_grace_seconds = 1
+    await clinic_a.asave(update_fields=["reconnect_grace_seconds"])
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+
+    # In a call, served by process A.
+    first = await patient_socket(a, token, session)
+    assert await until(lambda: visit_of("Ann").open_sockets == 1)
+    visit = await sync_to_async(visit_of)("Ann")
+    await sync_to_async(services.visit_media_result)(visit_id=visit.id, ok=True)
+    await sync_to_async(services.visit_call)(visit_id=visit.id, user=provider)
+
+    # A dies with the socket open; the page reconnects to B. For a while both are counted.
+    a.kill()
+    await first.close()
+    second = await patient_socket(b, token, session)
+    assert await until(lambda: visit_of("Ann").open_sockets == 2)
+
+    # Once A's lease has expired, the sweep counts A's socket as closed, and only A's: the
+    # patient is still there (B), so no grace starts and the call goes on.
+    def swept_to_one() -> Visit | None:
+        presence.sweep_due()
+        found = visit_of("Ann")
+        return found if found.open_sockets == 1 else None
+
+    healed = await until(swept_to_one, seconds=LEASE_SECONDS + 8, every=0.3)
+    assert healed, "the dead process's socket is still counted"
+    assert (healed.status, healed.grace_due_at) == (Status.IN_CALL, None)
+    assert not await ProcessSockets.objects.exclude(
+        process__in=PresenceLease.objects.values("process")
+    ).aexists()
+    assert await PresenceLease.objects.acount() == 1  # B's, renewed all along
+
+    # The patient really leaves: the grace starts, and once it has passed the visit is in Recents.
+    await second.close()
+    assert await until(lambda: visit_of("Ann").grace_due_at is not None)
+
+    def swept_to_recents() -> bool:
+        presence.sweep_due()
+        return visit_of("Ann").status == Status.DISCONNECTED
+
+    assert await until(swept_to_recents, seconds=5, every=0.3)
