@@ -9,7 +9,7 @@ so the two can never drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from csp.utils import build_policy
@@ -91,8 +91,9 @@ def static_headers() -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode(), value.encode("latin-1")) for name, value in headers.items() if value]
 
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+# The shapes Django's ASGI handlers declare.
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]

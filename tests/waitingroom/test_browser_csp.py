@@ -122,7 +122,7 @@ def test_the_main_pages_run_without_a_csp_violation(new_page, sweeper, clinic_a,
     assert [(watch.page.url, watch.violations()) for watch in pages if watch.violations()] == []
 
 
-def test_form_behaviour_works_without_inline_handlers(new_page, clinic_a, clinic_b, provider):
+def test_form_behaviour_works_without_inline_handlers(new_page, clinic_a, clinic_b, provider) -> None:
     service = Service.objects.create(clinic=clinic_a, name="General consultation", duration_minutes=30)
     Service.objects.create(clinic=clinic_a, name="Follow-up", duration_minutes=15)
     MembershipFactory(user=provider, clinic=clinic_b, role=Role.PROVIDER)
@@ -137,12 +137,17 @@ def test_form_behaviour_works_without_inline_handlers(new_page, clinic_a, clinic
     # A filter submits itself when changed.
     follow_up = Service.objects.get(name="Follow-up")
     watch.goto(f"/c/{clinic_a.slug}/calendar/")
-    page.select_option("select[data-autosubmit]", str(follow_up.pk))
+    page.select_option("#cal-service", str(follow_up.pk))
     page.wait_for_url(f"**/calendar/?service={follow_up.pk}")
 
     # A form asking first submits only when the answer is OK.
     asked: list[str] = []
-    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+
+    def answer_no(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", answer_no)
     watch.goto(f"/m/{meeting.join_token}/")
     page.click("[data-guest-cancel]")
     assert asked == ["Cancel this session?"]
