@@ -11,4 +11,4 @@ COPY . .
 RUN useradd --create-home app && chown -R app /app
 USER app
 EXPOSE 8000
-CMD ["daphne", "-v", "0", "-b", "0.0.0.0", "-p", "8000", "--websocket_timeout", "-1", "waitingroom.asgi:application"]
+CMD ["daphne", "-v", "0", "--no-server-name", "-b", "0.0.0.0", "-p", "8000", "--websocket_timeout", "-1", "waitingroom.asgi:application"]

@@ -18,6 +18,7 @@ from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
+from waitingroom.headers import StaticSecurityHeaders  # noqa: E402
 from waitingroom.realtime.gc_tuning import tune_for_many_sockets  # noqa: E402
 from waitingroom.realtime.handshake import SettingsOriginValidator, with_login  # noqa: E402
 from waitingroom.static_files import StaticFilesHandler  # noqa: E402
@@ -28,7 +29,10 @@ websocket_urlpatterns = [
 
 application = ProtocolTypeRouter(
     {
-        "http": StaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app,
+        # Static files bypass Django's middleware: the wrapper gives them the pages' security headers.
+        "http": StaticSecurityHeaders(StaticFilesHandler(django_asgi_app))
+        if settings.SERVE_STATIC
+        else django_asgi_app,
         "websocket": SettingsOriginValidator(
             # URLRouter's stub wants routes whose callback is typed as a consumer; path() (typed for
             # HTTP views) cannot say so: see visits/routing.py.

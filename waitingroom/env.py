@@ -8,6 +8,7 @@ with the variable's name, not later with a confusing error.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -84,3 +85,14 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (postgres, sqlite)")
+
+
+def websocket_sources(origins: Iterable[str]) -> list[str]:
+    """The ws:/wss: twins of the allowed origins, for connect-src. Browsers that implement CSP 3
+    let 'self' cover the page's own ws: origin; older ones (Safari before 15.4) need it listed."""
+    sources = []
+    for origin in origins:
+        scheme, sep, rest = origin.partition("://")
+        if sep and scheme in ("http", "https"):
+            sources.append(("wss" if scheme == "https" else "ws") + "://" + rest.rstrip("/"))
+    return sources

@@ -11,9 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from waitingroom.env import database_from_url, env_bool, env_int, env_list, env_str
+from waitingroom.env import database_from_url, env_bool, env_int, env_list, env_str, websocket_sources
 from waitingroom.realtime.layers import LAYERS, channel_layer
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -40,6 +41,24 @@ WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS", CSRF_TRUSTED_O
 if "*" in WEBSOCKET_ALLOWED_ORIGINS:
     raise ImproperlyConfigured("WEBSOCKET_ALLOWED_ORIGINS must list origins explicitly, not '*'")
 
+# No inline script, handler or style anywhere: page behaviour lives in static/ modules, and data
+# reaches them through json_script blocks (type application/json, never executed) and data-
+# attributes. connect-src names the sockets' ws:/wss: origins for browsers whose 'self' does not
+# cover them. Static files get the same policy (waitingroom/headers.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF, *websocket_sources(WEBSOCKET_ALLOWED_ORIGINS)],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+    }
+}
+
 # The address patients and Twilio reach the app at: SMS links and webhook signatures use it.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -52,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "csp",  # its system checks refuse the pre-4.x CSP_* settings
     "waitingroom",
     "visits",
     "scheduling",
@@ -61,6 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "waitingroom.headers.PrivateResponses",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "waitingroom.middleware.IdleSessionRefresh",
     "django.middleware.common.CommonMiddleware",

@@ -59,6 +59,7 @@ class DaphneThread:
             signal_handlers=False,
             verbosity=0,
             websocket_timeout=-1,
+            server_name="",  # as the Procfile's --no-server-name: no Server banner
         )
         self.thread = threading.Thread(target=self.server.run, name="daphne", daemon=True)
         self.thread.start()
