@@ -51,5 +51,10 @@ def twilio_sms_status(request: HttpRequest) -> HttpResponse:
         return HttpResponse(
             "MessageSid and MessageStatus are required", status=400, content_type="text/plain"
         )
-    delivery.sms_status_update(sid=sid, status=status, error=request.POST.get("ErrorCode", ""))
+    delivery.sms_status_update(
+        sid=sid,
+        status=status,
+        error=request.POST.get("ErrorCode", ""),
+        attempt=request.GET.get("attempt", ""),  # in the callback URL we gave Twilio (signed)
+    )
     return HttpResponse(status=204)

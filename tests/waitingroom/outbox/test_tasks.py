@@ -27,5 +27,5 @@ def test_a_worker_registers_them_by_those_names():
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.split("\n")[-2] == str(
-        ["waitingroom.tasks.email_deliver", "waitingroom.tasks.sms_deliver"]
+        ["waitingroom.outbox.sms_sweep", "waitingroom.tasks.email_deliver", "waitingroom.tasks.sms_deliver"]
     )
