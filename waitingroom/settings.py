@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A request made while the database cannot be reached gets a 503 page, not a traceback.
+    "waitingroom.db.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "waitingroom.middleware.IdleSessionRefresh",
     "django.middleware.common.CommonMiddleware",
