@@ -23,8 +23,10 @@ PARTIAL_OUT = ROOT / ".run/bench-partial.json"  # not committed: only a full run
 RENDER_SIZES = (10, 100, 1000)
 # Scenario groups, in the order a full run measures them. `--only` picks some (a full run is the
 # default): "layers" is scenarios 1-3 and 5 with each channel layer; "storm" and "storm2" are the
-# reconnect storm alone on one daphne process and spread over two, with the chosen layer.
-SCENARIOS = ("layers", "two_process", "storm2", "capacity", "render", "storm")
+# reconnect storm alone on one daphne process and spread over two, with the chosen layer; "soak"
+# (never part of the full run: 30 minutes, 2 with --quick) holds sockets under status changes
+# and chat and reports the processes' memory growth.
+SCENARIOS = ("layers", "two_process", "storm2", "capacity", "render", "storm", "soak")
 FULL_RUN = ("layers", "two_process", "storm2", "capacity", "render")
 
 
@@ -77,7 +79,13 @@ def prepare(env: StackEnv, plan, only: tuple[str, ...]) -> dict[str, Any]:
     clinic = fixtures.make_clinic(
         "bench",
         staff=plan.dashboards,
-        patients=max([plan.patients, *(plan.capacity_steps if "capacity" in only else [])]),
+        patients=max(
+            [
+                plan.patients,
+                *(plan.capacity_steps if "capacity" in only else []),
+                *([plan.soak_patients] if "soak" in only else []),
+            ]
+        ),
         targets=plan.actions_per_run + 10,
     )
     render_clinics = {n: fixtures.make_render_clinic(n) for n in RENDER_SIZES} if "render" in only else {}
@@ -154,6 +162,11 @@ async def run(env: StackEnv, plan, prepared: dict[str, Any], only: tuple[str, ..
         results["render"] = await scenarios.render_run(
             chosen, env=env, render_clinics=prepared["render_clinics"], queries=prepared["queries"], plan=plan
         )
+    if "soak" in only:
+        print(
+            f"  soak: {plan.soak_patients:,} sockets for {plan.soak_seconds:.0f} s ({chosen}) ...", flush=True
+        )
+        results["soak"] = await scenarios.soak_run(chosen, env=env, clinic=clinic, actions=actions, plan=plan)
     return results
 
 

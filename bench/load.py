@@ -52,10 +52,16 @@ async def open_socket(port: int, path: str, session_key: str) -> ClientConnectio
 
 
 async def http(
-    port: int, method: str, path: str, *, session_key: str, accept: str = "application/json"
+    port: int,
+    method: str,
+    path: str,
+    *,
+    session_key: str,
+    accept: str = "application/json",
+    form: bytes = b"",
 ) -> tuple[int, bytes]:
     """One HTTP/1.1 request on a fresh loopback connection, as a staff member's browser sends it
-    (session and CSRF cookies, the CSRF header). Returns (status, body)."""
+    (session and CSRF cookies, the CSRF header; `form`: an urlencoded body). Returns (status, body)."""
     reader, writer = await asyncio.open_connection(HOST, port)
     headers = [
         f"{method} {path} HTTP/1.1",
@@ -65,8 +71,10 @@ async def http(
         "Connection: close",
     ]
     if method == "POST":
-        headers += [f"X-CSRFToken: {CSRF_TOKEN}", "Content-Length: 0"]
-    writer.write(("\r\n".join(headers) + "\r\n\r\n").encode())
+        headers += [f"X-CSRFToken: {CSRF_TOKEN}", f"Content-Length: {len(form)}"]
+        if form:
+            headers.append("Content-Type: application/x-www-form-urlencoded")
+    writer.write(("\r\n".join(headers) + "\r\n\r\n").encode() + form)
     await writer.drain()
     response = await reader.read()
     writer.close()

@@ -21,6 +21,14 @@ class Plan:
     heartbeat: float
     renders: int
     fleets: int
+    # The soak (--only soak): `soak_patients` sockets for `soak_seconds`, with `soak_rate` status
+    # changes and `soak_chat_rate` chat messages a second; RSS growth is measured from
+    # `soak_warmup_seconds` to the end.
+    soak_seconds: float = 1800
+    soak_warmup_seconds: float = 300
+    soak_patients: int = 3000
+    soak_rate: float = 5
+    soak_chat_rate: float = 2
     profile: bool = False  # py-spy record each daphne during the storm (--profile)
 
     @property
@@ -55,4 +63,7 @@ QUICK = Plan(
     heartbeat=5,
     renders=10,
     fleets=1,
+    soak_seconds=120,
+    soak_warmup_seconds=30,
+    soak_patients=300,
 )

@@ -127,14 +127,36 @@ def targets(results: dict[str, Any], plan) -> list[dict[str, Any]]:
                 (render["1000"]["p50_ms"] or 1e9) <= 100,
             ),
         ]
-    # Every target but the dashboard render's is set at 5,000 sockets: --quick cannot judge them.
+    soak = results.get("soak")
+    if soak:
+        growth = soak["rss_growth_percent"]
+        worst = max((g for g in growth.values() if g is not None), default=None)
+        errors = (
+            soak["request_errors"] + soak["heartbeats"]["missed"] + soak["heartbeats"]["closed_by_server"]
+        )
+        rows += [
+            (
+                f"Soak: RSS growth from {soak['warmup_seconds']:g} s to the end (daphne, worker)",
+                "< 5 %",
+                f"{growth['daphne']} %, {growth['worker']} %",
+                worst is not None and worst < 5,
+            ),
+            (
+                "Soak: errors (requests, missed heartbeats, sockets closed by the server)",
+                "0",
+                f"{errors}",
+                errors == 0 and soak["open_at_end"] == soak["patients"],
+            ),
+        ]
+    # Every target but the dashboard render's and the soak's is set at 5,000 sockets: --quick
+    # cannot judge them.
     full_scale = plan.patients >= 5000
     return [
         {
             "target": t,
             "goal": g,
             "measured": m,
-            "met": met if full_scale or t.startswith("Dashboard") else None,
+            "met": met if full_scale or t.startswith(("Dashboard", "Soak")) else None,
         }
         for t, g, m, met in rows
     ]
@@ -211,6 +233,18 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", "| 6 dashboard render: visits | queries | p50 ms | p99 ms |", "|---:|---:|---:|---:|"]
         for visits, fig in results["render"].items():
             lines.append(f"| {int(visits):,} | {fig['queries']} | {fig['p50_ms']} | {fig['p99_ms']} |")
+    if "soak" in results:
+        soak = results["soak"]
+        growth, rss = soak["rss_growth_percent"], soak["rss_mib"]
+        lines += [
+            "",
+            "| soak | sockets (end) | seconds | status changes | chats | RSS MiB daphne | RSS MiB worker | growth daphne % | growth worker % | request errors | missed heartbeats | closed by server |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {soak['layer']} | {soak['patients']:,} ({soak['open_at_end']:,}) | {soak['seconds']:.0f} | "
+            f"{soak['status_changes']:,} | {soak['chats']:,} | {rss['daphne']['at_warmup']} -> {rss['daphne']['end']} | "
+            f"{rss['worker']['at_warmup']} -> {rss['worker']['end']} | {growth['daphne']} | {growth['worker']} | "
+            f"{soak['request_errors']} | {soak['heartbeats']['missed']} | {soak['heartbeats']['closed_by_server']} |",
+        ]
     if results["ratios"]:
         lines += [
             "",

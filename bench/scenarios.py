@@ -7,8 +7,11 @@ import asyncio
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -18,7 +21,7 @@ from bench.fixtures import BenchClinic
 from bench.floor import Floor
 from bench.load import Boards, FleetOptions, Fleets, PatientSpec, Timed, http, open_loop
 from bench.plan import Plan
-from bench.stack import Daphne, Profile, StackEnv, cpu_seconds, machine_cpu_seconds, rss_kib
+from bench.stack import LOG_DIR, ROOT, Daphne, Profile, StackEnv, cpu_seconds, machine_cpu_seconds, rss_kib
 from bench.stats import latency_ms, percentile
 from waitingroom.realtime import groups, publisher
 from waitingroom.realtime.layers import channel_layer
@@ -445,3 +448,164 @@ async def render_run(
     finally:
         server.stop()
     return out
+
+
+# The Procfile's worker (two pool processes), with beat embedded.
+SOAK_WORKER = [sys.executable, "-m", "celery", "-A", "waitingroom", "worker", "--concurrency=2", "--beat"]
+
+
+def _soak_worker(env: StackEnv, name: str) -> subprocess.Popen:
+    """The Procfile's worker with beat embedded (its sweeps are the worker's steady load)."""
+    (LOG_DIR / "soak").mkdir(parents=True, exist_ok=True)
+    log = (LOG_DIR / f"bench-{name}.log").open("w")
+    return subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+        [*SOAK_WORKER, f"--schedule={LOG_DIR / 'soak' / 'celerybeat-schedule'}"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            **env.django_env(),
+            "SMS_BACKEND": "waitingroom.outbox.sms_backends.ConsoleSmsBackend",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _process_tree_rss_kib(pid: int) -> int:
+    """RSS of a process and its children (a prefork worker's pool processes, embedded beat)."""
+    total = rss_kib(pid)
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        total += sum(_process_tree_rss_kib(int(c)) for c in children.read_text().split())
+    return total
+
+
+def rss_growth(samples: list[tuple[float, int]], since: float) -> float | None:
+    """Percent growth from the first sample at or after `since` (seconds) to the last one."""
+    later = [rss for t, rss in samples if t >= since]
+    if len(later) < 2 or not later[0]:
+        return None
+    return round((later[-1] - later[0]) / later[0] * 100, 2)
+
+
+async def soak_run(
+    kind: str, *, env: StackEnv, clinic: BenchClinic, actions: StaffActions, plan: Plan
+) -> dict[str, Any]:
+    """The soak: `soak_patients` patient sockets on one daphne and a Celery worker (beat embedded)
+    for `soak_seconds`, with status changes (`soak_rate` a second, the dashboard's POSTs) and staff chat
+    to waiting patients (`soak_chat_rate` a second), while dashboards listen. Reports daphne's and
+    the worker's RSS growth from the end of the warm-up to the end (goal under 5 %) and every
+    error: failed requests, sockets closed by the server, missed heartbeats, a process that died."""
+    fleets = new_fleets(plan)
+    await sync_to_async(_forget_presence)(clinic.id)
+    server = Daphne(name=f"soak-{kind}", port=env.ports[0], env=env.django_env(kind)).start()
+    worker = _soak_worker(env, f"soak-worker-{kind}")
+    boards = Boards()
+    errors: list[str] = []
+    counts = {"status_changes": 0, "chats": 0}
+    samples: dict[str, list[tuple[float, int]]] = {"daphne": [], "worker": []}
+    try:
+        await boards.open(server.port, clinic.slug, [s.session_key for s in clinic.staff])
+        connected = await fleets.connect(specs(clinic, plan.soak_patients, [server.port]))
+        await settle(clinic, plan.soak_patients)
+        await fleets.stats()
+        print(
+            f"    {connected['open']:,} sockets open; soaking for {plan.soak_seconds:.0f} s ...", flush=True
+        )
+        fire = actions.fire(server.port)
+        chat_targets = itertools.cycle(p.visit_id for p in clinic.patients[: plan.soak_patients])
+        login = clinic.staff[0]
+        beats = {"missed": 0, "errors": 0, "closed_by_server": 0}
+        pending: set[asyncio.Task] = set()
+
+        async def chat(n: int) -> None:
+            path = f"/dashboard/{clinic.slug}/visits/{next(chat_targets)}/chat/"
+            code, body = await http(
+                server.port,
+                "POST",
+                path,
+                session_key=login.session_key,
+                form=f"body=Soak+message+{n}".encode(),
+            )
+            if code != 200:
+                errors.append(f"chat: HTTP {code} {body[:80]!r}")
+            counts["chats"] += 1
+
+        async def status_change(n: int) -> None:
+            _key, send = fire(n)
+            try:
+                await send()
+            except Exception as error:  # every failure is a figure of the soak
+                errors.append(f"status change: {error}")
+            counts["status_changes"] += 1
+
+        start = time.monotonic()
+        next_sample = 0.0
+        n = 0
+        while (elapsed := time.monotonic() - start) < plan.soak_seconds:
+            if worker.poll() is not None or server.proc is None or server.proc.poll() is not None:
+                errors.append("a process died")
+                break
+            for _ in range(round(plan.soak_rate)):
+                pending.add(asyncio.create_task(status_change(n)))
+            for _ in range(round(plan.soak_chat_rate)):
+                pending.add(asyncio.create_task(chat(n)))
+            n += 1
+            if elapsed >= next_sample:
+                samples["daphne"].append((round(elapsed, 1), rss_kib(server.pid)))
+                samples["worker"].append((round(elapsed, 1), _process_tree_rss_kib(worker.pid)))
+                next_sample += max(1.0, plan.soak_seconds / 120)
+                stats = await fleets.stats()
+                for field_name in beats:
+                    beats[field_name] += stats[field_name] if field_name != "errors" else len(stats["errors"])
+            pending = {t for t in pending if not t.done()}
+            await asyncio.sleep(max(0.0, start + n - time.monotonic()))
+        await asyncio.gather(*pending)
+        samples["daphne"].append((round(time.monotonic() - start, 1), rss_kib(server.pid)))
+        samples["worker"].append((round(time.monotonic() - start, 1), _process_tree_rss_kib(worker.pid)))
+        final = await fleets.stats()
+        beats["missed"] += final["missed"]
+        beats["errors"] += len(final["errors"])
+        beats["closed_by_server"] += final["closed_by_server"]
+        growth = {name: rss_growth(series, plan.soak_warmup_seconds) for name, series in samples.items()}
+        result = {
+            "layer": kind,
+            "patients": connected["open"],
+            "open_at_end": final["open"],
+            "seconds": plan.soak_seconds,
+            "warmup_seconds": plan.soak_warmup_seconds,
+            **counts,
+            "rss_growth_percent": growth,
+            "rss_mib": {
+                name: {
+                    "at_warmup": round(next(r for t, r in series if t >= plan.soak_warmup_seconds) / 1024, 1),
+                    "end": round(series[-1][1] / 1024, 1),
+                }
+                for name, series in samples.items()
+            },
+            "rss_samples_kib": samples,
+            "request_errors": len(errors),
+            "error_samples": errors[:10],
+            "heartbeats": beats,
+            "dashboard_closes": boards.unexpected_closes,
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        }
+        print(
+            f"    soak: RSS growth daphne {growth['daphne']} %, worker {growth['worker']} %; "
+            f"{counts['status_changes']:,} status changes, {counts['chats']:,} chats, "
+            f"{len(errors)} request errors, {beats['missed']} missed heartbeats, "
+            f"{beats['closed_by_server']} sockets closed by the server",
+            flush=True,
+        )
+        return result
+    finally:
+        await fleets.stop()
+        await boards.close()
+        server.stop()
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()

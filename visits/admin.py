@@ -48,7 +48,10 @@ class VisitAdmin(RecordsReads, ClinicScopedAdmin):
     list_display = ["patient_name", "clinic", "status", "arrived_at", "ended_at"]
     list_filter = ["status"]
     search_fields = ["patient_name"]
-    ordering = ["-arrived_at", "-id"]  # newest first; a stable order for the changelist and autocomplete pages
+    ordering = [
+        "-arrived_at",
+        "-id",
+    ]  # newest first; a stable order for the changelist and autocomplete pages
     inlines = [VisitEventInline]
     # Link-token hashes are of no use to staff: never on screen.
     exclude = ["token_hash", "recall_token_hash"]

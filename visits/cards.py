@@ -159,6 +159,7 @@ class Renderer:
             c=card,
             label=STATUS_LABELS[card.status],
             sms_failed=card.last_sms_status in SmsMessage.FAILED,
+            sms_stuck=card.last_sms_status == SmsMessage.STUCK,
             appointment=answers.get("appointment"),
             shown=[(label, value) for key, label in self.fields if (value := answers.get(key))],
             actions=actions(card.status),

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "waitingroom.headers.PrivateResponses",
+    # A request made while the database cannot be reached gets a 503 page, not a traceback.
+    "waitingroom.db.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "waitingroom.middleware.IdleSessionRefresh",
     "django.middleware.common.CommonMiddleware",
@@ -224,6 +226,17 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# A task taken by a worker that dies is delivered again after this many seconds (kombu's default
+# is an hour). It must exceed the longest task and any retry countdown (a task still held after
+# it is delivered twice; every task here is safe to run twice) and a call to the SMS provider.
+# kombu scans for such tasks every unacked_restore_interval x unacked_restore_throttle seconds
+# (100 s by default), which would add more than the timeout itself: a tenth of it here.
+BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 120)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": max(1, BROKER_VISIBILITY_TIMEOUT // 10),
+    "unacked_restore_throttle": 1,
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -252,6 +265,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
+    "outbox-sms-sweep": {
+        "task": "waitingroom.outbox.sms_sweep",
+        "schedule": float(env_int("SMS_SWEEP_SECONDS", 15)),
+        "options": {"expires": 30},
+    },
 }
 # How long the access trail (waitingroom/audit/) keeps an entry: 6 years by default (HIPAA's
 # documentation retention, 45 CFR 164.316(b)(2)).
@@ -270,6 +288,12 @@ SMS_BACKEND = env_str(
     if DEBUG
     else "waitingroom.outbox.sms_backends.TwilioSmsBackend",
 )
+# The outbox's sweep (waitingroom/outbox/delivery.py): a message pending this long had its task
+# lost and is enqueued again; one submitting this long (longer than a provider call may take) is
+# checked with the provider; one not sent after SMS_GIVE_UP_SECONDS is "stuck", shown to staff.
+SMS_QUEUED_STALE_SECONDS = env_int("SMS_QUEUED_STALE_SECONDS", 30)
+SMS_SENDING_STALE_SECONDS = env_int("SMS_SENDING_STALE_SECONDS", 45)
+SMS_GIVE_UP_SECONDS = env_int("SMS_GIVE_UP_SECONDS", 15 * 60)
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")

@@ -15,7 +15,8 @@ os.environ.setdefault("PRESENCE_LEASE_SECONDS", "0")
 from waitingroom.settings import *  # noqa: F403
 
 REALTIME_STRICT_CONTRACT = True  # pytest-django runs with DEBUG off
-SMS_BACKEND = "waitingroom.outbox.sms_backends.LocmemSmsBackend"
+# A fault test's worker process records its sends in a file instead (tests/support/sms_file.py).
+SMS_BACKEND = os.environ.get("TEST_SMS_BACKEND", "waitingroom.outbox.sms_backends.LocmemSmsBackend")
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run inline unless a test starts a real worker (those override this).

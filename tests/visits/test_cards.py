@@ -178,3 +178,13 @@ def test_a_recents_card_says_who_it_was_with_not_in_call(clinic_a, provider):
     assert 'data-phase="recents"' in html
     assert "In call" not in html and "data-in-call" not in html and "data-call-staff" not in html
     assert "Was with Paula Provider" in html
+
+
+def test_a_recall_sms_not_confirmed_as_sent_shows_on_the_card(clinic_a):
+    visit = ready(clinic_a)
+    sms = SmsMessage.objects.create(
+        clinic=clinic_a, reference="r1", to="+15550001111", body="b", status=SmsMessage.STUCK
+    )
+    Visit.objects.filter(pk=visit.pk).update(last_recall_sms=sms)
+    html = cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=visit.pk))
+    assert "data-sms-stuck" in html and "SMS not confirmed" in html and "data-sms-failed" not in html

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -254,3 +255,25 @@ def test_phone_endpoints_answer_errors_clearly_and_only_for_the_own_visit(clinic
     services.visit_media_result(visit_id=Visit.objects.get(patient_name="Ann").id, ok=True)
     assert b"You can now use your device freely" in ann.get(ann_link).content
     assert Client().get("/r/not-a-real-link/").status_code == 404
+
+
+def test_a_recall_sms_the_sweep_gives_up_on_shows_on_the_card(clinic, provider, settings, published):
+    """A worker died while sending and the backend cannot say whether it sent: the card says so
+    instead of a plain "Recalled" (the sweep: waitingroom/outbox/delivery.py)."""
+    from waitingroom.outbox import delivery
+    from waitingroom.outbox.models import SmsMessage
+
+    visit = gone_offline(clinic)
+    with mock.patch("waitingroom.outbox.tasks.sms_deliver.delay_on_commit"):  # the task was lost
+        offline.visit_recall(visit_id=visit.id, user=provider)
+    visit.refresh_from_db()
+    delivery._claim(visit.last_recall_sms_id)  # ... after claiming the row: the worker was killed
+    SmsMessage.objects.filter(pk=visit.last_recall_sms_id).update(
+        attempt_started_at=timezone.now() - timedelta(minutes=5)
+    )
+    settings.SMS_BACKEND = "waitingroom.outbox.sms_backends.ConsoleSmsBackend"  # cannot be asked
+    published.clear()
+    with published.commit():
+        delivery.sms_sweep()
+    html = published.to(groups.clinic_staff_group(clinic.id))[-1]["html"]
+    assert "SMS not confirmed" in html and ">Recalled<" in html

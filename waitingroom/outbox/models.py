@@ -12,11 +12,22 @@ from django.db import models
 
 class SmsMessage(models.Model):
     """An SMS we send, with what the provider said about it. Sending is idempotent per `reference`
-    (one row per logical message); delivery callbacks only move `status` forward."""
+    (one row per logical message); delivery callbacks only move `status` forward.
 
-    # Twilio's statuses, by how far along they are. The last rank is final.
+    Before the provider has it, a message is "pending" (stored, its task queued), then
+    "submitting" (one attempt, named by `attempt`, committed before the backend is called), then
+    has a `sid`. A worker killed while submitting leaves the row "submitting": whether the
+    provider got it is unknown, so it is never sent again blindly; the sweep asks the provider
+    about that attempt (waitingroom/outbox/delivery.py). "stuck" is the sweep giving up: shown to
+    staff, never sent automatically."""
+
+    SUBMITTING = "submitting"
+    STUCK = "stuck"
+    # Twilio's statuses, by how far along they are, after our own ones. The last rank is final.
     STATUS_RANK = {
         "pending": 0,
+        SUBMITTING: 0,
+        STUCK: 0,
         "accepted": 1,
         "queued": 1,
         "sending": 2,
@@ -35,6 +46,10 @@ class SmsMessage(models.Model):
     sid = models.CharField(max_length=64, blank=True, db_index=True)
     status = models.CharField(max_length=12, default="pending")
     error = models.CharField(max_length=200, blank=True)
+    # The send attempt in flight (or the last one): the idempotency reference the backend call
+    # carries, and when it started.
+    attempt = models.CharField(max_length=32, blank=True, default="", db_default="")
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,6 +5,7 @@ it can change anything)."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 
 from django import forms
@@ -15,6 +16,9 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from waitingroom.outbox import delivery
+
+# The attempt id the status callback URL carries (delivery.py: uuid4().hex), or none (older rows).
+ATTEMPT = re.compile(r"[0-9a-f]{32}|")
 
 
 def signed_url(request: HttpRequest) -> str:
@@ -65,5 +69,10 @@ def twilio_sms_status(request: HttpRequest) -> HttpResponse:
             content_type="text/plain",
         )
     data = form.cleaned_data
-    delivery.sms_status_update(sid=data["MessageSid"], status=data["MessageStatus"], error=data["ErrorCode"])
+    attempt = request.GET.get("attempt", "")  # in the callback URL we gave Twilio (signed)
+    if not ATTEMPT.fullmatch(attempt):
+        return HttpResponse("attempt is not one of ours", status=400, content_type="text/plain")
+    delivery.sms_status_update(
+        sid=data["MessageSid"], status=data["MessageStatus"], error=data["ErrorCode"], attempt=attempt
+    )
     return HttpResponse(status=204)

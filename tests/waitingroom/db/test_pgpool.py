@@ -133,9 +133,14 @@ def test_at_most_pool_size_idle_connections_are_kept():
 
 
 def test_a_connection_idle_for_a_while_is_checked_before_use(monkeypatch):
+    quiet, _writer = os.pipe()  # a socket with nothing waiting on it
+
     class Conn:
         closed = 0
         info = SimpleNamespace(transaction_status=extensions.TRANSACTION_STATUS_IDLE)
+
+        def fileno(self):
+            return quiet
 
     checked = []
     monkeypatch.setattr(pgpool, "_alive", lambda conn: checked.append(conn) or True)
@@ -146,6 +151,27 @@ def test_a_connection_idle_for_a_while_is_checked_before_use(monkeypatch):
     pool.give_back(fresh_conn)
     monkeypatch.setattr(pgpool, "TRUST_FOR", 0.0)
     assert pool.take() is fresh_conn and checked == [fresh_conn]
+
+
+def test_a_connection_terminated_moments_after_it_was_handed_back_is_not_handed_out():
+    """pg_terminate_backend (or a server restart) just after a request finished: the next request
+    must not get the dead connection, though it was handed back less than TRUST_FOR ago (the
+    server's termination notice waits on its socket)."""
+    first = in_thread(request_pid)
+
+    def terminate():  # from a connection of its own (a pooled one could be `first` itself)
+        wrapper = fresh()
+        wrapper.settings_dict = {**wrapper.settings_dict, "POOL_SIZE": 0}
+        try:
+            with wrapper.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [first])
+        finally:
+            wrapper.close()
+
+    in_thread(terminate)
+    time.sleep(0.1)  # the notice travels to our socket
+    second = in_thread(request_pid)  # raised "terminating connection" before the check
+    assert second != first
 
 
 def test_a_forked_child_never_uses_nor_closes_its_parents_connections(monkeypatch):

@@ -37,13 +37,15 @@ def test_twilio_request_carries_the_status_callback(clinic_a, settings, monkeypa
     monkeypatch.setattr(delivery, "get_sms_backend", lambda: sms_backends.TwilioSmsBackend(http_client=http))
     message = SmsMessage.objects.create(clinic=clinic_a, reference="r2", to="+14155550123", body="Come back")
     delivery.sms_deliver_now(message_id=message.id)
+    message.refresh_from_db()
     assert http.requests[0].data == {
         "To": "+14155550123",
         "From": settings.TWILIO_FROM_NUMBER,
         "Body": "Come back",
-        "StatusCallback": "https://clinic.example.test/twilio/sms-status/",
+        # The attempt's reference: Twilio's callbacks name the attempt (test_sms_sweep.py).
+        "StatusCallback": f"https://clinic.example.test/twilio/sms-status/?attempt={message.attempt}",
     }
-    message.refresh_from_db()
+    assert len(message.attempt) == 32
     assert (message.sid, message.status) == ("SM" + "a" * 32, "queued")
 
 

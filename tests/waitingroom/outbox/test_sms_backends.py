@@ -39,14 +39,27 @@ def test_twilio_backend_prefers_messaging_service(settings):
     assert http.requests[0].data == {"To": TO, "MessagingServiceSid": "MG" + "1" * 32, "Body": "Hi"}
 
 
-def test_twilio_error_surfaces_as_exception_for_the_task_to_retry():
+def test_twilio_errors_say_whether_the_message_was_refused_or_its_fate_is_unknown():
+    """A 4xx: Twilio created nothing (refused; retry only when rate limited). A 5xx: unknown, the
+    exception surfaces and the outbox's sweep asks Twilio later (delivery.sms_sweep)."""
     from twilio.base.exceptions import TwilioRestException
 
     http = FakeTwilioHttp(
-        responses=[(400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})]
+        responses=[
+            (400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400}),
+            (429, {"code": 20429, "message": "Too Many Requests", "status": 429}),
+            (500, {"code": 20500, "message": "Internal Server Error", "status": 500}),
+        ]
     )
+    backend = sms_backends.TwilioSmsBackend(http_client=http)
+    with pytest.raises(sms_backends.SmsRefused) as refused:
+        backend.send(to="+1", body="x")
+    assert not refused.value.retry and "Invalid 'To' Phone Number" in str(refused.value)
+    with pytest.raises(sms_backends.SmsRefused) as limited:
+        backend.send(to="+1", body="x")
+    assert limited.value.retry
     with pytest.raises(TwilioRestException):
-        sms_backends.TwilioSmsBackend(http_client=http).send(to="+1", body="x")
+        backend.send(to="+1", body="x")
 
 
 def test_locmem_backend_fills_the_test_outbox(settings):
@@ -61,3 +74,29 @@ def test_console_backend_logs_the_message(settings, caplog):
     with caplog.at_level(logging.WARNING, logger="waitingroom.outbox.sms_backends"):
         sms_backends.get_sms_backend().send(to=TO, body="Your visit is ready")
     assert f"SMS to {TO}: Your visit is ready" in caplog.text
+
+
+def test_twilio_lookup_finds_the_attempt_by_number_body_and_time():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    since = datetime.now(UTC).replace(microsecond=0)
+
+    def page(*messages):
+        return (200, {"messages": list(messages), "next_page_uri": None, "page": 0, "page_size": 50})
+
+    def message(sid, body, created):
+        return {"sid": sid, "body": body, "status": "delivered", "date_created": format_datetime(created)}
+
+    http = FakeTwilioHttp(
+        responses=[
+            page(message("SMold", "Come back", since - timedelta(hours=1)), message("SMx", "Other", since)),
+            page(message("SMnew", "Come back", since + timedelta(seconds=1))),
+        ]
+    )
+    backend = sms_backends.TwilioSmsBackend(http_client=http)
+    assert backend.lookup(to=TO, body="Come back", reference="r", since=since) is None
+    assert backend.lookup(to=TO, body="Come back", reference="r", since=since) == sms_backends.SmsResult(
+        sid="SMnew", status="delivered"
+    )
+    assert http.requests[0].method == "GET" and http.requests[0].url.endswith("/Messages.json")

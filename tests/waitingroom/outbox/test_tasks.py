@@ -29,6 +29,7 @@ def test_a_worker_registers_them_by_those_names():
     assert result.stdout.split("\n")[-2] == str(
         [
             "waitingroom.audit.tasks.purge_access_events",
+            "waitingroom.outbox.sms_sweep",
             "waitingroom.tasks.email_deliver",
             "waitingroom.tasks.purge_client_attempts",
             "waitingroom.tasks.sms_deliver",

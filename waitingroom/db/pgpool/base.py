@@ -7,9 +7,12 @@ of a 30 ms staff action on the benchmark's machine (docs/performance.md). Django
 `POOL_SIZE` idle connections per database and process instead:
 
 - "closing" a connection hands it back, after a rollback if a transaction was left open;
-- taking one idle for a second or more checks it with a round trip (a server restart must not
-  fail the next request); one handed back less than a second ago is used as it is (a restart in
-  that second fails the requests that took such a connection, as it fails those in flight);
+- every connection taken is checked without a round trip: one the server has ended (its
+  connections terminated, a restart) has a termination notice or end-of-file waiting on its
+  socket, seen by a zero-timeout select(), and is then checked with a round trip and dropped;
+- taking one idle for a second or more checks it with a round trip as well (a server gone
+  without a word, e.g. a network partition); one handed back less than a second ago and with
+  nothing waiting is used as it is;
 - when the pool is empty a plain connection is made, and closed for real afterwards, so a burst
   never waits for a connection and never holds more than POOL_SIZE idle ones;
 - a forked child starts with empty pools (it must not share the parent's sockets).
@@ -20,6 +23,7 @@ A connection that saw an error, or whose state is unknown, is closed instead of 
 from __future__ import annotations
 
 import os
+import select
 import threading
 import time
 from collections import deque
@@ -48,9 +52,11 @@ class ConnectionPool:
                     return None
                 # The most recently used: the least likely to be stale.
                 conn, returned_at = self._idle.pop()
-            # A connection handed back moments ago is used as it is; a round trip to check it
-            # would be one more wait for the GIL in a busy process, on every request.
-            if time.monotonic() - returned_at < TRUST_FOR or _alive(conn):
+            # A connection handed back moments ago with nothing waiting on its socket is used as it
+            # is; a round trip to check it would be one more wait for the GIL in a busy process,
+            # on every request. Anything waiting on an idle session is the server ending it.
+            recent = time.monotonic() - returned_at < TRUST_FOR
+            if (recent and not _has_input(conn)) or _alive(conn):
                 return conn
             conn.close()
 
@@ -81,6 +87,18 @@ class ConnectionPool:
             idle, self._idle = [conn for conn, _ in self._idle], deque()
         for conn in idle:
             conn.close()
+
+
+def _has_input(conn) -> bool:
+    """Whether anything (a termination notice, end-of-file) waits on the idle connection's socket:
+    a zero-timeout select(), no round trip."""
+    if conn.closed:
+        return True
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _alive(conn) -> bool:
