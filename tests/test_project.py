@@ -18,6 +18,7 @@ INFRASTRUCTURE = {
     "waitingroom.realtime": (),
     "waitingroom.outbox": ("waitingroom.models",),  # the Clinic its messages belong to
     "waitingroom.db": (),
+    "waitingroom.web": (),
 }
 
 

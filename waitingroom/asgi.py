@@ -18,10 +18,10 @@ from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
-from waitingroom.headers import StaticSecurityHeaders  # noqa: E402
 from waitingroom.realtime.gc_tuning import tune_for_many_sockets  # noqa: E402
 from waitingroom.realtime.handshake import SettingsOriginValidator, with_login  # noqa: E402
-from waitingroom.static_files import StaticFilesHandler  # noqa: E402
+from waitingroom.web.headers import StaticSecurityHeaders  # noqa: E402
+from waitingroom.web.static_files import StaticFilesHandler  # noqa: E402
 
 websocket_urlpatterns = [
     with_login(route) for path in settings.WEBSOCKET_ROUTES for route in import_string(path)

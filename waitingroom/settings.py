@@ -44,7 +44,7 @@ if "*" in WEBSOCKET_ALLOWED_ORIGINS:
 # No inline script, handler or style anywhere: page behaviour lives in static/ modules, and data
 # reaches them through json_script blocks (type application/json, never executed) and data-
 # attributes. connect-src names the sockets' ws:/wss: origins for browsers whose 'self' does not
-# cover them. Static files get the same policy (waitingroom/headers.py).
+# cover them. Static files get the same policy (waitingroom/web/headers.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -82,7 +82,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "waitingroom.headers.PrivateResponses",
+    "waitingroom.web.headers.PrivateResponses",
     # A request made while the database cannot be reached gets a 503 page, not a traceback.
     "waitingroom.db.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,4 +1,4 @@
-"""Security headers (waitingroom/headers.py, the CSP settings): every response says what the browser
+"""Security headers (waitingroom/web/headers.py, the CSP settings): every response says what the browser
 may run, load and use; nothing carrying patient data is cached; static files carry the same
 headers; no server banner. Tests/waitingroom/test_browser_csp.py loads the pages in Chromium."""
 
@@ -32,10 +32,10 @@ from tests.scheduling.conftest import MONDAY_NOON, scheduled_request, tomorrow, 
 from tests.support.live import free_port
 from tests.visits.conftest import arrive, in_call
 from waitingroom.env import websocket_sources
-from waitingroom.headers import PERMISSIONS_POLICY
 from waitingroom.models import Role
+from waitingroom.web.headers import PERMISSIONS_POLICY
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXPECTED_CSP = {
     "default-src": "'self'",
     "script-src": "'self'",
