@@ -34,7 +34,7 @@ node:
 	@test -x node_modules/.bin/eslint || npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
 
 services-run: install
-	@$(BIN)/python manage.py check_services --redis --database
+	@$(BIN)/python manage.py check_services --redis --database --create
 
 services-test: install
 	@$(TEST_ENV) $(BIN)/python manage.py check_services --redis --database

@@ -1,6 +1,6 @@
 """Settings, read from the environment through the typed helpers in waitingroom/env.py.
 
-The defaults give a quick local start (DEBUG on, a SQLite file, Redis on localhost). Production
+The defaults give a quick local start (DEBUG on, PostgreSQL and Redis on localhost). Production
 sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS and DATABASE_URL; README.md has the
 full table.
 """
@@ -127,7 +127,13 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), base_dir=BASE_DIR)}
+# PostgreSQL, in development too: presence counting, the sweeps' SKIP LOCKED and ON CONFLICT writes
+# are PostgreSQL SQL (`make run` creates the database on first use).
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waitingroom"), base_dir=BASE_DIR
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

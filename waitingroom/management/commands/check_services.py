@@ -14,6 +14,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--redis", action="store_true", help="check REDIS_URL")
         parser.add_argument("--database", action="store_true", help="check DATABASE_URL")
+        parser.add_argument(
+            "--create", action="store_true", help="with --database: create the PostgreSQL database if missing"
+        )
 
     def handle(self, *args, **options) -> None:
         failures = []
@@ -32,14 +35,19 @@ class Command(BaseCommand):
                     # Connect to the maintenance database: the project's own may not exist yet.
                     import psycopg2
 
-                    psycopg2.connect(
+                    maintenance = psycopg2.connect(
                         dbname="postgres",
                         user=db["USER"],
                         password=db["PASSWORD"],
                         host=db["HOST"],
                         port=db["PORT"] or 5432,
                         connect_timeout=3,
-                    ).close()
+                    )
+                    try:
+                        if options["create"]:
+                            self._create_if_missing(maintenance, db["NAME"])
+                    finally:
+                        maintenance.close()
                 else:
                     connection.ensure_connection()
             except (OperationalError, Exception) as exc:  # psycopg2.OperationalError and friends
@@ -53,3 +61,14 @@ class Command(BaseCommand):
         if failures:
             sys.exit(1)
         self.stdout.write("services ok")
+
+    def _create_if_missing(self, maintenance, name: str) -> None:
+        """`make run` on a fresh machine: the project's database is made on first use."""
+        from psycopg2 import sql
+
+        maintenance.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+        with maintenance.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                self.stdout.write(f"created database {name}")
