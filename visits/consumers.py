@@ -17,7 +17,12 @@ from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.realtime import groups, messages, publisher
 from waitingroom.realtime.batching import Coalesced, call_each
-from waitingroom.realtime.consumer import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, RealtimeConsumer
+from waitingroom.realtime.consumer import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_RECONNECT,
+    RealtimeConsumer,
+)
 from waitingroom.realtime.messages import Audience
 
 # Statuses in which the patient's activity changes something (presence.visit_activity).
@@ -218,6 +223,7 @@ class PatientConsumer(CallPeer):
         # One call on the database thread for the session, the visit and, in the common case, the
         # presence UPDATE, shared with the other sockets connecting meanwhile: a reconnect storm
         # queues thousands of connects on that one thread.
+        self.lease_generation = leases.generation()  # before the count (leases.hold)
         found = await SOCKETS_OPENED.submit(self)
         if found is None:
             await self.close(code=CLOSE_NOT_FOUND)
@@ -243,6 +249,15 @@ class PatientConsumer(CallPeer):
             # published now that this socket hears its own visit's update too.
             self.counted = True
             await database_sync_to_async(presence.visit_socket_opened)(visit_id=self.visit.id)
+        if not leases.hold(self):
+            await self.lease_buried()  # buried while this socket was being counted
+
+    async def lease_buried(self) -> None:
+        """This process's presence lease was buried while the socket was open: the sweep may have
+        counted it as closed although its patient is still here. The page reconnects at once and
+        is counted again; this close takes back only what the process still counts for the visit
+        (nothing, once the sweep has), so the count comes right (visits/leases.py)."""
+        await self.end(CLOSE_RECONNECT)
 
     def _find(self) -> Visit | None:
         """The visit of the token in the URL when this browser session is bound to it."""
@@ -258,6 +273,7 @@ class PatientConsumer(CallPeer):
             return None
 
     async def disconnect(self, code: int) -> None:
+        leases.release(self)
         try:
             await super().disconnect(code)
         finally:

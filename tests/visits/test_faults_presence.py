@@ -7,11 +7,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
 from tests.support.live import free_port
@@ -20,6 +24,8 @@ from tests.visits.test_patient_socket import join_as_patient
 from visits import presence, services
 from visits.lifecycle import Status
 from visits.models import PresenceLease, ProcessSockets, Visit
+from visits.templatetags import client_rules
+from waitingroom.realtime.consumer import CLOSE_RECONNECT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,3 +112,62 @@ async def test_a_killed_process_leaves_no_ghost_socket(two_servers, clinic_a, pr
         return visit_of("Ann").status == Status.DISCONNECTED
 
     assert await until(swept_to_recents, seconds=5, every=0.3)
+
+
+@pytest.fixture
+def server(transactional_db) -> Iterator[Server]:
+    port = free_port()
+    one = Server(port, server_env([port], PRESENCE_LEASE_SECONDS=str(LEASE_SECONDS)))
+    try:
+        one.wait_ready()
+        yield one
+    finally:
+        one.stop()
+
+
+def bury_leases() -> int:
+    """What the sweep does to a live process that missed its renewals (the database was away for
+    longer than two of them): its lease expired, so its sockets are counted as closed. Expired and
+    swept in one transaction, so that the renewal thread cannot extend the lease in between."""
+    with transaction.atomic():
+        PresenceLease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+        return presence.sweep_due()["dead_processes"]
+
+
+async def test_a_process_whose_lease_was_buried_has_its_pages_reconnect(server, clinic_a):
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    first = await patient_socket(server, token, session)
+    assert await until(lambda: visit_of("Ann").open_sockets == 1)
+    assert await until(lambda: PresenceLease.objects.exists())
+    visit = await sync_to_async(visit_of)("Ann")
+    await sync_to_async(services.visit_media_result)(visit_id=visit.id, ok=True)  # waiting
+
+    # The sweep buries the live process's lease: the patient, still there, is counted as gone.
+    assert await sync_to_async(bury_leases)() == 1
+    swept = await sync_to_async(visit_of)("Ann")
+    assert (swept.open_sockets, swept.grace_due_at is not None) == (0, True)
+
+    # The renewal re-creates the lease and closes the socket so that its page reconnects at once.
+    async def closed() -> None:
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await first.recv()  # the pushes of the device check, then the close
+
+    await asyncio.wait_for(closed(), timeout=LEASE_SECONDS + 5)
+    assert first.close_code == CLOSE_RECONNECT
+    assert CLOSE_RECONNECT not in client_rules.RULES["closeCodes"]["refused"]  # socket.js reconnects
+    assert await until(lambda: PresenceLease.objects.exists())
+
+    # The page reconnects: counted again, the grace the sweep started is called off, and the
+    # buried socket's close took nothing back.
+    second = await patient_socket(server, token, session)
+    healed = await until(lambda: (v := visit_of("Ann")).open_sockets == 1 and v.grace_due_at is None)
+    assert healed
+    await asyncio.sleep(1)  # the old socket's close is written by now
+    visit = await sync_to_async(visit_of)("Ann")
+    assert (visit.open_sockets, visit.grace_due_at, visit.status) == (1, None, Status.WAITING)
+    held = await sync_to_async(lambda: sum(ProcessSockets.objects.values_list("sockets", flat=True)))()
+    assert held == 1
+    await second.send('{"type": "ping"}')
+    assert '"pong"' in await asyncio.wait_for(second.recv(), timeout=5)  # not closed in its turn
+    await second.close()

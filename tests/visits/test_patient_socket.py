@@ -1,15 +1,18 @@
 """The patient's socket: token and session binding before joining, presence, device-check results,
 and what staff sockets receive."""
 
+import threading
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.test import Client
 
 from tests.support.ws import communicator, session_key_for
-from visits import services
+from visits import leases, services
 from visits.lifecycle import Status
 from visits.models import Visit
+from waitingroom.realtime.consumer import CLOSE_RECONNECT
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ws_origins")]
 
@@ -141,3 +144,42 @@ async def test_two_tabs_start_the_grace_only_when_the_last_one_closes(clinic_a):
     await tabs[1].disconnect()
     visit = await visit_named("Ann")
     assert visit.open_sockets == 0 and visit.grace_due_at is not None
+
+
+async def test_a_buried_lease_closes_the_sockets_counted_before_it(clinic_a, monkeypatch):
+    """The renewal thread hands the burial to the event loop: sockets counted before it close with
+    CLOSE_RECONNECT (their pages reconnect), and so does a socket whose count was under way (it
+    read the generation before its count), while a socket opened afterwards stays."""
+    session, token = await sync_to_async(join_as_patient)(clinic_a)
+    before = communicator(f"/ws/visit/{token}/", session_key=session)
+    assert (await before.connect())[0]
+
+    # A connect in flight while the lease is buried: the burial lands before its hold.
+    hold = leases.hold
+
+    def buried_meanwhile(socket):
+        leases.buried()
+        return hold(socket)
+
+    monkeypatch.setattr(leases, "hold", buried_meanwhile)
+    in_flight = communicator(f"/ws/visit/{token}/", session_key=session)
+    assert (await in_flight.connect())[0]
+    monkeypatch.setattr(leases, "hold", hold)
+    for socket in (before, in_flight):
+        assert (await socket.receive_output(timeout=5)) == {
+            "type": "websocket.close",
+            "code": CLOSE_RECONNECT,
+        }
+
+    after = communicator(f"/ws/visit/{token}/", session_key=session)
+    assert (await after.connect())[0]
+    thread = threading.Thread(target=leases.buried)  # as the renewal thread calls it
+    thread.start()
+    thread.join()
+    assert (await after.receive_output(timeout=5))["code"] == CLOSE_RECONNECT
+    later = communicator(f"/ws/visit/{token}/", session_key=session)
+    assert (await later.connect())[0]
+    assert await later.receive_nothing(timeout=0.3)
+    for socket in (before, in_flight, after, later):
+        await socket.disconnect()
+    assert (await Visit.objects.aget(patient_name="Ann")).open_sockets == 0

@@ -26,6 +26,9 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_SESSION_ENDED = 4401
 # Signed in, but no longer allowed here (membership removed, role changed, left the call).
 CLOSE_FORBIDDEN = 4403
+# The server's restart (1012's meaning): the page reconnects at once. 1012 itself cannot be sent:
+# daphne's websocket library (autobahn) lets a server close only with 1000 or 3000-4999.
+CLOSE_RECONNECT = 4012
 
 # Published for the consumers and never forwarded to a browser (messages.Direction.NOTICE).
 NOTICES = frozenset(messages.names(Direction.NOTICE))
