@@ -143,8 +143,13 @@ def ensure_lease() -> None:
         _state["thread"] = thread = threading.Thread(
             target=_keep_renewing, args=(process,), name="presence-lease", daemon=True
         )
-    renew()
-    thread.start()
+    try:
+        renew()
+    finally:
+        # Renewing from now on even if this first take failed (the database is down as the first
+        # patient connects): a thread never started would never renew, and a lease never renewed
+        # is buried with every socket this process counts afterwards.
+        thread.start()
 
 
 def _keep_renewing(process: str) -> None:

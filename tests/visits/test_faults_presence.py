@@ -171,3 +171,26 @@ async def test_a_process_whose_lease_was_buried_has_its_pages_reconnect(server, 
     await second.send('{"type": "ping"}')
     assert '"pong"' in await asyncio.wait_for(second.recv(), timeout=5)  # not closed in its turn
     await second.close()
+
+
+def test_renewing_starts_even_when_the_first_take_of_the_lease_fails(settings, monkeypatch):
+    """The database is down as the first patient connects: the first take fails, and the renewal
+    thread must still start (it retries), or the process would never renew its lease again."""
+    import threading
+
+    from django.db import OperationalError
+
+    from visits import leases
+
+    settings.PRESENCE_LEASE_SECONDS = 10
+    monkeypatch.setitem(leases._state, "thread", None)
+    started = threading.Event()
+    monkeypatch.setattr(leases, "_keep_renewing", lambda process: started.set())
+
+    def down() -> bool:
+        raise OperationalError("the database is down")
+
+    monkeypatch.setattr(leases, "renew", down)
+    with pytest.raises(OperationalError):
+        leases.ensure_lease()
+    assert started.wait(timeout=5), "the renewal thread was never started"
