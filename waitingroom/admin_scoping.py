@@ -14,11 +14,33 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import EmptyResultSet, FullResultSet, PermissionDenied, SuspiciousOperation
+from django.db import models
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from waitingroom.models import Clinic, Role
 from waitingroom.tenancy import staff_clinics
+from waitingroom.validators import EmailAddressField, MultiLineField, SingleLineField
+
+# The admin's forms refuse line breaks and control characters in one-line values as every other
+# form does (waitingroom/validators.py): a clinic's or a service's name reaches email headers, .ics
+# files and SMS. Exact types only: a SlugField or a URLField keeps its own form field.
+TEXT_FORM_FIELDS: dict[type[models.Field], type] = {
+    models.CharField: SingleLineField,
+    models.EmailField: EmailAddressField,
+    models.TextField: MultiLineField,
+}
+
+
+class CheckedTextFields:
+    """Every admin's and inline's text fields through the project's checked form fields."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        form_class = TEXT_FORM_FIELDS.get(type(db_field))
+        if form_class is not None and not db_field.choices:
+            kwargs.setdefault("form_class", form_class)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
 
 # Lookups whose argument the database parses (a bad pattern is a database error, not an empty
 # result). The admin's own filters never use them.
@@ -58,7 +80,7 @@ class CheckedChangeList(ChangeList):
         return queryset
 
 
-class GuardedAdmin(admin.ModelAdmin):
+class GuardedAdmin(CheckedTextFields, admin.ModelAdmin):
     """Declared roles and refused odd input; the base of every admin in the project."""
 
     # Who may view this admin's rows (superusers always may). Every admin declares it.
@@ -178,7 +200,7 @@ class ClinicScopedAdmin(GuardedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ClinicScopedInline(admin.TabularInline):
+class ClinicScopedInline(CheckedTextFields, admin.TabularInline):
     """Inlines live inside an already scoped parent: they declare who may view them (as admins
     do) and follow the parent's clinic for changes."""
 

@@ -5,6 +5,7 @@ autocomplete included. Odd list queries get a 4xx, never a 500."""
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.urls import reverse
 
 from tests.conftest import client_for
@@ -12,7 +13,7 @@ from tests.factories import staff
 from tests.visits.conftest import ready
 from waitingroom.admin_scoping import ClinicScopedInline, GuardedAdmin
 from waitingroom.audit import services as audit
-from waitingroom.models import Role
+from waitingroom.models import Clinic, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +186,39 @@ def test_a_regex_filter_and_a_nul_byte_are_refused_with_400(clinic_admin, rows):
     # An impossible year is treated like any invalid filter value: Django's "invalid filter" page.
     response = client.get("/admin/visits/visit/", {"arrived_at__year": "99999999"})
     assert response.status_code == 302 and response.url.endswith("?e=1")
+
+
+def test_admin_text_fields_refuse_line_breaks_and_control_characters(rf, django_user_model):
+    """A clinic's or a service's name reaches email headers, .ics files and SMS: the admin's forms
+    check one-line values as every other form does, in every admin and inline."""
+    from django.db import models
+
+    from waitingroom.admin_scoping import TEXT_FORM_FIELDS
+
+    request = rf.get("/admin/")
+    request.user = django_user_model(is_superuser=True, is_staff=True)
+    checked = 0
+    for model_admin in admin.site._registry.values():
+        forms = [model_admin.get_form(request)]
+        forms += [
+            inline(model_admin.model, admin.site).get_formset(request).form for inline in model_admin.inlines
+        ]
+        for form in forms:
+            for name, field in form.base_fields.items():
+                if name in form.declared_fields or name in (form._meta.field_classes or {}):
+                    continue  # the form's own field (Django's username field has its own validator)
+                try:
+                    db_field = form._meta.model._meta.get_field(name)
+                except FieldDoesNotExist:
+                    continue  # a form-only field (a password pair, say)
+                expected = TEXT_FORM_FIELDS.get(type(db_field))
+                if expected is None or not isinstance(db_field, models.Field) or db_field.choices:
+                    continue
+                assert isinstance(field, expected), (form._meta.model, name, type(field))
+                checked += 1
+    assert checked > 5
+    name = admin.site._registry[Clinic].get_form(request).base_fields["name"]
+    for bad in ("Clinic\nBcc: x@example.com", "A\x0bB", "A\u2028B"):
+        with pytest.raises(ValidationError):
+            name.clean(bad)
+    assert name.clean("Clinic A") == "Clinic A"
