@@ -29,7 +29,7 @@ from scheduling.models import (
     Service,
     WeeklyHours,
 )
-from scheduling.requests import services
+from scheduling.requests import access, services
 from scheduling.requests.forms import DecisionForm, response_field
 from scheduling.requests.lifecycle import AlreadyDecided
 from scheduling.requests.selectors import DISPATCH_ROLES
@@ -255,15 +255,7 @@ class AppointmentRequestAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         except (AlreadyDecided, services.RequestRefused) as refused:
             self.message_user(request, f"Request #{appointment.pk}: {refused}", messages.ERROR)
             return None
-        audit.record(
-            request=request,
-            clinic_id=appointment.clinic_id,
-            action=audit.Action.CHANGED,
-            kind=audit.Kind.REQUEST,
-            object_id=appointment.pk,
-            patient_label=appointment.name,
-            detail="accept",
-        )
+        access.record(request, appointment, audit.Action.CHANGED, "accept")
         self.message_user(
             request, f"Request #{appointment.pk} accepted: meeting #{meeting.pk} booked, invitation sent."
         )
@@ -280,15 +272,7 @@ class AppointmentRequestAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
                 services.request_decline(
                     request_id=appointment.pk, by=request.user, response=form.cleaned_data["response"]
                 )
-                audit.record(
-                    request=request,
-                    clinic_id=appointment.clinic_id,
-                    action=audit.Action.CHANGED,
-                    kind=audit.Kind.REQUEST,
-                    object_id=appointment.pk,
-                    patient_label=appointment.name,
-                    detail="decline",
-                )
+                access.record(request, appointment, audit.Action.CHANGED, "decline")
                 declined += 1
             except AlreadyDecided as error:
                 refused.append(f"#{appointment.pk}: {error}")
