@@ -30,6 +30,7 @@ from tests.conftest import client_for
 from tests.factories import staff
 from tests.scheduling.conftest import MONDAY_NOON, scheduled_request, tomorrow, weekday_hours
 from tests.support.live import free_port
+from tests.support.processes import stop_process
 from tests.visits.conftest import arrive, in_call
 from waitingroom.env import websocket_sources
 from waitingroom.models import Role
@@ -295,9 +296,4 @@ def test_daphne_from_the_procfile_sends_no_server_banner():
         assert refused.value.response.status_code == 403
         assert refused.value.response.headers.get("Server") is None
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
