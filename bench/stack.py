@@ -115,8 +115,9 @@ class StackEnv:
         return env
 
 
-def stop_process(proc: subprocess.Popen, *, timeout: float) -> None:
-    """SIGTERM, and SIGKILL if it has not exited within `timeout` seconds; a no-op once it exited."""
+def stop_process(proc: subprocess.Popen, *, timeout: float = 10) -> None:
+    """SIGTERM, and SIGKILL if it has not exited within `timeout` seconds; a no-op once it exited.
+    Also the tests' (tests/support/processes.py)."""
     if proc.poll() is not None:
         return
     proc.terminate()

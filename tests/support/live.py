@@ -167,7 +167,7 @@ def open_dashboard(page) -> None:
     page.wait_for_selector("body[data-socket='open']")
 
 
-def arrive(page, clinic, name: str) -> None:
+def check_in(page, clinic, name: str) -> None:
     """A patient checks in at `clinic`'s front door (the caller waits for what it expects next)."""
     page.goto(f"/c/{clinic.slug}/")
     page.fill("input[name=patient_name]", name)

@@ -21,6 +21,7 @@ from django.db import connection
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from bench.stack import stop_process
 from tests.support.live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,18 +40,6 @@ def wait_for_port(port: int, proc: subprocess.Popen, what: str, seconds: float =
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"{what} did not start on port {port}")
-
-
-def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
-    """SIGTERM, and SIGKILL if it has not exited within `timeout` seconds; a no-op once it exited."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def server_env(ports: list[int], **extra: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.support.live import LIVE_MS, arrive, open_dashboard
+from tests.support.live import LIVE_MS, check_in, open_dashboard
 from tests.visits.conftest import ready
 from visits import services
 from visits.lifecycle import CLOSED_STATUSES, Status
@@ -18,7 +18,7 @@ BACKGROUND = "(sel) => getComputedStyle(document.querySelector(sel)).backgroundC
 
 def join(new_page, clinic, name):
     page = new_page()
-    arrive(page, clinic, name)
+    check_in(page, clinic, name)
     page.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
     return page, Visit.objects.get(patient_name=name)
 

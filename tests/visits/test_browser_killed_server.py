@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.live import arrive, open_dashboard
+from tests.support.live import check_in, open_dashboard
 from tests.support.processes import Server, running_servers
 from tests.visits.test_browser_video import CONNECT, REMOTE_VIDEO_DECODES
 from visits import presence
@@ -44,7 +44,7 @@ def test_a_call_survives_its_server_being_killed(new_page, server, provider, cli
     dashboard = new_page()
     open_dashboard(dashboard)
     patient = new_page()
-    arrive(patient, clinic_a, "Ann Patient")
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_selector("[data-patient-status='waiting']")
     patient.wait_for_function("() => document.querySelector('[data-preview]').videoWidth > 0")
     visit = Visit.objects.get(patient_name="Ann Patient")

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.support.live import LIVE_MS, arrive, open_dashboard
+from tests.support.live import LIVE_MS, check_in, open_dashboard
 from visits.models import Visit
 from waitingroom.outbox import sms_backends
 
@@ -25,7 +25,7 @@ def test_verified_patient_goes_offline_and_is_recalled_by_sms(new_page, provider
     dashboard.on("dialog", lambda dialog: dialog.accept())
 
     patient = new_page()
-    arrive(patient, clinic_a, "Ann Patient")
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_selector("[data-patient-status='waiting']")
     visit = Visit.objects.get(patient_name="Ann Patient")
     card = f"[data-visit='{visit.id}']"

@@ -3,7 +3,7 @@ microphone connect over WebRTC, each decodes the other's video, and the call dri
 
 import pytest
 
-from tests.support.live import LIVE_MS, arrive, open_dashboard
+from tests.support.live import LIVE_MS, check_in, open_dashboard
 from visits.models import Visit, VisitEvent
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,7 @@ def test_patient_and_provider_hold_a_video_visit(new_page, sweeper, provider, cl
     open_dashboard(dashboard)
 
     patient = new_page()
-    arrive(patient, clinic_a, "Ann Patient")
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_selector("[data-patient-status='waiting']")
     # The device check: preview, a moving microphone meter, and the devices to choose from.
     patient.wait_for_function("() => document.querySelector('[data-preview]').videoWidth > 0")

@@ -3,7 +3,7 @@ clinic link and a provider watches, calls, loses and regains them, and ends the 
 
 import pytest
 
-from tests.support.live import LIVE_MS, arrive, login, open_dashboard
+from tests.support.live import LIVE_MS, check_in, login, open_dashboard
 from visits.models import Visit
 
 pytestmark = pytest.mark.browser
@@ -28,7 +28,7 @@ def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, 
     dashboard.on("dialog", lambda dialog: dialog.accept())
 
     patient = new_page()
-    arrive(patient, clinic_a, "Ann Patient")
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_url("**/v/*/")
     link = patient.url
     visit = Visit.objects.get(patient_name="Ann Patient")
@@ -74,7 +74,7 @@ def test_the_wait_screen_sends_activity_only_in_a_call(new_page, provider, clini
     patient = new_page()
     sent: list[str] = []
     patient.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(str(frame))))
-    arrive(patient, clinic_a, "Wes Waiting")
+    check_in(patient, clinic_a, "Wes Waiting")
     patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
 
     # Waiting: moving about the page sends nothing (the server has no use for it).
@@ -100,7 +100,7 @@ def test_a_push_beats_an_older_refetch_answer(new_page, provider, clinic_a):
     from visits import services
 
     patient = new_page()
-    arrive(patient, clinic_a, "Rita Race")
+    check_in(patient, clinic_a, "Rita Race")
     patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
     visit = Visit.objects.get(patient_name="Rita Race")
 

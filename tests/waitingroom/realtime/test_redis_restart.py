@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.live import LIVE_MS, arrive, free_port, open_dashboard
+from tests.support.live import LIVE_MS, check_in, free_port, open_dashboard
 from tests.support.processes import PrivateRedis, Server, running_servers
 from waitingroom.models import Clinic
 
@@ -50,7 +50,7 @@ def test_pages_catch_up_after_redis_restarts(new_page, redis_and_server, provide
     dashboard = new_page()
     open_dashboard(dashboard)
     patient = new_page()
-    arrive(patient, clinic_a, "Ann Patient")
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_selector("body[data-socket='open']")
 
     redis.kill()
@@ -60,7 +60,7 @@ def test_pages_catch_up_after_redis_restarts(new_page, redis_and_server, provide
     assert time.monotonic() - started < 6  # the lost push is given up on, not waited for
     assert Clinic.objects.get(pk=clinic_a.pk).broadcast_message == "Running late"
     newcomer = new_page()
-    arrive(newcomer, clinic_a, "Bob Newcomer")
+    check_in(newcomer, clinic_a, "Bob Newcomer")
     newcomer.wait_for_selector("[data-status-panel]")
     # Their pushes were lost: the open pages still show the state from before the outage.
     assert patient.locator("[data-broadcast]").is_hidden()

@@ -22,7 +22,7 @@ from django.test import Client
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from bench.stack import procfile_web_command
+from bench.stack import procfile_web_command, stop_process
 from scheduling import links
 from scheduling.meetings.booking import meeting_schedule
 from scheduling.models import Service
@@ -30,7 +30,6 @@ from tests.conftest import client_for
 from tests.factories import staff
 from tests.scheduling.conftest import MONDAY_NOON, scheduled_request, tomorrow, weekday_hours
 from tests.support.live import free_port
-from tests.support.processes import stop_process
 from tests.visits.conftest import arrive, in_call
 from waitingroom.env import websocket_sources
 from waitingroom.models import Role
