@@ -21,7 +21,17 @@ from bench.fixtures import BenchClinic
 from bench.floor import Floor
 from bench.load import Boards, FleetOptions, Fleets, PatientSpec, Timed, http, open_loop
 from bench.plan import Plan
-from bench.stack import LOG_DIR, ROOT, Daphne, Profile, StackEnv, cpu_seconds, machine_cpu_seconds, rss_kib
+from bench.stack import (
+    LOG_DIR,
+    ROOT,
+    Daphne,
+    Profile,
+    StackEnv,
+    cpu_seconds,
+    machine_cpu_seconds,
+    rss_kib,
+    stop_process,
+)
 from bench.stats import latency_ms, percentile
 from waitingroom.realtime import groups, publisher
 from waitingroom.realtime.layers import channel_layer
@@ -603,9 +613,4 @@ async def soak_run(
         await fleets.stop()
         await boards.close()
         server.stop()
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop_process(worker, timeout=30)

@@ -115,6 +115,19 @@ class StackEnv:
         return env
 
 
+def stop_process(proc: subprocess.Popen, *, timeout: float = 10) -> None:
+    """SIGTERM, and SIGKILL if it has not exited within `timeout` seconds; a no-op once it exited.
+    Also the tests' (tests/support/processes.py)."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def procfile_web_command(port: int) -> list[str]:
     """The `web:` line of the Procfile, moved to `port`: the benchmark measures what production
     runs, server options included."""
@@ -164,14 +177,8 @@ class Daphne:
         raise SystemExit(f"daphne {self.name} did not start on port {self.port}")
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, timeout=15)
 
 
 class Profile:

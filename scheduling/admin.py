@@ -29,13 +29,13 @@ from scheduling.models import (
     Service,
     WeeklyHours,
 )
-from scheduling.requests import services
+from scheduling.requests import access, services
 from scheduling.requests.forms import DecisionForm, response_field
 from scheduling.requests.lifecycle import AlreadyDecided
 from scheduling.requests.selectors import DISPATCH_ROLES
 from scheduling.times import slot_label, slot_value
 from visits.admin import ClinicAdmin as VisitsClinicAdmin
-from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline
+from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, ReadOnly
 from waitingroom.admin_scoping import ReadOnlyInline as BaseReadOnlyInline
 from waitingroom.audit import services as audit
 from waitingroom.audit.admin import RecordsReads
@@ -170,7 +170,7 @@ class AdminDeclineForm(forms.Form):
 
 
 @admin.register(AppointmentRequest)
-class AppointmentRequestAdmin(RecordsReads, ClinicScopedAdmin):
+class AppointmentRequestAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
     """Requests change only through decisions (the actions), never by editing fields."""
 
     view_roles = DISPATCH_ROLES
@@ -185,15 +185,6 @@ class AppointmentRequestAdmin(RecordsReads, ClinicScopedAdmin):
     ]  # fmt: skip
     inlines = [RequestedTimeInline, RequestEventInline]
     actions = ["accept_request", "decline_requests"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request, *args) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def audit_label(self, obj: AppointmentRequest) -> str:
         return obj.name
@@ -264,15 +255,7 @@ class AppointmentRequestAdmin(RecordsReads, ClinicScopedAdmin):
         except (AlreadyDecided, services.RequestRefused) as refused:
             self.message_user(request, f"Request #{appointment.pk}: {refused}", messages.ERROR)
             return None
-        audit.record(
-            request=request,
-            clinic_id=appointment.clinic_id,
-            action=audit.Action.CHANGED,
-            kind=audit.Kind.REQUEST,
-            object_id=appointment.pk,
-            patient_label=appointment.name,
-            detail="accept",
-        )
+        access.record(request, appointment, audit.Action.CHANGED, "accept")
         self.message_user(
             request, f"Request #{appointment.pk} accepted: meeting #{meeting.pk} booked, invitation sent."
         )
@@ -289,15 +272,7 @@ class AppointmentRequestAdmin(RecordsReads, ClinicScopedAdmin):
                 services.request_decline(
                     request_id=appointment.pk, by=request.user, response=form.cleaned_data["response"]
                 )
-                audit.record(
-                    request=request,
-                    clinic_id=appointment.clinic_id,
-                    action=audit.Action.CHANGED,
-                    kind=audit.Kind.REQUEST,
-                    object_id=appointment.pk,
-                    patient_label=appointment.name,
-                    detail="decline",
-                )
+                access.record(request, appointment, audit.Action.CHANGED, "decline")
                 declined += 1
             except AlreadyDecided as error:
                 refused.append(f"#{appointment.pk}: {error}")
@@ -319,7 +294,7 @@ class MeetingEventInline(ReadOnlyInline):
 
 
 @admin.register(Meeting)
-class MeetingAdmin(RecordsReads, ClinicScopedAdmin):
+class MeetingAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
     """Meetings are made by accepting requests or on the meetings overview, and changed there
     (so every change is emailed and audited); here they are read."""
 
@@ -333,12 +308,3 @@ class MeetingAdmin(RecordsReads, ClinicScopedAdmin):
 
     def audit_label(self, obj: Meeting) -> str:
         return obj.guest_name
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request, *args) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -6,6 +6,7 @@ from waitingroom.admin_scoping import (
     PATIENT_DATA_ROLES,
     ClinicScopedAdmin,
     ClinicScopedInline,
+    ReadOnly,
     ReadOnlyInline,
 )
 from waitingroom.audit.admin import RecordsReads
@@ -39,7 +40,7 @@ class VisitEventInline(ReadOnlyInline):
 
 
 @admin.register(Visit)
-class VisitAdmin(RecordsReads, ClinicScopedAdmin):
+class VisitAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
     """History and audit, read-only: visits change only through the waiting room's services.
     Patient data: clinic admins (and superusers) only."""
 
@@ -62,12 +63,3 @@ class VisitAdmin(RecordsReads, ClinicScopedAdmin):
 
     def audit_label(self, obj: Visit) -> str:
         return obj.patient_name
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_add_permission(self, request, *args) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

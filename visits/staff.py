@@ -14,9 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from visits import cards, chat, offline, selectors, services
 from visits.forms import BroadcastForm, ChatForm, first_error
 from visits.lifecycle import TransitionRefused
-from visits.models import CallParticipant
+from visits.models import CallParticipant, Visit
 from waitingroom import tenancy
 from waitingroom.audit import services as audit
+from waitingroom.audit.models import AccessEvent
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.tenancy import StaffRequest
 from waitingroom.turn import ice_servers
@@ -123,15 +124,7 @@ def visit_action(request: StaffRequest, slug: str, visit_id: int, action: str) -
             return JsonResponse({"ok": False, "error": str(refused)}, status=409)
         messages.error(request, str(refused))
         return redirect("clinic_dashboard", slug=clinic.slug)
-    audit.record(
-        request=request,
-        clinic_id=clinic.id,
-        action=audit.Action.CHANGED,
-        kind=audit.Kind.VISIT,
-        object_id=visit.id,
-        patient_label=visit.patient_name,
-        detail=action,
-    )
+    _record(request, visit, audit.Action.CHANGED, detail=action)
     if wants_json(request):
         # The card every dashboard was just sent; read again only if the action pushed none.
         phase, html = pushed.get(visit.id) or cards.card_state(visit=visit)
@@ -151,15 +144,7 @@ def visit_room(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
     visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
     if not visit.call_participants.filter(user=request.user).exists():
         raise Http404("Not in this call")
-    audit.record(
-        request=request,
-        clinic_id=clinic.id,
-        action=audit.Action.VIEWED,
-        kind=audit.Kind.VISIT,
-        object_id=visit.id,
-        patient_label=visit.patient_name,
-        detail="call room",
-    )
+    _record(request, visit, audit.Action.VIEWED, detail="call room")
     return render(
         request,
         "visits/_staff_call.html",
@@ -182,14 +167,14 @@ def visit_chat(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
             chat.chat_post(visit_id=visit.id, user=request.user, body=form.cleaned_data["body"])
         except chat.ChatRefused as refused:
             return JsonResponse({"ok": False, "error": str(refused)}, status=400)
-        _record_chat(request, visit, audit.Action.CHANGED)
+        _record(request, visit, audit.Action.CHANGED, audit.Kind.CHAT)
         return JsonResponse({"ok": True})
     chat.chat_mark_read(visit_id=visit.id)
     if request.GET.get("read") == "1":
         # No patient data in the answer: the message came by push to a panel whose opening was
         # recorded, so no access entry per push.
         return HttpResponse(status=204)
-    _record_chat(request, visit, audit.Action.VIEWED)
+    _record(request, visit, audit.Action.VIEWED, audit.Kind.CHAT)
     return render(
         request,
         "visits/_chat_panel.html",
@@ -197,14 +182,21 @@ def visit_chat(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
     )
 
 
-def _record_chat(request: StaffRequest, visit, action) -> None:
+def _record(
+    request: StaffRequest,
+    visit: Visit,
+    action: AccessEvent.Action,
+    kind: AccessEvent.Kind = audit.Kind.VISIT,
+    detail: str = "",
+) -> None:
     audit.record(
         request=request,
         clinic_id=visit.clinic_id,
         action=action,
-        kind=audit.Kind.CHAT,
+        kind=kind,
         object_id=visit.id,
         patient_label=visit.patient_name,
+        detail=detail,
     )
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, SuperuserOnlyAdmin
+from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, ReadOnly, SuperuserOnlyAdmin
 from waitingroom.audit.admin import AccessEventAdmin  # noqa: F401 (registers the access trail)
 from waitingroom.models import Clinic, Membership, Role
 from waitingroom.outbox.models import EmailMessage
@@ -73,19 +73,10 @@ class ClinicAdmin(ClinicScopedAdmin):
 
 
 @admin.register(EmailMessage)
-class EmailMessageAdmin(ClinicScopedAdmin):
+class EmailMessageAdmin(ReadOnly, ClinicScopedAdmin):
     """The email outbox, read-only: what was sent, what is pending, and why one failed."""
 
     view_roles = frozenset({Role.CLINIC_ADMIN})
     list_display = ["created_at", "subject", "status", "error", "sent_at"]
     list_filter = ["status"]
     fields = readonly_fields = ("reference", "to", "subject", "status", "error", "created_at", "sent_at")
-
-    def has_add_permission(self, request, *args) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -200,6 +200,22 @@ class ClinicScopedAdmin(GuardedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ReadOnly:
+    """Put first in the bases of an admin or inline whose rows are only read here (records written
+    by the code that owns them: the access trail, the outbox, visits, requests, meetings): no add,
+    change or delete for anyone, superusers included. `*args`: an admin's has_add_permission takes
+    the request alone, an inline's also the parent row."""
+
+    def has_add_permission(self, request, *args) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ClinicScopedInline(CheckedTextFields, admin.TabularInline):
     """Inlines live inside an already scoped parent: they declare who may view them (as admins
     do) and follow the parent's clinic for changes."""
@@ -235,18 +251,9 @@ class ClinicScopedInline(CheckedTextFields, admin.TabularInline):
         return self._allowed(request, obj, self.change_roles)
 
 
-class ReadOnlyInline(ClinicScopedInline):
+class ReadOnlyInline(ReadOnly, ClinicScopedInline):
     """History rows under a read-only parent: shown, never added, changed or deleted."""
 
     extra = 0
     can_delete = False
     change_roles = frozenset()
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from scheduling import availability
 from scheduling.meetings.booking import BookingConflict
 from scheduling.models import SchedulingProfile
-from scheduling.requests import selectors, services
+from scheduling.requests import access, selectors, services
 from scheduling.requests.forms import DecisionForm
 from scheduling.requests.lifecycle import AlreadyDecided
 from scheduling.times import slot_value
@@ -75,7 +75,7 @@ def dispatch_rows(request: StaffRequest) -> HttpResponse:
 @login_required
 def assign(request: StaffRequest, request_id: int) -> HttpResponse:
     appointment = selectors.decidable_request(user=request.user, request_id=request_id)
-    _record(request, appointment, audit.Action.VIEWED, "assign dialog")
+    access.record(request, appointment, audit.Action.VIEWED, "assign dialog")
     provider = request.GET.get("provider", "")
     context = selectors.assign_context(
         request=appointment, provider_id=int(provider) if provider.isascii() and provider.isdigit() else None
@@ -89,18 +89,6 @@ def assign(request: StaffRequest, request_id: int) -> HttpResponse:
             "time_values": [(t, slot_value(t)) for t in context.times],
             "calendar": context.mode == SchedulingProfile.Mode.CALENDAR,
         },
-    )
-
-
-def _record(request: StaffRequest, appointment, action, detail: str) -> None:
-    audit.record(
-        request=request,
-        clinic_id=appointment.clinic_id,
-        action=action,
-        kind=audit.Kind.REQUEST,
-        object_id=appointment.pk,
-        patient_label=appointment.name,
-        detail=detail,
     )
 
 
@@ -131,7 +119,7 @@ def decide(request: StaffRequest, request_id: int) -> HttpResponse:
     try:
         if data["decision"] == "decline":
             services.request_decline(request_id=appointment.pk, by=request.user, response=data["response"])
-            _record(request, appointment, audit.Action.CHANGED, "decline")
+            access.record(request, appointment, audit.Action.CHANGED, "decline")
             return _reply(request, ok=True, message=f"Request #{appointment.pk} declined.")
         meeting = services.request_accept(
             request_id=appointment.pk,
@@ -153,7 +141,7 @@ def decide(request: StaffRequest, request_id: int) -> HttpResponse:
         )
     except services.RequestRefused as refused:
         return _reply(request, ok=False, message=str(refused), status=400)
-    _record(request, appointment, audit.Action.CHANGED, "accept")
+    access.record(request, appointment, audit.Action.CHANGED, "accept")
     return _reply(
         request,
         ok=True,

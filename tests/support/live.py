@@ -161,6 +161,19 @@ def login(page, *, username: str, password: str) -> None:
     page.click("button[type=submit]")
 
 
+def open_dashboard(page) -> None:
+    """Sign in as the provider of the `provider` fixture; back once the dashboard's socket is open."""
+    login(page, username="paula", password="pw-for-tests-1")
+    page.wait_for_selector("body[data-socket='open']")
+
+
+def check_in(page, clinic, name: str) -> None:
+    """A patient checks in at `clinic`'s front door (the caller waits for what it expects next)."""
+    page.goto(f"/c/{clinic.slug}/")
+    page.fill("input[name=patient_name]", name)
+    page.click("button[type=submit]")
+
+
 @pytest.fixture
 def sweeper(live_url):
     """Stands in for beat + worker during a browser journey: applies due timers every 0.2 s (the

@@ -4,6 +4,7 @@ Each is always stopped by the fixture that started it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -12,10 +13,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
+
+from bench.stack import stop_process
+from tests.support.live import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -91,14 +98,33 @@ class Server:
         self.wait_ready()
 
     def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
+
+
+@contextlib.contextmanager
+def running_servers(count: int, **extra: str) -> Iterator[list[Server]]:
+    """`count` daphne processes on free ports sharing one environment (server_env with `extra`),
+    ready on entering, all stopped on leaving (also when one of them failed to start)."""
+    ports = [free_port() for _ in range(count)]
+    env = server_env(ports, **extra)
+    servers = [Server(port, env) for port in ports]
+    try:
+        for server in servers:
+            server.wait_ready()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+async def socket_to(server: Server, path: str, session_key: str) -> ClientConnection:
+    """A websocket to `server`'s `path` as a browser of that session on the server's own origin."""
+    return await connect(
+        f"ws://127.0.0.1:{server.port}{path}",
+        origin=Origin(server.url),
+        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"},
+        ping_interval=None,
+    )
 
 
 class PrivateRedis:

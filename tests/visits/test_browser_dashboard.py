@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import staff
-from tests.support.live import LIVE_MS, login, off_loop
+from tests.support.live import LIVE_MS, check_in, login, off_loop
 from tests.visits.conftest import in_call, ready
 from visits import services
 from visits.models import Visit
@@ -24,9 +24,7 @@ def open_dashboard(new_page, username="paula"):
 
 def join(new_page, clinic, name="Ann Patient"):
     page = new_page()
-    page.goto(f"/c/{clinic.slug}/")
-    page.fill("input[name=patient_name]", name)
-    page.click("button[type=submit]")
+    check_in(page, clinic, name)
     page.wait_for_selector("[data-patient-status='waiting']")
     return page, Visit.objects.get(patient_name=name)
 

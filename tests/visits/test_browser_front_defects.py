@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.support.live import LIVE_MS, login
+from tests.support.live import LIVE_MS, check_in, open_dashboard
 from tests.visits.conftest import ready
 from visits import services
 from visits.lifecycle import CLOSED_STATUSES, Status
@@ -18,9 +18,7 @@ BACKGROUND = "(sel) => getComputedStyle(document.querySelector(sel)).backgroundC
 
 def join(new_page, clinic, name):
     page = new_page()
-    page.goto(f"/c/{clinic.slug}/")
-    page.fill("input[name=patient_name]", name)
-    page.click("button[type=submit]")
+    check_in(page, clinic, name)
     page.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
     return page, Visit.objects.get(patient_name=name)
 
@@ -62,8 +60,7 @@ def test_offline_cards_turn_amber_then_red_with_their_wait(new_page, provider, c
         )
         colours[name] = f"[data-visit='{visit.id}']"
     dashboard = new_page()
-    login(dashboard, username="paula", password="pw-for-tests-1")
-    dashboard.wait_for_selector("body[data-socket='open']")
+    open_dashboard(dashboard)
     dashboard.wait_for_selector(f"{colours['Olive Red']}.wait-red", state="attached", timeout=LIVE_MS)
     seen = {name: dashboard.evaluate(BACKGROUND, sel) for name, sel in colours.items()}
     assert seen["Olive Fresh"] == "rgb(248, 249, 250)"  # offline grey
@@ -82,8 +79,7 @@ def open_call_with(dashboard, visit):
 def test_calling_a_second_patient_asks_first_and_leaves_the_first_call(new_page, provider, clinic_a, answer):
     first, second = ready(clinic_a, "Fay First"), ready(clinic_a, "Sam Second")
     dashboard = new_page()
-    login(dashboard, username="paula", password="pw-for-tests-1")
-    dashboard.wait_for_selector("body[data-socket='open']")
+    open_dashboard(dashboard)
     open_call_with(dashboard, first)
 
     asked = []

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.live import free_port, login
-from tests.support.processes import Server, server_env
+from tests.support.live import check_in, open_dashboard
+from tests.support.processes import Server, running_servers
 from tests.visits.test_browser_video import CONNECT, REMOTE_VIDEO_DECODES
 from visits import presence
 from visits.lifecycle import Status
@@ -30,28 +30,21 @@ MARK_PEERS = """(name) => { const call = window[name];
 
 @pytest.fixture
 def server(transactional_db) -> Iterator[Server]:
-    port = free_port()
-    running = Server(port, server_env([port], PRESENCE_LEASE_SECONDS="2"))
-    try:
-        running.wait_ready()
+    with running_servers(1, PRESENCE_LEASE_SECONDS="2") as (running,):
         yield running
-    finally:
-        running.stop()
 
 
-def test_a_call_survives_its_server_being_killed(browser, server, provider, clinic_a):
-    def page():
-        context = browser.new_context(base_url=server.url)
-        context.set_default_timeout(10_000)
-        return context.new_page()
+@pytest.fixture
+def live_url(server) -> str:
+    # The pages of `new_page` go to the server in a subprocess, not to the in-process one.
+    return server.url
 
-    dashboard = page()
-    login(dashboard, username="paula", password="pw-for-tests-1")
-    dashboard.wait_for_selector("body[data-socket='open']")
-    patient = page()
-    patient.goto(f"/c/{clinic_a.slug}/")
-    patient.fill("input[name=patient_name]", "Ann Patient")
-    patient.click("button[type=submit]")
+
+def test_a_call_survives_its_server_being_killed(new_page, server, provider, clinic_a):
+    dashboard = new_page()
+    open_dashboard(dashboard)
+    patient = new_page()
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_selector("[data-patient-status='waiting']")
     patient.wait_for_function("() => document.querySelector('[data-preview]').videoWidth > 0")
     visit = Visit.objects.get(patient_name="Ann Patient")

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.support.live import LIVE_MS, login
+from tests.support.live import LIVE_MS, check_in, open_dashboard
 from visits.models import Visit
 from waitingroom.outbox import sms_backends
 
@@ -21,14 +21,11 @@ def test_verified_patient_goes_offline_and_is_recalled_by_sms(new_page, provider
     clinic_a.offline_queueing = True
     clinic_a.save(update_fields=["offline_queueing"])
     dashboard = new_page()
-    login(dashboard, username="paula", password="pw-for-tests-1")
-    dashboard.wait_for_selector("body[data-socket='open']")
+    open_dashboard(dashboard)
     dashboard.on("dialog", lambda dialog: dialog.accept())
 
     patient = new_page()
-    patient.goto(f"/c/{clinic_a.slug}/")
-    patient.fill("input[name=patient_name]", "Ann Patient")
-    patient.click("button[type=submit]")
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_selector("[data-patient-status='waiting']")
     visit = Visit.objects.get(patient_name="Ann Patient")
     card = f"[data-visit='{visit.id}']"

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.support.live import LIVE_MS, off_loop
+from tests.support.live import LIVE_MS, check_in, off_loop
 from tests.visits.conftest import ready
 from visits import services
 from visits.lifecycle import Status
@@ -40,9 +40,7 @@ def test_place_and_estimate_move_up_when_someone_ahead_leaves(new_page, clinic_a
     ahead = off_loop(ready, clinic_a, "Ahead Patient")
 
     patient = new_page()
-    patient.goto(f"/c/{clinic_a.slug}/")
-    patient.fill("input[name=patient_name]", "Bea Behind")
-    patient.click("button[type=submit]")
+    check_in(patient, clinic_a, "Bea Behind")
     patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
     assert patient.text_content("[data-position]") == "2"
     assert patient.text_content("[data-estimate-minutes]") == "4"

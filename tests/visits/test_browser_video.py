@@ -3,7 +3,7 @@ microphone connect over WebRTC, each decodes the other's video, and the call dri
 
 import pytest
 
-from tests.support.live import LIVE_MS, login
+from tests.support.live import LIVE_MS, check_in, open_dashboard
 from visits.models import Visit, VisitEvent
 
 pytestmark = pytest.mark.browser
@@ -19,13 +19,10 @@ def test_patient_and_provider_hold_a_video_visit(new_page, sweeper, provider, cl
     clinic_a.reconnect_grace_seconds = 1
     clinic_a.save(update_fields=["reconnect_grace_seconds"])
     dashboard = new_page()
-    login(dashboard, username="paula", password="pw-for-tests-1")
-    dashboard.wait_for_selector("body[data-socket='open']")
+    open_dashboard(dashboard)
 
     patient = new_page()
-    patient.goto(f"/c/{clinic_a.slug}/")
-    patient.fill("input[name=patient_name]", "Ann Patient")
-    patient.click("button[type=submit]")
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_selector("[data-patient-status='waiting']")
     # The device check: preview, a moving microphone meter, and the devices to choose from.
     patient.wait_for_function("() => document.querySelector('[data-preview]').videoWidth > 0")

@@ -3,7 +3,7 @@ clinic link and a provider watches, calls, loses and regains them, and ends the 
 
 import pytest
 
-from tests.support.live import LIVE_MS, login
+from tests.support.live import LIVE_MS, check_in, login, open_dashboard
 from visits.models import Visit
 
 pytestmark = pytest.mark.browser
@@ -23,15 +23,12 @@ def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, 
     clinic_a.save(update_fields=["reconnect_grace_seconds"])
 
     dashboard = new_page()
-    login(dashboard, username="paula", password="pw-for-tests-1")
-    dashboard.wait_for_selector("body[data-socket='open']")
+    open_dashboard(dashboard)
     dashboard.evaluate(RECORD_PHASES)
     dashboard.on("dialog", lambda dialog: dialog.accept())
 
     patient = new_page()
-    patient.goto(f"/c/{clinic_a.slug}/")
-    patient.fill("input[name=patient_name]", "Ann Patient")
-    patient.click("button[type=submit]")
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_url("**/v/*/")
     link = patient.url
     visit = Visit.objects.get(patient_name="Ann Patient")
@@ -77,9 +74,7 @@ def test_the_wait_screen_sends_activity_only_in_a_call(new_page, provider, clini
     patient = new_page()
     sent: list[str] = []
     patient.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(str(frame))))
-    patient.goto(f"/c/{clinic_a.slug}/")
-    patient.fill("input[name=patient_name]", "Wes Waiting")
-    patient.click("button[type=submit]")
+    check_in(patient, clinic_a, "Wes Waiting")
     patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
 
     # Waiting: moving about the page sends nothing (the server has no use for it).
@@ -105,9 +100,7 @@ def test_a_push_beats_an_older_refetch_answer(new_page, provider, clinic_a):
     from visits import services
 
     patient = new_page()
-    patient.goto(f"/c/{clinic_a.slug}/")
-    patient.fill("input[name=patient_name]", "Rita Race")
-    patient.click("button[type=submit]")
+    check_in(patient, clinic_a, "Rita Race")
     patient.wait_for_selector("[data-patient-status='waiting']", timeout=LIVE_MS)
     visit = Visit.objects.get(patient_name="Rita Race")
 

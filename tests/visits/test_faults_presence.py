@@ -11,15 +11,12 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.typing import Origin
 
-from tests.support.live import free_port
-from tests.support.processes import Server, server_env
+from tests.support.processes import Server, running_servers, socket_to
 from tests.visits.test_patient_socket import join_as_patient
 from visits import presence, services
 from visits.lifecycle import Status
@@ -34,25 +31,12 @@ LEASE_SECONDS = 2  # renewed every 0.7 s by the servers of this test
 
 @pytest.fixture
 def two_servers(transactional_db) -> Iterator[tuple[Server, Server]]:
-    ports = [free_port(), free_port()]
-    env = server_env(ports, PRESENCE_LEASE_SECONDS=str(LEASE_SECONDS))
-    servers = [Server(port, env) for port in ports]
-    try:
-        for server in servers:
-            server.wait_ready()
-        yield servers[0], servers[1]
-    finally:
-        for server in servers:
-            server.stop()
+    with running_servers(2, PRESENCE_LEASE_SECONDS=str(LEASE_SECONDS)) as (a, b):
+        yield a, b
 
 
 async def patient_socket(server: Server, token: str, session_key: str) -> ClientConnection:
-    return await connect(
-        f"ws://127.0.0.1:{server.port}/ws/visit/{token}/",
-        origin=Origin(server.url),
-        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"},
-        ping_interval=None,
-    )
+    return await socket_to(server, f"/ws/visit/{token}/", session_key)
 
 
 async def until(predicate, seconds: float = 10, every: float = 0.1):
@@ -116,13 +100,8 @@ async def test_a_killed_process_leaves_no_ghost_socket(two_servers, clinic_a, pr
 
 @pytest.fixture
 def server(transactional_db) -> Iterator[Server]:
-    port = free_port()
-    one = Server(port, server_env([port], PRESENCE_LEASE_SECONDS=str(LEASE_SECONDS)))
-    try:
-        one.wait_ready()
+    with running_servers(1, PRESENCE_LEASE_SECONDS=str(LEASE_SECONDS)) as (one,):
         yield one
-    finally:
-        one.stop()
 
 
 def bury_leases() -> int:

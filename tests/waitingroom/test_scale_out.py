@@ -12,11 +12,9 @@ from collections.abc import Iterator
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Origin
+from websockets.asyncio.client import ClientConnection
 
-from tests.support.live import free_port
-from tests.support.processes import Server, server_env
+from tests.support.processes import Server, running_servers, socket_to
 from tests.support.ws import session_key_for
 from tests.visits.test_patient_socket import join_as_patient
 from visits.models import Visit
@@ -31,25 +29,8 @@ CSRF = "c" * 32  # a CSRF secret the middleware accepts as cookie and header ali
 def two_servers(request, transactional_db) -> Iterator[tuple[Server, Server]]:
     """Processes A and B on free ports, against the test database and the tests' Redis, running
     the channel layer of the parameter."""
-    ports = [free_port(), free_port()]
-    env = server_env(ports, CHANNEL_LAYER=request.param)
-    servers = [Server(port, env) for port in ports]
-    try:
-        for server in servers:
-            server.wait_ready()
-        yield servers[0], servers[1]
-    finally:
-        for server in servers:
-            server.stop()
-
-
-async def ws(server: Server, path: str, session_key: str) -> ClientConnection:
-    return await connect(
-        f"ws://127.0.0.1:{server.port}{path}",
-        origin=Origin(f"http://127.0.0.1:{server.port}"),
-        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={session_key}"},
-        ping_interval=None,
-    )
+    with running_servers(2, CHANNEL_LAYER=request.param) as (a, b):
+        yield a, b
 
 
 async def next_of(sock: ClientConnection, type_: str, **fields) -> dict:
@@ -80,8 +61,8 @@ async def test_patient_on_a_and_dashboard_on_b_see_each_other(two_servers, clini
     a, b = two_servers
     session, token = await sync_to_async(join_as_patient)(clinic_a)
     staff_key = await sync_to_async(session_key_for)(provider)
-    dashboard = await ws(b, f"/ws/staff/{clinic_a.slug}/", staff_key)
-    patient = await ws(a, f"/ws/visit/{token}/", session)
+    dashboard = await socket_to(b, f"/ws/staff/{clinic_a.slug}/", staff_key)
+    patient = await socket_to(a, f"/ws/visit/{token}/", session)
 
     # Patient (A) -> dashboard (B): the device check passes, the card moves to Ready.
     await patient.send(json.dumps({"type": "media", "ok": True}))
@@ -97,7 +78,7 @@ async def test_patient_on_a_and_dashboard_on_b_see_each_other(two_servers, clini
     await next_of(patient, "visit", status="in_call")
 
     # Call signalling: the provider's call socket on B and the patient on A relay to each other.
-    call = await ws(b, f"/ws/call/{clinic_a.slug}/{visit.id}/", staff_key)
+    call = await socket_to(b, f"/ws/call/{clinic_a.slug}/{visit.id}/", staff_key)
     await call.send(json.dumps({"type": "hello"}))
     hello = await next_of(patient, "peer")
     assert (hello["event"], hello["from"]) == ("hello", f"staff-{provider.id}")

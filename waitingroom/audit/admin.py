@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import HttpResponse
 
-from waitingroom.admin_scoping import PATIENT_DATA_ROLES, ClinicScopedAdmin
+from waitingroom.admin_scoping import PATIENT_DATA_ROLES, ClinicScopedAdmin, ReadOnly
 from waitingroom.audit import services
 from waitingroom.audit.models import AccessEvent
 
@@ -34,7 +34,7 @@ def csv_cell(value) -> str:
 
 
 @admin.register(AccessEvent)
-class AccessEventAdmin(ClinicScopedAdmin):
+class AccessEventAdmin(ReadOnly, ClinicScopedAdmin):
     view_roles = PATIENT_DATA_ROLES
     change_roles = frozenset()
     list_display = [
@@ -52,15 +52,6 @@ class AccessEventAdmin(ClinicScopedAdmin):
     date_hierarchy = "at"
     actions = ["export_csv"]
     list_select_related = ["clinic"]
-
-    def has_add_permission(self, request, *args) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Export the selected entries as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

@@ -8,7 +8,7 @@ import pytest
 from scheduling.models import Meeting
 from scheduling.times import slot_value
 from tests.scheduling.conftest import scheduled_request, tomorrow
-from tests.support.live import LIVE_MS, login, off_loop
+from tests.support.live import LIVE_MS, off_loop, open_dashboard
 
 pytestmark = pytest.mark.browser
 
@@ -17,8 +17,7 @@ def test_requests_reach_the_providers_dashboard_live_and_are_accepted_there(
     new_page, frozen, clinic_a, provider, service, hours
 ):
     page = new_page()
-    login(page, username="paula", password="pw-for-tests-1")
-    page.wait_for_selector("body[data-socket='open']")
+    open_dashboard(page)
     assert page.is_visible("[data-no-requests]")
 
     first = off_loop(

@@ -99,15 +99,20 @@ def test_sweep_enqueues_a_lost_task_again_once_per_period_and_gives_up(clinic_a)
     assert SmsMessage.objects.get(pk=message.pk).status == SmsMessage.STUCK
 
 
-def test_callback_for_the_attempt_gives_the_row_its_sid(client, settings, clinic_a):
-    message = crashed_mid_send(clinic_a, reached_provider=True)
-    response = signed_post(
+def delivered_callback(client, settings, attempt: str):
+    """Twilio's signed status callback: the message of `attempt` was delivered as SMbbb..."""
+    return signed_post(
         client,
-        f"/twilio/sms-status/?attempt={message.attempt}",
+        f"/twilio/sms-status/?attempt={attempt}",
         {"MessageSid": "SM" + "b" * 32, "MessageStatus": "delivered"},
         base_url=settings.PUBLIC_BASE_URL,
         token=settings.TWILIO_AUTH_TOKEN,
     )
+
+
+def test_callback_for_the_attempt_gives_the_row_its_sid(client, settings, clinic_a):
+    message = crashed_mid_send(clinic_a, reached_provider=True)
+    response = delivered_callback(client, settings, message.attempt)
     assert response.status_code == 204
     message.refresh_from_db()
     assert (message.sid, message.status) == ("SM" + "b" * 32, "delivered")
@@ -119,13 +124,7 @@ def test_a_signed_callback_with_an_attempt_that_is_not_ours_is_400_and_changes_n
 ):
     message = crashed_mid_send(clinic_a, reached_provider=True)
     for attempt in ("zz", "%00" + message.attempt, message.attempt + "0"):
-        response = signed_post(
-            client,
-            f"/twilio/sms-status/?attempt={attempt}",
-            {"MessageSid": "SM" + "b" * 32, "MessageStatus": "delivered"},
-            base_url=settings.PUBLIC_BASE_URL,
-            token=settings.TWILIO_AUTH_TOKEN,
-        )
+        response = delivered_callback(client, settings, attempt)
         assert response.status_code == 400, attempt
     message.refresh_from_db()
     assert (message.sid, message.status) == ("", "submitting")

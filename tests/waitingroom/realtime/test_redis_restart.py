@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.live import LIVE_MS, free_port, login
-from tests.support.processes import PrivateRedis, Server, server_env
+from tests.support.live import LIVE_MS, check_in, free_port, open_dashboard
+from tests.support.processes import PrivateRedis, Server, running_servers
 from waitingroom.models import Clinic
 
 pytestmark = pytest.mark.browser
@@ -22,16 +22,17 @@ BACK_MS = 10_000  # Redis back -> the page shows the change (the layer retries o
 def redis_and_server(transactional_db) -> Iterator[tuple[PrivateRedis, Server]]:
     redis = PrivateRedis(free_port())
     redis.start()
-    port = free_port()
-    server = None
     try:
-        server = Server(port, server_env([port], REDIS_URL=redis.url, CHANNEL_LAYER="pubsub"))
-        server.wait_ready()
-        yield redis, server
+        with running_servers(1, REDIS_URL=redis.url, CHANNEL_LAYER="pubsub") as (server,):
+            yield redis, server
     finally:
-        if server is not None:
-            server.stop()
         redis.close()
+
+
+@pytest.fixture
+def live_url(redis_and_server) -> str:
+    # The pages of `new_page` go to the server in a subprocess, not to the in-process one.
+    return redis_and_server[1].url
 
 
 def staff_post(page, path: str, data: dict) -> dict:
@@ -43,21 +44,13 @@ def staff_post(page, path: str, data: dict) -> dict:
     return response.json()
 
 
-def test_pages_catch_up_after_redis_restarts(browser, redis_and_server, provider, clinic_a):
-    redis, server = redis_and_server
+def test_pages_catch_up_after_redis_restarts(new_page, redis_and_server, provider, clinic_a):
+    redis = redis_and_server[0]
 
-    def page():
-        context = browser.new_context(base_url=server.url)
-        context.set_default_timeout(10_000)
-        return context.new_page()
-
-    dashboard = page()
-    login(dashboard, username="paula", password="pw-for-tests-1")
-    dashboard.wait_for_selector("body[data-socket='open']")
-    patient = page()
-    patient.goto(f"/c/{clinic_a.slug}/")
-    patient.fill("input[name=patient_name]", "Ann Patient")
-    patient.click("button[type=submit]")
+    dashboard = new_page()
+    open_dashboard(dashboard)
+    patient = new_page()
+    check_in(patient, clinic_a, "Ann Patient")
     patient.wait_for_selector("body[data-socket='open']")
 
     redis.kill()
@@ -66,10 +59,8 @@ def test_pages_catch_up_after_redis_restarts(browser, redis_and_server, provider
     assert staff_post(dashboard, f"/dashboard/{clinic_a.slug}/broadcast/", {"message": "Running late"})["ok"]
     assert time.monotonic() - started < 6  # the lost push is given up on, not waited for
     assert Clinic.objects.get(pk=clinic_a.pk).broadcast_message == "Running late"
-    newcomer = page()
-    newcomer.goto(f"/c/{clinic_a.slug}/")
-    newcomer.fill("input[name=patient_name]", "Bob Newcomer")
-    newcomer.click("button[type=submit]")
+    newcomer = new_page()
+    check_in(newcomer, clinic_a, "Bob Newcomer")
     newcomer.wait_for_selector("[data-status-panel]")
     # Their pushes were lost: the open pages still show the state from before the outage.
     assert patient.locator("[data-broadcast]").is_hidden()

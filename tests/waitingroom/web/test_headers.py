@@ -22,7 +22,7 @@ from django.test import Client
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from bench.stack import procfile_web_command
+from bench.stack import procfile_web_command, stop_process
 from scheduling import links
 from scheduling.meetings.booking import meeting_schedule
 from scheduling.models import Service
@@ -295,9 +295,4 @@ def test_daphne_from_the_procfile_sends_no_server_banner():
         assert refused.value.response.status_code == 403
         assert refused.value.response.headers.get("Server") is None
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
