@@ -43,4 +43,4 @@ application = ProtocolTypeRouter(
 
 # Last, so that everything start-up created is frozen out of the collector's way.
 if settings.GC_TUNING:
-    tune_for_many_sockets()
+    tune_for_many_sockets(full_every=settings.GC_FULL_COLLECTION_SECONDS)

@@ -206,6 +206,9 @@ REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 200)
 # Garbage-collector thresholds for a web process holding thousands of sockets
 # (waitingroom/realtime/gc_tuning.py); the test suite keeps CPython's defaults.
 GC_TUNING = env_bool("GC_TUNING", default=True)
+# With GC_TUNING, a full collection this often (seconds; 0: never by the clock): the tuned thresholds
+# make full collections rare, and the garbage cycles of requests and pushes pile up meanwhile.
+GC_FULL_COLLECTION_SECONDS = env_int("GC_FULL_COLLECTION_SECONDS", 120)
 
 # Which channels-redis layer carries pushes: "pubsub" (RedisPubSubChannelLayer) or "core"
 # (RedisChannelLayer). Chosen by measurement (make bench; docs/performance.md has the figures):
