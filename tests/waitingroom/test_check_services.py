@@ -1,10 +1,12 @@
 """`make run` on a fresh machine: check_services --create makes the project's database."""
 
+import io
 import uuid
 
 import psycopg2
-from django.core.management import call_command
 from django.db import connection
+
+from waitingroom.management.commands.check_services import Command
 
 
 def maintenance():
@@ -14,33 +16,31 @@ def maintenance():
     return conn
 
 
-def exists(name: str) -> bool:
+def exists(conn, name: str) -> bool:
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        return cursor.fetchone() is not None
+
+
+def test_create_makes_a_missing_database_once_and_leaves_an_existing_one():
+    name = f"wr_check_{uuid.uuid4().hex[:8]}"
+    out = io.StringIO()
+    command = Command(stdout=out)
     conn = maintenance()
     try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            return cursor.fetchone() is not None
+        assert not exists(conn, name)
+        command._create_if_missing(conn, name)
+        assert exists(conn, name) and f"created database {name}" in out.getvalue()
+        command._create_if_missing(conn, name)  # there now: nothing to do
+        assert out.getvalue().count("created database") == 1
     finally:
-        conn.close()
-
-
-def test_create_makes_a_missing_database_once_and_leaves_an_existing_one(settings, capsys):
-    name = f"wr_check_{uuid.uuid4().hex[:8]}"
-    settings.DATABASES = {"default": {**connection.settings_dict, "NAME": name}}
-    try:
-        call_command("check_services", "--database", "--create")
-        assert exists(name) and f"created database {name}" in capsys.readouterr().out
-        call_command("check_services", "--database", "--create")  # there now: nothing to do
-        assert "created database" not in capsys.readouterr().out
-    finally:
-        conn = maintenance()
         with conn.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.close()
 
 
-def test_without_create_a_missing_database_is_not_made(settings):
-    name = f"wr_check_{uuid.uuid4().hex[:8]}"
-    settings.DATABASES = {"default": {**connection.settings_dict, "NAME": name}}
+def test_the_command_checks_the_database_without_creating_it_unless_asked(capsys):
+    from django.core.management import call_command
+
     call_command("check_services", "--database")
-    assert not exists(name)
+    assert "services ok" in capsys.readouterr().out
