@@ -175,6 +175,19 @@ async def test_an_expired_session_closes_its_sockets_on_the_servers_timer(admin,
     await hear_nothing_more(clinic_a, sockets)
 
 
+async def test_a_session_closes_its_sockets_within_a_second_of_expiring(admin, clinic_a):
+    """No quick re-check here: the timer is due when the session expires, not a period later."""
+    browser = await signed_in(admin)
+    await Session.objects.filter(session_key=session_of(browser)).aupdate(
+        expire_date=timezone.now() + timedelta(seconds=3)
+    )
+    sockets = await open_sockets(clinic_a, admin, session_of(browser))
+    for name, ws in sockets.items():
+        assert await ws.receive_nothing(timeout=0.1), name  # still open before it expires
+    for name, ws in sockets.items():
+        assert await ws.receive_output(timeout=4) == {"type": "websocket.close", "code": SESSION_ENDED}, name
+
+
 async def test_a_change_no_signal_told_is_caught_by_the_timer(admin, clinic_a, quick_recheck):
     sockets = await open_sockets(clinic_a, admin, session_of(await signed_in(admin)))
     # A bulk update sends no signal (nor would a notice lost while Redis was away).

@@ -74,20 +74,28 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.joined: list[str] = []
         self.last_check = time.monotonic()
         self.ended = False
+        self.session_expires_at: float | None = None
         self._watcher: asyncio.Task | None = None
         await super().websocket_connect(message)
 
     async def accept(self, subprotocol=None, headers=None) -> None:
         await super().accept(subprotocol, headers)
+        self.session_expires_at = await session_expiry(self.scope) if self.uses_login else None
         self._watcher = asyncio.create_task(self._watch())
 
     async def _watch(self) -> None:
         """The socket's own re-check timer, whether or not its browser sends anything. Spread
-        (+-20%) so that sockets opened together do not all query at once."""
+        (+-20%) so that sockets opened together do not all query at once; and, for a login
+        socket, due just after its session expires, so that an expired session closes its sockets
+        within a second (a session that was extended meanwhile is read again and the timer re-armed)."""
         while not self.ended:
-            await asyncio.sleep(max(0.1, self.recheck_every) * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret
+            delay = max(0.1, self.recheck_every) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
+            if self.session_expires_at is not None:
+                delay = min(delay, max(0.1, self.session_expires_at - time.time() + 0.2))
+            await asyncio.sleep(delay)
             try:
-                await self.recheck()
+                if await self.recheck() and self.uses_login:
+                    self.session_expires_at = await session_expiry(self.scope)
             except Exception:
                 # The database is away: the socket stays (a fault must not drop every page); the
                 # next round checks again.
@@ -246,6 +254,21 @@ def session_fingerprint(session) -> str:
     a session key (a credential)."""
     key = getattr(session, "session_key", None)
     return hashlib.sha256(key.encode()).hexdigest() if key else ""
+
+
+@database_sync_to_async
+def session_expiry(scope) -> float | None:
+    """When the socket's login session expires (a Unix time), where the session engine stores it
+    in the database; None otherwise (the periodic re-check still catches it)."""
+    from django.contrib.sessions.models import Session
+
+    session = scope.get("session")
+    if session is None or not session.session_key or "db" not in settings.SESSION_ENGINE:
+        return None
+    expires = (
+        Session.objects.filter(session_key=session.session_key).values_list("expire_date", flat=True).first()
+    )
+    return expires.timestamp() if expires is not None else None
 
 
 @database_sync_to_async
