@@ -115,6 +115,10 @@ def test_the_main_pages_run_without_a_csp_violation(new_page, sweeper, clinic_a,
     pages.append(anyone)
     anyone.goto(f"/c/{clinic_a.slug}/request/")
     anyone.page.select_option("select[name=service]", str(service.pk))
+    # Changing the service reloads the form with it: let that page load before going on (a goto
+    # while it is on its way is aborted).
+    anyone.page.wait_for_url(f"**/request/?service={service.pk}*")
+    anyone.page.wait_for_load_state()
     anyone.goto(f"/c/{clinic_a.slug}/calendar/")
     anyone.goto("/meet/")
     anyone.goto(f"/m/{meeting.join_token}/")
