@@ -46,8 +46,10 @@ def test_place_and_estimate_move_up_when_someone_ahead_leaves(new_page, clinic_a
     assert patient.text_content("[data-estimate-minutes]") == "4"
 
     off_loop(services.visit_patient_leave, visit_id=ahead.id)
+    # A function, not a bare expression: Playwright polls a bare one with eval() in the page,
+    # which the page's Content-Security-Policy refuses.
     patient.wait_for_function(
-        "document.querySelector('[data-position]').textContent === '1'", timeout=LIVE_MS
+        "() => document.querySelector('[data-position]').textContent === '1'", timeout=LIVE_MS
     )
     assert patient.text_content("[data-estimate-minutes]") == "2"
 

@@ -39,8 +39,12 @@ def test_create_makes_a_missing_database_once_and_leaves_an_existing_one():
         conn.close()
 
 
-def test_the_command_checks_the_database_without_creating_it_unless_asked(capsys):
+def test_the_command_creates_the_database_only_when_asked(monkeypatch, capsys):
     from django.core.management import call_command
 
+    asked: list[str] = []
+    monkeypatch.setattr(Command, "_create_if_missing", lambda self, conn, name: asked.append(name))
     call_command("check_services", "--database")
-    assert "services ok" in capsys.readouterr().out
+    assert asked == [] and "services ok" in capsys.readouterr().out
+    call_command("check_services", "--database", "--create")  # what `make run` runs
+    assert asked == [connection.settings_dict["NAME"]]
