@@ -73,7 +73,17 @@ class SchedulingProfile(models.Model):
 
 
 class Service(models.Model):
+    class Kind(models.TextChoices):
+        VIDEO = "video", "Video visit"
+        PHONE = "phone", "Phone consultation"
+
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="services")
+    kind = models.CharField(
+        max_length=5,
+        choices=Kind.choices,
+        default=Kind.VIDEO,
+        help_text="Video: requests and meetings. Phone consultation: booked on the consultation page.",
+    )
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     duration_minutes = models.PositiveIntegerField(
