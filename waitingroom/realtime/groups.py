@@ -16,6 +16,8 @@ _NAMES = {
     Audience.DISPATCH_PAGE: "clinic-{}-scheduling",
     Audience.MEETINGS_OVERVIEW: "clinic-{}-meetings",
     Audience.STAFF_MEMBER: "staff-{}",
+    Audience.CONSULTATION_STAFF: "consultation-{}-staff",
+    Audience.CONSULTATION_CLIENT: "consultation-{}-client",
 }
 _PATTERNS = [
     (re.compile(re.escape(name).replace(r"\{\}", r"\d+")), audience) for audience, name in _NAMES.items()
@@ -52,6 +54,16 @@ def staff_member_group(user_id: int) -> str:
     """Every socket one staff member has open, whatever its page: told when their access changes
     (waitingroom/access.py), so that those sockets end with the right to them."""
     return _NAMES[Audience.STAFF_MEMBER].format(user_id)
+
+
+def consultation_staff_group(consultation_id: int) -> str:
+    """The staff pages open on one consultation room (its expert, the clinic's admins and CSRs)."""
+    return _NAMES[Audience.CONSULTATION_STAFF].format(consultation_id)
+
+
+def consultation_client_group(consultation_id: int) -> str:
+    """The client's pages open on one consultation room (through their link)."""
+    return _NAMES[Audience.CONSULTATION_CLIENT].format(consultation_id)
 
 
 def audience_of(group: str) -> Audience:

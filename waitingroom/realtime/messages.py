@@ -37,6 +37,8 @@ class Audience(StrEnum):
     CALL_PEERS = "the browsers in one visit's call (patient and staff)"
     # Every socket a staff member has open (dashboard, dispatch, meetings overview, call).
     STAFF_MEMBER = "every socket of one staff member"
+    CONSULTATION_STAFF = "staff pages of one consultation room"
+    CONSULTATION_CLIENT = "the client's pages of one consultation room"
     EVERY_SOCKET = "every socket"
 
 
@@ -144,6 +146,14 @@ MEETINGS = _declare(
     "A meeting of the clinic changed: the overview re-fetches its rows.",
     push(A.MEETINGS_OVERVIEW),
 )
+CONSULTATION = _declare(
+    "consultation",
+    "A consultation changed: its room re-fetches the parts named (status, messages, attachments, "
+    "note) over HTTP, which decides what each viewer may see; `version` lets a page tell a stale "
+    "answer from a fresh one.",
+    push(A.CONSULTATION_STAFF, "version", "parts"),
+    push(A.CONSULTATION_CLIENT, "version", "parts"),
+)
 
 # Not published to a group: each process's channel layer hands it to every socket it serves once
 # its Redis subscriptions are back after an outage (waitingroom/realtime/layers.py).
@@ -166,6 +176,11 @@ LINK_REISSUED = _declare(
     "The visit's link was re-issued (another browser took the visit over): every socket opened "
     "with the old token closes.",
     notice(A.PATIENT_SCREEN),
+)
+CONSULTATION_LINK_REISSUED = _declare(
+    "consultation_link_reissued",
+    "The client's consultation link was re-issued: every client socket opened with the old one closes.",
+    notice(A.CONSULTATION_CLIENT),
 )
 
 # --- Replies of every consumer ---------------------------------------------------------------------
