@@ -1,0 +1,72 @@
+"""Consultation personas and helpers: clinic A's phone service, a client ("Casey", owner of a dog
+called Rex) and consultations made straight in the database for tests of the room (booking's own
+tests go through the booking service)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from consultations.lifecycle import Status
+from consultations.models import Consultation
+from scheduling.models import Requester, Service
+from waitingroom.models import Clinic
+
+CLIENT_EMAIL = "casey@example.com"
+CLIENT_PHONE = "+12025550143"
+
+
+@pytest.fixture(autouse=True)
+def _empty_mail_outbox():
+    mail.outbox.clear()
+
+
+@pytest.fixture
+def phone_service(clinic_a):
+    return Service.objects.create(
+        clinic=clinic_a, name="Phone consultation", kind=Service.Kind.PHONE, duration_minutes=20
+    )
+
+
+def make_consultation(
+    clinic: Clinic,
+    service: Service,
+    *,
+    expert=None,
+    status: str | None = None,
+    starts_at: datetime | None = None,
+    email: str = CLIENT_EMAIL,
+    name: str = "Casey Client",
+    **fields,
+) -> Consultation:
+    """A consultation in `status` (Claimed when an expert is given, else Available)."""
+    requester, _ = Requester.objects.get_or_create(email=email, defaults={"name": name})
+    starts_at = starts_at or timezone.now() + timedelta(days=1)
+    return Consultation.objects.create(
+        clinic=clinic,
+        service=service,
+        expert=expert,
+        status=status or (Status.CLAIMED if expert else Status.AVAILABLE),
+        starts_at=starts_at,
+        ends_at=starts_at + service.duration,
+        requester=requester,
+        client_name=name,
+        client_email=email,
+        client_phone=CLIENT_PHONE,
+        answers={"pet_name": "Rex", "species": "Dog", "problem": "Limping since Sunday"},
+        created_at=timezone.now(),
+        **fields,
+    )
+
+
+@pytest.fixture
+def available(clinic_a, phone_service):
+    return make_consultation(clinic_a, phone_service)
+
+
+@pytest.fixture
+def claimed(clinic_a, phone_service, provider):
+    return make_consultation(clinic_a, phone_service, expert=provider)
