@@ -351,7 +351,11 @@ LOGGING: dict[str, Any] = {
 }
 
 # Each app's websocket routes, joined in asgi.py.
-WEBSOCKET_ROUTES = ["visits.routing.websocket_urlpatterns", "scheduling.routing.websocket_urlpatterns"]
+WEBSOCKET_ROUTES = [
+    "visits.routing.websocket_urlpatterns",
+    "scheduling.routing.websocket_urlpatterns",
+    "consultations.routing.websocket_urlpatterns",
+]
 # Each app's part of the demo data, called by `manage.py seed_demo` with the demo clinic.
 DEMO_SEEDERS = ["visits.demo.seed", "scheduling.demo.seed"]
 # Extra panels on the staff dashboard, from apps above visits: callables (request, clinic) -> HTML.

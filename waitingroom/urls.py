@@ -12,4 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("visits.urls")),
     path("", include("scheduling.urls")),
+    path("", include("consultations.urls")),
 ]

@@ -1,0 +1,4 @@
+from django.urls import URLPattern
+
+# Filled by the consultation room consumers.
+websocket_urlpatterns: list[URLPattern] = []
