@@ -46,12 +46,14 @@ class StalePage(ConsultationRefused):
 
 
 def locked(consultation_id: int) -> Consultation:
-    """The consultation under a row lock, with what services and emails read of it."""
-    return (
-        Consultation.objects.select_for_update(of=("self",))
-        .select_related("clinic", "service", "expert", "requester")
-        .get(pk=consultation_id)
-    )
+    """The consultation under a row lock, with what services and emails read of it.
+
+    The lock is taken first and the row read after it: a statement that waited for the lock gets
+    the locked row's new version from PostgreSQL, but rows of the tables it joined as they were
+    when it started (the second of two claims saw `expert_id` set and `expert` None). Read after
+    the lock is held, everything is as committed."""
+    Consultation.objects.select_for_update().filter(pk=consultation_id).values_list("pk").get()
+    return Consultation.objects.select_related("clinic", "service", "expert", "requester").get(pk=consultation_id)
 
 
 def check_version(consultation: Consultation, expected_version: int | None) -> None:
