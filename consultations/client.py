@@ -57,6 +57,7 @@ def _messages(consultation: Consultation, token: str, request: HttpRequest) -> M
         {
             "side": "client",
             "client_name": consultation.client_name,
+            "tz": consultation.clinic.time_zone,
             "messages": selectors.messages(consultation),
             "may_post": state["client_may_post"],
             "closed_reason": services.closed_reason(consultation),

@@ -53,7 +53,9 @@ def locked(consultation_id: int) -> Consultation:
     when it started (the second of two claims saw `expert_id` set and `expert` None). Read after
     the lock is held, everything is as committed."""
     Consultation.objects.select_for_update().filter(pk=consultation_id).values_list("pk").get()
-    return Consultation.objects.select_related("clinic", "service", "expert", "requester").get(pk=consultation_id)
+    return Consultation.objects.select_related("clinic", "service", "expert", "requester").get(
+        pk=consultation_id
+    )
 
 
 def check_version(consultation: Consultation, expected_version: int | None) -> None:

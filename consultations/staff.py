@@ -87,6 +87,7 @@ def _messages(viewer: StaffViewer, request: HttpRequest) -> Markup:
         {
             "side": "staff",
             "client_name": consultation.client_name,
+            "tz": consultation.clinic.time_zone,
             "messages": selectors.messages(consultation),
             "may_post": selectors.status_of(consultation, timezone.now())["staff_may_post"],
             "closed_reason": "This consultation was cancelled: no more messages.",

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_two_experts_claiming_at_once_one_wins_and_the_other_is_told(available, provider, monkeypatch):
-    colleague = staff(username="pete", clinic=available.clinic, role=Role.PROVIDER, first_name="Pete", last_name="P")
+    colleague = staff(
+        username="pete", clinic=available.clinic, role=Role.PROVIDER, first_name="Pete", last_name="P"
+    )
     # Both threads read the row before either writes: each waits at the barrier right after
     # taking its row lock is attempted, so the second really blocks behind the first.
     barrier = threading.Barrier(2, timeout=10)

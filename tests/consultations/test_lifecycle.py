@@ -57,7 +57,7 @@ def test_every_status_event_and_actor(status, event, actor):
 
 def test_ended_consultations_say_what_happened_whoever_asks():
     for actor in Actor:
-        with pytest.raises(TransitionRefused, match="This consultation was cancelled."):
+        with pytest.raises(TransitionRefused, match=r"This consultation was cancelled\."):
             lifecycle.transition(Status.CANCELLED, Event.CLAIM, actor)
     with pytest.raises(TransitionRefused, match="already completed"):
         lifecycle.transition(Status.COMPLETED, Event.COMPLETE, Actor.EXPERT)
