@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import Http404
 
+from consultations import lifecycle
+from consultations.lifecycle import Actor, Event
 from consultations.models import Consultation
 from waitingroom.models import Membership, Role
 
@@ -87,3 +89,62 @@ def client_consultation(token: str) -> Consultation | None:
     if consultation is None or not consultation.token_matches(signature):
         return None
     return consultation
+
+
+# --- Who may move a consultation: one answer for the room's buttons and the services -----------
+
+
+def staff_actor(
+    *, role: str | None, user_id: int | None, consultation: Consultation, event: Event
+) -> Actor | None:
+    """The lifecycle actor a staff member acts as for `event`, or None when their role may not.
+
+    - Claim: any provider (expert) of the clinic.
+    - Release and Complete: the expert holding the claim.
+    - Cancel, Lock and Unlock: the holding expert or a clinic admin; while nobody holds it
+      (Available), any provider of the clinic too.
+    CSRs message and attach, but change nothing of the consultation itself."""
+    holder = consultation.expert_id is not None and consultation.expert_id == user_id
+    if event == Event.CLAIM:
+        return Actor.EXPERT if role == Role.PROVIDER else None
+    if event in (Event.RELEASE, Event.COMPLETE):
+        return Actor.EXPERT if role == Role.PROVIDER and holder else None
+    if event in (Event.CANCEL, Event.LOCK, Event.UNLOCK):
+        unheld_expert = role == Role.PROVIDER and consultation.expert_id is None
+        return Actor.STAFF if role == Role.CLINIC_ADMIN or holder or unheld_expert else None
+    return None
+
+
+STAFF_EVENTS = (Event.CLAIM, Event.RELEASE, Event.COMPLETE, Event.CANCEL, Event.LOCK, Event.UNLOCK)
+
+
+def staff_actions(
+    *, role: str | None, user_id: int | None, consultation: Consultation, now
+) -> frozenset[Event]:
+    """What the room's control bar offers this staff member now: their role's events that the
+    lifecycle allows from the status, Lock only while Open (and Unlock only while Locked), and
+    Release only before the start."""
+    allowed = set()
+    for event in STAFF_EVENTS:
+        actor = staff_actor(role=role, user_id=user_id, consultation=consultation, event=event)
+        if actor is None or event not in lifecycle.allowed_events(consultation.status, actor):
+            continue
+        if event == Event.LOCK and not consultation.is_open:
+            continue
+        if event == Event.UNLOCK and consultation.is_open:
+            continue
+        if event == Event.RELEASE and consultation.has_started(now):
+            continue
+        allowed.add(event)
+    return frozenset(allowed)
+
+
+def may_write_note(*, role: str | None, user_id: int | None, consultation: Consultation) -> bool:
+    """The note is the expert's own summary: only the expert holding the claim writes it (a clinic
+    admin reads it but does not write in the expert's name), and never on a cancelled one."""
+    return (
+        role == Role.PROVIDER
+        and consultation.expert_id is not None
+        and consultation.expert_id == user_id
+        and consultation.status != lifecycle.Status.CANCELLED
+    )

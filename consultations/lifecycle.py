@@ -106,9 +106,9 @@ def transition(status: str, event: str, actor: str) -> Status:
     if row is None or row.actor != actor:
         if status in MESSAGES:
             raise TransitionRefused(MESSAGES[Status(status)])
-        raise TransitionRefused(
-            f"A consultation that is {Status(status).label.lower()} can't be {VERBS[Event(event)]}."
-        )
+        # Booking's source, NEW, is no status: refusing a booking by the wrong actor says so too.
+        state = "not booked yet" if status == NEW else Status(status).label.lower()
+        raise TransitionRefused(f"A consultation that is {state} can't be {VERBS[Event(event)]}.")
     return row.target if row.target is not None else Status(status)
 
 

@@ -1,4 +1,18 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from consultations import client, staff
 
 # Filled by the booking, room and file views.
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    # Staff: the room, its parts and actions, and the dashboard's Upcoming Appointments panel
+    path("consultations/<int:consultation_id>/", staff.room, name="consultation_room"),
+    path("consultations/<int:consultation_id>/part/<str:part>/", staff.part, name="consultation_part"),
+    path("consultations/<int:consultation_id>/message/", staff.message, name="consultation_message"),
+    path("consultations/<int:consultation_id>/note/", staff.note, name="consultation_note"),
+    path("consultations/<int:consultation_id>/do/<str:action>/", staff.action, name="consultation_action"),
+    path("dashboard/<slug:slug>/consultations/", staff.upcoming_panel, name="consultations_panel"),
+    # The client, through their link
+    path("consult/room/<str:token>/", client.room, name="consultation_client_room"),
+    path("consult/room/<str:token>/part/<str:part>/", client.part, name="consultation_client_part"),
+    path("consult/room/<str:token>/message/", client.message, name="consultation_client_message"),
+]

@@ -359,4 +359,7 @@ WEBSOCKET_ROUTES = [
 # Each app's part of the demo data, called by `manage.py seed_demo` with the demo clinic.
 DEMO_SEEDERS = ["visits.demo.seed", "scheduling.demo.seed"]
 # Extra panels on the staff dashboard, from apps above visits: callables (request, clinic) -> HTML.
-DASHBOARD_PANELS = ["scheduling.requests.dispatch.render_panel"]
+DASHBOARD_PANELS = [
+    "scheduling.requests.dispatch.render_panel",
+    "consultations.staff.render_upcoming_panel",
+]

@@ -1,8 +1,9 @@
 /* Server-rendered panels that refresh themselves. A panel is an element with data-panel="<name>"
  * and data-panel-url; on a "wr:panel" event naming it (or "*") it re-fetches its HTML, keeping
- * focus and whatever was typed (lib/swap.js). Forms marked data-decide-form or data-availability
- * are posted with fetch and the panel re-fetched, so a push and a click take the same rendering
- * path. Used by the dashboard's appointment-request panel. */
+ * focus and whatever was typed (lib/swap.js). Forms marked data-panel-form (or, in the requests
+ * panel, data-decide-form and data-availability) are posted with fetch and the panel re-fetched,
+ * so a push and a click take the same rendering path. Used by the dashboard's appointment-request
+ * panel and Upcoming Appointments (consultations). */
 import {toast} from "./lib/announce.js";
 import {getText, postForm} from "./lib/http.js";
 import {refetcher, swapOuter} from "./lib/swap.js";
@@ -28,7 +29,7 @@ document.addEventListener("wr:panel", (e) => {
 });
 document.addEventListener("submit", (e) => {
   const form = e.target, panel = form.closest("[data-panel]");
-  if (!panel || !(form.matches("[data-decide-form]") || form.matches("[data-availability]"))) return;
+  if (!panel || !form.matches("[data-panel-form], [data-decide-form], [data-availability]")) return;
   e.preventDefault();
   postForm(form, e.submitter).then((data) => {
     toast(data.message || data.error, {ok: data.ok});

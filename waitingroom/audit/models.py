@@ -37,6 +37,8 @@ class AccessEvent(models.Model):
         INTAKE_ANSWERS = "intake_answers", "intake answers"
         MEETING = "meeting", "meeting details"
         REQUEST = "request", "appointment request"
+        # A phone consultation's room (its client details, answers, messages, note).
+        CONSULTATION = "consultation", "consultation"
 
     # PROTECT: a clinic with an access trail cannot be deleted with it.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")

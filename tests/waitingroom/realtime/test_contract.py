@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from consultations.consumers import ClientRoomConsumer, StaffRoomConsumer
 from scheduling.meetings.consumers import MeetingsOverviewConsumer
 from scheduling.requests.consumers import DispatchConsumer
 from visits.consumers import PatientConsumer, StaffCallConsumer, StaffDashboardConsumer
@@ -22,6 +23,8 @@ CONSUMERS = (
     StaffCallConsumer,
     DispatchConsumer,
     MeetingsOverviewConsumer,
+    StaffRoomConsumer,
+    ClientRoomConsumer,
 )
 SERVER_TO_CLIENT = (Direction.PUSH, Direction.REPLY, Direction.RELAY)
 
@@ -75,6 +78,8 @@ def test_every_group_name_has_its_audience():
         groups.clinic_scheduling_group(7): Audience.DISPATCH_PAGE,
         groups.clinic_meetings_group(7): Audience.MEETINGS_OVERVIEW,
         groups.staff_member_group(7): Audience.STAFF_MEMBER,
+        groups.consultation_staff_group(7): Audience.CONSULTATION_STAFF,
+        groups.consultation_client_group(7): Audience.CONSULTATION_CLIENT,
     }
     assert {name: groups.audience_of(name) for name in made} == made
 

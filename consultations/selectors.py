@@ -1,0 +1,132 @@
+"""Reads for the consultation room and the dashboard's Upcoming Appointments, each with a fixed
+number of queries whatever the rows. Callers have checked who asks (consultations/access.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db.models import OuterRef, Subquery
+
+from consultations import lifecycle
+from consultations.lifecycle import Status
+from consultations.models import Attachment, Consultation, ConsultationMessage, ConsultationNote
+from waitingroom.models import Clinic, Role
+
+# The Upcoming panel lists at most this many of each list (soonest first).
+UPCOMING_LIMIT = 100
+HISTORY_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """The dashboard panel: `claimed` is the expert's own claimed consultations (for a CSR or a
+    clinic admin: every claimed one of the clinic), `available` the clinic's unclaimed ones."""
+
+    claimed: list[Consultation]
+    available: list[Consultation]
+    # The viewer is a provider: they may claim, and `claimed` is theirs.
+    is_expert: bool
+
+
+def upcoming(*, clinic: Clinic, user: User, role: str) -> Upcoming:
+    """Two queries: the clinic's Claimed and In-progress consultations (the expert's own, for an
+    expert), and its Available ones, soonest first."""
+    is_expert = role == Role.PROVIDER
+    base = (
+        Consultation.objects.filter(clinic=clinic)
+        .select_related("service", "expert")
+        .order_by("starts_at", "id")
+    )
+    claimed = base.filter(status__in=lifecycle.UPCOMING_STATUSES - {Status.AVAILABLE})
+    if is_expert:
+        claimed = claimed.filter(expert=user)
+    return Upcoming(
+        claimed=list(claimed[:UPCOMING_LIMIT]),
+        available=list(base.filter(status=Status.AVAILABLE)[:UPCOMING_LIMIT]),
+        is_expert=is_expert,
+    )
+
+
+def messages(consultation: Consultation) -> list[ConsultationMessage]:
+    return list(
+        ConsultationMessage.objects.filter(consultation=consultation)
+        .select_related("user")
+        .order_by("sent_at", "id")
+    )
+
+
+def attachments(consultation: Consultation) -> list[Attachment]:
+    return list(Attachment.objects.filter(consultation=consultation).order_by("uploaded_at", "id"))
+
+
+def note(consultation: Consultation) -> ConsultationNote | None:
+    """The note: its newest version."""
+    return (
+        ConsultationNote.objects.filter(consultation=consultation)
+        .select_related("author")
+        .order_by("-version")
+        .first()
+    )
+
+
+def notes(consultation: Consultation) -> list[ConsultationNote]:
+    """Every version of the note, newest first."""
+    return list(
+        ConsultationNote.objects.filter(consultation=consultation)
+        .select_related("author")
+        .order_by("-version")
+    )
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    consultation: Consultation
+    # The newest version of its note; "" without one (or for a viewer who may not read notes).
+    note: str
+
+
+def history(consultation: Consultation, *, with_notes: bool) -> list[HistoryRow]:
+    """The client's earlier consultations with this clinic (the same requester, the same clinic),
+    newest first, each with its expert and, for viewers who may read notes, its latest note:
+    one query."""
+    rows = (
+        Consultation.objects.filter(requester_id=consultation.requester_id, clinic_id=consultation.clinic_id)
+        .filter(starts_at__lt=consultation.starts_at)
+        .select_related("service", "expert")
+        .order_by("-starts_at", "-id")
+    )
+    if with_notes:
+        latest = ConsultationNote.objects.filter(consultation=OuterRef("pk")).order_by("-version")
+        rows = rows.annotate(latest_note=Subquery(latest.values("body")[:1]))
+    return [
+        HistoryRow(consultation=row, note=(getattr(row, "latest_note", None) or "") if with_notes else "")
+        for row in rows[:HISTORY_LIMIT]
+    ]
+
+
+def answers(consultation: Consultation) -> list[tuple[str, str]]:
+    """The booking answers as (question, answer): the clinic's question labels where the question
+    still exists, else the stored key made readable. One query."""
+    labels = dict(consultation.clinic.booking_questions.values_list("key", "label"))
+    return [
+        (labels.get(key, key.replace("_", " ").capitalize()), str(value))
+        for key, value in (consultation.answers or {}).items()
+    ]
+
+
+def status_of(consultation: Consultation, now: datetime) -> dict:
+    """The flags pages show instead of comparing status strings (tests/test_rules_once.py)."""
+    status = Status(consultation.status)
+    return {
+        "label": status.label,
+        "is_available": status == Status.AVAILABLE,
+        "is_claimed": consultation.expert_id is not None and status != Status.CANCELLED,
+        "is_cancelled": status == Status.CANCELLED,
+        "is_completed": status == Status.COMPLETED,
+        "is_ended": status in lifecycle.ENDED_STATUSES,
+        "has_started": consultation.has_started(now),
+        "client_may_post": lifecycle.client_may_post(status, consultation.is_open),
+        "staff_may_post": lifecycle.staff_may_post(status),
+    }

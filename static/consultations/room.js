@@ -1,0 +1,76 @@
+/* The consultation room, one script for both sides (<body data-room-side="staff|client">). The
+ * socket only says which parts changed (`consultation` pushes: status, messages, attachments,
+ * note); each part re-fetches itself from its data-part-url, one rendering path for the first
+ * load, a push and a reconnection. Actions (the control bar, a message, the note) are posted with
+ * fetch and answered {ok, message|error}; the pushes then refresh every open page alike. */
+import {announce, toast} from "../waitingroom/lib/announce.js";
+import {getText, postForm} from "../waitingroom/lib/http.js";
+import {connect, markSocket} from "../waitingroom/lib/socket.js";
+import {refetcher, swapOuter} from "../waitingroom/lib/swap.js";
+
+const body = document.body;
+const side = body.dataset.roomSide;
+const partEl = (name) => document.querySelector(`[data-part='${name}']`);
+
+// Messages from the other side since the page last looked: announced politely.
+const othersCount = () => document.querySelectorAll("[data-part='messages'] [data-mine='0']").length;
+let seenFromOthers = othersCount();
+
+function scrollLog() {
+  const log = document.querySelector("[data-message-log]");
+  if (log) log.scrollTop = log.scrollHeight;
+}
+
+const parts = new Map();  // part name -> its refetcher (one re-fetch at a time, the latest wins)
+function refresh(name) {
+  if (!partEl(name)) return null;
+  if (!parts.has(name)) {
+    parts.set(name, refetcher(() => getText(partEl(name).dataset.partUrl), (html) => {
+      const el = partEl(name);
+      if (!el) return;
+      swapOuter(el, html);
+      if (name === "messages") {
+        scrollLog();
+        const now = othersCount();
+        if (now > seenFromOthers) announce(side === "staff" ? "New message from the client." : "New message from the clinic.");
+        seenFromOthers = now;
+      }
+    }));
+  }
+  return parts.get(name).refresh();
+}
+const refreshAll = () => document.querySelectorAll("[data-part]").forEach((el) => refresh(el.dataset.part));
+
+scrollLog();
+const live = connect(body.dataset.socketUrl, {
+  // Anything that changed between the page render and the socket opening is fetched too.
+  onOpen: () => refreshAll(),
+  onRefused: () => markSocket("refused", side === "client" ? "This link is no longer valid" : "Not allowed"),
+});
+live.on("consultation", (msg) => msg.parts.forEach((name) => refresh(name)));
+
+// Posting: the control bar's actions, a message, the note. Which parts to re-fetch at once (the
+// push follows, but the person who acted sees the result without waiting for it).
+const FORMS = [
+  ["[data-room-action]", ["status", "messages"]],
+  ["[data-message-form]", ["messages"]],
+  ["[data-note-form]", ["note"]],
+];
+document.addEventListener("submit", (e) => {
+  const form = e.target;
+  const match = FORMS.find(([selector]) => form.matches(selector));
+  if (!match) return;
+  e.preventDefault();
+  const button = form.querySelector("button[type=submit]");
+  if (button) button.disabled = true;
+  postForm(form, e.submitter).then((data) => {
+    if (button) button.disabled = false;
+    if (data.ok) {
+      form.querySelectorAll("textarea").forEach((field) => { field.value = ""; field.defaultValue = ""; });
+      if (!form.matches("[data-message-form]")) toast(data.message, {ok: true});
+    } else {
+      toast(data.error);
+    }
+    match[1].forEach((name) => refresh(name));
+  });
+});
