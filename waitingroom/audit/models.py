@@ -37,6 +37,8 @@ class AccessEvent(models.Model):
         INTAKE_ANSWERS = "intake_answers", "intake answers"
         MEETING = "meeting", "meeting details"
         REQUEST = "request", "appointment request"
+        # A consultation's file opened by staff (`object_id` the consultation, `detail` the file).
+        CONSULTATION_FILE = "consultation_file", "consultation file"
 
     # PROTECT: a clinic with an access trail cannot be deleted with it.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
