@@ -313,8 +313,8 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 
 def _thumbnail(image: Image.Image) -> bytes:
-    small = image.copy()
-    small.thumbnail(THUMBNAIL_SIZE)
+    # A new small image (no copy of the full-size one), never larger than the original.
+    small = ImageOps.contain(image, THUMBNAIL_SIZE) if max(image.size) > max(THUMBNAIL_SIZE) else image
     small = small.convert("RGB") if small.mode in ("RGB", "L", "CMYK") else _flatten(small)
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=80)
