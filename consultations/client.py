@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
-from consultations import access, selectors, services
+from consultations import access, lifecycle, selectors, services, uploads
 from consultations.emails import booking_link
 from consultations.forms import MessageForm
 from consultations.models import Consultation
@@ -70,7 +70,19 @@ def _messages(consultation: Consultation, token: str, request: HttpRequest) -> M
 
 
 def _attachments(consultation: Consultation, token: str, request: HttpRequest) -> Markup:
-    return attachments_part(consultation, _part_url(token, Part.ATTACHMENTS), request)
+    may_post = lifecycle.client_may_post(consultation.status, consultation.is_open)
+    return attachments_part(
+        consultation,
+        part_url=_part_url(token, Part.ATTACHMENTS),
+        file_url=uploads.client_file_url(token),
+        viewer_is_client=True,
+        form=uploads.attach_form_context(
+            upload_url=reverse("consult_room_files", args=[token]),
+            may_post=may_post,
+            refusal="" if may_post else services.closed_reason(consultation),
+        ),
+        request=request,
+    )
 
 
 def _note(consultation: Consultation, token: str, request: HttpRequest) -> Markup:

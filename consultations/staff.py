@@ -9,6 +9,7 @@ again (the page's opening was)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,11 +20,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
-from consultations import access, selectors, services
+from consultations import access, lifecycle, selectors, services, uploads
 from consultations.access import StaffViewer
 from consultations.forms import CancelForm, MessageForm, NoteForm, version_of
 from consultations.lifecycle import Event
-from consultations.models import Consultation
+from consultations.models import Attachment, Consultation
 from consultations.publishing import Part
 from scheduling.times import local_time
 from visits.forms import first_error
@@ -100,14 +101,42 @@ def _messages(viewer: StaffViewer, request: HttpRequest) -> Markup:
 
 
 def _attachments(viewer: StaffViewer, request: HttpRequest) -> Markup:
-    return attachments_part(viewer.consultation, _part_url(viewer.consultation, Part.ATTACHMENTS), request)
+    consultation = viewer.consultation
+    may_post = lifecycle.staff_may_post(consultation.status)
+    return attachments_part(
+        consultation,
+        part_url=_part_url(consultation, Part.ATTACHMENTS),
+        file_url=uploads.staff_file_url,
+        viewer_is_client=False,
+        form=uploads.attach_form_context(
+            upload_url=reverse("consultation_files", args=[consultation.pk]),
+            may_post=may_post,
+            refusal="" if may_post else lifecycle.MESSAGES[lifecycle.Status.CANCELLED],
+        ),
+        request=request,
+    )
 
 
-def attachments_part(consultation: Consultation, part_url: str, request: HttpRequest) -> Markup:
-    """The files of the room (the upload form and downloads come with consultations/files.py)."""
+def attachments_part(
+    consultation: Consultation,
+    *,
+    part_url: str,
+    file_url: Callable[[Attachment], str],
+    viewer_is_client: bool,
+    form: dict[str, Any],
+    request: HttpRequest,
+) -> Markup:
+    """The files of the room, each with the viewer's download URL, and the attach form (the
+    uploads and downloads themselves are consultations/uploads.py)."""
     return render_fragment(
         "consultations/_attachments.html",
-        {"attachments": [(a, "") for a in selectors.attachments(consultation)], "part_url": part_url},
+        {
+            "part_url": part_url,
+            "rows": uploads.attachment_rows(selectors.attachments(consultation), file_url),
+            "viewer_is_client": viewer_is_client,
+            "tz": consultation.clinic.time_zone,
+            **form,
+        },
         request=request,
     )
 

@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string  # noqa: E402
 
 from waitingroom.realtime.gc_tuning import tune_for_many_sockets  # noqa: E402
 from waitingroom.realtime.handshake import SettingsOriginValidator, with_login  # noqa: E402
+from waitingroom.web.body_limit import BodySizeLimit  # noqa: E402
 from waitingroom.web.headers import StaticSecurityHeaders  # noqa: E402
 from waitingroom.web.static_files import StaticFilesHandler  # noqa: E402
 
@@ -27,12 +28,15 @@ websocket_urlpatterns = [
     with_login(route) for path in settings.WEBSOCKET_ROUTES for route in import_string(path)
 ]
 
+# Static files bypass Django's middleware: the wrapper gives them the pages' security headers.
+http_app = (
+    StaticSecurityHeaders(StaticFilesHandler(django_asgi_app)) if settings.SERVE_STATIC else django_asgi_app
+)
+
 application = ProtocolTypeRouter(
     {
-        # Static files bypass Django's middleware: the wrapper gives them the pages' security headers.
-        "http": StaticSecurityHeaders(StaticFilesHandler(django_asgi_app))
-        if settings.SERVE_STATIC
-        else django_asgi_app,
+        # Upload URLs refuse a body over their limit before Django copies it (web/body_limit.py).
+        "http": BodySizeLimit(http_app, limits=settings.REQUEST_BODY_LIMITS),
         "websocket": SettingsOriginValidator(
             # URLRouter's stub wants routes whose callback is typed as a consumer; path() (typed for
             # HTTP views) cannot say so: see visits/routing.py.

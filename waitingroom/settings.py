@@ -199,6 +199,44 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 SERVE_STATIC = env_bool("SERVE_STATIC", default=True)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
+# --- Uploaded files (consultation attachments) ------------------------------------------------
+# Stored through STORAGES["default"] (the file system under MEDIA_ROOT; S3 through django-storages
+# in production: docs/security.md, "Consultation files") and never served by URL: only through the
+# permission-checked views of consultations/uploads.py, so the storage must not be public.
+STORAGES: dict[str, dict[str, Any]] = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # Clients' files are health data: readable by the app's user and group only.
+        "OPTIONS": {"file_permissions_mode": 0o640, "directory_permissions_mode": 0o750},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+_MB = 1024 * 1024
+# Per-kind limits of one attachment (consultations/files.py), decided from the file's content.
+CONSULTATION_MAX_IMAGE_BYTES = env_int("CONSULTATION_MAX_IMAGE_MB", 20) * _MB
+CONSULTATION_MAX_DOCUMENT_BYTES = env_int("CONSULTATION_MAX_DOCUMENT_MB", 20) * _MB
+CONSULTATION_MAX_VIDEO_BYTES = env_int("CONSULTATION_MAX_VIDEO_MB", 200) * _MB
+# Images are decoded to strip their metadata: 3-4 bytes a pixel in memory while that runs, so a
+# ceiling on pixels (48 MP phone photos pass) instead of Pillow's own 89 MP warning.
+CONSULTATION_MAX_IMAGE_PIXELS = env_int("CONSULTATION_MAX_IMAGE_PIXELS", 50_000_000)
+# Request bodies refused with 413 before Django reads them (waitingroom/web/body_limit.py): the
+# upload URLs, at their largest file plus room for the multipart framing and the form's fields.
+_LARGEST_ATTACHMENT = max(
+    CONSULTATION_MAX_IMAGE_BYTES, CONSULTATION_MAX_DOCUMENT_BYTES, CONSULTATION_MAX_VIDEO_BYTES
+)
+REQUEST_BODY_LIMITS: list[tuple[str, int, str]] = [
+    (
+        r"^/(consultations/\d+|consult/room/[^/]+)/files/$",
+        _LARGEST_ATTACHMENT + _MB,
+        f"This file is too large: files can be up to {_LARGEST_ATTACHMENT // _MB} MB.",
+    )
+]
+# Under ASGI, Django copies every request body into a SpooledTemporaryFile of this size before
+# the view runs; past it the body goes to a temporary file. 1 MiB (Django's default is 2.5) keeps
+# forms in memory while a hundred uploads at once hold at most 100 MiB of RAM, the rest on disk.
+# The attachment upload handler streams files to disk whatever their size.
+FILE_UPLOAD_MAX_MEMORY_SIZE = _MB
+
 # --- Redis: channel layer and Celery broker --------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 200)

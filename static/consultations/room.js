@@ -7,6 +7,7 @@ import {announce, toast} from "../waitingroom/lib/announce.js";
 import {getText, postForm} from "../waitingroom/lib/http.js";
 import {connect, markSocket} from "../waitingroom/lib/socket.js";
 import {refetcher, swapOuter} from "../waitingroom/lib/swap.js";
+import "./attach.js";
 
 const body = document.body;
 const side = body.dataset.roomSide;
@@ -21,9 +22,18 @@ function scrollLog() {
   if (log) log.scrollTop = log.scrollHeight;
 }
 
+// The attachments part holds the attach form: while a file is uploading it is not swapped (that
+// would drop the progress bar); a re-fetch asked meanwhile runs when the upload ends.
+const uploading = () => Boolean(document.querySelector("[data-part='attachments'] [data-attach-progress]:not([hidden])"));
+let attachmentsHeld = false;
+
 const parts = new Map();  // part name -> its refetcher (one re-fetch at a time, the latest wins)
 function refresh(name) {
   if (!partEl(name)) return null;
+  if (name === "attachments" && uploading()) {
+    attachmentsHeld = true;
+    return null;
+  }
   if (!parts.has(name)) {
     parts.set(name, refetcher(() => getText(partEl(name).dataset.partUrl), (html) => {
       const el = partEl(name);
@@ -39,6 +49,12 @@ function refresh(name) {
   }
   return parts.get(name).refresh();
 }
+document.addEventListener("attach:ended", (e) => {
+  if (e.detail.ok || attachmentsHeld) {
+    attachmentsHeld = false;
+    refresh("attachments");
+  }
+});
 const refreshAll = () => document.querySelectorAll("[data-part]").forEach((el) => refresh(el.dataset.part));
 
 scrollLog();

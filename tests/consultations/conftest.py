@@ -5,6 +5,7 @@ tests go through the booking service)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -13,7 +14,9 @@ from django.utils import timezone
 from consultations.lifecycle import Status
 from consultations.models import Consultation
 from scheduling.models import Requester, Service
-from waitingroom.models import Clinic
+from tests.factories import staff
+from waitingroom.models import Clinic, Role
+from waitingroom.realtime import publisher
 
 CLIENT_EMAIL = "casey@example.com"
 CLIENT_PHONE = "+12025550143"
@@ -70,3 +73,49 @@ def available(clinic_a, phone_service):
 @pytest.fixture
 def claimed(clinic_a, phone_service, provider):
     return make_consultation(clinic_a, phone_service, expert=provider)
+
+
+# --- Attachments: a storage folder per test, the other staff roles, what was pushed ----------------
+
+
+@pytest.fixture
+def media(settings, tmp_path) -> Path:
+    """STORAGES["default"] in a folder of the test's own: what was stored can be listed."""
+    root = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
+    }
+    return root
+
+
+@pytest.fixture
+def clinic_admin(clinic_a):
+    return staff(username="ada", clinic=clinic_a, role=Role.CLINIC_ADMIN, first_name="Ada", last_name="Admin")
+
+
+@pytest.fixture
+def scheduler(clinic_a):
+    return staff(
+        username="sam", clinic=clinic_a, role=Role.SCHEDULER, first_name="Sam", last_name="Scheduler"
+    )
+
+
+class Published:
+    """What was pushed through the one publisher, as delivered after commit."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict]] = []
+
+    def record(self, batch: list[tuple[str, dict]]) -> None:
+        self.sent.extend(batch)
+
+    def to(self, group: str) -> list[dict]:
+        return [payload for g, payload in self.sent if g == group]
+
+
+@pytest.fixture
+def published(monkeypatch) -> Published:
+    recorder = Published()
+    monkeypatch.setattr(publisher, "_deliver", recorder.record)
+    return recorder

@@ -65,7 +65,7 @@ def test_an_expert_claims_an_available_consultation_and_everyone_is_told(availab
         "claimed",
         provider,
     )
-    told(published, available, "status", "messages")
+    told(published, available, "status", "messages", "attachments")
 
 
 def test_the_second_expert_is_told_who_claimed_first(available, provider, colleague, published):
@@ -142,7 +142,7 @@ def test_cancel_needs_a_reason_and_emails_the_client_a_link_to_book_again(claime
     assert "Paula is ill today." in email.body and "book another consultation" in email.body
     html = email.alternatives[0][0]
     assert f'href="{link}"' in html
-    told(published, claimed, "status", "messages")
+    told(published, claimed, "status", "messages", "attachments")
 
 
 def test_a_clinic_admin_may_cancel_but_a_csr_may_not(claimed, admin, csr):

@@ -39,6 +39,8 @@ class AccessEvent(models.Model):
         REQUEST = "request", "appointment request"
         # A phone consultation's room (its client details, answers, messages, note).
         CONSULTATION = "consultation", "consultation"
+        # A consultation's file opened by staff (`object_id` the consultation, `detail` the file).
+        CONSULTATION_FILE = "consultation_file", "consultation file"
 
     # PROTECT: a clinic with an access trail cannot be deleted with it.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")

@@ -9,3 +9,8 @@ export function clock(seconds) {
   const pad = (n) => String(n).padStart(2, "0");
   return (h ? `${h}:${pad(m)}` : String(m)) + ":" + pad(sec);
 }
+
+/* A size in megabytes as the server words its limits ("20 MB", "0.5 MB"). */
+export function megabytes(size) {
+  return `${Math.round((size / (1024 * 1024)) * 10) / 10} MB`;
+}
