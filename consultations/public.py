@@ -43,9 +43,13 @@ def _clinic(slug: str) -> Clinic:
     return clinic
 
 
-def _subject(request: HttpRequest) -> str:
+def _subject(request: HttpRequest, *, create: bool = True) -> str:
+    """This browser's booking key as a phone_codes subject (made on the first code sent: a visit
+    that only looks at the page gets no session)."""
     key = request.session.get(BOOKING_KEY_SESSION)
     if not (isinstance(key, str) and key.isalnum()):
+        if not create:
+            return ""
         key = get_random_string(32)
         request.session[BOOKING_KEY_SESSION] = key
     return f"booking:{key}"
@@ -83,8 +87,9 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
     status = 400
     if form.is_valid():
         data = form.cleaned_data
-        verified = phone_codes.verified_phone(subject=_subject(request), within=VERIFIED_FOR)
-        if verified != data["phone"]:
+        subject = _subject(request, create=False)
+        verified = phone_codes.verified_phone(subject=subject, within=VERIFIED_FOR) if subject else None
+        if verified is None or verified != data["phone"]:
             form.add_error("phone", "Verify this mobile number with the code we text you, then book.")
         else:
             try:
@@ -124,7 +129,9 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _page(request: HttpRequest, clinic: Clinic, form: BookingForm, status: int = 200) -> HttpResponse:
-    pending = phone_codes.pending_phone(subject=_subject(request))
+    subject = _subject(request, create=False)
+    pending = phone_codes.pending_phone(subject=subject) if subject else None
+    verified = phone_codes.verified_phone(subject=subject, within=VERIFIED_FOR) if subject else None
     return render(
         request,
         "consultations/book.html",
@@ -133,7 +140,7 @@ def _page(request: HttpRequest, clinic: Clinic, form: BookingForm, status: int =
             "form": form,
             "offered": form.fields["service"].queryset.exists(),  # type: ignore[attr-defined]
             "code_sent_to": _masked(pending) if pending else "",
-            "verified": bool(phone_codes.verified_phone(subject=_subject(request), within=VERIFIED_FOR)),
+            "verified": bool(verified),
         },
         status=status,
     )
@@ -159,7 +166,8 @@ def code_send(request: HttpRequest, slug: str) -> JsonResponse:
 def code_verify(request: HttpRequest, slug: str) -> JsonResponse:
     _clinic(slug)
     try:
-        verification = phone_codes.code_check(subject=_subject(request), code=request.POST.get("code", ""))
+        subject = _subject(request, create=False) or "booking:-"  # no code sent from here: none matches
+        verification = phone_codes.code_check(subject=subject, code=request.POST.get("code", ""))
     except phone_codes.VerificationError as error:
         return JsonResponse({"ok": False, "error": str(error)}, status=400)
     return JsonResponse({"ok": True, "verified": _masked(verification.phone)})
