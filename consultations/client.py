@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
 from consultations import access, lifecycle, selectors, services, uploads
-from consultations.emails import booking_link
+from consultations.emails import book_url
 from consultations.forms import MessageForm
 from consultations.models import Consultation
 from consultations.publishing import Part
@@ -44,7 +44,7 @@ def _status(consultation: Consultation, token: str, request: HttpRequest) -> Mar
             "expert": (consultation.expert.get_full_name() or consultation.expert.username)
             if consultation.expert
             else "",
-            "booking_url": booking_link(consultation.clinic) if state["is_cancelled"] else "",
+            "booking_url": book_url(consultation.clinic) if state["is_cancelled"] else "",
             "part_url": _part_url(token, Part.STATUS),
         },
     )

@@ -1,54 +1,82 @@
-"""What a consultation's client is emailed. The words are templates (templates/consultations/emails/,
-a text and an HTML part each); this module picks the recipient and the context. Queued through
-waitingroom.outbox.queueing: stored in the caller's transaction, sent after commit, one per
-reference."""
+"""What consultation emails say, and to whom: the words are template pairs under
+templates/consultations/emails/ (waitingroom/outbox/rendering.py); this module picks the context.
+Each is queued through the outbox (stored once per reference, sent after commit by a task)."""
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, reverse
+from typing import Any
 
-from consultations.models import Consultation
+from django.urls import reverse
+
+from consultations.models import Consultation, ConsultationProfile
 from scheduling.availability import person
-from scheduling.links import absolute
+from scheduling.links import absolute, requester_link
 from scheduling.times import local_time
 from waitingroom.models import Clinic
 from waitingroom.outbox.queueing import email_queue
 from waitingroom.outbox.rendering import render_email
 
-# The clinic's consultation booking page (consultations/booking views).
-BOOKING_URL_NAME = "consultation_book"
+TEMPLATES = "consultations/emails/"
 
 
-def booking_link(clinic: Clinic) -> str:
-    """The absolute link to book another consultation with the clinic."""
-    try:
-        return absolute(reverse(BOOKING_URL_NAME, args=[clinic.slug]))
-    except NoReverseMatch:
-        # Until the booking pages are merged: the clinic's request form is its public booking page.
-        return absolute(reverse("request_form", args=[clinic.slug]))
+def voice_number(clinic: Clinic) -> str:
+    """The number the clinic's phone bridge calls clients from ("" until an admin sets it)."""
+    number = ConsultationProfile.objects.filter(clinic=clinic).values_list("voice_number", flat=True).first()
+    return number or ""
 
 
-def room_link(consultation: Consultation) -> str:
+def room_url(consultation: Consultation) -> str:
     return absolute(reverse("consultation_client_room", args=[consultation.client_token]))
 
 
-def cancelled(consultation: Consultation) -> None:
-    """The clinic cancelled: the client hears why and is invited to book again."""
+def book_url(clinic: Clinic) -> str:
+    return absolute(reverse("consultation_book", args=[clinic.slug]))
+
+
+def _context(consultation: Consultation) -> dict[str, Any]:
     clinic = consultation.clinic
+    return {
+        "consultation": consultation,
+        "clinic": clinic,
+        "service": consultation.service,
+        "asap": consultation.mode == Consultation.Mode.ASAP,
+        "when": local_time(consultation.starts_at, clinic),
+        "expert": person(consultation.expert) if consultation.expert_id else "",
+        "voice_number": voice_number(clinic),
+        "room_url": room_url(consultation),
+        "requester_url": requester_link(consultation.requester),
+    }
+
+
+def booked(consultation: Consultation) -> None:
+    """The client's confirmation: their room link, the time in the clinic's zone, the number that
+    will call them, and their requester page."""
     email_queue(
-        clinic=clinic,
+        clinic=consultation.clinic,
+        reference=f"consultation-{consultation.pk}-booked",
+        to=[consultation.client_email],
+        content=render_email(TEMPLATES + "booked", _context(consultation)),
+    )
+
+
+def reminder_24h(consultation: Consultation) -> None:
+    email_queue(
+        clinic=consultation.clinic,
+        reference=f"consultation-{consultation.pk}-reminder-24h",
+        to=[consultation.client_email],
+        content=render_email(TEMPLATES + "reminder_24h", _context(consultation)),
+    )
+
+
+def cancelled(consultation: Consultation, reason: str) -> None:
+    """The clinic cancelled (the room's cancel service calls this after commit): why, and a link to
+    book again."""
+    email_queue(
+        clinic=consultation.clinic,
         reference=f"consultation-{consultation.pk}-cancelled",
         to=[consultation.client_email],
         content=render_email(
-            "consultations/emails/cancelled",
-            {
-                "consultation": consultation,
-                "clinic": clinic,
-                "expert": person(consultation.expert) if consultation.expert else "",
-                "when": local_time(consultation.starts_at, clinic),
-                "reason": consultation.cancel_reason,
-                "booking_url": booking_link(clinic),
-                "room_url": room_link(consultation),
-            },
+            TEMPLATES + "cancelled",
+            {**_context(consultation), "reason": reason, "book_url": book_url(consultation.clinic)},
         ),
     )

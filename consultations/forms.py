@@ -1,12 +1,103 @@
-"""The room's forms. Length and emptiness are the services' rules (consultations/services.py);
-the forms refuse what no text may hold (NUL bytes, control characters) and read the version the
-page showed."""
+"""The consultation forms: the client's booking form (a phone service, an expert or any expert, a
+time (an open slot, or as soon as possible), the clinic's booking questions and the client's
+details), and the room's forms. In the room, length and emptiness are the services' rules
+(consultations/services.py); the forms refuse what no text may hold (NUL bytes, control characters)
+and read the version the page showed."""
 
 from __future__ import annotations
 
-from django import forms
+from datetime import datetime
+from typing import Any, cast
 
-from waitingroom.validators import MultiLineField
+from django import forms
+from django.utils import timezone
+
+from consultations import slots
+from scheduling import availability
+from scheduling.models import Service
+from scheduling.times import parse_slot, slot_value
+from visits.phone_codes import VerificationError, normalise_phone
+from waitingroom.models import Clinic
+from waitingroom.questions import QuestionsMixin
+from waitingroom.validators import EmailAddressField, MultiLineField, SingleLineField
+
+ANY_EXPERT = ""
+ASAP = "asap"
+
+
+def _int_or_none(value: object) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+
+
+class BookingForm(QuestionsMixin, forms.Form):
+    service: forms.ModelChoiceField[Service] = forms.ModelChoiceField(queryset=None, empty_label=None)
+    expert = forms.ChoiceField(label="Expert", required=False)
+    when = forms.ChoiceField(label="When", widget=forms.RadioSelect)
+    name = SingleLineField(label="Your name", max_length=120)
+    email = EmailAddressField(label="Email", max_length=200)
+    phone = SingleLineField(
+        label="Mobile number",
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+
+    def __init__(self, *args, clinic: Clinic, now: datetime | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        self.now = now or timezone.now()
+        services = clinic.services.filter(active=True, kind=Service.Kind.PHONE)
+        cast(forms.ModelChoiceField, self.fields["service"]).queryset = services
+        experts = list(availability.clinic_providers(clinic))
+        cast(forms.ChoiceField, self.fields["expert"]).choices = [
+            (ANY_EXPERT, "Any expert"),
+            *[(str(e.pk), availability.person(e)) for e in experts],
+        ]
+        self.add_questions(list(clinic.booking_questions.all()))
+
+        raw_service = _int_or_none(self._raw("service"))
+        service = (services.filter(pk=raw_service).first() if raw_service else None) or services.first()
+        raw_expert = _int_or_none(self._raw("expert"))
+        self.expert_id = raw_expert if raw_expert in {e.pk for e in experts} else None
+        self.chosen_service = service
+        self.asap_open = bool(
+            service and slots.asap(clinic=clinic, service=service, expert_id=self.expert_id, now=self.now)
+        )
+        choices: list[tuple[str, Any]] = [(ASAP, "As soon as possible")] if self.asap_open else []
+        self.calendar = slots.is_calendar(clinic)
+        if self.calendar and service is not None:
+            days: dict[str, list[tuple[str, str]]] = {}
+            for slot in slots.open_slots(
+                clinic=clinic, service=service, expert_id=self.expert_id, now=self.now
+            ):
+                local = slot.starts_at.astimezone(clinic.tzinfo)
+                days.setdefault(f"{local:%a} {local.day} {local:%b}", []).append(
+                    (slot_value(slot.starts_at), f"{local:%H:%M %Z}")
+                )
+            choices += list(days.items())
+        cast(forms.ChoiceField, self.fields["when"]).choices = choices
+
+    def _raw(self, name: str) -> object:
+        return self.data.get(name) if self.is_bound else self.initial.get(name)
+
+    def clean_expert(self) -> int | None:
+        return _int_or_none(self.cleaned_data.get("expert"))
+
+    def clean_when(self) -> datetime | None:
+        value = self.cleaned_data["when"]
+        return None if value == ASAP else parse_slot(value)
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].lower()
+
+    def clean_phone(self) -> str:
+        try:
+            return normalise_phone(self.cleaned_data["phone"], region=self.clinic.default_phone_region)
+        except VerificationError as error:
+            raise forms.ValidationError(str(error)) from None
+
+
+# --- The room ------------------------------------------------------------------------------------
 
 
 class MessageForm(forms.Form):

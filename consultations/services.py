@@ -209,7 +209,7 @@ def consultation_cancel(
             detail=reason,
             fields=("cancelled_at", "cancel_reason"),
         )
-        emails.cancelled(consultation)  # stored now, sent after commit (waitingroom/outbox)
+        emails.cancelled(consultation, reason)  # stored now, sent after commit (waitingroom/outbox)
         _changed(consultation)
     return consultation
 

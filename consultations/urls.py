@@ -1,9 +1,12 @@
 from django.urls import URLPattern, URLResolver, path
 
-from consultations import client, staff, uploads
+from consultations import client, public, staff, uploads
 
-# Filled by the booking, room and file views.
 urlpatterns: list[URLPattern | URLResolver] = [
+    # The client books (consultations/public.py)
+    path("c/<slug:slug>/consult/", public.book, name="consultation_book"),
+    path("c/<slug:slug>/consult/code/send/", public.code_send, name="consultation_code_send"),
+    path("c/<slug:slug>/consult/code/verify/", public.code_verify, name="consultation_code_verify"),
     # Staff: the room, its parts and actions, and the dashboard's Upcoming Appointments panel
     path("consultations/<int:consultation_id>/", staff.room, name="consultation_room"),
     path("consultations/<int:consultation_id>/part/<str:part>/", staff.part, name="consultation_part"),

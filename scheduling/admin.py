@@ -75,7 +75,16 @@ class ServiceInline(ClinicScopedInline):
     model = Service
     view_roles = DISPATCH_ROLES
     extra = 0
-    fields = ["position", "name", "description", "duration_minutes", "payment_required", "price", "active"]
+    fields = [
+        "position",
+        "name",
+        "kind",
+        "description",
+        "duration_minutes",
+        "payment_required",
+        "price",
+        "active",
+    ]
 
 
 class RequestQuestionInline(ClinicScopedInline):

@@ -1,5 +1,7 @@
 """Who is available when: the on-demand toggle, or calendar slots from weekly hours and date
-exceptions in the clinic's time zone, minus booked meetings.
+exceptions in the clinic's time zone, minus busy time: booked meetings, and whatever the apps above
+report through settings.BUSY_TIME_SOURCES (phone consultations), so a provider's time is counted
+once whichever side booked it, without scheduling importing those apps.
 
 Hours are wall-clock times in the clinic's zone; every instant leaving this module is UTC.
 Daylight-saving changes follow the wall clock: on the spring-forward day a slot whose start does
@@ -10,19 +12,43 @@ once, at its first occurrence.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from scheduling.models import DateException, Meeting, ProviderStatus, SchedulingProfile, Service, WeeklyHours
 from waitingroom.models import Clinic, Membership, Role
 
 Window = tuple[datetime, datetime]  # [start, end) in UTC
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Time a provider has given away: a booked meeting, or (from BUSY_TIME_SOURCES) anything else
+    that holds it. `label` (the kind of session) and `who` (the person it is with) are for the
+    provider's own clinic (`clinic_id`); other clinics see only "busy". `ref` names the row
+    ("meeting:12"), unique across sources."""
+
+    provider_id: int
+    starts_at: datetime
+    ends_at: datetime
+    clinic_id: int
+    label: str
+    who: str = ""
+    ref: str = ""
+
+
+# A busy-time source: (provider_ids, start, end) -> the Busy of those providers overlapping
+# [start, end), any clinic. Named by dotted path in settings.BUSY_TIME_SOURCES.
+BusySource = Callable[..., Iterable[Busy]]
 
 
 @dataclass(frozen=True)
@@ -148,20 +174,46 @@ def bookable(clinic: Clinic, profile: SchedulingProfile, provider_id: int | None
     return set(clinic_providers(clinic).filter(pk=provider_id).values_list("id", flat=True))
 
 
-def busy_windows(*, provider_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, list[Window]]:
-    """Booked meetings (any clinic: a provider can't be in two places) overlapping [start, end)."""
-    busy: dict[int, list[Window]] = defaultdict(list)
+@cache
+def _sources(paths: tuple[str, ...]) -> tuple[BusySource, ...]:
+    return tuple(import_string(path) for path in paths)
+
+
+def _meetings_busy(
+    *, provider_ids: Collection[int], start: datetime, end: datetime, exclude_id: int | None = None
+) -> list[Busy]:
     meetings = (
         Meeting.objects.booked()
-        .filter(
-            provider_id__in=list(provider_ids),
-            starts_at__lt=end,
-            ends_at__gt=start,
-        )
-        .values_list("provider_id", "starts_at", "ends_at")
+        .filter(provider_id__in=list(provider_ids), starts_at__lt=end, ends_at__gt=start)
+        .exclude(pk=exclude_id)
+        .values_list("pk", "provider_id", "starts_at", "ends_at", "clinic_id", "service__name", "guest_name")
     )
-    for provider_id, starts_at, ends_at in meetings:
-        busy[provider_id].append((starts_at, ends_at))
+    return [
+        Busy(provider_id, starts_at, ends_at, clinic_id, label, who, f"meeting:{pk}")
+        for pk, provider_id, starts_at, ends_at, clinic_id, label, who in meetings
+    ]
+
+
+def busy_times(
+    *, provider_ids: Iterable[int], start: datetime, end: datetime, exclude_meeting_id: int | None = None
+) -> list[Busy]:
+    """Everything that holds these providers' time (any clinic: a provider can't be in two places)
+    overlapping [start, end), by start: booked meetings, then each BUSY_TIME_SOURCES source (one
+    query each)."""
+    provider_ids = set(provider_ids)
+    if not provider_ids:
+        return []
+    busy = _meetings_busy(provider_ids=provider_ids, start=start, end=end, exclude_id=exclude_meeting_id)
+    for source in _sources(tuple(settings.BUSY_TIME_SOURCES)):
+        busy.extend(source(provider_ids=provider_ids, start=start, end=end))
+    return sorted(busy, key=lambda b: (b.starts_at, b.ends_at, b.ref))
+
+
+def busy_windows(*, provider_ids: Iterable[int], start: datetime, end: datetime) -> dict[int, list[Window]]:
+    """Each provider's busy time (busy_times) overlapping [start, end), as windows."""
+    busy: dict[int, list[Window]] = defaultdict(list)
+    for item in busy_times(provider_ids=provider_ids, start=start, end=end):
+        busy[item.provider_id].append((item.starts_at, item.ends_at))
     return busy
 
 
@@ -255,31 +307,19 @@ def available_now(
 
 def conflicts_near(
     *, provider_id: int, times: Iterable[datetime], within: timedelta = timedelta(hours=2)
-) -> dict[datetime, list[Meeting]]:
-    """The provider's booked sessions within `within` of each requested time."""
+) -> dict[datetime, list[Busy]]:
+    """The provider's busy time (meetings, consultations...) within `within` of each requested time."""
     times = sorted(times)
     if not times:
         return {}
-    meetings = list(
-        Meeting.objects.booked()
-        .filter(
-            provider_id=provider_id,
-            starts_at__lt=times[-1] + within,
-            ends_at__gt=times[0] - within,
-        )
-        .select_related("service")
-    )
-    return {t: [m for m in meetings if m.starts_at < t + within and m.ends_at > t - within] for t in times}
+    busy = busy_times(provider_ids=[provider_id], start=times[0] - within, end=times[-1] + within)
+    return {t: [b for b in busy if b.starts_at < t + within and b.ends_at > t - within] for t in times}
 
 
 def overlapping(
     *, provider_id: int, starts_at: datetime, ends_at: datetime, exclude_id: int | None = None
-) -> list[Meeting]:
-    """The provider's booked sessions (any clinic) that overlap [starts_at, ends_at). The caller
-    holds the provider's row lock, so two bookings can't both pass this check."""
-    return list(
-        Meeting.objects.booked()
-        .filter(provider_id=provider_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .exclude(pk=exclude_id)
-        .select_related("service")
-    )
+) -> list[Busy]:
+    """The provider's busy time (any clinic) that overlaps [starts_at, ends_at), but the meeting
+    `exclude_id` (the one being moved). The caller holds the provider's row lock, so two bookings
+    can't both pass this check."""
+    return busy_times(provider_ids=[provider_id], start=starts_at, end=ends_at, exclude_meeting_id=exclude_id)

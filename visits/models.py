@@ -134,10 +134,16 @@ class Visit(models.Model):
 
 
 class PhoneVerification(models.Model):
-    """A 6-digit code sent to a number for one visit: stored hashed, 10 minutes, single use,
-    locked after 5 wrong attempts. Only a visit's latest code counts."""
+    """A 6-digit code sent to a number for one subject (a visit, a booking page's key): stored
+    hashed, 10 minutes, single use, locked after 5 wrong attempts. Only a subject's latest code
+    counts (visits/phone_codes.py)."""
 
-    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="phone_verifications")
+    # Who asked: "visit:<id>" (offline queueing), "booking:<key>" (the consultation booking page).
+    subject = models.CharField(max_length=80, db_index=True)
+    # Set for a visit's codes (they go with the visit); empty for other subjects.
+    visit = models.ForeignKey(
+        Visit, null=True, blank=True, on_delete=models.CASCADE, related_name="phone_verifications"
+    )
     phone = models.CharField(max_length=20, db_index=True)  # E.164
     code_hash = models.CharField(max_length=64)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -2,118 +2,54 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import timedelta
 
-import phonenumbers
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from visits import lifecycle, publishing, services
+from visits import lifecycle, phone_codes, publishing, services
 from visits.lifecycle import Actor, Event, Status
 from visits.models import PhoneVerification, Visit, hash_token, new_token
+from visits.phone_codes import VerificationError  # offline queueing's callers catch it from here
 from visits.services import apply_event, locked_visit
 from waitingroom.outbox.queueing import sms_queue
-from waitingroom.sms_limit import CANNOT_TEXT, sms_allowed
-
-CODE_LIFETIME = timedelta(minutes=10)
-MAX_ATTEMPTS = 5
-SENDS_PER_WINDOW = 3
-SEND_WINDOW = timedelta(minutes=15)
-
-
-class VerificationError(Exception):
-    pass
+from waitingroom.sms_limit import sms_allowed
 
 
 class RecallRefused(Exception):
     """Recall cannot text the patient (the clinic's daily SMS limit). Changes nothing."""
 
 
-def normalise_phone(raw: str, *, region: str) -> str:
-    """E.164 for a mobile number typed by a patient, with the clinic's default country."""
-    try:
-        number = phonenumbers.parse((raw or "").strip(), region)
-    except phonenumbers.NumberParseException as exc:
-        raise VerificationError("Enter a valid mobile number.") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise VerificationError("Enter a valid mobile number.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _code_hash(verification_id: int, code: str) -> str:
-    # Keyed by the server's secret and bound to this verification row (so to this visit and number).
-    message = f"{verification_id}:{code}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+def visit_subject(visit_id: int) -> str:
+    """The visit's key in visits/phone_codes.py."""
+    return f"visit:{visit_id}"
 
 
 def phone_verification_start(*, visit_id: int, raw_phone: str) -> PhoneVerification:
-    now = timezone.now()
+    """Text a code to the patient's mobile number (visits/phone_codes.py: its code, limits, storage)."""
+    visit = Visit.objects.select_related("clinic").get(pk=visit_id)
+    if not visit.clinic.offline_queueing or visit.is_closed:
+        raise VerificationError("Text-message updates aren't available for this visit.")
+    verification = phone_codes.code_send(
+        subject=visit_subject(visit.id), clinic=visit.clinic, raw_phone=raw_phone, visit=visit
+    )
     with transaction.atomic():
-        visit = locked_visit(visit_id)
-        clinic = visit.clinic
-        if not clinic.offline_queueing or visit.is_closed:
-            raise VerificationError("Text-message updates aren't available for this visit.")
-        phone = normalise_phone(raw_phone, region=clinic.default_phone_region)
-        recent = PhoneVerification.objects.filter(created_at__gte=now - SEND_WINDOW)
-        if (
-            recent.filter(visit=visit).count() >= SENDS_PER_WINDOW
-            or recent.filter(phone=phone).count() >= SENDS_PER_WINDOW
-        ):
-            raise VerificationError("Too many codes were requested. Please try again in 15 minutes.")
-        # Past the clinic's daily SMS ceiling the admins' alert must commit, so the refusal is
-        # raised after the block.
-        verification = _send_code(visit, phone, now) if sms_allowed(clinic) else None
-    if verification is None:
-        raise VerificationError(CANNOT_TEXT)
-    return verification
-
-
-def _send_code(visit: Visit, phone: str, now) -> PhoneVerification:
-    clinic = visit.clinic
-    code = f"{secrets.randbelow(10**6):06d}"
-    verification = PhoneVerification.objects.create(
-        visit=visit, phone=phone, code_hash="", created_at=now, expires_at=now + CODE_LIFETIME
-    )
-    verification.code_hash = _code_hash(verification.id, code)
-    verification.save(update_fields=["code_hash"])
-    sms_queue(
-        clinic=clinic,
-        reference=f"verify:{verification.id}",
-        to=phone,
-        body=f"{clinic.name}: your verification code is {code}. It expires in 10 minutes.",
-    )
-    publishing.visit_changed(visit, before=Status(visit.status))
+        visit = locked_visit(visit_id)  # the screen shows where the code went
+        publishing.visit_changed(visit, before=Status(visit.status))
     return verification
 
 
 def phone_verification_check(*, visit_id: int, code: str) -> None:
-    now = timezone.now()
+    # Checked outside the visit's transaction: a wrong try must commit (phone_codes' rule).
+    verification = phone_codes.code_check(subject=visit_subject(visit_id), code=code)
     with transaction.atomic():
         visit = locked_visit(visit_id)
-        verification = PhoneVerification.objects.select_for_update().filter(visit=visit).first()
-        if verification is None or verification.used_at or verification.expires_at <= now:
-            raise VerificationError("This code has expired or was already used. Request a new one.")
-        if verification.attempts >= MAX_ATTEMPTS:
-            raise VerificationError("Too many wrong codes. Request a new one.")
-        if hmac.compare_digest(_code_hash(verification.id, (code or "").strip()), verification.code_hash):
-            verification.used_at = now
-            verification.save(update_fields=["used_at"])
-            visit.verified_phone = verification.phone
-            visit.save(update_fields=["verified_phone"])
-            publishing.visit_changed(visit, before=Status(visit.status))
-            return
-        # A wrong code: the attempt must be committed, so the error is raised after the block
-        # (raising inside it would roll the count back and allow unlimited guesses).
-        verification.attempts += 1
-        verification.save(update_fields=["attempts"])
-    left = MAX_ATTEMPTS - verification.attempts
-    raise VerificationError(f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.")
+        visit.verified_phone = verification.phone
+        visit.save(update_fields=["verified_phone"])
+        publishing.visit_changed(visit, before=Status(visit.status))
 
 
 def can_go_offline(visit: Visit) -> bool:

@@ -180,6 +180,7 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
     "phone-verification": (env_int("RATE_LIMIT_SMS_PER_HOUR", 5), 3600),
     "request-form": (env_int("RATE_LIMIT_EMAILS_PER_HOUR", 5), 3600),
     "requester-sign-in": (env_int("RATE_LIMIT_EMAILS_PER_HOUR", 5), 3600),
+    "consultation-booking": (env_int("RATE_LIMIT_EMAILS_PER_HOUR", 5), 3600),
 }
 # The idle expiry moves on with use, at most once a minute (waitingroom/middleware.py).
 SESSION_SAVE_EVERY_REQUEST = False
@@ -312,6 +313,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 3600.0,
         "options": {"expires": 600},
     },
+    "consultation-reminders": {
+        "task": "consultations.tasks.send_reminders",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     "outbox-sms-sweep": {
         "task": "waitingroom.outbox.sms_sweep",
         "schedule": float(env_int("SMS_SWEEP_SECONDS", 15)),
@@ -401,3 +407,9 @@ DASHBOARD_PANELS = [
     "scheduling.requests.dispatch.render_panel",
     "consultations.staff.render_upcoming_panel",
 ]
+# What else holds a provider's time besides meetings (scheduling/availability.py Busy): callables
+# (*, provider_ids, start, end) -> Busy items, from apps above scheduling.
+BUSY_TIME_SOURCES = ["consultations.selectors.busy_times"]
+# Extra sections of the requester's page (scheduling/requests/public.py), from apps above
+# scheduling: callables (request, requester) -> HTML.
+REQUESTER_PAGE_SECTIONS = ["consultations.public.requester_section"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -30,16 +30,15 @@ from waitingroom.models import Clinic
 class BookingConflict(Exception):
     """The provider already has a session overlapping this one; book again with override."""
 
-    def __init__(self, meetings: list[Meeting]) -> None:
+    def __init__(self, busy: list[availability.Busy]) -> None:
         super().__init__("The provider already has a session at that time.")
-        self.meetings = meetings
+        self.busy = busy
 
     def describe(self, clinic: Clinic) -> str:
         # Another clinic's sessions show only as busy times: their patients are not ours to see.
         clashes = ", ".join(
-            f"{m.service.name if m.clinic_id == clinic.pk else 'Busy (another clinic)'} "
-            f"{local_time(cast(datetime, m.starts_at), clinic)}"  # booked: they have a time
-            for m in self.meetings
+            f"{b.label if b.clinic_id == clinic.pk else 'Busy (another clinic)'} {local_time(b.starts_at, clinic)}"
+            for b in self.busy
         )
         return f"{self} ({clashes}). Tick “Book even though it overlaps” to book anyway."
 
@@ -57,7 +56,7 @@ def lock_provider(*, clinic: Clinic, provider_id: int) -> User:
 
 def check_free(
     *, provider_id: int, starts_at: datetime, ends_at: datetime, override: bool, exclude_id: int | None = None
-) -> list[Meeting]:
+) -> list[availability.Busy]:
     clashes = availability.overlapping(
         provider_id=provider_id, starts_at=starts_at, ends_at=ends_at, exclude_id=exclude_id
     )
@@ -136,7 +135,7 @@ def meeting_schedule(
     """Staff schedule a meeting directly: one time books it and invites the guest; several make it
     planning, and the guest is sent a link to pick one."""
     now = timezone.now()
-    if service.clinic_id != clinic.pk or not service.active:
+    if service.clinic_id != clinic.pk or not service.active or service.kind != Service.Kind.VIDEO:
         raise MeetingRefused("Choose one of the clinic's meeting types.")
     times = _future_times(times, now)
     with transaction.atomic():

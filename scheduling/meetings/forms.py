@@ -47,7 +47,9 @@ class MeetingForm(forms.Form):
     def __init__(self, *args, clinic: Clinic, now: datetime | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.clinic, self.now = clinic, now or timezone.now()
-        cast(forms.ModelChoiceField, self.fields["service"]).queryset = clinic.services.filter(active=True)
+        cast(forms.ModelChoiceField, self.fields["service"]).queryset = clinic.services.filter(
+            active=True, kind=Service.Kind.VIDEO
+        )
         cast(forms.ChoiceField, self.fields["provider"]).choices = _providers(clinic)
         for n in range(1, MAX_PROPOSED_TIMES + 1):
             label = f"Time ({clinic.time_zone})" if n == 1 else f"Or propose another time {n}"

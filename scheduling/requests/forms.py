@@ -43,7 +43,8 @@ class RequestForm(QuestionsMixin, forms.Form):
         self.clinic = clinic
         self.profile = availability.profile_for(clinic)
         self.now = now or timezone.now()
-        services = clinic.services.filter(active=True)
+        # Video services only: phone consultations are booked on their own page.
+        services = clinic.services.filter(active=True, kind=Service.Kind.VIDEO)
         cast(forms.ModelChoiceField, self.fields["service"]).queryset = services
         providers = list(availability.clinic_providers(clinic))
         cast(forms.ChoiceField, self.fields["provider"]).choices = [

@@ -7,15 +7,17 @@ from collections import defaultdict
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from scheduling import availability
 from scheduling.links import requester_from_link
 from scheduling.meetings.status import rules_of
-from scheduling.models import AppointmentRequest, Requester
+from scheduling.models import AppointmentRequest, Requester, Service
 from scheduling.requests import emails, selectors, services
 from scheduling.requests.forms import RequestForm
 from scheduling.requests.lifecycle import AlreadyDecided
@@ -89,7 +91,8 @@ def calendar(request: HttpRequest, slug: str, membership_id: int | None = None) 
     provider = None
     if membership_id is not None:
         provider = get_object_or_404(Membership, pk=membership_id, clinic=clinic, role=Role.PROVIDER).user
-    services_offered = list(clinic.services.filter(active=True))
+    # Video services only: phone consultations are booked on their own page.
+    services_offered = list(clinic.services.filter(active=True, kind=Service.Kind.VIDEO))
     chosen = next((s for s in services_offered if str(s.pk) == request.GET.get("service")), None)
     service = chosen or (services_offered[0] if services_offered else None)
     days = defaultdict(list)
@@ -166,10 +169,14 @@ def requester_home(request: HttpRequest) -> HttpResponse:
     requests, meetings = selectors.requester_overview(requester=requester)
     # Each meeting with the rules of its stored status (the sweep keeps it current).
     meeting_rules = [(meeting, rules_of(meeting.status)) for meeting in meetings]
+    # Apps above this one list what else the requester booked (phone consultations).
+    sections = [
+        html for path in settings.REQUESTER_PAGE_SECTIONS if (html := import_string(path)(request, requester))
+    ]
     return render(
         request,
         "scheduling/requests/requester_home.html",
-        {"requester": requester, "requests": requests, "meetings": meeting_rules},
+        {"requester": requester, "requests": requests, "meetings": meeting_rules, "sections": sections},
     )
 
 

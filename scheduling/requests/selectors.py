@@ -119,7 +119,7 @@ class AssignContext:
     times: list[datetime]
     providers: list[ProviderChoice]
     chosen: ProviderChoice | None
-    conflicts: dict[datetime, list[Meeting]] = field(default_factory=dict)
+    conflicts: dict[datetime, list[availability.Busy]] = field(default_factory=dict)
     mode: str = SchedulingProfile.Mode.CALENDAR
 
 

@@ -71,7 +71,7 @@ def request_submit(
     the moment (someone available now, the slots still open) are checked again here."""
     profile = availability.profile_for(clinic)
     now = timezone.now()
-    if service.clinic_id != clinic.pk or not service.active:
+    if service.clinic_id != clinic.pk or not service.active or service.kind != Service.Kind.VIDEO:
         raise RequestRefused("That service is not offered.")
     if provider_id is not None and provider_id not in set(
         availability.clinic_providers(clinic).values_list("id", flat=True)

@@ -125,7 +125,14 @@ def test_superuser_adds_a_clinic_with_its_scheduling_settings(db):
         "scheduling-0-host_group_name": "Doctors", "scheduling-0-now_request_expiry_minutes": "45",
         "scheduling-0-booking_days": "7", "scheduling-0-minimum_notice_minutes": "30",
     }  # fmt: skip
-    for prefix in ("memberships", "intake_fields", "services", "request_questions"):
+    for prefix in (
+        "memberships",
+        "intake_fields",
+        "services",
+        "request_questions",
+        "consultation_profile",
+        "booking_questions",
+    ):
         data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
     response = client_for(admin).post("/admin/waitingroom/clinic/add/", data)
     assert response.status_code == 302, response.content[:3000]

@@ -26,7 +26,14 @@ def clinic_form(clinic, **overrides) -> dict:
         "recall_timeout_minutes": 10,
         "daily_sms_limit": 500,
     }
-    for prefix in ("memberships", "intake_fields", "services", "request_questions"):
+    for prefix in (
+        "memberships",
+        "intake_fields",
+        "services",
+        "request_questions",
+        "consultation_profile",
+        "booking_questions",
+    ):
         data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
     # The clinic's scheduling settings, an inline of its page (scheduling/admin.py).
     profile = clinic.scheduling

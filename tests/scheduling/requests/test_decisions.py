@@ -199,7 +199,7 @@ def test_overlapping_booking_needs_an_explicit_override(pending, clinic_a, provi
         services.request_accept(
             request_id=pending.pk, by=scheduler, provider_id=provider.pk, starts_at=tomorrow(clinic_a, 10)
         )
-    assert [m.guest_name for m in conflict.value.meetings] == ["Olga"]
+    assert [busy.who for busy in conflict.value.busy] == ["Olga"]
     pending.refresh_from_db()
     assert pending.status == "pending" and Meeting.objects.count() == 1
     services.request_accept(
