@@ -148,7 +148,11 @@ def test_booking_answers_json_with_the_room_and_emails_the_link_and_the_clinics_
     assert answer.status_code == 200, answer.content
     consultation = Consultation.objects.get()
     token = consultation.client_token
-    assert answer.json() == {"ok": True, "room_url": f"/consult/room/{token}/", "upload_url": ""}
+    assert answer.json() == {
+        "ok": True,
+        "room_url": f"/consult/room/{token}/",
+        "upload_url": f"/consult/room/{token}/files/",
+    }
     assert consultation.answers == {"pet_name": "Rex"} and consultation.client_phone == CLIENT_PHONE
     [email] = mail.outbox
     assert email.to == [CLIENT_EMAIL]
