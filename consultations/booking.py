@@ -19,7 +19,6 @@ an expert) can't deadlock; a meeting booking holds only one user row.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -118,6 +117,6 @@ def consultation_book(
             claimed_at=now if expert_id is not None else None,
         )
         record(consultation, event, before=NEW, now=now)
-        transaction.on_commit(partial(emails.booked, consultation))
+        emails.booked(consultation)  # stored in this transaction, sent after commit (the outbox)
         publishing.upcoming_changed(clinic.pk)
     return consultation

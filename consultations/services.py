@@ -214,6 +214,20 @@ def consultation_cancel(
     return consultation
 
 
+def consultation_start(*, consultation_id: int) -> Consultation:
+    """The system moves a claimed consultation to in progress: the first connected phone call
+    does it (the phone bridge). Starting one that is already in progress changes nothing."""
+    now = timezone.now()
+    with transaction.atomic():
+        consultation = locked(consultation_id)
+        if consultation.status == lifecycle.Status.IN_PROGRESS:
+            return consultation
+        consultation.started_at = now
+        apply(consultation, Event.START, Actor.SYSTEM, now=now, fields=("started_at",))
+        _changed(consultation)
+    return consultation
+
+
 def consultation_complete(*, consultation_id: int, by: User, expected_version: int | None) -> Consultation:
     """The expert marks the consultation completed (after the call). The room stays Open: the
     client may go on messaging until staff lock it."""

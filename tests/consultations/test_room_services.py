@@ -263,3 +263,25 @@ def test_nothing_is_published_when_the_transaction_rolls_back(available, provide
             pass
     assert published.sent == []
     assert Consultation.objects.get(pk=available.pk).status == Status.AVAILABLE
+
+
+def test_the_system_starts_a_claimed_consultation_once_and_never_an_available_one(
+    claimed, available, published
+):
+    with published.commit():
+        services.consultation_start(consultation_id=claimed.pk)
+    claimed.refresh_from_db()
+    assert (claimed.status, claimed.version) == (Status.IN_PROGRESS, 1) and claimed.started_at is not None
+    told(published, claimed, "status", "messages", "attachments")
+    # A second connected call (the bridge retrying) changes nothing.
+    services.consultation_start(consultation_id=claimed.pk)
+    claimed.refresh_from_db()
+    assert claimed.version == 1
+    assert list(ConsultationEvent.objects.filter(consultation=claimed).values_list("event", flat=True)) == [
+        Event.START
+    ]
+    # Nobody has claimed this one: no call can have started it.
+    with pytest.raises(services.ConsultationRefused):
+        services.consultation_start(consultation_id=available.pk)
+    available.refresh_from_db()
+    assert (available.status, available.version) == (Status.AVAILABLE, 0)
