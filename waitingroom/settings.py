@@ -401,7 +401,7 @@ WEBSOCKET_ROUTES = [
     "consultations.routing.websocket_urlpatterns",
 ]
 # Each app's part of the demo data, called by `manage.py seed_demo` with the demo clinic.
-DEMO_SEEDERS = ["visits.demo.seed", "scheduling.demo.seed"]
+DEMO_SEEDERS = ["visits.demo.seed", "scheduling.demo.seed", "consultations.demo.seed"]
 # Extra panels on the staff dashboard, from apps above visits: callables (request, clinic) -> HTML.
 DASHBOARD_PANELS = [
     "scheduling.requests.dispatch.render_panel",

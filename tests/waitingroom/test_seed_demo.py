@@ -67,3 +67,22 @@ def test_seed_gives_the_demo_clinic_a_meeting_in_each_status(settings):
     assert all(m.status == m.current_status(now) for m in meetings)
     completed = meetings.get(status=MeetingStatus.COMPLETED)
     assert completed.review_rating == 5 and completed.summary
+
+
+def test_seed_gives_the_demo_clinic_phone_consultations_in_each_status(settings):
+    from consultations.lifecycle import Status
+    from consultations.models import Consultation, ConsultationProfile
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")  # again: no second set
+    clinic = Clinic.objects.get(slug="demo")
+    consultations = Consultation.objects.filter(clinic=clinic)
+    assert set(consultations.values_list("status", flat=True)) == set(Status)
+    assert consultations.filter(status=Status.COMPLETED, is_open=False).exists()  # a Locked room
+    assert ConsultationProfile.objects.get(clinic=clinic).voice_number
+    # The Available consultation's client has an earlier one with a note: the room shows a history.
+    available = consultations.get(status=Status.AVAILABLE)
+    earlier = consultations.get(requester=available.requester, status=Status.COMPLETED)
+    assert earlier.starts_at < available.starts_at and earlier.notes.exists()
+    assert available.messages.exists() and available.unread_by_staff == 1
