@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
 from consultations import access, lifecycle, selectors, services, uploads
-from consultations.emails import book_url
+from consultations.emails import book_url, voice_number
 from consultations.forms import MessageForm
 from consultations.models import Consultation
 from consultations.publishing import Part
@@ -45,6 +45,7 @@ def _status(consultation: Consultation, token: str, request: HttpRequest) -> Mar
             if consultation.expert
             else "",
             "booking_url": book_url(consultation.clinic) if state["is_cancelled"] else "",
+            "voice_number": voice_number(consultation.clinic),
             "part_url": _part_url(token, Part.STATUS),
         },
     )

@@ -111,13 +111,16 @@ def history(consultation: Consultation, *, with_notes: bool) -> list[HistoryRow]
 
 
 def answers(consultation: Consultation) -> list[tuple[str, str]]:
-    """The booking answers as (question, answer): the clinic's question labels where the question
-    still exists, else the stored key made readable. One query."""
-    labels = dict(consultation.clinic.booking_questions.values_list("key", "label"))
-    return [
-        (labels.get(key, key.replace("_", " ").capitalize()), str(value))
-        for key, value in (consultation.answers or {}).items()
-    ]
+    """The booking answers as (question, answer) in the form's order: the clinic's question labels
+    where the question still exists, else the stored key made readable (after the others). One
+    query. The stored answers' own order can't be used: PostgreSQL's jsonb keeps keys sorted."""
+    questions = list(
+        consultation.clinic.booking_questions.order_by("position", "id").values_list("key", "label")
+    )
+    labels = dict(questions)
+    stored = consultation.answers or {}
+    keys = [key for key, _ in questions if key in stored] + sorted(key for key in stored if key not in labels)
+    return [(labels.get(key, key.replace("_", " ").capitalize()), str(stored[key])) for key in keys]
 
 
 def status_of(consultation: Consultation, now: datetime) -> dict:

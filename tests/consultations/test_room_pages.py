@@ -240,3 +240,27 @@ def test_schedulers_get_no_upcoming_panel(clinic_a, scheduler, available):  # no
     browser = client_for(scheduler)
     assert browser.get(f"/dashboard/{clinic_a.slug}/consultations/").status_code == 404
     assert 'data-panel="consultations"' not in browser.get(f"/dashboard/{clinic_a.slug}/").content.decode()
+
+
+def test_booking_answers_follow_the_forms_order_and_the_client_sees_who_will_call(
+    claimed, provider_client, clinic_a
+):
+    from consultations.models import BookingQuestion, ConsultationProfile
+
+    for position, (key, label) in enumerate(
+        [("pet_name", "Animal's name"), ("species", "Species"), ("problem", "What is the problem?")]
+    ):
+        BookingQuestion.objects.create(clinic=clinic_a, key=key, label=label, position=position)
+    ConsultationProfile.objects.create(clinic=clinic_a, voice_number="+15555550100")
+
+    assert [label for label, _ in selectors.answers(claimed)] == [
+        "Animal's name",
+        "Species",
+        "What is the problem?",
+    ]
+    page = provider_client.get(reverse("consultation_room", args=[claimed.pk])).content.decode()
+    assert page.index("Animal") < page.index("Species") < page.index("What is the problem?")
+    client_page = (
+        Client().get(reverse("consultation_client_room", args=[claimed.client_token])).content.decode()
+    )
+    assert "ending 143" in client_page and "+15555550100" in client_page
