@@ -100,6 +100,8 @@ def consultation_book(
         requester, _ = Requester.objects.get_or_create(
             email=email.lower(), defaults={"name": name, "phone": phone}
         )
+        requester.last_clinic = clinic
+        requester.save(update_fields=["last_clinic"])
         consultation = Consultation.objects.create(
             clinic=clinic,
             service=service,

@@ -209,6 +209,11 @@ class Requester(models.Model):
     name = models.CharField(max_length=120)
     phone = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The clinic they last asked something of (a request, a consultation booking): where a new
+    # magic link is sent from, whatever the app they used.
+    last_clinic = models.ForeignKey(
+        Clinic, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"

@@ -157,10 +157,9 @@ def requester_home(request: HttpRequest) -> HttpResponse:
             except ratelimit.RateLimited as limited:
                 messages.error(request, str(limited))
                 return render(request, "scheduling/requests/requester_signin.html", status=429)
-            known = Requester.objects.filter(email=email).first()
-            last = known and known.requests.select_related("clinic").order_by("-created_at").first()
-            if known and last:
-                emails.requester_new_link(known, last.clinic)
+            known = Requester.objects.filter(email=email).select_related("last_clinic").first()
+            if known and known.last_clinic:
+                emails.requester_new_link(known, known.last_clinic)
             messages.info(request, "If we know that address, a link to your requests is on its way.")
             return redirect("requester_home")
         return render(request, "scheduling/requests/requester_signin.html")

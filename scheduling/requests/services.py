@@ -108,6 +108,8 @@ def request_submit(
         requester, _ = Requester.objects.get_or_create(
             email=email.lower(), defaults={"name": name, "phone": phone}
         )
+        requester.last_clinic = clinic
+        requester.save(update_fields=["last_clinic"])
         request = AppointmentRequest.objects.create(
             clinic=clinic,
             service=service,

@@ -197,3 +197,17 @@ def test_booking_publishes_the_upcoming_panel(frozen, clinic_a, provider, phone_
     monkeypatch.setattr("consultations.publishing.upcoming_changed", told.append)
     book(clinic_a, phone_service, starts_at=tomorrow(clinic_a, 10))
     assert told == [clinic_a.pk]
+
+
+def test_a_client_who_only_booked_a_consultation_can_ask_for_a_new_requester_link(
+    frozen, client, clinic_a, provider, phone_service, hours, django_capture_on_commit_callbacks
+):
+    book(clinic_a, phone_service, starts_at=tomorrow(clinic_a, 10))
+    assert Requester.objects.get().last_clinic == clinic_a
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/requests/", {"email": "CASEY@example.com"})
+
+    [email] = mail.outbox
+    assert email.to == ["casey@example.com"] and "/requests/link/" in email.body
