@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from consultations import selectors, services
 from consultations.lifecycle import Status
-from consultations.models import ConsultationMessage
+from consultations.models import BookingQuestion, ConsultationMessage
 from tests.conftest import client_for
 from tests.consultations.conftest import make_consultation
 from tests.factories import staff
@@ -240,3 +240,24 @@ def test_schedulers_get_no_upcoming_panel(clinic_a, scheduler, available):  # no
     browser = client_for(scheduler)
     assert browser.get(f"/dashboard/{clinic_a.slug}/consultations/").status_code == 404
     assert 'data-panel="consultations"' not in browser.get(f"/dashboard/{clinic_a.slug}/").content.decode()
+
+
+def test_booking_answers_read_in_the_order_the_form_asked_them(claimed, clinic_a, provider_client):
+    # Stored in a jsonb column, which keeps keys sorted by length: "problem" and "species" came
+    # before "pet_name" whatever order they were given in.
+    for position, (key, label) in enumerate(
+        [("pet_name", "Pet's name"), ("species", "Species"), ("problem", "What is the problem?")]
+    ):
+        BookingQuestion.objects.create(clinic=clinic_a, key=key, label=label, position=position)
+    BookingQuestion.objects.filter(key="species").delete()  # asked at booking, removed since
+    claimed.refresh_from_db()
+
+    assert selectors.answers(claimed) == [
+        ("Pet's name", "Rex"),
+        ("What is the problem?", "Limping since Sunday"),
+        ("Species", "Dog"),
+    ]
+    html = provider_client.get(f"/consultations/{claimed.pk}/").content.decode()
+    assert (
+        html.index("<dd>Rex</dd>") < html.index("<dd>Limping since Sunday</dd>") < html.index("<dd>Dog</dd>")
+    )
