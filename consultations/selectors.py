@@ -111,16 +111,14 @@ def history(consultation: Consultation, *, with_notes: bool) -> list[HistoryRow]
 
 
 def answers(consultation: Consultation) -> list[tuple[str, str]]:
-    """The booking answers as (question, answer) in the form's order: the clinic's question labels
-    where the question still exists, else the stored key made readable (after the others). One
-    query. The stored answers' own order can't be used: PostgreSQL's jsonb keeps keys sorted."""
-    questions = list(
-        consultation.clinic.booking_questions.order_by("position", "id").values_list("key", "label")
-    )
-    labels = dict(questions)
-    stored = consultation.answers or {}
-    keys = [key for key, _ in questions if key in stored] + sorted(key for key in stored if key not in labels)
-    return [(labels.get(key, key.replace("_", " ").capitalize()), str(stored[key])) for key in keys]
+    """The booking answers as (question, answer) in the order the booking form asked them: the
+    clinic's question labels where the question still exists, then the answers to questions
+    removed since (the stored key made readable). The stored order means nothing: a jsonb column
+    keeps its keys sorted by length. One query."""
+    questions = consultation.clinic.booking_questions.order_by("position", "id")
+    given = {key: str(value) for key, value in (consultation.answers or {}).items()}
+    asked = [(label, given.pop(key)) for key, label in questions.values_list("key", "label") if key in given]
+    return asked + [(key.replace("_", " ").capitalize(), value) for key, value in sorted(given.items())]
 
 
 def status_of(consultation: Consultation, now: datetime) -> dict:

@@ -89,8 +89,12 @@ async function afterBooking(answer) {
   const percent = box.querySelector("[data-upload-percent]");
   const cancel = box.querySelector("[data-upload-cancel]");
   const problems = box.querySelector("[data-upload-problems]");
+  const booked = box.querySelector("[data-upload-booked]");
   const failed = [];
   input.disabled = true;
+  // Booked: the page says so while the files go (the Book button would invite a second booking).
+  form.querySelector("[data-book]").hidden = true;
+  booked.hidden = false;
   progress.hidden = false;
   for (const file of files) {
     const data = new FormData();
@@ -107,9 +111,11 @@ async function afterBooking(answer) {
   }
   progress.hidden = true;
   if (!failed.length) {
+    booked.textContent = "Your consultation is booked. Opening your consultation room…";
     window.location.assign(answer.room_url);
     return;
   }
+  booked.hidden = true;  // the problems box says it is booked
   problems.querySelector("[data-upload-errors]").textContent = failed.join(" ");
   problems.querySelector("a").href = answer.room_url;
   problems.hidden = false;

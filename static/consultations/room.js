@@ -39,6 +39,7 @@ function refresh(name) {
       const el = partEl(name);
       if (!el) return;
       swapOuter(el, html);
+      if (name === "attachments") restoreAttachSaid();
       if (name === "messages") {
         scrollLog();
         const now = othersCount();
@@ -49,7 +50,24 @@ function refresh(name) {
   }
   return parts.get(name).refresh();
 }
+// What the attach form said after its last upload ("… was added.", "Upload cancelled.", a refusal):
+// a re-fetch of the part swaps the form, and the words must outlive it (the re-fetch that follows
+// an added file would otherwise wipe its confirmation at once).
+const SAID = ["[data-attach-done]", "[data-attach-error]"];
+let attachSaid = [];
+function restoreAttachSaid() {
+  const form = document.querySelector("[data-part='attachments'] form[data-attach]");
+  if (!form) return;  // locked: the refusal replaces the form
+  attachSaid.forEach(([selector, text]) => {
+    const el = form.querySelector(selector);
+    if (el) { el.textContent = text; el.hidden = !text; }
+  });
+}
 document.addEventListener("attach:ended", (e) => {
+  attachSaid = SAID.map((selector) => {
+    const el = e.target.querySelector(selector);
+    return [selector, el && !el.hidden ? el.textContent : ""];
+  });
   if (e.detail.ok || attachmentsHeld) {
     attachmentsHeld = false;
     refresh("attachments");

@@ -273,3 +273,12 @@ def test_json_errors_are_plain_words(page):
     answer = Client().post(BOOK_URL, booking_for_clinic_a(name=""), **JSON)
     body = json.loads(answer.content)
     assert answer.status_code == 400 and body["ok"] is False and body["error"]
+
+
+def test_a_service_without_a_description_shows_its_length_alone(page, phone_service):
+    html = Client().get(BOOK_URL).content.decode()
+    assert "data-service-info>20 min</p>" in html
+    phone_service.description = "A call with an expert"
+    phone_service.save(update_fields=["description"])
+    html = Client().get(BOOK_URL).content.decode()
+    assert "data-service-info>A call with an expert · 20 min</p>" in html

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from consultations import selectors, services
 from consultations.lifecycle import Status
-from consultations.models import ConsultationMessage
+from consultations.models import BookingQuestion, ConsultationMessage
 from tests.conftest import client_for
 from tests.consultations.conftest import make_consultation
 from tests.factories import staff
@@ -242,9 +242,28 @@ def test_schedulers_get_no_upcoming_panel(clinic_a, scheduler, available):  # no
     assert 'data-panel="consultations"' not in browser.get(f"/dashboard/{clinic_a.slug}/").content.decode()
 
 
-def test_booking_answers_follow_the_forms_order_and_the_client_sees_who_will_call(
-    claimed, provider_client, clinic_a
-):
+def test_booking_answers_read_in_the_order_the_form_asked_them(claimed, clinic_a, provider_client):
+    # Stored in a jsonb column, which keeps keys sorted by length: "problem" and "species" came
+    # before "pet_name" whatever order they were given in.
+    for position, (key, label) in enumerate(
+        [("pet_name", "Pet's name"), ("species", "Species"), ("problem", "What is the problem?")]
+    ):
+        BookingQuestion.objects.create(clinic=clinic_a, key=key, label=label, position=position)
+    BookingQuestion.objects.filter(key="species").delete()  # asked at booking, removed since
+    claimed.refresh_from_db()
+
+    assert selectors.answers(claimed) == [
+        ("Pet's name", "Rex"),
+        ("What is the problem?", "Limping since Sunday"),
+        ("Species", "Dog"),
+    ]
+    html = provider_client.get(f"/consultations/{claimed.pk}/").content.decode()
+    assert (
+        html.index("<dd>Rex</dd>") < html.index("<dd>Limping since Sunday</dd>") < html.index("<dd>Dog</dd>")
+    )
+
+
+def test_the_client_sees_which_number_will_call_them_and_from_where(claimed, provider_client, clinic_a):
     from consultations.models import BookingQuestion, ConsultationProfile
 
     for position, (key, label) in enumerate(
@@ -253,13 +272,6 @@ def test_booking_answers_follow_the_forms_order_and_the_client_sees_who_will_cal
         BookingQuestion.objects.create(clinic=clinic_a, key=key, label=label, position=position)
     ConsultationProfile.objects.create(clinic=clinic_a, voice_number="+15555550100")
 
-    assert [label for label, _ in selectors.answers(claimed)] == [
-        "Animal's name",
-        "Species",
-        "What is the problem?",
-    ]
-    page = provider_client.get(reverse("consultation_room", args=[claimed.pk])).content.decode()
-    assert page.index("Animal") < page.index("Species") < page.index("What is the problem?")
     client_page = (
         Client().get(reverse("consultation_client_room", args=[claimed.client_token])).content.decode()
     )
