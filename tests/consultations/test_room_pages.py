@@ -174,6 +174,16 @@ def test_the_client_room_shows_the_expert_once_claimed_and_the_note_once_saved(
     assert "Rest for a week." in staff_page and "Earlier versions (1)" in staff_page
 
 
+def test_a_note_saved_without_the_version_its_page_showed_is_refused(claimed, provider, provider_client):
+    services.note_save(consultation_id=claimed.pk, by=provider, body="First version", expected_note_version=0)
+    note_url = reverse("consultation_note", args=[claimed.pk])
+
+    for data in ({"body": "Blind overwrite"}, {"body": "Blind overwrite", "note_version": ""}):
+        refused = provider_client.post(note_url, data, **JSON)
+        assert refused.status_code == 409 and "changed meanwhile" in refused.json()["error"]
+    assert list(claimed.notes.values_list("body", flat=True)) == ["First version"]
+
+
 def test_history_holds_only_this_clients_earlier_consultations_with_this_clinic(
     clinic_a, clinic_b, phone_service, provider, provider_client
 ):
