@@ -131,7 +131,7 @@ def room(request: HttpRequest, token: str) -> HttpResponse:
             "history": render_fragment(
                 "consultations/_history.html",
                 {
-                    "rows": selectors.history(consultation, with_notes=True),
+                    "rows": selectors.history(consultation, with_notes=True, for_client=True),
                     "show_notes": True,
                     "show_links": False,
                     "tz": consultation.clinic.time_zone,
