@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -19,7 +20,7 @@ from consultations.emails import book_url, voice_number
 from consultations.forms import MessageForm
 from consultations.models import Consultation
 from consultations.publishing import Part
-from consultations.staff import attachments_part
+from consultations.staff import attachments_part, wants_json
 from scheduling.times import local_time
 from visits.forms import first_error
 from waitingroom.fragments import render_fragment
@@ -131,7 +132,7 @@ def room(request: HttpRequest, token: str) -> HttpResponse:
             "history": render_fragment(
                 "consultations/_history.html",
                 {
-                    "rows": selectors.history(consultation, with_notes=True),
+                    "rows": selectors.history(consultation, with_notes=True, for_client=True),
                     "show_notes": True,
                     "show_links": False,
                     "tz": consultation.clinic.time_zone,
@@ -158,19 +159,30 @@ def part(request: HttpRequest, token: str, part: str) -> HttpResponse:
     return HttpResponse(build(consultation, token, request))
 
 
+def _reply(request: HttpRequest, token: str, *, ok: bool, message: str, status: int = 200) -> HttpResponse:
+    """JSON for the room's script; a form posted without it goes back to the room, which shows
+    the outcome (never a page of raw JSON)."""
+    if wants_json(request):
+        return JsonResponse({"ok": ok, ("message" if ok else "error"): message}, status=status)
+    (messages.success if ok else messages.error)(request, message)
+    return redirect("consultation_client_room", token=token)
+
+
 @require_POST
 def message(request: HttpRequest, token: str) -> HttpResponse:
     """The client's message: refused (with the reason) while the room is Locked or cancelled."""
     consultation = access.client_consultation(token)
     if consultation is None:
-        return JsonResponse({"ok": False, "error": "This link is no longer valid."}, status=404)
+        if wants_json(request):
+            return JsonResponse({"ok": False, "error": "This link is no longer valid."}, status=404)
+        return _not_valid(request)
     form = MessageForm(request.POST)
     try:
         if not form.is_valid():
             raise services.ConsultationRefused(first_error(form))
         services.message_post(consultation_id=consultation.pk, body=form.cleaned_data["body"])
     except services.RoomClosed as closed:
-        return JsonResponse({"ok": False, "error": str(closed)}, status=403)
+        return _reply(request, token, ok=False, message=str(closed), status=403)
     except services.ConsultationRefused as refused:
-        return JsonResponse({"ok": False, "error": str(refused)}, status=400)
-    return JsonResponse({"ok": True, "message": "Message sent."})
+        return _reply(request, token, ok=False, message=str(refused), status=400)
+    return _reply(request, token, ok=True, message="Message sent.")

@@ -91,16 +91,22 @@ class HistoryRow:
     note: str
 
 
-def history(consultation: Consultation, *, with_notes: bool) -> list[HistoryRow]:
+def history(consultation: Consultation, *, with_notes: bool, for_client: bool = False) -> list[HistoryRow]:
     """The client's earlier consultations with this clinic (the same requester, the same clinic),
     newest first, each with its expert and, for viewers who may read notes, its latest note:
-    one query."""
-    rows = (
-        Consultation.objects.filter(requester_id=consultation.requester_id, clinic_id=consultation.clinic_id)
-        .filter(starts_at__lt=consultation.starts_at)
-        .select_related("service", "expert")
-        .order_by("-starts_at", "-id")
-    )
+    one query.
+
+    `for_client`: the client's own room shows only those booked with this consultation's number
+    too. The booking page hands the new room's link to whoever booked, who proved the number (its
+    SMS code) but not the email address: typing someone else's address must not open their
+    earlier consultations and notes. (Their requester page, reached through the emailed link,
+    lists them all.)"""
+    rows = Consultation.objects.filter(
+        requester_id=consultation.requester_id, clinic_id=consultation.clinic_id
+    ).filter(starts_at__lt=consultation.starts_at)
+    if for_client:
+        rows = rows.filter(client_phone=consultation.client_phone)
+    rows = rows.select_related("service", "expert").order_by("-starts_at", "-id")
     if with_notes:
         latest = ConsultationNote.objects.filter(consultation=OuterRef("pk")).order_by("-version")
         rows = rows.annotate(latest_note=Subquery(latest.values("body")[:1]))

@@ -328,6 +328,11 @@ def note(request: StaffRequest, consultation_id: int) -> HttpResponse:
     try:
         if not form.is_valid():
             raise services.ConsultationRefused(first_error(form))
+        if form.cleaned_data["note_version"] is None:
+            # A page always sends the version it showed: without it a save could replace a
+            # version its writer never saw (the service skips the check only for callers
+            # without a page).
+            raise services.StalePage()
         services.note_save(
             consultation_id=viewer.consultation.pk,
             by=request.user,

@@ -1,10 +1,12 @@
 """Keep link tokens out of logs: they are credentials (a patient's visit, a Recall SMS link, a
-meeting's join link, a requester's magic link)."""
+meeting's join link, a requester's magic link, a consultation client's room link)."""
 
 import logging
 import re
 
-TOKEN_PATH = re.compile(r"(/(?:(?:ws/)?v(?:isit)?|r|m|requests/link)/)[A-Za-z0-9_:.-]{16,}")
+TOKEN_PATH = re.compile(
+    r"(/(?:(?:ws/)?v(?:isit)?|r|m|requests/link|(?:ws/)?consult/room)/)[A-Za-z0-9_:.-]{16,}"
+)
 
 
 def redact(text: str) -> str:

@@ -12,12 +12,14 @@ import time_machine
 from django.core import mail
 from django.test import Client
 
+from consultations import services
+from consultations.lifecycle import Status
 from consultations.models import BookingQuestion, Consultation, ConsultationProfile
 from scheduling.links import requester_link
 from scheduling.models import Requester, Service
 from scheduling.times import slot_value
 from tests.consultations.booking_support import BOOK_URL, last_code, send_code, verify
-from tests.consultations.conftest import CLIENT_EMAIL, CLIENT_PHONE
+from tests.consultations.conftest import CLIENT_EMAIL, CLIENT_PHONE, make_consultation
 from tests.scheduling.conftest import MONDAY_NOON, tomorrow, weekday_hours
 from visits.models import PhoneVerification
 from waitingroom.outbox import sms_backends
@@ -282,3 +284,32 @@ def test_a_service_without_a_description_shows_its_length_alone(page, phone_serv
     phone_service.save(update_fields=["description"])
     html = Client().get(BOOK_URL).content.decode()
     assert "data-service-info>A call with an expert · 20 min</p>" in html
+
+
+def test_booking_with_someone_elses_email_does_not_open_their_history_and_notes(
+    page, clinic_a, provider, phone_service
+):
+    earlier = make_consultation(
+        clinic_a,
+        phone_service,
+        expert=provider,
+        status=Status.COMPLETED,
+        starts_at=MONDAY_NOON - timedelta(days=30),
+    )
+    services.note_save(
+        consultation_id=earlier.pk, by=provider, body="Old limp, healed", expected_note_version=0
+    )
+    stranger = Client()
+    verify(stranger, "(202) 555-0199")  # their own number: the code proves it, not the email
+
+    room = stranger.post(BOOK_URL, booking_for_clinic_a(phone="(202) 555-0199"), follow=True)
+
+    assert room.status_code == 200 and "data-history" in room.content.decode()
+    assert f'data-history-row="{earlier.pk}"' not in room.content.decode()
+    assert "Old limp, healed" not in room.content.decode()
+    # The client who booked with their own number sees their history in their new room.
+    owner = Client()
+    verify(owner)
+    mine = owner.post(BOOK_URL, booking_for_clinic_a(when=slot_value(tomorrow(clinic_a, 11))), follow=True)
+    assert f'data-history-row="{earlier.pk}"' in mine.content.decode()
+    assert "Old limp, healed" in mine.content.decode()

@@ -113,6 +113,30 @@ def test_a_range_the_server_does_not_serve_gets_the_whole_file(provider_client, 
     assert body(response) == VIDEO
 
 
+HUGE = "9" * 5000  # past int()'s 4300-digit limit, and within a 16 KiB header line
+
+
+@pytest.mark.parametrize(
+    "header, status, start",
+    [
+        (f"bytes={HUGE}-", 416, None),
+        (f"bytes=0-{HUGE}", 206, 0),
+        (f"bytes=-{HUGE}", 206, 0),
+        (f"bytes=2-{HUGE}", 206, 2),
+    ],
+)
+def test_a_range_with_positions_of_thousands_of_digits_is_answered_not_a_500(
+    provider_client, video, header, status, start
+):
+    provider_client.raise_request_exception = False
+    response = provider_client.get(url_of(video), headers={"Range": header})
+
+    assert response.status_code == status
+    if start is not None:
+        assert body(response) == VIDEO[start:]
+        assert response["Content-Range"] == f"bytes {start}-{len(VIDEO) - 1}/{len(VIDEO)}"
+
+
 def test_parse_range_reads_the_three_forms():
     assert ranges.parse_range("bytes=2-4", 10) == (2, 4)
     assert ranges.parse_range("bytes=2-", 10) == (2, 9)

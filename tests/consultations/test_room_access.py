@@ -15,6 +15,7 @@ from tests.consultations.conftest import make_consultation
 from tests.factories import staff
 from tests.scheduling.conftest import scheduler  # noqa: F401 - the fixture, shared
 from waitingroom.audit.models import AccessEvent
+from waitingroom.logging import redact
 from waitingroom.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +137,14 @@ def test_unknown_parts_and_actions_are_404(claimed, provider_client):
     assert (
         Client().get(reverse("consultation_client_part", args=[claimed.client_token, "x"])).status_code == 404
     )
+
+
+@pytest.mark.parametrize(
+    "path", ["/consult/room/{token}/", "/ws/consult/room/{token}/", "/consult/room/{token}/files/3/"]
+)
+def test_the_clients_link_token_is_redacted_from_logs(claimed, path):
+    token = claimed.client_token
+    line = f"Not Found: {path.format(token=token)}"
+    redacted = redact(line)
+    assert token not in redacted and token.split("-")[1] not in redacted
+    assert "[redacted]" in redacted

@@ -100,11 +100,11 @@ def test_cancel_from_the_room_needs_a_reason_and_the_client_room_says_so(claimed
 
 def test_the_locked_room_refuses_the_clients_post_and_says_it_is_closed(claimed, provider, provider_client):
     post_url = reverse("consultation_client_message", args=[claimed.client_token])
-    assert Client().post(post_url, {"body": "Before lock"}).json()["ok"] is True
+    assert Client().post(post_url, {"body": "Before lock"}, **JSON).json()["ok"] is True
     assert act(provider_client, claimed, "complete", version=0).json()["ok"] is True
-    assert Client().post(post_url, {"body": "After completion, still open"}).status_code == 200
+    assert Client().post(post_url, {"body": "After completion, still open"}, **JSON).status_code == 200
     assert act(provider_client, claimed, "lock", version=1).json()["ok"] is True
-    refused = Client().post(post_url, {"body": "After the lock"})
+    refused = Client().post(post_url, {"body": "After the lock"}, **JSON)
     assert (
         refused.status_code == 403 and refused.json()["error"] == "This consultation is closed for messages."
     )
@@ -119,17 +119,42 @@ def test_the_locked_room_refuses_the_clients_post_and_says_it_is_closed(claimed,
     assert "data-message-form" in client_page(claimed)
 
 
+def test_a_clients_message_posted_without_the_script_returns_to_the_room_not_raw_json(
+    claimed, provider_client
+):
+    browser = Client()
+    post_url = reverse("consultation_client_message", args=[claimed.client_token])
+    room = reverse("consultation_client_room", args=[claimed.client_token])
+
+    sent = browser.post(post_url, {"body": "Sent from a plain form"}, follow=True)
+    assert sent.redirect_chain == [(room, 302)] and sent["Content-Type"].startswith("text/html")
+    assert "Message sent." in sent.content.decode() and "Sent from a plain form" in sent.content.decode()
+
+    refused = browser.post(post_url, {"body": "NUL\x00"}, follow=True)
+    assert (
+        refused.redirect_chain == [(room, 302)]
+        and "Control characters are not allowed" in refused.content.decode()
+    )
+    assert act(provider_client, claimed, "lock", version=0).json()["ok"] is True
+    closed = browser.post(post_url, {"body": "After the lock"}, follow=True)
+    assert "This consultation is closed for messages." in closed.content.decode()
+    assert list(claimed.messages.values_list("body", flat=True)) == ["Sent from a plain form"]
+
+    gone = browser.post(reverse("consultation_client_message", args=["1-nonsense"]), {"body": "hi"})
+    assert gone.status_code == 404 and b"This link is no longer valid" in gone.content
+
+
 def test_control_characters_in_messages_and_notes_are_refused(claimed, provider_client):
     post_url = reverse("consultation_client_message", args=[claimed.client_token])
-    assert Client().post(post_url, {"body": "NUL\x00here"}).status_code == 400
-    assert Client().post(post_url, {"body": "bell\x07"}).status_code == 400
+    assert Client().post(post_url, {"body": "NUL\x00here"}, **JSON).status_code == 400
+    assert Client().post(post_url, {"body": "bell\x07"}, **JSON).status_code == 400
     staff_post = reverse("consultation_message", args=[claimed.pk])
     assert provider_client.post(staff_post, {"body": "esc\x1b[31m"}, **JSON).status_code == 400
     note = reverse("consultation_note", args=[claimed.pk])
     assert provider_client.post(note, {"body": "a\x00b", "note_version": 0}, **JSON).status_code == 409
     assert not claimed.messages.exists() and not claimed.notes.exists()
     # Line breaks and tabs are text, not controls.
-    assert Client().post(post_url, {"body": "Line one\r\n\tLine two"}).json()["ok"] is True
+    assert Client().post(post_url, {"body": "Line one\r\n\tLine two"}, **JSON).json()["ok"] is True
 
 
 def test_the_client_room_shows_the_expert_once_claimed_and_the_note_once_saved(
@@ -147,6 +172,16 @@ def test_the_client_room_shows_the_expert_once_claimed_and_the_note_once_saved(
     # Staff see every version.
     staff_page = provider_client.get(f"/consultations/{available.pk}/").content.decode()
     assert "Rest for a week." in staff_page and "Earlier versions (1)" in staff_page
+
+
+def test_a_note_saved_without_the_version_its_page_showed_is_refused(claimed, provider, provider_client):
+    services.note_save(consultation_id=claimed.pk, by=provider, body="First version", expected_note_version=0)
+    note_url = reverse("consultation_note", args=[claimed.pk])
+
+    for data in ({"body": "Blind overwrite"}, {"body": "Blind overwrite", "note_version": ""}):
+        refused = provider_client.post(note_url, data, **JSON)
+        assert refused.status_code == 409 and "changed meanwhile" in refused.json()["error"]
+    assert list(claimed.notes.values_list("body", flat=True)) == ["First version"]
 
 
 def test_history_holds_only_this_clients_earlier_consultations_with_this_clinic(
@@ -263,13 +298,9 @@ def test_booking_answers_read_in_the_order_the_form_asked_them(claimed, clinic_a
     )
 
 
-def test_the_client_sees_which_number_will_call_them_and_from_where(claimed, provider_client, clinic_a):
-    from consultations.models import BookingQuestion, ConsultationProfile
+def test_the_client_sees_which_number_will_call_them_and_from_where(claimed, clinic_a):
+    from consultations.models import ConsultationProfile
 
-    for position, (key, label) in enumerate(
-        [("pet_name", "Animal's name"), ("species", "Species"), ("problem", "What is the problem?")]
-    ):
-        BookingQuestion.objects.create(clinic=clinic_a, key=key, label=label, position=position)
     ConsultationProfile.objects.create(clinic=clinic_a, voice_number="+15555550100")
 
     client_page = (
