@@ -23,6 +23,7 @@ from consultations.publishing import Part
 from consultations.staff import attachments_part, wants_json
 from scheduling.times import local_time
 from visits.forms import first_error
+from waitingroom import ratelimit
 from waitingroom.fragments import render_fragment
 
 
@@ -176,6 +177,10 @@ def message(request: HttpRequest, token: str) -> HttpResponse:
         if wants_json(request):
             return JsonResponse({"ok": False, "error": "This link is no longer valid."}, status=404)
         return _not_valid(request)
+    try:
+        ratelimit.attempt("consultation-client-post", request)
+    except ratelimit.RateLimited as limited:
+        return _reply(request, token, ok=False, message=str(limited), status=429)
     form = MessageForm(request.POST)
     try:
         if not form.is_valid():

@@ -149,15 +149,17 @@ def status_of(consultation: Consultation, now: datetime) -> dict:
 def busy_times(*, provider_ids: Collection[int], start: datetime, end: datetime) -> list[Busy]:
     """Consultations holding their expert's time (lifecycle.HOLDS_TIME, with an expert) that
     overlap [start, end), any clinic: what scheduling's availability, dispatch conflicts and
-    meeting bookings count beside meetings. One query."""
+    meeting bookings count beside meetings. One query.
+
+    The client stays unnamed ("a client"): these lists reach schedulers, who see no consultation."""
     rows = (
         Consultation.objects.holding_time()
         .filter(expert_id__in=list(provider_ids), starts_at__lt=end, ends_at__gt=start)
-        .values_list("pk", "expert_id", "starts_at", "ends_at", "clinic_id", "service__name", "client_name")
+        .values_list("pk", "expert_id", "starts_at", "ends_at", "clinic_id", "service__name")
     )
     return [
-        Busy(expert_id, starts_at, ends_at, clinic_id, label, who, f"consultation:{pk}")
-        for pk, expert_id, starts_at, ends_at, clinic_id, label, who in rows
+        Busy(expert_id, starts_at, ends_at, clinic_id, label, "a client", f"consultation:{pk}")
+        for pk, expert_id, starts_at, ends_at, clinic_id, label in rows
     ]
 
 

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from consultations import access, attachments, files, ranges
 from consultations.models import Attachment, Consultation, Sender
 from consultations.services import ConsultationRefused
+from waitingroom import ratelimit
 from waitingroom.audit import services as audit
 from waitingroom.tenancy import StaffRequest
 
@@ -130,8 +131,11 @@ def client_upload(request: HttpRequest, token: str) -> HttpResponseBase:
         return _refused(BAD_LINK, 404)
     try:
         attachments.check_may_post(consultation, Sender.CLIENT)
+        ratelimit.attempt("consultation-client-post", request)
     except ConsultationRefused as refused:
         return _refused(str(refused), 409)
+    except ratelimit.RateLimited as limited:
+        return _refused(str(limited), 429)
     return _client_add(request, consultation, handler)
 
 

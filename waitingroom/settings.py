@@ -181,6 +181,9 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
     "request-form": (env_int("RATE_LIMIT_EMAILS_PER_HOUR", 5), 3600),
     "requester-sign-in": (env_int("RATE_LIMIT_EMAILS_PER_HOUR", 5), 3600),
     "consultation-booking": (env_int("RATE_LIMIT_EMAILS_PER_HOUR", 5), 3600),
+    # A client's messages and files in their consultation room: each one tells the clinic's
+    # dashboards, so a script posting in a loop must stop long before it floods them.
+    "consultation-client-post": (env_int("RATE_LIMIT_CLIENT_POSTS_PER_10_MIN", 60), 600),
 }
 # The idle expiry moves on with use, at most once a minute (waitingroom/middleware.py).
 SESSION_SAVE_EVERY_REQUEST = False

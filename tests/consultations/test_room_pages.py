@@ -243,7 +243,7 @@ def test_the_dashboard_lists_upcoming_appointments_with_claim_view_and_unread_co
     assert 'data-panel="consultations"' in page and "Upcoming Appointments" in page
     panel = provider_client.get(f"/dashboard/{clinic_a.slug}/consultations/").content.decode()
     assert panel.index("Mine Soon") < panel.index("Mine Later") < panel.index("Free One")
-    assert "Petes Client" not in panel and 'data-unread="2"' in panel and "2 new messages" in panel
+    assert "Petes Client" not in panel and 'data-unread="2"' in panel and ">2 new<" in panel
     assert f"/consultations/{free.pk}/do/claim/" in panel and f"/consultations/{later.pk}/" in panel
     # A CSR sees every claimed one (with its expert) and claims nothing.
     desk = csr_client.get(f"/dashboard/{clinic_a.slug}/consultations/").content.decode()
@@ -307,3 +307,18 @@ def test_the_client_sees_which_number_will_call_them_and_from_where(claimed, cli
         Client().get(reverse("consultation_client_room", args=[claimed.client_token])).content.decode()
     )
     assert "ending 143" in client_page and "+15555550100" in client_page
+
+
+def test_a_client_posting_in_a_loop_is_stopped_and_nothing_more_is_stored(claimed, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "consultation-client-post": (3, 600)}
+    browser = Client()
+    url = reverse("consultation_client_message", args=[claimed.client_token])
+    answers = [
+        browser.post(url, {"body": f"message {n}"}, HTTP_ACCEPT="application/json").status_code
+        for n in range(4)
+    ]
+    assert answers == [200, 200, 200, 429]
+    assert ConsultationMessage.objects.filter(consultation=claimed).count() == 3
+    # Files count against the same limit: the next upload is refused before its body is read.
+    upload = browser.post(reverse("consult_room_files", args=[claimed.client_token]), {})
+    assert upload.status_code == 429 and "Too many" in upload.json()["error"]
