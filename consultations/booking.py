@@ -97,11 +97,7 @@ def consultation_book(
             raise ConsultationRefused(SLOT_TAKEN)
         event = Event.BOOK_EXPERT if expert_id is not None else Event.BOOK_ANY
         # A requester is known by email (as for requests): what was typed is kept on this booking.
-        requester, _ = Requester.objects.get_or_create(
-            email=email.lower(), defaults={"name": name, "phone": phone}
-        )
-        requester.last_clinic = clinic
-        requester.save(update_fields=["last_clinic"])
+        requester = Requester.objects.remember(email=email, name=name, phone=phone, clinic=clinic)
         consultation = Consultation.objects.create(
             clinic=clinic,
             service=service,

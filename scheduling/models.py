@@ -202,6 +202,16 @@ class DateException(models.Model):
 # --- Requests ----------------------------------------------------------------------------------
 
 
+class RequesterManager(models.Manager["Requester"]):
+    def remember(self, *, email: str, name: str, phone: str, clinic: Clinic) -> Requester:
+        """The requester known by `email` (made on first contact with what they typed then), now
+        marked as having last asked `clinic`: a request and a consultation booking both call it."""
+        requester, _ = self.get_or_create(email=email.lower(), defaults={"name": name, "phone": phone})
+        requester.last_clinic = clinic
+        requester.save(update_fields=["last_clinic"])
+        return requester
+
+
 class Requester(models.Model):
     """Someone who asked for a session, known by email (no password: a magic link signs them in)."""
 
@@ -214,6 +224,8 @@ class Requester(models.Model):
     last_clinic = models.ForeignKey(
         Clinic, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = RequesterManager()
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"

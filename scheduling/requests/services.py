@@ -105,11 +105,7 @@ def request_submit(
     with transaction.atomic():
         # A requester is known by email. Someone typing another person's address doesn't rename
         # them: what was typed is kept on this request only.
-        requester, _ = Requester.objects.get_or_create(
-            email=email.lower(), defaults={"name": name, "phone": phone}
-        )
-        requester.last_clinic = clinic
-        requester.save(update_fields=["last_clinic"])
+        requester = Requester.objects.remember(email=email, name=name, phone=phone, clinic=clinic)
         request = AppointmentRequest.objects.create(
             clinic=clinic,
             service=service,

@@ -15,8 +15,8 @@ from consultations.lifecycle import Status
 from consultations.models import Consultation
 from scheduling.models import Requester, Service
 from tests.factories import staff
+from tests.visits.conftest import Published, published  # noqa: F401 - the shared fixture
 from waitingroom.models import Clinic, Role
-from waitingroom.realtime import publisher
 
 CLIENT_EMAIL = "casey@example.com"
 CLIENT_PHONE = "+12025550143"
@@ -99,23 +99,3 @@ def scheduler(clinic_a):
     return staff(
         username="sam", clinic=clinic_a, role=Role.SCHEDULER, first_name="Sam", last_name="Scheduler"
     )
-
-
-class Published:
-    """What was pushed through the one publisher, as delivered after commit."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict]] = []
-
-    def record(self, batch: list[tuple[str, dict]]) -> None:
-        self.sent.extend(batch)
-
-    def to(self, group: str) -> list[dict]:
-        return [payload for g, payload in self.sent if g == group]
-
-
-@pytest.fixture
-def published(monkeypatch) -> Published:
-    recorder = Published()
-    monkeypatch.setattr(publisher, "_deliver", recorder.record)
-    return recorder

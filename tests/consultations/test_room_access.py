@@ -12,18 +12,16 @@ from django.urls import reverse
 from consultations import services
 from tests.conftest import client_for
 from tests.consultations.conftest import make_consultation
-from tests.factories import staff
 from tests.scheduling.conftest import scheduler  # noqa: F401 - the fixture, shared
 from waitingroom.audit.models import AccessEvent
 from waitingroom.logging import redact
-from waitingroom.models import Role
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin(clinic_a):
-    return staff(username="ada", clinic=clinic_a, role=Role.CLINIC_ADMIN, first_name="Ada", last_name="Admin")
+def admin(clinic_admin):
+    return clinic_admin
 
 
 def room_url(consultation) -> str:

@@ -17,22 +17,14 @@ from tests.consultations.conftest import make_consultation
 from tests.factories import staff
 from tests.visits.conftest import Published
 from waitingroom.models import Role
-from waitingroom.realtime import groups, publisher
+from waitingroom.realtime import groups
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def published(monkeypatch, django_capture_on_commit_callbacks) -> Published:
-    """What the services published, as delivered after commit (tests/visits/conftest.py)."""
-    recorder = Published(django_capture_on_commit_callbacks)
-    monkeypatch.setattr(publisher, "_deliver", recorder.record)
-    return recorder
-
-
-@pytest.fixture
-def admin(clinic_a):
-    return staff(username="ada", clinic=clinic_a, role=Role.CLINIC_ADMIN, first_name="Ada", last_name="Admin")
+def admin(clinic_admin):
+    return clinic_admin
 
 
 @pytest.fixture
