@@ -31,13 +31,29 @@ def e164(value: str) -> str:
     return formatted
 
 
+PROFILE_FIELDS = [
+    "voice_number",
+    "record_calls",
+    "consent_text",
+    "clients_may_listen",
+    "return_window_before_minutes",
+    "return_window_after_minutes",
+    "clinic_phone_line",
+    "recording_retention_days",
+]
+
+
 class ConsultationProfileForm(forms.ModelForm):
     class Meta:
         model = ConsultationProfile
-        fields = ["voice_number"]
+        fields = PROFILE_FIELDS
 
     def clean_voice_number(self) -> str:
         value = (self.cleaned_data.get("voice_number") or "").strip()
+        return e164(value) if value else ""
+
+    def clean_clinic_phone_line(self) -> str:
+        value = (self.cleaned_data.get("clinic_phone_line") or "").strip()
         return e164(value) if value else ""
 
 
@@ -49,7 +65,7 @@ class ConsultationProfileInline(ClinicScopedInline):
     can_delete = False
     max_num = 1
     verbose_name = verbose_name_plural = "phone consultations"
-    fields = ["voice_number"]
+    fields = PROFILE_FIELDS
 
 
 class BookingQuestionInline(ClinicScopedInline):

@@ -32,6 +32,29 @@ class ConsultationProfile(models.Model):
         blank=True,
         help_text="The clinic's phone number (E.164, e.g. +15551234567) that calls clients.",
     )
+    record_calls = models.BooleanField(
+        default=True, help_text="Record consultation calls (both sides are told)."
+    )
+    consent_text = models.CharField(
+        max_length=300,
+        default="This call is recorded for your care and for our records.",
+        help_text="Said to both sides before a recorded call connects.",
+    )
+    clients_may_listen = models.BooleanField(
+        default=False, help_text="Clients may listen to and download their calls' recordings in their room."
+    )
+    return_window_before_minutes = models.PositiveIntegerField(
+        default=15, help_text="A client may call back from this long before their consultation's start..."
+    )
+    return_window_after_minutes = models.PositiveIntegerField(
+        default=120, help_text="...to this long after it."
+    )
+    clinic_phone_line = models.CharField(
+        max_length=20, blank=True, help_text="The clinic's own line (E.164), told to any other caller."
+    )
+    recording_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Recordings are deleted after this many days. Empty: keep them."
+    )
 
     def __str__(self) -> str:
         return f"Phone consultations of {self.clinic}"

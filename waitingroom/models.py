@@ -102,6 +102,24 @@ class Membership(models.Model):
         return f"{self.user} ({self.get_role_display()}) at {self.clinic}"
 
 
+class StaffPhone(models.Model):
+    """A staff member's own phone number, verified once by an SMS code: the phone bridge calls it
+    (and never shows it to a client). One per user, whatever their clinics."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_phone"
+    )
+    number = models.CharField(max_length=20)  # E.164
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"phone of {self.user}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
 class ClientAttempt(models.Model):
     """One attempt at a rate-limited public action by one client (waitingroom/ratelimit.py). The
     client address is stored as a keyed hash, never in the clear."""

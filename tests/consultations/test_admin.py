@@ -24,8 +24,20 @@ def change(client, clinic, **rows):
     return client.post(f"/admin/waitingroom/clinic/{clinic.pk}/change/", clinic_form(clinic, **rows))
 
 
-def profile_rows(number: str) -> dict:
-    return {"consultation_profile-TOTAL_FORMS": "1", "consultation_profile-0-voice_number": number}
+def profile_rows(number: str, **settings: str) -> dict:
+    """The clinic's phone-consultation settings as the admin's inline posts them."""
+    fields = {
+        "voice_number": number,
+        "record_calls": "on",
+        "consent_text": "This call is recorded.",
+        "return_window_before_minutes": "15",
+        "return_window_after_minutes": "120",
+        **settings,
+    }
+    return {
+        "consultation_profile-TOTAL_FORMS": "1",
+        **{f"consultation_profile-0-{name}": value for name, value in fields.items()},
+    }
 
 
 @pytest.mark.parametrize("number", ["555 123", "+1 555 123 0000", "+15551230000\x00", "not a number"])
@@ -66,3 +78,24 @@ def test_another_clinics_admin_cannot_change_it(clinic_a, clinic_b):
     # Django's answer for a row outside the admin's queryset: back to the index, nothing saved.
     assert response.status_code in (302, 403, 404) and response.get("Location", "/admin/") == "/admin/"
     assert not ConsultationProfile.objects.exists()
+
+
+def test_the_clinics_own_line_must_be_valid_e164_and_the_call_settings_are_kept(clinic_admin, clinic_a):
+    browser = client_for(clinic_admin)
+    refused = change(browser, clinic_a, **profile_rows("+12025550100", clinic_phone_line="555 0100"))
+    assert refused.status_code == 200 and b"E.164" in refused.content
+    assert not ConsultationProfile.objects.filter(clinic=clinic_a).exists()
+
+    change(
+        browser,
+        clinic_a,
+        **profile_rows(
+            "+12025550100", clinic_phone_line="+12025550111", clients_may_listen="on", record_calls=""
+        ),
+    )
+    profile = ConsultationProfile.objects.get(clinic=clinic_a)
+    assert (profile.clinic_phone_line, profile.clients_may_listen, profile.record_calls) == (
+        "+12025550111",
+        True,
+        False,
+    )
