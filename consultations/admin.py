@@ -31,7 +31,7 @@ def e164(value: str) -> str:
     return formatted
 
 
-PROFILE_FIELDS = [
+PROFILE_FIELDS = (
     "voice_number",
     "record_calls",
     "consent_text",
@@ -40,7 +40,7 @@ PROFILE_FIELDS = [
     "return_window_after_minutes",
     "clinic_phone_line",
     "recording_retention_days",
-]
+)
 
 
 class ConsultationProfileForm(forms.ModelForm):

@@ -19,6 +19,9 @@ INFRASTRUCTURE = {
     "waitingroom.outbox": ("waitingroom.models",),  # the Clinic its messages belong to
     "waitingroom.db": (),
     "waitingroom.web": (),
+    # The phone bridge: the Clinic a call belongs to; the apps above hear of a call's changes
+    # through settings.VOICE_SUBJECTS, never by being imported.
+    "waitingroom.voice": ("waitingroom.models",),
 }
 
 

@@ -139,6 +139,7 @@ class ClientAttempt(models.Model):
 # The outbox's models stay in this app (their tables and migrations have always been waitingroom's,
 # so a running deployment upgrades with no migration). Django registers an app's models when it
 # imports the app's models module, hence this import; code imports them from waitingroom.outbox.models.
-# The access trail's model (waitingroom/audit/) likewise.
+# The access trail's model (waitingroom/audit/) and the phone bridge's (waitingroom/voice/) likewise.
 import waitingroom.audit.models  # noqa: E402
-import waitingroom.outbox.models  # noqa: E402, F401
+import waitingroom.outbox.models  # noqa: E402
+import waitingroom.voice.models  # noqa: E402, F401
