@@ -16,12 +16,13 @@ LAYERS = ["waitingroom", "visits", "scheduling", "consultations"]
 # not each other, so any of them can be read, tested and replaced alone.
 INFRASTRUCTURE = {
     "waitingroom.realtime": (),
-    "waitingroom.outbox": ("waitingroom.models",),  # the Clinic its messages belong to
+    # The Clinic its messages belong to; the Twilio signature check it shares with the bridge.
+    "waitingroom.outbox": ("waitingroom.models", "waitingroom.twilio_signing"),
     "waitingroom.db": (),
     "waitingroom.web": (),
     # The phone bridge: the Clinic a call belongs to; the apps above hear of a call's changes
     # through settings.VOICE_SUBJECTS, never by being imported.
-    "waitingroom.voice": ("waitingroom.models",),
+    "waitingroom.voice": ("waitingroom.models", "waitingroom.twilio_signing"),
 }
 
 

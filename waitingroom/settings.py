@@ -354,6 +354,13 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
+# The phone bridge (waitingroom/voice/calling.py): Twilio Voice, or the console for development.
+VOICE_BACKEND = env_str(
+    "VOICE_BACKEND",
+    "waitingroom.voice.calling.ConsoleVoiceBackend"
+    if DEBUG
+    else "waitingroom.voice.calling.TwilioVoiceBackend",
+)
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
@@ -416,3 +423,6 @@ BUSY_TIME_SOURCES = ["consultations.selectors.busy_times"]
 # Extra sections of the requester's page (scheduling/requests/public.py), from apps above
 # scheduling: callables (request, requester) -> HTML.
 REQUESTER_PAGE_SECTIONS = ["consultations.public.requester_section"]
+# The apps a phone call can belong to (waitingroom/voice/): the subject's kind -> a callable
+# (call, *, what) told of every change of the call, inside the transaction that made it.
+VOICE_SUBJECTS = {"consultation": "consultations.calls.call_changed"}

@@ -2,7 +2,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from tests.support.twilio import twilio_signature
-from waitingroom.outbox.twilio_webhooks import twilio_webhook
+from waitingroom.twilio_signing import twilio_webhook
 
 PARAMS = {"MessageSid": "SM1", "MessageStatus": "delivered"}
 calls: list[dict] = []
