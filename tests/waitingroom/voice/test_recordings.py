@@ -238,3 +238,42 @@ def test_recordings_past_the_clinics_retention_are_deleted(
     assert recording.file.name == ""
     assert not stored.exists()
     assert heard == [(recording.call_id, "progress")]
+
+
+def test_the_production_http_client_keeps_the_audio_bytes():
+    """The SDK's own client decodes a body as text (which mangles MP3 frames); ours keeps bytes and
+    follows Twilio's redirect to the media's storage."""
+    asked: list[dict] = []
+
+    class Answer:
+        status_code, content, headers = 200, AUDIO, {"Content-Type": "audio/mpeg"}
+
+    class Session:
+        def request(self, method, url, **kwargs):
+            asked.append({"method": method, "url": url, **kwargs})
+            return Answer()
+
+    http = recordings._binary_http_client()
+    http.session = Session()
+    response = recordings.twilio_client(http).request("GET", MEDIA_URL, allow_redirects=True)
+
+    assert response.status_code == 200
+    assert response.content == AUDIO
+    assert asked[0]["method"] == "GET"
+    assert asked[0]["url"] == MEDIA_URL
+    assert asked[0]["auth"] == (ACCOUNT, "test-auth-token-0123456789abcdef")
+    assert asked[0]["allow_redirects"] is True
+
+
+def test_beat_runs_the_fetch_every_15_seconds_and_the_purge_daily(settings, monkeypatch):
+    from waitingroom.voice import tasks
+
+    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["waitingroom.voice.recordings_fetch"] == 15.0
+    assert schedule["waitingroom.voice.recordings_purge"] == 86400.0
+    ran: list[str] = []
+    monkeypatch.setattr(recordings, "fetch_due", lambda *, now: ran.append("fetch"))
+    monkeypatch.setattr(recordings, "purge_expired", lambda *, now: ran.append("purge"))
+    tasks.recordings_fetch.apply()
+    tasks.recordings_purge.apply()
+    assert ran == ["fetch", "purge"]
