@@ -3,9 +3,10 @@ and file download asks.
 
 - Staff reach a consultation of their own clinic only (any other: Http404, whatever exists).
   Providers (the experts) and clinic admins see everything; CSRs see the room (client details,
-  answers, messages, files) and may message and attach, but never read notes (or, in part 2,
-  recordings); schedulers see no consultation at all.
-- A client reaches only their own consultation, through its link's unguessable token.
+  answers, messages, files) and may message and attach, but never read notes or hear recordings;
+  schedulers see no consultation at all.
+- A client reaches only their own consultation, through its link's unguessable token, and hears
+  its calls' recordings only when the clinic lets clients listen.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from django.http import Http404
 
 from consultations import lifecycle
 from consultations.lifecycle import Actor, Event
-from consultations.models import Consultation
+from consultations.models import Consultation, ConsultationProfile
 from waitingroom.models import Membership, Role
 
 # Roles that see a clinic's consultations at all (the dashboard's Upcoming list, the room).
 ROOM_ROLES = frozenset({Role.PROVIDER, Role.CSR, Role.CLINIC_ADMIN})
 # Roles that read the expert's notes (and, with part 2, recordings).
 NOTE_ROLES = frozenset({Role.PROVIDER, Role.CLINIC_ADMIN})
+# Roles that hear (and download) the calls' recordings.
+RECORDING_ROLES = NOTE_ROLES
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ class StaffViewer:
     @property
     def reads_notes(self) -> bool:
         return self.role in NOTE_ROLES
+
+    @property
+    def hears_recordings(self) -> bool:
+        """The issue: CSRs may not read notes or recordings."""
+        return self.role in RECORDING_ROLES
 
     @property
     def is_expert(self) -> bool:
@@ -89,6 +97,15 @@ def client_consultation(token: str) -> Consultation | None:
     if consultation is None or not consultation.token_matches(signature):
         return None
     return consultation
+
+
+def client_may_listen(consultation: Consultation) -> bool:
+    """Whether the clinic lets a client hear their calls' recordings (off unless it says so)."""
+    return bool(
+        ConsultationProfile.objects.filter(clinic_id=consultation.clinic_id)
+        .values_list("clients_may_listen", flat=True)
+        .first()
+    )
 
 
 # --- Who may move a consultation: one answer for the room's buttons and the services -----------

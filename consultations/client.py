@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
-from consultations import access, lifecycle, selectors, services, uploads
+from consultations import access, lifecycle, recordings, selectors, services, uploads
 from consultations.emails import book_url, voice_number
 from consultations.forms import MessageForm
 from consultations.models import Consultation
@@ -112,6 +112,7 @@ PARTS: dict[str, Callable[[Consultation, str, HttpRequest], Markup]] = {
     Part.MESSAGES: _messages,
     Part.ATTACHMENTS: _attachments,
     Part.NOTE: _note,
+    Part.RECORDINGS: recordings.client_part,  # 404 unless the clinic lets clients listen
 }
 
 
@@ -128,7 +129,7 @@ def room(request: HttpRequest, token: str) -> HttpResponse:
             "c": consultation,
             "clinic": consultation.clinic,
             "token": token,
-            "parts": {name: build(consultation, token, request) for name, build in PARTS.items()},
+            "parts": _parts(consultation, token, request),
             "answers": _answers(consultation),
             "history": render_fragment(
                 "consultations/_history.html",
@@ -141,6 +142,15 @@ def room(request: HttpRequest, token: str) -> HttpResponse:
             ),
         },
     )
+
+
+def _parts(consultation: Consultation, token: str, request: HttpRequest) -> dict[str, Markup]:
+    parts = {
+        name: build(consultation, token, request) for name, build in PARTS.items() if name != Part.RECORDINGS
+    }
+    if access.client_may_listen(consultation):
+        parts[Part.RECORDINGS] = recordings.client_part(consultation, token, request)
+    return parts
 
 
 def _answers(consultation: Consultation) -> Markup:

@@ -15,6 +15,7 @@ class Part(StrEnum):
     MESSAGES = "messages"
     ATTACHMENTS = "attachments"
     NOTE = "note"
+    RECORDINGS = "recordings"  # the calls' recordings (consultations/recordings.py)
 
 
 UPCOMING_PANEL = "consultations"

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
-from consultations import access, lifecycle, selectors, services, uploads
+from consultations import access, lifecycle, recordings, selectors, services, uploads
 from consultations.access import StaffViewer
 from consultations.forms import CancelForm, MessageForm, NoteForm, version_of
 from consultations.lifecycle import Event
@@ -168,7 +168,10 @@ PARTS: dict[str, Callable[[StaffViewer, HttpRequest], Markup]] = {
     Part.MESSAGES: _messages,
     Part.ATTACHMENTS: _attachments,
     Part.NOTE: _note,
+    Part.RECORDINGS: recordings.staff_part,  # 404 for CSRs, like the note
 }
+# Parts a role may not see: left out of the page for it (their re-fetch answers 404).
+_ROLE_PARTS = (Part.NOTE, Part.RECORDINGS)
 
 
 def _name(user) -> str:
@@ -186,9 +189,11 @@ def room(request: StaffRequest, consultation_id: int) -> HttpResponse:
     consultation = viewer.consultation
     services.messages_mark_read(consultation_id=consultation.pk, by_staff=True)
     record(request, consultation, audit.Action.VIEWED, "room")
-    parts = {name: build(viewer, request) for name, build in PARTS.items() if name != Part.NOTE}
+    parts = {name: build(viewer, request) for name, build in PARTS.items() if name not in _ROLE_PARTS}
     if viewer.reads_notes:
         parts[Part.NOTE] = _note(viewer, request)
+    if viewer.hears_recordings:
+        parts[Part.RECORDINGS] = recordings.staff_part(viewer, request)
     return render(
         request,
         "consultations/room_staff.html",

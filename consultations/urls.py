@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from consultations import client, public, staff, uploads
+from consultations import client, public, recordings, staff, uploads
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # The client books (consultations/public.py)
@@ -31,5 +31,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "consult/room/<str:token>/files/<int:attachment_id>/",
         uploads.client_download,
         name="consult_room_file",
+    ),
+    # The calls' recordings (consultations/recordings.py): who may hear them is checked per request.
+    path(
+        "consultations/<int:consultation_id>/recordings/<int:recording_id>/",
+        recordings.staff_audio,
+        name="consultation_recording",
+    ),
+    path(
+        "consult/room/<str:token>/recordings/<int:recording_id>/",
+        recordings.client_audio,
+        name="consult_room_recording",
     ),
 ]

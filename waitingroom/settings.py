@@ -326,6 +326,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": float(env_int("SMS_SWEEP_SECONDS", 15)),
         "options": {"expires": 30},
     },
+    "voice-recordings-fetch": {
+        "task": "waitingroom.voice.recordings_fetch",
+        "schedule": 15.0,
+        "options": {"expires": 30},
+    },
+    "voice-recordings-purge": {
+        "task": "waitingroom.voice.recordings_purge",
+        "schedule": 86400.0,
+        "options": {"expires": 3600},
+    },
 }
 # How long the access trail (waitingroom/audit/) keeps an entry: 6 years by default (HIPAA's
 # documentation retention, 45 CFR 164.316(b)(2)).
@@ -426,3 +436,8 @@ REQUESTER_PAGE_SECTIONS = ["consultations.public.requester_section"]
 # The apps a phone call can belong to (waitingroom/voice/): the subject's kind -> a callable
 # (call, *, what) told of every change of the call, inside the transaction that made it.
 VOICE_SUBJECTS = {"consultation": "consultations.calls.call_changed"}
+# Recordings (waitingroom/voice/recordings.py): Twilio's copy is deleted once ours is stored; how
+# many days a clinic keeps them is its own setting, read through a callable(clinic_id) -> days or
+# None (keep), since the bridge can't import the app that holds it.
+VOICE_DELETE_FROM_TWILIO = env_bool("VOICE_DELETE_FROM_TWILIO", default=True)
+VOICE_RECORDING_RETENTION = "consultations.recordings.retention_days"

@@ -1,9 +1,11 @@
 """A fake HTTP client for the Twilio SDK: records every request it would send and answers with a
-canned Twilio JSON body, so tests assert the exact request without a network."""
+canned Twilio JSON body (or raw bytes: a recording's audio), so tests assert the exact request
+without a network."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -23,8 +25,11 @@ class RecordedRequest:
 
 @dataclass
 class FakeTwilioHttp(HttpClient):
-    responses: list[tuple[int, dict]] = field(default_factory=list)
+    # (status, body): a dict is sent as JSON, bytes as they are (Response.content stays bytes).
+    responses: list[tuple[int, dict | bytes]] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
+    # Called with each request before it is answered (e.g. to run a second sweep meanwhile).
+    on_request: Callable[[RecordedRequest], None] | None = None
 
     def __post_init__(self) -> None:
         super().__init__(logger=None, is_async=False)
@@ -40,11 +45,14 @@ class FakeTwilioHttp(HttpClient):
         timeout=None,
         allow_redirects=False,
     ):
-        self.requests.append(RecordedRequest(method=method, url=uri, data=dict(data or {}), auth=auth))
+        recorded = RecordedRequest(method=method, url=uri, data=dict(data or {}), auth=auth)
+        self.requests.append(recorded)
+        if self.on_request is not None:
+            self.on_request(recorded)
         status, body = (
             self.responses.pop(0) if self.responses else (201, {"sid": "SM" + "f" * 32, "status": "queued"})
         )
-        return Response(status, json.dumps(body))
+        return Response(status, body if isinstance(body, bytes) else json.dumps(body))
 
 
 def twilio_signature(url: str, params: dict[str, str], token: str) -> str:

@@ -41,6 +41,9 @@ class AccessEvent(models.Model):
         CONSULTATION = "consultation", "consultation"
         # A consultation's file opened by staff (`object_id` the consultation, `detail` the file).
         CONSULTATION_FILE = "consultation_file", "consultation file"
+        # A call's recording played or downloaded by staff (`object_id` the consultation, `detail`
+        # the recording).
+        CALL_RECORDING = "call_recording", "call recording"
 
     # PROTECT: a clinic with an access trail cannot be deleted with it.
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")

@@ -11,3 +11,23 @@ def call_place(call_id: int) -> None:
     from waitingroom.voice import calling
 
     calling.place(call_id=call_id)
+
+
+@shared_task(name="waitingroom.voice.recordings_fetch")
+def recordings_fetch() -> None:
+    """Beat (every 15 s): fetch the due recordings from Twilio; SKIP LOCKED, safe to run twice."""
+    from django.utils import timezone
+
+    from waitingroom.voice import recordings
+
+    recordings.fetch_due(now=timezone.now())
+
+
+@shared_task(name="waitingroom.voice.recordings_purge")
+def recordings_purge() -> None:
+    """Beat (daily): delete the stored recordings past their clinic's retention."""
+    from django.utils import timezone
+
+    from waitingroom.voice import recordings
+
+    recordings.purge_expired(now=timezone.now())

@@ -1,0 +1,257 @@
+"""A call's recordings after Twilio announced them (services.recording_announced made the row,
+pending, due now): fetched by a beat sweep into the default storage (where attachments live),
+deleted from Twilio, and deleted from storage once the subject's retention has passed.
+
+- The download is the MP3 (`<RecordingSid>.mp3`), not the WAV: about a tenth of the size
+  (a dual-channel WAV is 16-bit PCM, ~115 MB an hour; the MP3 ~15-30 MB), and every browser's
+  <audio> plays and seeks it by byte range; the room serves it as audio/mpeg.
+- It goes through the Twilio SDK's client (its account and token, its HTTP client), so tests give
+  it a fake HTTP client and assert the exact GET and DELETE. The SDK's stock HTTP client decodes
+  bodies as text, which breaks audio: BinaryTwilioHttpClient keeps the bytes.
+- Twilio may answer 404 for a while after its callback: the row is due again after 15 s, 30 s,
+  60 s, 120 s (capped), and FAILED once FAIL_AFTER has passed since it was announced.
+- A sweep claims due rows with SKIP LOCKED and moves their due time past the download (a lease)
+  before it downloads, outside any transaction: a second sweep at the same time skips them, and a
+  worker that dies mid-download leaves a row that is due again when the lease ends.
+- Each stored or failed recording tells the call's subject (services.tell_subject, PROGRESS), so
+  the room lists it.
+- Retention belongs to the subject's app (a consultation clinic's setting), which this package
+  can't import: settings.VOICE_RECORDING_RETENTION names a callable(clinic_id) -> days | None
+  (None: keep).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import tempfile
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+from waitingroom.voice.models import PhoneCall, Recording
+
+log = logging.getLogger(__name__)
+
+FAIL_AFTER = timedelta(minutes=10)
+FIRST_RETRY_SECONDS = 15
+MAX_RETRY_SECONDS = 120
+# A claimed row is due again after this long if its sweep never finished (the worker died).
+LEASE = timedelta(minutes=2)
+BATCH = 20
+API = "https://api.twilio.com/2010-04-01"
+
+
+def media_url(recording_sid: str) -> str:
+    return f"{API}/Accounts/{settings.TWILIO_ACCOUNT_SID}/Recordings/{recording_sid}.mp3"
+
+
+def storage() -> Storage:
+    return storages["default"]
+
+
+def _binary_http_client() -> Any:
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.http.response import Response
+
+    class BinaryTwilioHttpClient(TwilioHttpClient):
+        """The SDK's client, keeping a response's bytes (its own turns them into text)."""
+
+        def request(self, method, url, params=None, data=None, headers=None, auth=None, **kwargs):
+            session = self.session
+            assert session is not None  # TwilioHttpClient(pool_connections=True) makes one
+            response = session.request(
+                method.upper(),
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                auth=auth,
+                timeout=kwargs.get("timeout") or self.timeout,
+                allow_redirects=kwargs.get("allow_redirects", False),
+                proxies=self.proxy,
+            )
+            return Response(int(response.status_code), response.content, response.headers)
+
+    return BinaryTwilioHttpClient(timeout=60)
+
+
+def twilio_client(http_client: Any = None) -> Any:
+    from twilio.rest import Client
+
+    return Client(
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        http_client=http_client or _binary_http_client(),
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """15 s after the first try, then doubling, at most MAX_RETRY_SECONDS."""
+    return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS))
+
+
+def _tell(recording: Recording) -> None:
+    from waitingroom.voice.services import Change, tell_subject
+
+    tell_subject(recording.call, Change.PROGRESS)
+
+
+# --- The fetch sweep -----------------------------------------------------------------------------
+
+
+def _claim(now: datetime) -> list[int]:
+    """Due rows: pending ones, and stored ones whose copy at Twilio is still to be deleted."""
+    with transaction.atomic():
+        due = Recording.objects.select_for_update(skip_locked=True).filter(next_try_at__lte=now)
+        due = due.filter(status__in=[Recording.Status.PENDING, Recording.Status.STORED])
+        ids = list(due.order_by("next_try_at", "id").values_list("pk", flat=True)[:BATCH])
+        Recording.objects.filter(pk__in=ids).update(next_try_at=now + LEASE)
+    return ids
+
+
+def fetch_due(*, now: datetime, http_client: Any = None) -> int:
+    """Fetch (or finish deleting at Twilio) every due recording; returns how many were handled."""
+    ids = _claim(now)
+    if not ids:
+        return 0
+    client = twilio_client(http_client)
+    for recording_id in ids:
+        recording = Recording.objects.select_related("call").get(pk=recording_id)
+        try:
+            if recording.status == Recording.Status.PENDING:
+                _fetch_one(client, recording, now=now)
+            else:
+                _delete_at_twilio(client, recording, now=now)
+        except Exception:
+            # One recording's trouble (the network, storage) must not stop the others: it is due
+            # again after its backoff, and fails at FAIL_AFTER like a 404.
+            log.exception("Recording %s: the fetch failed", recording.recording_sid)
+            _not_ready(recording.pk, now=now)
+    return len(ids)
+
+
+def _fetch_one(client: Any, recording: Recording, *, now: datetime) -> None:
+    response = client.request("GET", media_url(recording.recording_sid), allow_redirects=True)
+    if response.status_code != 200:
+        if response.status_code != 404:
+            log.warning("Recording %s: Twilio answered %s", recording.recording_sid, response.status_code)
+        _not_ready(recording.pk, now=now)
+        return
+    content = response.content if isinstance(response.content, bytes) else response.content.encode()
+    name = _store(recording, content)
+    with transaction.atomic():
+        locked = Recording.objects.select_for_update().select_related("call").get(pk=recording.pk)
+        if locked.status != Recording.Status.PENDING:  # stored or failed meanwhile: keep the first
+            storage().delete(name)
+            return
+        locked.status = Recording.Status.STORED
+        locked.file.name = name
+        locked.size = len(content)
+        locked.stored_at = now
+        locked.attempts += 1
+        locked.next_try_at = now if settings.VOICE_DELETE_FROM_TWILIO else None
+        locked.save(update_fields=["status", "file", "size", "stored_at", "attempts", "next_try_at"])
+        _tell(locked)
+    if settings.VOICE_DELETE_FROM_TWILIO:
+        _delete_at_twilio(client, locked, now=now)
+
+
+def _store(recording: Recording, content: bytes) -> str:
+    """Under a server-made name: recordings/<clinic>/<call>/<random>.mp3."""
+    call: PhoneCall = recording.call
+    name = f"recordings/{call.clinic_id}/{call.pk}/{secrets.token_hex(16)}.mp3"
+    with tempfile.TemporaryFile() as spool:
+        spool.write(content)
+        spool.seek(0)
+        return storage().save(name, File(spool, name=name))
+
+
+def _not_ready(recording_id: int, *, now: datetime) -> None:
+    """Twilio has no file yet (or the try failed): due again after the backoff, or FAILED once
+    FAIL_AFTER has passed since the announcement."""
+    with transaction.atomic():
+        recording = Recording.objects.select_for_update().select_related("call").get(pk=recording_id)
+        if recording.status != Recording.Status.PENDING:
+            if recording.status == Recording.Status.STORED:  # the delete at Twilio failed
+                recording.next_try_at = now + retry_delay(recording.attempts)
+                recording.save(update_fields=["next_try_at"])
+            return
+        recording.attempts += 1
+        if now - recording.created_at >= FAIL_AFTER:
+            recording.status, recording.next_try_at = Recording.Status.FAILED, None
+            recording.save(update_fields=["status", "attempts", "next_try_at"])
+            _tell(recording)
+            return
+        recording.next_try_at = now + retry_delay(recording.attempts)
+        recording.save(update_fields=["attempts", "next_try_at"])
+
+
+def _delete_at_twilio(client: Any, recording: Recording, *, now: datetime) -> None:
+    """Twilio's copy goes once ours is stored (a 404: already gone)."""
+    from twilio.base.exceptions import TwilioRestException
+
+    if not settings.VOICE_DELETE_FROM_TWILIO:
+        Recording.objects.filter(pk=recording.pk).update(next_try_at=None)
+        return
+    try:
+        client.api.v2010.accounts(settings.TWILIO_ACCOUNT_SID).recordings(recording.recording_sid).delete()
+    except TwilioRestException as refused:
+        if refused.status != 404:
+            raise
+    Recording.objects.filter(pk=recording.pk).update(deleted_from_twilio=True, next_try_at=None)
+
+
+# --- Retention -----------------------------------------------------------------------------------
+
+
+def retention_days(clinic_id: int) -> int | None:
+    hook = getattr(settings, "VOICE_RECORDING_RETENTION", "")
+    return import_string(hook)(clinic_id) if hook else None
+
+
+def purge_expired(*, now: datetime) -> int:
+    """Delete the stored files of recordings older than their clinic's retention (None: kept);
+    the row stays, DELETED, so the room says what happened."""
+    purged = 0
+    clinic_ids = (
+        Recording.objects.filter(status=Recording.Status.STORED)
+        .values_list("call__clinic_id", flat=True)
+        .distinct()
+    )
+    for clinic_id in list(clinic_ids):
+        days = retention_days(clinic_id)
+        if days is None:
+            continue
+        expired = Recording.objects.filter(
+            status=Recording.Status.STORED,
+            call__clinic_id=clinic_id,
+            created_at__lt=now - timedelta(days=days),
+        ).values_list("pk", flat=True)
+        for recording_id in list(expired):
+            purged += _purge_one(recording_id)
+    return purged
+
+
+def _purge_one(recording_id: int) -> int:
+    with transaction.atomic():
+        recording = (
+            Recording.objects.select_for_update(skip_locked=True)
+            .select_related("call")
+            .filter(pk=recording_id, status=Recording.Status.STORED)
+            .first()
+        )
+        if recording is None:
+            return 0
+        name = recording.file.name
+        recording.status, recording.file.name = Recording.Status.DELETED, ""
+        recording.save(update_fields=["status", "file"])
+        _tell(recording)
+        # After commit: a rollback must not leave a row pointing at a deleted file.
+        transaction.on_commit(lambda: storage().delete(name) if name else None)
+    return 1
