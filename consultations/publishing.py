@@ -15,6 +15,7 @@ class Part(StrEnum):
     MESSAGES = "messages"
     ATTACHMENTS = "attachments"
     NOTE = "note"
+    CALL = "call"  # the phone call's progress (consultations/calls.py)
 
 
 UPCOMING_PANEL = "consultations"
