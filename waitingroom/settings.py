@@ -426,3 +426,6 @@ REQUESTER_PAGE_SECTIONS = ["consultations.public.requester_section"]
 # The apps a phone call can belong to (waitingroom/voice/): the subject's kind -> a callable
 # (call, *, what) told of every change of the call, inside the transaction that made it.
 VOICE_SUBJECTS = {"consultation": "consultations.calls.call_changed"}
+# Who answers a call to a clinic number (the bridge's inbound webhook asks each in turn): callables
+# (*, to_number, from_number, now) -> InboundRoute | None (waitingroom/voice/services.py).
+VOICE_INBOUND = ["consultations.calls.return_route"]

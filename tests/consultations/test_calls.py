@@ -349,3 +349,11 @@ def test_a_consultation_with_no_call_yet_tells_the_client_they_will_be_called(
 ):
     consultation = make_consultation(clinic_a, phone_service, expert=provider)
     assert "Your expert will call you from Clinic A" in client_part(consultation)
+
+
+def test_the_bridge_hears_of_consultations_through_its_settings(settings, ready):
+    from django.utils.module_loading import import_string
+
+    assert import_string(settings.VOICE_SUBJECTS["consultation"]) is calls.call_changed
+    routes = [import_string(path) for path in settings.VOICE_INBOUND]
+    assert calls.return_route in routes
