@@ -16,6 +16,7 @@ class Part(StrEnum):
     ATTACHMENTS = "attachments"
     NOTE = "note"
     RECORDINGS = "recordings"  # the calls' recordings (consultations/recordings.py)
+    CALL = "call"  # the phone call's progress (consultations/calls.py)
 
 
 UPCOMING_PANEL = "consultations"

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
-from consultations import access, lifecycle, recordings, selectors, services, uploads
+from consultations import access, calls, lifecycle, recordings, selectors, services, uploads
 from consultations.access import StaffViewer
 from consultations.forms import CancelForm, MessageForm, NoteForm, version_of
 from consultations.lifecycle import Event
@@ -163,8 +163,21 @@ def _note(viewer: StaffViewer, request: HttpRequest) -> Markup:
     )
 
 
+def _call(viewer: StaffViewer, request: HttpRequest) -> Markup:
+    consultation = viewer.consultation
+    return calls.staff_part(
+        viewer,
+        part_url=_part_url(consultation, Part.CALL),
+        start_url=reverse("consultation_call_start", args=[consultation.pk]),
+        complete_url=reverse("consultation_action", args=[consultation.pk, Event.COMPLETE.value]),
+        phone_url=reverse("account_phone"),
+        request=request,
+    )
+
+
 PARTS: dict[str, Callable[[StaffViewer, HttpRequest], Markup]] = {
     Part.STATUS: _status,
+    Part.CALL: _call,
     Part.MESSAGES: _messages,
     Part.ATTACHMENTS: _attachments,
     Part.NOTE: _note,
@@ -348,6 +361,23 @@ def note(request: StaffRequest, consultation_id: int) -> HttpResponse:
         return _reply(request, viewer.consultation, ok=False, message=str(refused), status=409)
     record(request, viewer.consultation, audit.Action.CHANGED, "note")
     return _reply(request, viewer.consultation, ok=True, message="Note saved; the client can read it now.")
+
+
+@require_POST
+@login_required
+def call_start(request: StaffRequest, consultation_id: int) -> HttpResponse:
+    """Start Phone Call (or Retry): the bridge rings the expert's phone, then the client's."""
+    viewer = _viewer(request, consultation_id)
+    consultation = viewer.consultation
+    expected = version_of(request.POST)
+    try:
+        if expected is None:
+            raise services.StalePage()
+        calls.call_start_for(consultation_id=consultation.pk, by=request.user, expected_version=expected)
+    except services.ConsultationRefused as refused:
+        return _reply(request, consultation, ok=False, message=str(refused), status=409)
+    record(request, consultation, audit.Action.CHANGED, "call")
+    return _reply(request, consultation, ok=True, message="Calling your phone: answer it, then press 1.")
 
 
 # --- The dashboard's Upcoming Appointments -------------------------------------------------------

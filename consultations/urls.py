@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("consultations/<int:consultation_id>/", staff.room, name="consultation_room"),
     path("consultations/<int:consultation_id>/part/<str:part>/", staff.part, name="consultation_part"),
     path("consultations/<int:consultation_id>/message/", staff.message, name="consultation_message"),
+    path("consultations/<int:consultation_id>/call/", staff.call_start, name="consultation_call_start"),
     path("consultations/<int:consultation_id>/note/", staff.note, name="consultation_note"),
     path("consultations/<int:consultation_id>/do/<str:action>/", staff.action, name="consultation_action"),
     path("dashboard/<slug:slug>/consultations/", staff.upcoming_panel, name="consultations_panel"),

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from visits import patient, staff
+from visits import account, patient, staff
 
 urlpatterns = [
     # Staff
+    path("account/phone/", account.phone, name="account_phone"),
     path("dashboard/", staff.dashboard_landing, name="dashboard"),
     path("dashboard/<slug:slug>/", staff.dashboard, name="clinic_dashboard"),
     path("dashboard/<slug:slug>/board/", staff.board, name="dashboard_board"),

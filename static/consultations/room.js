@@ -4,6 +4,7 @@
  * load, a push and a reconnection. Actions (the control bar, a message, the note) are posted with
  * fetch and answered {ok, message|error}; the pushes then refresh every open page alike. */
 import {announce, toast} from "../waitingroom/lib/announce.js";
+import {clock} from "../waitingroom/lib/format.js";
 import {getText, postForm} from "../waitingroom/lib/http.js";
 import {connect, markSocket} from "../waitingroom/lib/socket.js";
 import {refetcher, swapOuter} from "../waitingroom/lib/swap.js";
@@ -86,7 +87,8 @@ live.on("consultation", (msg) => msg.parts.forEach((name) => refresh(name)));
 // Posting: the control bar's actions, a message, the note. Which parts to re-fetch at once (the
 // push follows, but the person who acted sees the result without waiting for it).
 const FORMS = [
-  ["[data-room-action]", ["status", "messages"]],
+  ["[data-room-action]", ["status", "messages", "call"]],
+  ["[data-call-form]", ["call"]],
   ["[data-message-form]", ["messages"]],
   ["[data-note-form]", ["note"]],
 ];
@@ -108,3 +110,16 @@ document.addEventListener("submit", (e) => {
     match[1].forEach((name) => refresh(name));
   });
 });
+
+// The phone call's clock: "In call" ticks from the connection (data-since, epoch seconds) and an
+// ended call's length is worded m:ss; both by lib/format.js clock(), the one m:ss formula.
+function tickCall() {
+  document.querySelectorAll("[data-call-since]").forEach((el) => {
+    el.textContent = clock(Date.now() / 1000 - Number(el.dataset.callSince));
+  });
+  document.querySelectorAll("[data-call-duration]").forEach((el) => {
+    el.textContent = clock(Number(el.dataset.callDuration));
+  });
+}
+tickCall();
+setInterval(tickCall, 1000);

@@ -5,6 +5,8 @@ it, so what that app publishes leaves after commit with the change."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -14,6 +16,18 @@ from django.utils.module_loading import import_string
 from waitingroom.models import Clinic
 from waitingroom.voice.lifecycle import FINAL, CallStatus
 from waitingroom.voice.models import PhoneCall
+
+
+@dataclass(frozen=True)
+class InboundRoute:
+    """What a subject app answers for a call to a clinic number (settings.VOICE_INBOUND):
+    `call_kwargs` are call_start's keyword arguments when the caller is to be connected (the
+    return call then goes to the staff member the same masked way, screening included), else
+    None and the caller hears `message` (and `clinic_line`, the clinic's own line, if any)."""
+
+    call_kwargs: dict | None
+    message: str
+    clinic_line: str
 
 
 class CallRefused(Exception):
