@@ -426,3 +426,7 @@ REQUESTER_PAGE_SECTIONS = ["consultations.public.requester_section"]
 # The apps a phone call can belong to (waitingroom/voice/): the subject's kind -> a callable
 # (call, *, what) told of every change of the call, inside the transaction that made it.
 VOICE_SUBJECTS = {"consultation": "consultations.calls.call_changed"}
+# Who answers a call to a clinic's voice number (waitingroom/voice/services.py inbound): callables
+# (*, to_number, from_number, now) -> InboundRoute | None, asked in order; the first that knows
+# the number decides (a return call from an expected client, or the clinic's message).
+VOICE_INBOUND: list[str] = ["consultations.calls.return_route"]
