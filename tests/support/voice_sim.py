@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.test import Client
 from django.urls import reverse
 
@@ -22,7 +22,7 @@ class SimulatedTwilio:
     sent: list[tuple[str, dict[str, str], int]] = field(default_factory=list)
     repeat: bool = False  # post every callback twice (Twilio retries on a timeout)
 
-    def post(self, path: str, params: dict[str, str]) -> HttpResponse:
+    def post(self, path: str, params: dict[str, str]) -> HttpResponseBase:
         times = 2 if self.repeat else 1
         for _ in range(times):
             response = signed_post(
@@ -64,7 +64,7 @@ class SimulatedTwilio:
         player.staff("ringing")
         return player
 
-    def unsigned(self, call: PhoneCall, *, signature: str = "") -> HttpResponse:
+    def unsigned(self, call: PhoneCall, *, signature: str = "") -> HttpResponseBase:
         """A status callback with no (or a wrong) signature."""
         path = reverse("voice_staff_status", args=[call.pk])
         params = {"CallSid": fake_sid("CA", call, 1), "CallStatus": "completed"}
@@ -83,13 +83,13 @@ class SimulatedTwilio:
 
     # --- A call into a clinic's number ----------------------------------------------------------
 
-    def inbound(self, *, to_number: str, from_number: str, call_sid: str = "CA" + "7" * 32) -> HttpResponse:
+    def inbound(self, *, to_number: str, from_number: str, call_sid: str = "CA" + "7" * 32) -> HttpResponseBase:
         return self.post(
             reverse("voice_inbound"),
             {"CallSid": call_sid, "To": to_number, "From": from_number, "Direction": "inbound"},
         )
 
-    def return_call(self, call: PhoneCall, *, expert_presses: str | None = "1") -> list[HttpResponse]:
+    def return_call(self, call: PhoneCall, *, expert_presses: str | None = "1") -> list[HttpResponseBase]:
         """After the inbound webhook: Twilio dials the expert (a child leg), fetches the Number's
         url (the screening), posts the gather, then the Dial's result and the recording."""
         expert_leg = fake_sid("CA", call, 9)

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from waitingroom.voice.models import PhoneCall
 
 # (path, params) -> the webhook's response
-Post = Callable[[str, dict[str, str]], HttpResponse]
+Post = Callable[[str, dict[str, str]], HttpResponseBase]
 
 OUTCOMES = ("completed", "staff-no-answer", "voicemail", "busy", "no-answer")
 TALK_SECONDS = 95
@@ -30,7 +30,7 @@ class Player:
 
     call: PhoneCall
     post: Post
-    responses: list[tuple[str, HttpResponse]] = field(default_factory=list)
+    responses: list[tuple[str, HttpResponseBase]] = field(default_factory=list)
 
     @property
     def staff_sid(self) -> str:
@@ -40,38 +40,38 @@ class Player:
     def client_sid(self) -> str:
         return self.call.client_call_sid or fake_sid("CA", self.call, 2)
 
-    def _send(self, name: str, params: dict[str, str]) -> HttpResponse:
+    def _send(self, name: str, params: dict[str, str]) -> HttpResponseBase:
         path = reverse(name, args=[self.call.pk])
         base = {"AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32, "ApiVersion": "2010-04-01"}
         response = self.post(path, base | params)
         self.responses.append((name, response))
         return response
 
-    def staff(self, status: str, duration: int | None = None) -> HttpResponse:
+    def staff(self, status: str, duration: int | None = None) -> HttpResponseBase:
         params = {"CallSid": self.staff_sid, "CallStatus": status, "To": self.call.staff_number}
         if duration is not None:
             params["CallDuration"] = str(duration)
         return self._send("voice_staff_status", params)
 
-    def answer(self) -> HttpResponse:
+    def answer(self) -> HttpResponseBase:
         return self._send("voice_answer", {"CallSid": self.staff_sid, "CallStatus": "in-progress"})
 
-    def gather(self, digits: str | None) -> HttpResponse:
+    def gather(self, digits: str | None) -> HttpResponseBase:
         params = {"CallSid": self.staff_sid}
         if digits is not None:
             params["Digits"] = digits
         return self._send("voice_gather", params)
 
-    def whisper(self) -> HttpResponse:
+    def whisper(self) -> HttpResponseBase:
         return self._send("voice_whisper", {"CallSid": self.client_sid, "CallStatus": "in-progress"})
 
-    def dial(self, status: str, duration: int | None = None) -> HttpResponse:
+    def dial(self, status: str, duration: int | None = None) -> HttpResponseBase:
         params = {"CallSid": self.staff_sid, "DialCallStatus": status, "DialCallSid": self.client_sid}
         if duration is not None:
             params["DialCallDuration"] = str(duration)
         return self._send("voice_dial_result", params)
 
-    def recording(self, status: str = "completed", duration: int = TALK_SECONDS) -> HttpResponse:
+    def recording(self, status: str = "completed", duration: int = TALK_SECONDS) -> HttpResponseBase:
         return self._send(
             "voice_recording_status",
             {

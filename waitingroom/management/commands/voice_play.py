@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.test import Client
 from django.test.utils import override_settings
 from twilio.request_validator import RequestValidator
@@ -47,7 +47,7 @@ class Command(BaseCommand):
         client = Client(HTTP_HOST=public.netloc, secure=public.scheme == "https")
         validator = RequestValidator(token)
 
-        def post(path: str, params: dict[str, str]) -> HttpResponse:
+        def post(path: str, params: dict[str, str]) -> HttpResponseBase:
             signature = validator.compute_signature(settings.PUBLIC_BASE_URL + path, params)
             response = client.post(
                 path,
