@@ -83,7 +83,9 @@ class SimulatedTwilio:
 
     # --- A call into a clinic's number ----------------------------------------------------------
 
-    def inbound(self, *, to_number: str, from_number: str, call_sid: str = "CA" + "7" * 32) -> HttpResponseBase:
+    def inbound(
+        self, *, to_number: str, from_number: str, call_sid: str = "CA" + "7" * 32
+    ) -> HttpResponseBase:
         return self.post(
             reverse("voice_inbound"),
             {"CallSid": call_sid, "To": to_number, "From": from_number, "Direction": "inbound"},
