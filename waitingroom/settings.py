@@ -441,6 +441,7 @@ VOICE_SUBJECTS = {"consultation": "consultations.calls.call_changed"}
 # None (keep), since the bridge can't import the app that holds it.
 VOICE_DELETE_FROM_TWILIO = env_bool("VOICE_DELETE_FROM_TWILIO", default=True)
 VOICE_RECORDING_RETENTION = "consultations.recordings.retention_days"
-# Who answers a call to a clinic number (the bridge's inbound webhook asks each in turn): callables
-# (*, to_number, from_number, now) -> InboundRoute | None (waitingroom/voice/services.py).
-VOICE_INBOUND = ["consultations.calls.return_route"]
+# Who answers a call to a clinic's voice number (waitingroom/voice/services.py inbound): callables
+# (*, to_number, from_number, now) -> InboundRoute | None, asked in order; the first that knows
+# the number decides (a return call from an expected client, or the clinic's message).
+VOICE_INBOUND: list[str] = ["consultations.calls.return_route"]

@@ -1,0 +1,61 @@
+"""Placing a call through Twilio's SDK: the exact calls.create request (a fake HTTP client)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
+
+import pytest
+
+from tests.support.twilio import FakeTwilioHttp
+from tests.waitingroom.voice.subjects import CLINIC_NUMBER, STAFF_NUMBER
+from waitingroom.voice import calling
+from waitingroom.voice.lifecycle import CallStatus
+
+
+@pytest.fixture
+def fake_http(monkeypatch):
+    http = FakeTwilioHttp(responses=[(201, {"sid": "CA" + "a" * 32, "status": "queued"})])
+    monkeypatch.setattr(calling, "backend", lambda: calling.TwilioVoiceBackend(http_client=http))
+    return http
+
+
+def test_placing_a_call_asks_twilio_to_ring_the_staff_phone_from_the_clinic_number(make_call, fake_http):
+    call = make_call()
+
+    calling.place(call_id=call.pk)
+
+    (request,) = fake_http.requests
+    assert request.method == "POST"
+    assert request.url.endswith("/2010-04-01/Accounts/AC" + "0" * 32 + "/Calls.json")
+    # The SDK sends a list as repeated form fields: encode as it would go on the wire.
+    sent = parse_qs(urlencode(request.data, doseq=True))
+    base = f"https://clinic.example.test/twilio/voice/{call.pk}"
+    assert sent == {
+        "To": [STAFF_NUMBER],
+        "From": [CLINIC_NUMBER],
+        "Url": [f"{base}/answer/"],
+        "Method": ["POST"],
+        "StatusCallback": [f"{base}/status/"],
+        "StatusCallbackEvent": ["initiated", "ringing", "answered", "completed"],
+        "StatusCallbackMethod": ["POST"],
+        "Timeout": [str(calling.STAFF_RING_SECONDS)],
+    }
+    call.refresh_from_db()
+    assert call.staff_call_sid == "CA" + "a" * 32
+
+
+def test_a_call_already_placed_is_not_placed_twice(make_call, fake_http):
+    call = make_call()
+    calling.place(call_id=call.pk)
+    calling.place(call_id=call.pk)
+    assert len(fake_http.requests) == 1
+
+
+def test_twilio_refusing_the_call_ends_it_as_an_error(make_call, monkeypatch, heard):
+    http = FakeTwilioHttp(responses=[(400, {"code": 21211, "message": "Invalid 'To'", "status": 400})])
+    monkeypatch.setattr(calling, "backend", lambda: calling.TwilioVoiceBackend(http_client=http))
+    call = make_call()
+    calling.place(call_id=call.pk)
+    call.refresh_from_db()
+    assert (call.status, call.outcome) == (CallStatus.FAILED, "error")
+    assert heard == [("ended", "failed", "error")]
