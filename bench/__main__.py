@@ -26,7 +26,7 @@ RENDER_SIZES = (10, 100, 1000)
 # reconnect storm alone on one daphne process and spread over two, with the chosen layer; "soak"
 # (never part of the full run: 30 minutes, 2 with --quick) holds sockets under status changes
 # and chat and reports the processes' memory growth.
-SCENARIOS = ("layers", "two_process", "storm2", "capacity", "render", "storm", "soak")
+SCENARIOS = ("layers", "two_process", "storm2", "capacity", "render", "voice", "storm", "soak")
 FULL_RUN = ("layers", "two_process", "storm2", "capacity", "render")
 
 
@@ -89,6 +89,9 @@ def prepare(env: StackEnv, plan, only: tuple[str, ...]) -> dict[str, Any]:
         targets=plan.actions_per_run + 10,
     )
     render_clinics = {n: fixtures.make_render_clinic(n) for n in RENDER_SIZES} if "render" in only else {}
+    from bench import voice
+
+    voice_calls = voice.make_calls(plan.voice_requests + 1) if "voice" in only else []
     html = card_html(visit=Visit.objects.select_related("clinic").get(pk=clinic.targets[0]))
     return {
         "clinic": clinic,
@@ -98,6 +101,7 @@ def prepare(env: StackEnv, plan, only: tuple[str, ...]) -> dict[str, Any]:
         },
         "html": html,
         "layer": settings.CHANNEL_LAYER,
+        "voice_calls": voice_calls,
     }
 
 
@@ -161,6 +165,16 @@ async def run(env: StackEnv, plan, prepared: dict[str, Any], only: tuple[str, ..
         print("  scenario 6: dashboard render ...", flush=True)
         results["render"] = await scenarios.render_run(
             chosen, env=env, render_clinics=prepared["render_clinics"], queries=prepared["queries"], plan=plan
+        )
+    if "voice" in only:
+        from bench import voice
+
+        print(
+            f"  voice webhooks: {plan.voice_requests:,} calls, {plan.voice_rate:g} requests/s ...",
+            flush=True,
+        )
+        results["voice"] = await voice.voice_run(
+            chosen, env=env, calls=prepared["voice_calls"], rate=plan.voice_rate
         )
     if "soak" in only:
         print(

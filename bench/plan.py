@@ -29,6 +29,10 @@ class Plan:
     soak_patients: int = 3000
     soak_rate: float = 5
     soak_chat_rate: float = 2
+    # The voice webhooks (--only voice): this many calls, each gets one answer-TwiML request and
+    # one status callback, sent open loop at `voice_rate` a second.
+    voice_requests: int = 1000
+    voice_rate: float = 50
     profile: bool = False  # py-spy record each daphne during the storm (--profile)
 
     @property
@@ -66,4 +70,5 @@ QUICK = Plan(
     soak_seconds=120,
     soak_warmup_seconds=30,
     soak_patients=300,
+    voice_requests=100,
 )

@@ -127,6 +127,18 @@ def targets(results: dict[str, Any], plan) -> list[dict[str, Any]]:
                 (render["1000"]["p50_ms"] or 1e9) <= 100,
             ),
         ]
+    voice = results.get("voice")
+    if voice:
+        for name, label in (("answer_twiml", "answer TwiML"), ("status_callback", "status callback")):
+            fig = voice[name]
+            rows.append(
+                (
+                    f"Voice webhook, {label}, {voice['rate']:g}/s: p99 (p50 {fig['p50_ms']} ms)",
+                    "<= 50 ms, no errors",
+                    f"{fig['p99_ms']} ms, {fig['errors']} errors",
+                    fig["errors"] == 0 and (fig["p99_ms"] or 1e9) <= 50,
+                )
+            )
     soak = results.get("soak")
     if soak:
         growth = soak["rss_growth_percent"]
@@ -233,6 +245,18 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", "| 6 dashboard render: visits | queries | p50 ms | p99 ms |", "|---:|---:|---:|---:|"]
         for visits, fig in results["render"].items():
             lines.append(f"| {int(visits):,} | {fig['queries']} | {fig['p50_ms']} | {fig['p99_ms']} |")
+    if "voice" in results:
+        lines += [
+            "",
+            "| voice webhook | requests | per second | p50 ms | p99 ms | max ms | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name in ("answer_twiml", "status_callback"):
+            fig = results["voice"][name]
+            lines.append(
+                f"| {name} | {fig['n']:,} | {results['voice']['rate']:g} | {fig['p50_ms']} | {fig['p99_ms']} | "
+                f"{fig['max_ms']} | {fig['errors']} |"
+            )
     if "soak" in results:
         soak = results["soak"]
         growth, rss = soak["rss_growth_percent"], soak["rss_mib"]
