@@ -125,6 +125,12 @@ def test_start_phone_call_in_call_with_a_live_timer_then_the_recording_plays_in_
     time.sleep(1.1)
     after = (timer(expert), timer(client))
     assert before[0] != after[0] and before[1] != after[1], (before, after)
+    # The call's card stands apart from the control bar above it, as every other card does.
+    gap = expert.evaluate(
+        "() => document.querySelector('[data-part=call]').getBoundingClientRect().top"
+        " - document.querySelector('[data-part=status]').getBoundingClientRect().bottom"
+    )
+    assert gap >= 8, gap
     shot(expert, "call_staff_in_call")
     shot(client, "call_client_in_call")
 
@@ -140,6 +146,10 @@ def test_start_phone_call_in_call_with_a_live_timer_then_the_recording_plays_in_
     for page in (expert, client):
         page.wait_for_selector("[data-recording] audio", timeout=LIVE_MS)
     assert off_loop(lambda: Recording.objects.get().status) == Recording.Status.STORED
+    for page in (expert, client):  # a list of players, not of bullets
+        assert (
+            page.eval_on_selector("[data-recordings]", "ul => getComputedStyle(ul).listStyleType") == "none"
+        )
 
     # The player loads nothing until asked (preload="none"): ask for the metadata, as a press on
     # play would, and wait for the duration the browser decoded from the served file.
