@@ -87,6 +87,13 @@ def fetch_recordings() -> FakeTwilioHttp:
     return http
 
 
+def eventually(get, ready, *, seconds: float = LIVE_MS / 1000):
+    deadline = time.monotonic() + seconds
+    while not ready(value := get()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
 def timer(page) -> str:
     return page.inner_text("[data-part='call'] .call-timer")
 
@@ -109,10 +116,12 @@ def test_start_phone_call_in_call_with_a_live_timer_then_the_recording_plays_in_
     # calls.create went out at once (the placing task ran eagerly) to Paula's own phone.
     expert.wait_for_selector("[data-call-words] >> text=Calling your phone…", timeout=LIVE_MS)
     client.wait_for_selector("[data-call-words] >> text=will call you in a moment", timeout=LIVE_MS)
+    # The page may hear of the queued call (published on commit) just before the placing task,
+    # also run on commit, has asked Twilio: wait for the first leg's sid.
+    call = eventually(lambda: off_loop(call_of, consultation), lambda call: call.staff_call_sid)
+    assert call.staff_call_sid == STAFF_LEG
     (create,) = fake_voice.requests
     assert (create.data["To"], create.data["From"]) == (EXPERT_PHONE, VOICE)
-    call = off_loop(call_of, consultation)
-    assert call.staff_call_sid == STAFF_LEG
 
     off_loop(play_until_connected, call.pk)
     for page in (expert, client):
