@@ -12,6 +12,7 @@ import re
 from urllib.parse import parse_qs, urlencode
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -357,3 +358,30 @@ def test_make_run_walks_a_call_to_a_stored_recording_with_the_console_backend(
     assert recording.file.read() == silent_mp3(TALK_SECONDS)
     listed = staff_part(provider, ready, "recordings")
     assert f'src="/consultations/{ready.pk}/recordings/{recording.pk}/"' in listed
+
+
+# --- Calls into the clinic's number -----------------------------------------------------------------
+
+
+def test_an_unknown_caller_hears_the_clinics_line_once(ready, profile, twilio):
+    profile.clinic_phone_line = "+15555550199"
+    profile.save(update_fields=["clinic_phone_line"])
+    said = twilio.inbound(to_number=VOICE, from_number="+12025550111").content.decode()
+    assert "This number is for Clinic A" in said
+    assert said.count("Please call") == 1 and "1 5 5 5 5 5 5 0 1 9 9" in said
+    assert "+15555550199" not in said and not PhoneCall.objects.exists()
+
+
+def test_the_client_calling_back_in_the_window_talks_to_the_expert(ready, provider, twilio):
+    at = ready.starts_at
+    with time_machine.travel(at, tick=False):
+        said = twilio.inbound(to_number=VOICE, from_number=CLIENT_PHONE).content.decode()
+        call = the_call(ready)
+        assert call.direction == PhoneCall.Direction.RETURN and call.staff_number == EXPERT_PHONE
+        assert "<Number" in said and EXPERT_PHONE in said and f'callerId="{VOICE}"' in said
+        twilio.return_call(call)
+    call.refresh_from_db()
+    ready.refresh_from_db()
+    assert (call.status, call.outcome) == (CallStatus.ENDED, Outcome.COMPLETED)
+    assert ready.status == Status.IN_PROGRESS
+    assert Recording.objects.filter(call=call).count() == 1  # announced like an outbound call's
