@@ -168,8 +168,9 @@ def return_route(*, to_number: str, from_number: str, now: datetime) -> voice.In
     match = min(candidates, key=lambda c: abs(c.starts_at - now), default=None) if from_number else None
     line = profile.clinic_phone_line
     if match is None:
-        message = f"This number is for {clinic.name}'s phone consultations. " + (
-            f"Please call {line}." if line else "Please use the link in your booking email."
+        # The bridge reads the clinic's line out after the message (digit by digit): said once.
+        message = f"This number is for {clinic.name}'s phone consultations." + (
+            "" if line else " Please use the link in your booking email."
         )
         return voice.InboundRoute(call_kwargs=None, message=message, clinic_line=line)
     assert match.expert is not None

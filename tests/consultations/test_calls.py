@@ -207,7 +207,7 @@ def test_outside_the_window_the_caller_hears_the_clinics_message(ready):
     for now in (at - timedelta(minutes=16), at + timedelta(minutes=121)):
         found = route(now=now)
         assert found is not None and found.call_kwargs is None
-        assert found.message == f"This number is for Clinic A's phone consultations. Please call {LINE}."
+        assert found.message == "This number is for Clinic A's phone consultations."
         assert found.clinic_line == LINE
 
 

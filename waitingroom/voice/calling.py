@@ -1,14 +1,17 @@
 """Placing a call: the first leg rings the staff member's own phone from the clinic's number; the
 answer TwiML (waitingroom/voice/twiml.py) screens for voicemail, then dials the client.
 
-The backend is settings.VOICE_BACKEND: Twilio's Python SDK in production (tests give it a fake
-HTTP client and assert the exact request), or the console backend for `make run`, which logs what
-Twilio would be asked (a developer plays the callbacks with `manage.py voice_play`)."""
+The backend is settings.VOICE_BACKEND, the bridge's only way to Twilio: it places calls and
+fetches and deletes their recordings (the sweep in waitingroom/voice/recordings.py). Twilio's
+Python SDK in production (tests give it a fake HTTP client and assert the exact requests), or the
+console backend for `make run`, which logs what Twilio would be asked (a developer plays the
+callbacks with `manage.py voice_play`) and hands the sweep a silent MP3 as the recording."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +21,7 @@ from django.utils.module_loading import import_string
 
 from waitingroom.voice.lifecycle import CallStatus, Outcome
 from waitingroom.voice.models import PhoneCall
+from waitingroom.voice.silence import silent_mp3
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +46,64 @@ class CallRequest:
     timeout: int
 
 
+API = "https://api.twilio.com/2010-04-01"
+
+
+def media_url(recording_sid: str) -> str:
+    """A recording's MP3 (not the WAV: about a tenth of the size, and every browser's <audio>
+    plays and seeks it by byte range)."""
+    return f"{API}/Accounts/{settings.TWILIO_ACCOUNT_SID}/Recordings/{recording_sid}.mp3"
+
+
+def _binary_http_client() -> Any:
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.http.response import Response
+
+    class BinaryTwilioHttpClient(TwilioHttpClient):
+        """The SDK's client, keeping a response's bytes (its own turns them into text)."""
+
+        def request(self, method, url, params=None, data=None, headers=None, auth=None, **kwargs):
+            session = self.session
+            assert session is not None  # TwilioHttpClient(pool_connections=True) makes one
+            response = session.request(
+                method.upper(),
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                auth=auth,
+                timeout=kwargs.get("timeout") or self.timeout,
+                allow_redirects=kwargs.get("allow_redirects", False),
+                proxies=self.proxy,
+            )
+            return Response(int(response.status_code), response.content, response.headers)
+
+    return BinaryTwilioHttpClient(timeout=60)
+
+
+def _client(http_client: Any) -> Any:
+    from twilio.rest import Client
+
+    return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
+
+
 class TwilioVoiceBackend:
-    """Production: Twilio Programmable Voice through the SDK."""
+    """Production: Twilio Programmable Voice through the SDK. Its account and token for every
+    request; `http_client` (tests: a fake that records the requests) for all of them, else the
+    SDK's own for calls and a bytes-keeping one for recordings' audio."""
 
     def __init__(self, http_client: Any = None) -> None:
-        from twilio.http.http_client import TwilioHttpClient
-        from twilio.rest import Client
+        self.http_client = http_client
 
-        self.client = Client(
-            settings.TWILIO_ACCOUNT_SID,
-            settings.TWILIO_AUTH_TOKEN,
-            http_client=http_client or TwilioHttpClient(timeout=10),
-        )
+    @cached_property
+    def client(self) -> Any:
+        from twilio.http.http_client import TwilioHttpClient
+
+        return _client(self.http_client or TwilioHttpClient(timeout=10))
+
+    @cached_property
+    def media_client(self) -> Any:
+        return _client(self.http_client or _binary_http_client())
 
     def create_call(self, request: CallRequest) -> str:
         call = self.client.calls.create(
@@ -68,9 +118,35 @@ class TwilioVoiceBackend:
         )
         return str(call.sid)
 
+    def fetch_recording(self, *, recording_sid: str, duration_seconds: int | None) -> bytes | None:
+        """The recording's MP3, or None while Twilio has no file yet (it answers 404 for a while
+        after its callback). Twilio redirects to the media's storage: followed."""
+        response = self.media_client.request("GET", media_url(recording_sid), allow_redirects=True)
+        if response.status_code != 200:
+            if response.status_code != 404:
+                log.warning("Recording %s: Twilio answered %s", recording_sid, response.status_code)
+            return None
+        content = response.content
+        return content if isinstance(content, bytes) else content.encode()
+
+    def delete_recording(self, *, recording_sid: str) -> bool:
+        """Delete Twilio's copy (a 404: already gone). True: nothing is left at Twilio."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            self.media_client.api.v2010.accounts(settings.TWILIO_ACCOUNT_SID).recordings(
+                recording_sid
+            ).delete()
+        except TwilioRestException as refused:
+            if refused.status != 404:
+                raise
+        return True
+
 
 class ConsoleVoiceBackend:
-    """Development: the request goes to the log; `manage.py voice_play <call id>` plays Twilio's side."""
+    """Development: the request goes to the log; `manage.py voice_play <call id>` plays Twilio's
+    side. A played call's recording is silence of the length Twilio announced (so the room's
+    player works), and there is nothing at Twilio to delete."""
 
     def create_call(self, request: CallRequest) -> str:
         sid = f"CA{'0' * 24}{request.to[-8:].rjust(8, '0')}"
@@ -83,8 +159,18 @@ class ConsoleVoiceBackend:
         )
         return sid
 
+    def fetch_recording(self, *, recording_sid: str, duration_seconds: int | None) -> bytes | None:
+        log.warning("Voice recording %s: %s s of silence (console backend)", recording_sid, duration_seconds)
+        return silent_mp3(duration_seconds or 1)
 
-def backend() -> TwilioVoiceBackend | ConsoleVoiceBackend:
+    def delete_recording(self, *, recording_sid: str) -> bool:
+        return False
+
+
+VoiceBackend = TwilioVoiceBackend | ConsoleVoiceBackend
+
+
+def backend() -> VoiceBackend:
     return import_string(settings.VOICE_BACKEND)()
 
 

@@ -5,9 +5,10 @@ deleted from Twilio, and deleted from storage once the subject's retention has p
 - The download is the MP3 (`<RecordingSid>.mp3`), not the WAV: about a tenth of the size
   (a dual-channel WAV is 16-bit PCM, ~115 MB an hour; the MP3 ~15-30 MB), and every browser's
   <audio> plays and seeks it by byte range; the room serves it as audio/mpeg.
-- It goes through the Twilio SDK's client (its account and token, its HTTP client), so tests give
-  it a fake HTTP client and assert the exact GET and DELETE. The SDK's stock HTTP client decodes
-  bodies as text, which breaks audio: BinaryTwilioHttpClient keeps the bytes.
+- The download and the delete go through the voice backend (settings.VOICE_BACKEND,
+  waitingroom/voice/calling.py), like placing the call: Twilio's SDK in production (tests give it
+  a fake HTTP client and assert the exact GET and DELETE), silence of the announced length from
+  the console backend of `make run` (nothing to delete there).
 - Twilio may answer 404 for a while after its callback: the row is due again after 15 s, 30 s,
   60 s, 120 s (capped), and FAILED once FAIL_AFTER has passed since it was announced.
 - A sweep claims due rows with SKIP LOCKED and moves their due time past the download (a lease)
@@ -26,7 +27,6 @@ import logging
 import secrets
 import tempfile
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -34,6 +34,7 @@ from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from waitingroom.voice import calling
 from waitingroom.voice.models import PhoneCall, Recording
 
 log = logging.getLogger(__name__)
@@ -44,51 +45,10 @@ MAX_RETRY_SECONDS = 120
 # A claimed row is due again after this long if its sweep never finished (the worker died).
 LEASE = timedelta(minutes=2)
 BATCH = 20
-API = "https://api.twilio.com/2010-04-01"
-
-
-def media_url(recording_sid: str) -> str:
-    return f"{API}/Accounts/{settings.TWILIO_ACCOUNT_SID}/Recordings/{recording_sid}.mp3"
 
 
 def storage() -> Storage:
     return storages["default"]
-
-
-def _binary_http_client() -> Any:
-    from twilio.http.http_client import TwilioHttpClient
-    from twilio.http.response import Response
-
-    class BinaryTwilioHttpClient(TwilioHttpClient):
-        """The SDK's client, keeping a response's bytes (its own turns them into text)."""
-
-        def request(self, method, url, params=None, data=None, headers=None, auth=None, **kwargs):
-            session = self.session
-            assert session is not None  # TwilioHttpClient(pool_connections=True) makes one
-            response = session.request(
-                method.upper(),
-                url,
-                params=params,
-                data=data,
-                headers=headers,
-                auth=auth,
-                timeout=kwargs.get("timeout") or self.timeout,
-                allow_redirects=kwargs.get("allow_redirects", False),
-                proxies=self.proxy,
-            )
-            return Response(int(response.status_code), response.content, response.headers)
-
-    return BinaryTwilioHttpClient(timeout=60)
-
-
-def twilio_client(http_client: Any = None) -> Any:
-    from twilio.rest import Client
-
-    return Client(
-        settings.TWILIO_ACCOUNT_SID,
-        settings.TWILIO_AUTH_TOKEN,
-        http_client=http_client or _binary_http_client(),
-    )
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -115,19 +75,19 @@ def _claim(now: datetime) -> list[int]:
     return ids
 
 
-def fetch_due(*, now: datetime, http_client: Any = None) -> int:
+def fetch_due(*, now: datetime, voice: calling.VoiceBackend | None = None) -> int:
     """Fetch (or finish deleting at Twilio) every due recording; returns how many were handled."""
     ids = _claim(now)
     if not ids:
         return 0
-    client = twilio_client(http_client)
+    voice = voice or calling.backend()
     for recording_id in ids:
         recording = Recording.objects.select_related("call").get(pk=recording_id)
         try:
             if recording.status == Recording.Status.PENDING:
-                _fetch_one(client, recording, now=now)
+                _fetch_one(voice, recording, now=now)
             else:
-                _delete_at_twilio(client, recording, now=now)
+                _delete_at_twilio(voice, recording)
         except Exception:
             # One recording's trouble (the network, storage) must not stop the others: it is due
             # again after its backoff, and fails at FAIL_AFTER like a 404.
@@ -136,14 +96,13 @@ def fetch_due(*, now: datetime, http_client: Any = None) -> int:
     return len(ids)
 
 
-def _fetch_one(client: Any, recording: Recording, *, now: datetime) -> None:
-    response = client.request("GET", media_url(recording.recording_sid), allow_redirects=True)
-    if response.status_code != 200:
-        if response.status_code != 404:
-            log.warning("Recording %s: Twilio answered %s", recording.recording_sid, response.status_code)
+def _fetch_one(voice: calling.VoiceBackend, recording: Recording, *, now: datetime) -> None:
+    content = voice.fetch_recording(
+        recording_sid=recording.recording_sid, duration_seconds=recording.duration_seconds
+    )
+    if content is None:  # not ready yet at Twilio
         _not_ready(recording.pk, now=now)
         return
-    content = response.content if isinstance(response.content, bytes) else response.content.encode()
     name = _store(recording, content)
     with transaction.atomic():
         locked = Recording.objects.select_for_update().select_related("call").get(pk=recording.pk)
@@ -159,7 +118,7 @@ def _fetch_one(client: Any, recording: Recording, *, now: datetime) -> None:
         locked.save(update_fields=["status", "file", "size", "stored_at", "attempts", "next_try_at"])
         _tell(locked)
     if settings.VOICE_DELETE_FROM_TWILIO:
-        _delete_at_twilio(client, locked, now=now)
+        _delete_at_twilio(voice, locked)
 
 
 def _store(recording: Recording, content: bytes) -> str:
@@ -192,19 +151,13 @@ def _not_ready(recording_id: int, *, now: datetime) -> None:
         recording.save(update_fields=["attempts", "next_try_at"])
 
 
-def _delete_at_twilio(client: Any, recording: Recording, *, now: datetime) -> None:
-    """Twilio's copy goes once ours is stored (a 404: already gone)."""
-    from twilio.base.exceptions import TwilioRestException
-
+def _delete_at_twilio(voice: calling.VoiceBackend, recording: Recording) -> None:
+    """Twilio's copy goes once ours is stored (the backend treats a 404 as already gone)."""
     if not settings.VOICE_DELETE_FROM_TWILIO:
         Recording.objects.filter(pk=recording.pk).update(next_try_at=None)
         return
-    try:
-        client.api.v2010.accounts(settings.TWILIO_ACCOUNT_SID).recordings(recording.recording_sid).delete()
-    except TwilioRestException as refused:
-        if refused.status != 404:
-            raise
-    Recording.objects.filter(pk=recording.pk).update(deleted_from_twilio=True, next_try_at=None)
+    deleted = voice.delete_recording(recording_sid=recording.recording_sid)
+    Recording.objects.filter(pk=recording.pk).update(deleted_from_twilio=deleted, next_try_at=None)
 
 
 # --- Retention -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.twilio import FakeTwilioHttp, RecordedRequest
-from waitingroom.voice import recordings
+from waitingroom.voice import calling, recordings
 from waitingroom.voice.models import PhoneCall, Recording
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -78,6 +78,11 @@ def recording(call):
     )
 
 
+def twilio(http) -> calling.TwilioVoiceBackend:
+    """The production backend with a fake HTTP client (or the production client, faked below)."""
+    return calling.TwilioVoiceBackend(http_client=http)
+
+
 def _requests(http: FakeTwilioHttp) -> list[tuple[str, str]]:
     return [(r.method, r.url) for r in http.requests]
 
@@ -85,7 +90,7 @@ def _requests(http: FakeTwilioHttp) -> list[tuple[str, str]]:
 def test_a_due_recording_is_downloaded_stored_and_deleted_from_twilio(recording, media):
     http = FakeTwilioHttp(responses=[(200, AUDIO), (204, b"")])
 
-    assert recordings.fetch_due(now=NOW, http_client=http) == 1
+    assert recordings.fetch_due(now=NOW, voice=twilio(http)) == 1
 
     assert _requests(http) == [("GET", MEDIA_URL), ("DELETE", DELETE_URL)]
     assert all(r.auth == (ACCOUNT, "test-auth-token-0123456789abcdef") for r in http.requests)
@@ -107,18 +112,18 @@ def test_not_ready_twice_then_fetched_with_backoff(recording, media):
         responses=[(404, {"status": 404}), (404, {"status": 404}), (200, AUDIO), (204, b"")]
     )
 
-    recordings.fetch_due(now=NOW, http_client=http)
+    recordings.fetch_due(now=NOW, voice=twilio(http))
     recording.refresh_from_db()
     assert recording.status == Recording.Status.PENDING
     assert recording.next_try_at == NOW + timedelta(seconds=15)
-    assert recordings.fetch_due(now=NOW + timedelta(seconds=10), http_client=http) == 0  # not due yet
+    assert recordings.fetch_due(now=NOW + timedelta(seconds=10), voice=twilio(http)) == 0  # not due yet
 
-    recordings.fetch_due(now=NOW + timedelta(seconds=15), http_client=http)
+    recordings.fetch_due(now=NOW + timedelta(seconds=15), voice=twilio(http))
     recording.refresh_from_db()
     assert recording.next_try_at == NOW + timedelta(seconds=15 + 30)
     assert heard == []
 
-    recordings.fetch_due(now=NOW + timedelta(seconds=45), http_client=http)
+    recordings.fetch_due(now=NOW + timedelta(seconds=45), voice=twilio(http))
     recording.refresh_from_db()
     assert recording.status == Recording.Status.STORED
     assert _requests(http) == [("GET", MEDIA_URL)] * 3 + [("DELETE", DELETE_URL)]
@@ -134,13 +139,13 @@ def test_still_not_ready_ten_minutes_after_the_announcement_is_failed(recording,
     Recording.objects.filter(pk=recording.pk).update(next_try_at=later)
     http = FakeTwilioHttp(responses=[(404, {"status": 404})])
 
-    recordings.fetch_due(now=later, http_client=http)
+    recordings.fetch_due(now=later, voice=twilio(http))
 
     recording.refresh_from_db()
     assert recording.status == Recording.Status.FAILED
     assert recording.next_try_at is None
     assert heard == [(recording.call_id, "progress")]
-    assert recordings.fetch_due(now=later + timedelta(hours=1), http_client=http) == 0
+    assert recordings.fetch_due(now=later + timedelta(hours=1), voice=twilio(http)) == 0
     assert not media.exists() or not any(media.rglob("*.mp3"))
 
 
@@ -151,10 +156,10 @@ def test_two_sweeps_at_once_fetch_once(recording, media):
         # Another sweep runs while the first one downloads: the row is claimed (its lease moved
         # its due time), so the second finds nothing to do.
         if request.method == "GET" and not second:
-            second.append(recordings.fetch_due(now=NOW, http_client=FakeTwilioHttp()))
+            second.append(recordings.fetch_due(now=NOW, voice=twilio(FakeTwilioHttp())))
 
     http = FakeTwilioHttp(responses=[(200, AUDIO), (204, b"")], on_request=meanwhile)
-    recordings.fetch_due(now=NOW, http_client=http)
+    recordings.fetch_due(now=NOW, voice=twilio(http))
 
     assert second == [0]
     assert _requests(http) == [("GET", MEDIA_URL), ("DELETE", DELETE_URL)]
@@ -192,7 +197,7 @@ def test_with_the_setting_off_twilio_keeps_its_copy(recording, media, settings):
     settings.VOICE_DELETE_FROM_TWILIO = False
     http = FakeTwilioHttp(responses=[(200, AUDIO)])
 
-    recordings.fetch_due(now=NOW, http_client=http)
+    recordings.fetch_due(now=NOW, voice=twilio(http))
 
     assert _requests(http) == [("GET", MEDIA_URL)]
     recording.refresh_from_db()
@@ -204,13 +209,13 @@ def test_with_the_setting_off_twilio_keeps_its_copy(recording, media, settings):
 def test_a_refused_delete_is_tried_again_later(recording, media):
     http = FakeTwilioHttp(responses=[(200, AUDIO), (500, {"status": 500, "message": "oops"}), (204, b"")])
 
-    recordings.fetch_due(now=NOW, http_client=http)
+    recordings.fetch_due(now=NOW, voice=twilio(http))
     recording.refresh_from_db()
     assert recording.status == Recording.Status.STORED
     assert not recording.deleted_from_twilio
     assert recording.next_try_at is not None
 
-    recordings.fetch_due(now=recording.next_try_at, http_client=http)
+    recordings.fetch_due(now=recording.next_try_at, voice=twilio(http))
     recording.refresh_from_db()
     assert recording.deleted_from_twilio
     assert _requests(http) == [("GET", MEDIA_URL), ("DELETE", DELETE_URL), ("DELETE", DELETE_URL)]
@@ -219,7 +224,7 @@ def test_a_refused_delete_is_tried_again_later(recording, media):
 def test_recordings_past_the_clinics_retention_are_deleted(
     recording, media, call, clinic_a, django_capture_on_commit_callbacks
 ):
-    recordings.fetch_due(now=NOW, http_client=FakeTwilioHttp(responses=[(200, AUDIO), (204, b"")]))
+    recordings.fetch_due(now=NOW, voice=twilio(FakeTwilioHttp(responses=[(200, AUDIO), (204, b"")])))
     recording.refresh_from_db()
     stored = media / recording.file.name
     heard.clear()
@@ -253,12 +258,11 @@ def test_the_production_http_client_keeps_the_audio_bytes():
             asked.append({"method": method, "url": url, **kwargs})
             return Answer()
 
-    http = recordings._binary_http_client()
+    http = calling._binary_http_client()
     http.session = Session()
-    response = recordings.twilio_client(http).request("GET", MEDIA_URL, allow_redirects=True)
+    fetched = twilio(http).fetch_recording(recording_sid=SID, duration_seconds=95)
 
-    assert response.status_code == 200
-    assert response.content == AUDIO
+    assert fetched == AUDIO
     assert asked[0]["method"] == "GET"
     assert asked[0]["url"] == MEDIA_URL
     assert asked[0]["auth"] == (ACCOUNT, "test-auth-token-0123456789abcdef")
