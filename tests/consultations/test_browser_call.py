@@ -83,7 +83,7 @@ def play_the_end(call_id: int) -> None:
 def fetch_recordings() -> FakeTwilioHttp:
     """The beat's fetch sweep, Twilio answering the download with a real (silent) MP3."""
     http = FakeTwilioHttp(responses=[(200, silent_mp3(RECORDED_SECONDS)), (204, b"")])
-    assert recordings.fetch_due(now=timezone.now(), http_client=http) == 1
+    assert recordings.fetch_due(now=timezone.now(), voice=TwilioVoiceBackend(http_client=http)) == 1
     return http
 
 
