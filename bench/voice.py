@@ -134,9 +134,16 @@ async def voice_run(kind: str, *, env: StackEnv, calls: list[tuple[int, str]], r
     }
     server = Daphne(name="voice", port=port, env=server_env).start()
     try:
-        # Warm the process (imports, templates, the pool) outside the figures.
+        # Warm the process outside the figures: imports, templates, the connection pool, and the
+        # publisher's connection to Redis (the first push opens it: about 300 ms in which the
+        # callbacks behind it queued, which a running server has long paid).
         warm = calls[0]
         await _post(port, f"/twilio/voice/{warm[0]}/answer/", {**base, "CallSid": warm[1]})
+        await _post(
+            port,
+            f"/twilio/voice/{warm[0]}/status/",
+            {**base, "CallSid": warm[1], "CallStatus": "in-progress"},
+        )
         measured = calls[1:]
         answer = await _phase(
             port,
