@@ -20,10 +20,11 @@ from consultations import booking, services, slots
 from consultations.lifecycle import NEW, Actor, Event, transition
 from consultations.models import BookingQuestion, Consultation, ConsultationProfile
 from scheduling.models import Requester, Service
-from waitingroom.models import Clinic
+from waitingroom.models import Clinic, StaffPhone
 
 DEMO_CLIENTS = "@demo-client.example"
 VOICE_NUMBER = "+15555550100"
+DEMO_EXPERT_PHONE = "+15555550111"
 QUESTIONS = [
     ("pet_name", "Your animal's name", "text", "", True),
     ("species", "Species", "choice", "Dog\nCat\nRabbit\nBird\nOther", True),
@@ -55,8 +56,14 @@ def seed(clinic: Clinic) -> None:
                 "position": position,
             },
         )
+    expert = get_user_model().objects.get(username="provider")
+    # The demo expert's own phone, already verified, so Start Phone Call works at once under
+    # `make run` (the console voice backend calls nobody).
+    StaffPhone.objects.update_or_create(
+        user=expert, defaults={"number": DEMO_EXPERT_PHONE, "verified_at": timezone.now()}
+    )
     if not Consultation.objects.filter(clinic=clinic, client_email__endswith=DEMO_CLIENTS).exists():
-        seed_consultations(clinic, get_user_model().objects.get(username="provider"), service)
+        seed_consultations(clinic, expert, service)
 
 
 def _email(name: str) -> str:

@@ -81,6 +81,10 @@ def test_seed_gives_the_demo_clinic_phone_consultations_in_each_status(settings)
     assert set(consultations.values_list("status", flat=True)) == set(Status)
     assert consultations.filter(status=Status.COMPLETED, is_open=False).exists()  # a Locked room
     assert ConsultationProfile.objects.get(clinic=clinic).voice_number
+    # The demo expert can start a phone call at once: their number is verified.
+    from waitingroom.models import StaffPhone
+
+    assert StaffPhone.objects.get(user__username="provider").is_verified
     # The Available consultation's client has an earlier one with a note: the room shows a history.
     available = consultations.get(status=Status.AVAILABLE)
     earlier = consultations.get(requester=available.requester, status=Status.COMPLETED)
