@@ -336,6 +336,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 86400.0,
         "options": {"expires": 3600},
     },
+    "voice-calls-sweep": {
+        "task": "waitingroom.voice.calls_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
 }
 # How long the access trail (waitingroom/audit/) keeps an entry: 6 years by default (HIPAA's
 # documentation retention, 45 CFR 164.316(b)(2)).

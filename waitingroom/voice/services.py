@@ -103,6 +103,32 @@ def call_failed(*, call_id: int, outcome: str) -> PhoneCall:
     return call
 
 
+# A call still QUEUED this long was never placed (its task was lost with a worker, or never ran):
+# it fails, so the screens offer Retry, instead of blocking its subject's next call for ever.
+# Placing it again instead could ring the staff member twice if the first attempt is still on
+# its way to Twilio.
+UNPLACED_AFTER = timedelta(minutes=2)
+# A call Twilio never reported as finished (its last callback lost) ends after this.
+UNFINISHED_AFTER = timedelta(hours=4)
+
+
+def calls_sweep(*, now: datetime) -> int:
+    """Beat: fail calls that were never placed and end calls whose end Twilio never reported.
+    Each is decided under its own lock by call_failed (a callback arriving meanwhile wins)."""
+    stale = list(
+        PhoneCall.objects.filter(status=CallStatus.QUEUED, created_at__lte=now - UNPLACED_AFTER)
+        .values_list("pk", flat=True)
+        .union(
+            PhoneCall.objects.exclude(status__in=FINAL)
+            .filter(created_at__lte=now - UNFINISHED_AFTER)
+            .values_list("pk", flat=True)
+        )
+    )
+    for call_id in stale:
+        call_failed(call_id=call_id, outcome=Outcome.ERROR)
+    return len(stale)
+
+
 # --- Twilio's callbacks ------------------------------------------------------------------------
 # Each one is kept once (PhoneCallEvent: a repeat changes nothing) and may only move the call
 # forward (lifecycle.moves_forward: a late "ringing" after "completed" changes nothing). They run

@@ -31,3 +31,13 @@ def recordings_purge() -> None:
     from waitingroom.voice import recordings
 
     recordings.purge_expired(now=timezone.now())
+
+
+@shared_task(name="waitingroom.voice.calls_sweep")
+def calls_sweep() -> None:
+    """Beat (every 30 s): calls never placed, or never reported finished, end as failed."""
+    from django.utils import timezone
+
+    from waitingroom.voice import services
+
+    services.calls_sweep(now=timezone.now())

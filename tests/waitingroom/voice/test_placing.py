@@ -59,3 +59,27 @@ def test_twilio_refusing_the_call_ends_it_as_an_error(make_call, monkeypatch, he
     call.refresh_from_db()
     assert (call.status, call.outcome) == (CallStatus.FAILED, "error")
     assert heard == [("ended", "failed", "error")]
+
+
+def test_a_call_never_placed_fails_after_two_minutes_so_its_subject_can_call_again(make_call, heard):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from waitingroom.voice import services
+
+    now = timezone.now()
+    lost = make_call(created_at=now - timedelta(minutes=3))  # its task was lost with a worker
+    assert services.calls_sweep(now=now - timedelta(minutes=1, seconds=59)) == 0  # not yet
+    assert services.calls_sweep(now=now) == 1
+    lost.refresh_from_db()
+    assert (lost.status, lost.outcome) == (CallStatus.FAILED, "error") and heard == [
+        ("ended", "failed", "error")
+    ]
+    # A call ringing for hours (Twilio's last callback lost) ends too; a fresh one is left alone.
+    ringing = make_call(status=CallStatus.CALLING_STAFF, created_at=now - timedelta(hours=5))
+    fresh = make_call(status=CallStatus.CALLING_STAFF, subject="consultation:2", created_at=now)
+    assert services.calls_sweep(now=now) == 1
+    ringing.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (ringing.status, fresh.status) == (CallStatus.FAILED, CallStatus.CALLING_STAFF)
