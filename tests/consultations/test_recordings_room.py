@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from consultations.models import ConsultationProfile
 from tests.conftest import client_for
+from tests.waitingroom.voice.subjects import call_kwargs
 from waitingroom.audit.models import AccessEvent
 from waitingroom.voice.models import PhoneCall, Recording
 
@@ -24,16 +25,8 @@ AUDIO = b"ID3\x04\x00\x00" + bytes(range(256)) * 20
 @pytest.fixture
 def call(claimed, provider):
     return PhoneCall.objects.create(
-        clinic=claimed.clinic,
-        subject=f"consultation:{claimed.pk}",
-        staff=provider,
-        staff_number="+15550000001",
-        client_number="+15550000002",
-        from_number="+15550000003",
-        client_first_name="Casey",
-        service_label="Phone consultation",
-        record=True,
-        status="ended",
+        **call_kwargs(claimed.clinic, provider)
+        | {"subject": f"consultation:{claimed.pk}", "status": "ended"},
         created_at=timezone.now() - timedelta(minutes=30),
     )
 

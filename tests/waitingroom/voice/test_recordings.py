@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.twilio import FakeTwilioHttp, RecordedRequest
+from tests.waitingroom.voice.subjects import call_kwargs
 from waitingroom.voice import calling, recordings
 from waitingroom.voice.models import PhoneCall, Recording
 
@@ -57,17 +58,7 @@ def media(tmp_path) -> Path:
 @pytest.fixture
 def call(clinic_a, provider):
     return PhoneCall.objects.create(
-        clinic=clinic_a,
-        subject="consultation:7",
-        staff=provider,
-        staff_number="+15550000001",
-        client_number="+15550000002",
-        from_number="+15550000003",
-        client_first_name="Casey",
-        service_label="Phone consultation",
-        record=True,
-        status="ended",
-        created_at=NOW - timedelta(minutes=20),
+        **call_kwargs(clinic_a, provider), status="ended", created_at=NOW - timedelta(minutes=20)
     )
 
 
