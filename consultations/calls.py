@@ -58,6 +58,13 @@ def profile_of(clinic_id: int) -> ConsultationProfile | None:
     return ConsultationProfile.objects.filter(clinic_id=clinic_id).first()
 
 
+def clinic_voice_number(clinic_id: int) -> str:
+    """settings.VOICE_CLINIC_NUMBER: the clinic's voice number, "" when it has none (the waiting
+    room's Switch to phone calls from it, and may not import this app)."""
+    profile = profile_of(clinic_id)
+    return profile.voice_number if profile is not None else ""
+
+
 def _call_kwargs(
     consultation: Consultation, *, staff: User, staff_number: str, profile: ConsultationProfile
 ) -> dict:

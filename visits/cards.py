@@ -33,10 +33,12 @@ from visits.lifecycle import (
     allowed_events,
     chat_allowed,
     phase_of,
+    phone_switch_refusal,
 )
 from visits.models import CallParticipant, IntakeField, Visit
 from waitingroom.models import Clinic
 from waitingroom.outbox.models import SmsMessage
+from waitingroom.voice.lifecycle import ACTIVE, CallStatus, Outcome
 
 # Staff buttons per lifecycle event, in card order: (label, style).
 STAFF_ACTIONS: dict[Event, tuple[str, str]] = {
@@ -68,6 +70,13 @@ COLUMNS = (
     "verified_phone",
     "call_failed_at",
     "unread_by_staff",
+    # Switch to phone: the latest phone call, joined in the same query (visits/phone.py).
+    "phone_call__status",
+    "phone_call__outcome",
+    "phone_call__connected_at",
+    "phone_call__duration_seconds",
+    "phone_call__staff__first_name",
+    "phone_call__staff__username",
 )
 
 
@@ -85,6 +94,12 @@ class CardData:
     verified_phone: str
     call_failed_at: datetime | None
     unread_by_staff: int
+    phone_status: str | None
+    phone_outcome: str | None
+    phone_connected_at: datetime | None
+    phone_duration: int | None
+    phone_staff_first_name: str | None
+    phone_staff_username: str | None
     in_call: list[str] = field(default_factory=list)  # staff names, in joining order
     in_call_ids: list[int] = field(default_factory=list)  # their user ids
 
@@ -100,6 +115,64 @@ class CardData:
     def since(self) -> datetime:
         waiting_phase = self.phase in (Phase.GETTING_READY, Phase.READY)
         return self.arrived_at if waiting_phase else self.status_changed_at
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneState:
+    """The card's line for the visit's phone call, in words (the template compares no status)."""
+
+    words: str
+    since: int | None = None  # connected: the timer runs from here (lib/format.js clock())
+    failed: bool = False
+
+
+def phone_state(card: CardData) -> PhoneState | None:
+    if card.phone_status is None:
+        return None
+    status = CallStatus(card.phone_status)
+    staff = card.phone_staff_first_name or card.phone_staff_username or "the staff member"
+    if status == CallStatus.IN_CALL:
+        assert card.phone_connected_at is not None
+        return PhoneState("On the phone", since=int(card.phone_connected_at.timestamp()))
+    if status == CallStatus.ENDED:
+        duration = card.phone_duration
+        return PhoneState("Phone call ended" + (f" ({clock(duration)})" if duration is not None else ""))
+    if status == CallStatus.FAILED:
+        outcome = Outcome(card.phone_outcome or Outcome.ERROR)
+        return PhoneState(PHONE_FAILURES.get(outcome, outcome.label).format(staff=staff), failed=True)
+    return PhoneState(
+        {
+            CallStatus.QUEUED: "Calling {staff}'s phone…",
+            CallStatus.CALLING_STAFF: "Calling {staff}'s phone…",
+            CallStatus.SCREENING: "Waiting for {staff} to press 1…",
+            CallStatus.CONNECTING_CLIENT: "Connecting the patient…",
+        }[status].format(staff=staff)
+    )
+
+
+# The bridge's outcomes (waitingroom.voice.lifecycle.Outcome) in the waiting room's words; the
+# others keep the bridge's.
+PHONE_FAILURES = {
+    Outcome.STAFF_NO_ANSWER: "{staff}'s phone did not answer",
+    Outcome.CLIENT_BUSY: "The patient's line was busy",
+    Outcome.CLIENT_NO_ANSWER: "The patient did not answer the phone",
+    Outcome.CLIENT_FAILED: "The call to the patient could not be made",
+}
+
+
+def clock(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def may_switch_to_phone(card: CardData) -> bool:
+    """Switch to phone on this card: the visit allows it (the server still refuses a staff member
+    without a verified phone, or a clinic without a voice number, in words)."""
+    return not phone_switch_refusal(
+        card.status,
+        verified_phone=bool(card.verified_phone),
+        call_failed=card.call_failed_at is not None,
+        phone_ringing=card.phone_status in ACTIVE,
+    )
 
 
 @dataclass
@@ -165,6 +238,8 @@ class Renderer:
             actions=actions(card.status),
             chat=chat_allowed(card.status),
             prefix=self.prefix,
+            phone=phone_state(card),
+            may_phone=may_switch_to_phone(card),
         )
 
 

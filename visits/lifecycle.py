@@ -105,6 +105,8 @@ class Event(StrEnum):
     RETURN = "return"  # patient: back on the wait screen after going offline / being recalled
     # system: the appointment the patient came for was cancelled or moved before it began
     WITHDRAW = "withdraw"
+    # system: the phone call staff switched the visit to connected (visits/phone.py)
+    PHONE_CONNECTED = "phone_connected"
 
 
 class Actor(StrEnum):
@@ -126,6 +128,9 @@ _GETTING_READY = (S.CONNECTING, S.MEDIA_BLOCKED)
 _WAITING_ROOM = (S.CONNECTING, S.MEDIA_BLOCKED, S.WAITING, S.OFFLINE, S.RECALLED)
 _IN_CALL = (S.IN_CALL, S.AWAY)
 _IN_PROGRESS = (S.IN_CALL, S.AVAILABLE, S.AWAY)
+# Where Switch to phone may be pressed (visits/phone.py): a call phase, Recents, or the queue after
+# a failed video call; a connected phone call is a call, so each of them moves to in_call.
+PHONE_STATUSES = (*_IN_PROGRESS, S.DISCONNECTED, S.WAITING, S.OFFLINE, S.RECALLED)
 
 
 def _rows() -> list[Transition]:
@@ -162,6 +167,7 @@ def _rows() -> list[Transition]:
     rows += [Transition(s, E.END, S.COMPLETED, A.STAFF) for s in _IN_PROGRESS]
     rows += [Transition(s, E.SEND_BACK, S.WAITING, A.STAFF) for s in _IN_PROGRESS]
     rows += [Transition(s, E.CONNECTION_LOST, S.DISCONNECTED, A.SYSTEM) for s in _IN_PROGRESS]
+    rows += [Transition(s, E.PHONE_CONNECTED, S.IN_CALL, A.SYSTEM) for s in PHONE_STATUSES]
     return rows
 
 
@@ -192,6 +198,18 @@ def allowed_events(status: str, actor: str) -> set[Event]:
 
 def phase_of(status: str) -> Phase:
     return PHASE_OF[Status(status)]
+
+
+def phone_switch_refusal(status: str, *, verified_phone: bool, call_failed: bool, phone_ringing: bool) -> str:
+    """Why the visit can't be switched to the phone now, in plain words ("" when it can): the
+    card's Switch to phone and the service (visits/phone.py) ask this one rule."""
+    if Status(status) not in PHONE_STATUSES or (Status(status) in _WAITING_ROOM and not call_failed):
+        return "Switch to phone is for a visit in a call, or whose video call could not connect."
+    if not verified_phone:
+        return "The patient has not verified a mobile number, so the visit can't move to the phone."
+    if phone_ringing:
+        return "A phone call is already ringing or connected for this visit."
+    return ""
 
 
 def chat_allowed(status: str) -> bool:
@@ -235,4 +253,5 @@ EVENT_VERBS = {
     E.RECALL: "recall",
     E.RETURN: "return to",
     E.WITHDRAW: "withdraw the appointment of",
+    E.PHONE_CONNECTED: "connect by phone",
 }

@@ -93,6 +93,13 @@ class Visit(models.Model):
     last_recall_sms = models.ForeignKey(
         "waitingroom.SmsMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Switch to phone (visits/phone.py): the visit's latest phone call through the bridge (the card
+    # shows its state, read in the card's own query) and, while it is connected, since when: the
+    # patient may close the browser then, so presence neither drops nor idles the visit.
+    phone_call = models.ForeignKey(
+        "waitingroom.PhoneCall", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    on_phone_since = models.DateTimeField(null=True, blank=True)
     participants: models.ManyToManyField[User, CallParticipant] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CallParticipant", related_name="visits_in_call", blank=True
     )

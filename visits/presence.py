@@ -226,8 +226,8 @@ def _claim(queryset: QuerySet, apply: Callable[[Visit, datetime], None], now: da
 def _grace_passed(visit: Visit, now: datetime) -> None:
     visit.grace_due_at = None
     visit.save(update_fields=["grace_due_at"])
-    if visit.open_sockets > 0:
-        return
+    if visit.open_sockets > 0 or visit.on_phone_since is not None:
+        return  # back in time, or talking on the phone (the browser may well be closed)
     if visit.status in IN_PROGRESS_STATUSES:
         apply_event(visit, Event.CONNECTION_LOST, Actor.SYSTEM, now=now)
     elif visit.status == Status.WAITING and visit.verified_phone and visit.clinic.offline_queueing:
@@ -253,7 +253,7 @@ def _hold_passed(visit: Visit, now: datetime) -> None:
 def _idle_passed(visit: Visit, now: datetime) -> None:
     visit.idle_due_at = None
     visit.save(update_fields=["idle_due_at"])
-    if visit.status == Status.IN_CALL:
+    if visit.status == Status.IN_CALL and visit.on_phone_since is None:  # a phone call is activity
         apply_event(visit, Event.IDLE, Actor.SYSTEM, now=now)
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visits import cards, chat, offline, selectors, services
+from visits import cards, chat, offline, phone, selectors, services
 from visits.forms import BroadcastForm, ChatForm, first_error
 from visits.lifecycle import TransitionRefused
 from visits.models import CallParticipant, Visit
@@ -32,6 +32,7 @@ ACTIONS = {
     "cancel": services.visit_cancel,
     "call_back": services.visit_call_back,
     "recall": offline.visit_recall,
+    "switch_to_phone": lambda *, visit_id, user: phone.visit_switch_to_phone(visit_id=visit_id, by=user),
 }
 
 
@@ -119,6 +120,7 @@ def visit_action(request: StaffRequest, slug: str, visit_id: int, action: str) -
         services.NotInCall,
         services.CallFull,
         offline.RecallRefused,
+        phone.PhoneRefused,
     ) as refused:
         if wants_json(request):
             return JsonResponse({"ok": False, "error": str(refused)}, status=409)

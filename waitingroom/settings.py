@@ -440,7 +440,13 @@ BUSY_TIME_SOURCES = ["consultations.selectors.busy_times"]
 REQUESTER_PAGE_SECTIONS = ["consultations.public.requester_section"]
 # The apps a phone call can belong to (waitingroom/voice/): the subject's kind -> a callable
 # (call, *, what) told of every change of the call, inside the transaction that made it.
-VOICE_SUBJECTS = {"consultation": "consultations.calls.call_changed"}
+VOICE_SUBJECTS = {
+    "consultation": "consultations.calls.call_changed",
+    "visit": "visits.phone.call_changed",  # Switch to phone on a waiting-room card
+}
+# The clinic's voice number, for apps below the one that keeps it (visits' Switch to phone): a
+# callable(clinic_id) -> E.164 number, "" when the clinic has none.
+VOICE_CLINIC_NUMBER = "consultations.calls.clinic_voice_number"
 # Recordings (waitingroom/voice/recordings.py): Twilio's copy is deleted once ours is stored; how
 # many days a clinic keeps them is its own setting, read through a callable(clinic_id) -> days or
 # None (keep), since the bridge can't import the app that holds it.

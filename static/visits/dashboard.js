@@ -65,6 +65,8 @@ function tick() {
   board.querySelectorAll("[data-visit]").forEach((card) => {
     const elapsed = now - Number(card.dataset.since);
     card.querySelector("[data-elapsed]").textContent = clock(elapsed);
+    // Switch to phone: the connected phone call's own timer.
+    card.querySelectorAll("[data-phone-since]").forEach((t) => { t.textContent = clock(now - Number(t.dataset.phoneSince)); });
     const waiting = isWaitingPhase(card.dataset.phase);
     card.classList.toggle("wait-red", waiting && elapsed >= RED);
     card.classList.toggle("wait-amber", waiting && elapsed >= AMBER && elapsed < RED);

@@ -58,6 +58,13 @@ media_blocked       withdraw          cancelled         system
 waiting             withdraw          cancelled         system
 offline             withdraw          cancelled         system
 recalled            withdraw          cancelled         system
+in_call             phone_connected   in_call           system
+available           phone_connected   in_call           system
+away                phone_connected   in_call           system
+disconnected        phone_connected   in_call           system
+waiting             phone_connected   in_call           system
+offline             phone_connected   in_call           system
+recalled            phone_connected   in_call           system
 """
 ALLOWED = expected_table(EXPECTED, Status, Event, Actor)
 
