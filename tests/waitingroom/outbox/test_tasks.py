@@ -21,17 +21,16 @@ def test_a_worker_registers_them_by_those_names():
         "import django; django.setup()\n"
         "from waitingroom.celery import app\n"
         "app.loader.import_default_modules()\n"
-        "print(sorted(name for name in app.tasks if name.startswith('waitingroom.')))\n"
+        "print(' '.join(sorted(app.tasks)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     )
-    assert result.stdout.split("\n")[-2] == str(
-        [
-            "waitingroom.audit.tasks.purge_access_events",
-            "waitingroom.outbox.sms_sweep",
-            "waitingroom.tasks.email_deliver",
-            "waitingroom.tasks.purge_client_attempts",
-            "waitingroom.tasks.sms_deliver",
-        ]
-    )
+    # The outbox's and the clinic core's own (every other task: tests/waitingroom/test_celery_tasks.py).
+    assert {
+        "waitingroom.audit.tasks.purge_access_events",
+        "waitingroom.outbox.sms_sweep",
+        "waitingroom.tasks.email_deliver",
+        "waitingroom.tasks.purge_client_attempts",
+        "waitingroom.tasks.sms_deliver",
+    } <= set(result.stdout.split("\n")[-2].split())
