@@ -5,6 +5,9 @@ and fast: each applies one service (waitingroom/voice/services.py) and answers T
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -56,6 +59,20 @@ def _bad(form: forms.Form) -> HttpResponse:
     )
 
 
+def voice_webhook(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """twilio_webhook, plus: a callback naming another call's leg is 400 (services.NotThisCall)."""
+
+    @twilio_webhook
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except services.NotThisCall as refused:
+            return HttpResponse(str(refused), status=400, content_type="text/plain")
+
+    return wrapper
+
+
 def _twiml(xml: str) -> HttpResponse:
     return HttpResponse(xml, content_type="text/xml")
 
@@ -64,7 +81,7 @@ def _call(call_id: int) -> PhoneCall:
     return get_object_or_404(PhoneCall, pk=call_id)
 
 
-@twilio_webhook
+@voice_webhook
 def voice_answer(request: HttpRequest, call_id: int) -> HttpResponse:
     """The staff member picked up: the voicemail screening."""
     form = CallForm(request.POST)
@@ -77,7 +94,7 @@ def voice_answer(request: HttpRequest, call_id: int) -> HttpResponse:
     return _twiml(twiml.answer(call))
 
 
-@twilio_webhook
+@voice_webhook
 def voice_gather(request: HttpRequest, call_id: int) -> HttpResponse:
     form = GatherForm(request.POST)
     if not form.is_valid():
@@ -92,7 +109,7 @@ def voice_gather(request: HttpRequest, call_id: int) -> HttpResponse:
     return _twiml(twiml.connect_client(call))
 
 
-@twilio_webhook
+@voice_webhook
 def voice_whisper(request: HttpRequest, call_id: int) -> HttpResponse:
     form = CallForm(request.POST)
     if not form.is_valid():
@@ -102,7 +119,7 @@ def voice_whisper(request: HttpRequest, call_id: int) -> HttpResponse:
     return _twiml(twiml.whisper(call))
 
 
-@twilio_webhook
+@voice_webhook
 def voice_dial_result(request: HttpRequest, call_id: int) -> HttpResponse:
     """The <Dial>'s action: what the caller's side hears once the dialled side is done."""
     form = DialResultForm(request.POST)
@@ -112,6 +129,7 @@ def voice_dial_result(request: HttpRequest, call_id: int) -> HttpResponse:
     data = form.cleaned_data
     call = services.dial_result(
         call_id=call_id,
+        call_sid=data["CallSid"],
         dial_call_sid=data["DialCallSid"] or "",
         dial_status=data["DialCallStatus"],
         duration=data["DialCallDuration"],
@@ -123,7 +141,7 @@ def voice_dial_result(request: HttpRequest, call_id: int) -> HttpResponse:
     return _twiml(twiml.hangup(f"{Outcome(call.outcome).label}. Goodbye."))
 
 
-@twilio_webhook
+@voice_webhook
 def voice_staff_status(request: HttpRequest, call_id: int) -> HttpResponse:
     form = StaffStatusForm(request.POST)
     if not form.is_valid():
@@ -136,7 +154,7 @@ def voice_staff_status(request: HttpRequest, call_id: int) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-@twilio_webhook
+@voice_webhook
 def voice_recording_status(request: HttpRequest, call_id: int) -> HttpResponse:
     form = RecordingForm(request.POST)
     if not form.is_valid():
@@ -145,6 +163,7 @@ def voice_recording_status(request: HttpRequest, call_id: int) -> HttpResponse:
     data = form.cleaned_data
     services.recording_status(
         call_id=call_id,
+        call_sid=data["CallSid"],
         recording_sid=data["RecordingSid"],
         status=data["RecordingStatus"],
         duration=data["RecordingDuration"],

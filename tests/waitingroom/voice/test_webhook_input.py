@@ -85,3 +85,26 @@ def test_voice_play_signs_with_a_one_off_token_in_debug_when_none_is_set(make_ca
     call.refresh_from_db()
     assert call.status == "ended"
     assert settings.TWILIO_AUTH_TOKEN == ""  # the server's own webhooks stay closed
+
+
+@pytest.mark.parametrize("endpoint", ["answer", "gather", "whisper", "status", "dial-result", "recording"])
+def test_a_callback_for_one_call_carrying_another_calls_sid_gets_400_and_changes_nothing(
+    client, settings, make_call, heard, endpoint
+):
+    mine = make_call(status="connecting_client", staff_call_sid="CA" + "a" * 32)
+    other = make_call(
+        subject="consultation:99", staff_call_sid="CA" + "b" * 32, client_call_sid="CA" + "c" * 32
+    )
+    params = {
+        "CallSid": other.client_call_sid if endpoint == "whisper" else other.staff_call_sid,
+        "CallStatus": "completed",
+        "Digits": "2",
+        "DialCallStatus": "busy",
+        "RecordingSid": "RE" + "d" * 32,
+        "RecordingStatus": "completed",
+    }
+    response = post(client, settings, f"/twilio/voice/{mine.pk}/{endpoint}/", params)
+    assert response.status_code == 400
+    mine.refresh_from_db()
+    assert mine.status == "connecting_client" and mine.client_call_sid == ""
+    assert not PhoneCallEvent.objects.exists() and not mine.recordings.exists() and heard == []
