@@ -83,3 +83,18 @@ def test_a_call_never_placed_fails_after_two_minutes_so_its_subject_can_call_aga
     ringing.refresh_from_db()
     fresh.refresh_from_db()
     assert (ringing.status, fresh.status) == (CallStatus.FAILED, CallStatus.CALLING_STAFF)
+
+
+def test_the_console_backend_logs_no_full_number_and_makes_a_sid_without_its_digits(caplog):
+    request = calling.CallRequest(
+        to=STAFF_NUMBER,
+        from_=CLINIC_NUMBER,
+        url="https://clinic.example.test/twilio/voice/1/answer/",
+        status_callback="https://clinic.example.test/twilio/voice/1/status/",
+        status_callback_event=["initiated"],
+        timeout=30,
+    )
+    with caplog.at_level("INFO"):
+        sid = calling.ConsoleVoiceBackend().create_call(request)
+    assert STAFF_NUMBER not in caplog.text and STAFF_NUMBER[-4:] in caplog.text
+    assert STAFF_NUMBER.lstrip("+")[-8:] not in sid and sid.startswith("CA") and len(sid) == 34
