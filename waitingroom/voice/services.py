@@ -120,19 +120,20 @@ UNFINISHED_AFTER = timedelta(hours=4)
 
 def calls_sweep(*, now: datetime) -> int:
     """Beat: fail calls that were never placed and end calls whose end Twilio never reported.
-    Each is decided under its own lock by call_failed (a callback arriving meanwhile wins)."""
-    stale = list(
-        PhoneCall.objects.filter(status=CallStatus.QUEUED, created_at__lte=now - UNPLACED_AFTER)
-        .values_list("pk", flat=True)
-        .union(
-            PhoneCall.objects.exclude(status__in=FINAL)
-            .filter(created_at__lte=now - UNFINISHED_AFTER)
-            .values_list("pk", flat=True)
-        )
-    )
+    The listing is read without locks, so each call is judged again under its own lock: a
+    callback that moved it meanwhile wins. A call with its staff leg's sid was placed (Twilio
+    answered calls.create): its callbacks are late, not lost, until UNFINISHED_AFTER."""
+    unplaced = Q(status=CallStatus.QUEUED, staff_call_sid="", created_at__lte=now - UNPLACED_AFTER)
+    unfinished = Q(created_at__lte=now - UNFINISHED_AFTER) & ~Q(status__in=FINAL)
+    stale = list(PhoneCall.objects.filter(unplaced | unfinished).values_list("pk", flat=True))
+    failed = 0
     for call_id in stale:
-        call_failed(call_id=call_id, outcome=Outcome.ERROR)
-    return len(stale)
+        with transaction.atomic():
+            call = _locked(call_id)
+            if PhoneCall.objects.filter(unplaced | unfinished, pk=call.pk).exists():
+                _fail(call, Outcome.ERROR, now=now)
+                failed += 1
+    return failed
 
 
 # --- Twilio's callbacks ------------------------------------------------------------------------

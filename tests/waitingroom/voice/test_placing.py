@@ -98,3 +98,32 @@ def test_the_console_backend_logs_no_full_number_and_makes_a_sid_without_its_dig
         sid = calling.ConsoleVoiceBackend().create_call(request)
     assert STAFF_NUMBER not in caplog.text and STAFF_NUMBER[-4:] in caplog.text
     assert STAFF_NUMBER.lstrip("+")[-8:] not in sid and sid.startswith("CA") and len(sid) == 34
+
+
+def test_the_sweep_leaves_a_placed_call_whose_first_callback_is_late_and_one_a_callback_moved(
+    make_call, heard, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from waitingroom.voice import services
+    from waitingroom.voice.models import PhoneCall
+
+    now = timezone.now()
+    # Twilio took it (calls.create answered its sid) but "initiated" has not come yet.
+    placed = make_call(created_at=now - timedelta(minutes=3), staff_call_sid="CA" + "e" * 32)
+    assert services.calls_sweep(now=now) == 0
+    # Listed as never placed, then a callback moves it on before the sweep takes its lock.
+    moved = make_call(subject="consultation:2", created_at=now - timedelta(minutes=3))
+    locked = services._locked
+
+    def callback_first(call_id):
+        PhoneCall.objects.filter(pk=call_id).update(status=CallStatus.CALLING_STAFF)
+        return locked(call_id)
+
+    monkeypatch.setattr(services, "_locked", callback_first)
+    services.calls_sweep(now=now)
+    placed.refresh_from_db()
+    moved.refresh_from_db()
+    assert (placed.status, moved.status) == (CallStatus.QUEUED, CallStatus.CALLING_STAFF) and heard == []
