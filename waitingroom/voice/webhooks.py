@@ -105,7 +105,7 @@ def voice_gather(request: HttpRequest, call_id: int) -> HttpResponse:
     if data["Digits"] != "1" or not services.may_connect(call):
         return _twiml(twiml.hangup("Goodbye."))
     if call.direction == PhoneCall.Direction.RETURN:
-        return _twiml(twiml.empty())  # the Number's url ends: the client on the line is connected
+        return _twiml(twiml.staff_joins_return_call(call))  # then the client on the line is connected
     return _twiml(twiml.connect_client(call))
 
 
