@@ -192,12 +192,21 @@ def place(*, call_id: int) -> None:
         status_callback_event=STATUS_EVENTS,
         timeout=STAFF_RING_SECONDS,
     )
+    from twilio.base.exceptions import TwilioRestException
+
     from waitingroom.voice import services
 
     try:
         sid = backend().create_call(request)
+    except TwilioRestException as refused:
+        # Its message quotes the number ("Invalid 'To' Phone Number: +1..."): logged by code only.
+        log.error(
+            "Twilio refused to place call %s: error %s (HTTP %s)", call.pk, refused.code, refused.status
+        )
+        services.call_failed(call_id=call.pk, outcome=Outcome.ERROR)
+        return
     except Exception:
-        log.exception("Twilio refused to place call %s", call.pk)
+        log.exception("Twilio could not be asked to place call %s", call.pk)
         services.call_failed(call_id=call.pk, outcome=Outcome.ERROR)
         return
     with transaction.atomic():

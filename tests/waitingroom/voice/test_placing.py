@@ -127,3 +127,16 @@ def test_the_sweep_leaves_a_placed_call_whose_first_callback_is_late_and_one_a_c
     placed.refresh_from_db()
     moved.refresh_from_db()
     assert (placed.status, moved.status) == (CallStatus.QUEUED, CallStatus.CALLING_STAFF) and heard == []
+
+
+def test_twilio_refusing_the_call_logs_its_error_code_but_not_the_number_it_quotes(
+    make_call, monkeypatch, caplog
+):
+    message = f"Invalid 'To' Phone Number: {STAFF_NUMBER}"
+    http = FakeTwilioHttp(responses=[(400, {"code": 21211, "message": message, "status": 400})])
+    monkeypatch.setattr(calling, "backend", lambda: calling.TwilioVoiceBackend(http_client=http))
+    call = make_call()
+    with caplog.at_level("INFO"):
+        calling.place(call_id=call.pk)
+    assert "21211" in caplog.text and f"call {call.pk}" in caplog.text
+    assert STAFF_NUMBER not in caplog.text and STAFF_NUMBER.lstrip("+") not in caplog.text
