@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from tests.support.twilio import signed_post
 from waitingroom.voice.models import PhoneCall, PhoneCallEvent
@@ -68,6 +68,7 @@ def test_voice_play_walks_a_whole_call_through_the_signed_webhooks(
     make_call, heard, capsys, settings, outcome, status
 ):
     settings.ALLOWED_HOSTS = ["clinic.example.test"]  # the command posts to PUBLIC_BASE_URL's host
+    settings.VOICE_BACKEND = "waitingroom.voice.calling.ConsoleVoiceBackend"
     call = make_call()
     call_command("voice_play", str(call.pk), "--outcome", outcome)
     call.refresh_from_db()
@@ -80,11 +81,21 @@ def test_voice_play_signs_with_a_one_off_token_in_debug_when_none_is_set(make_ca
     settings.TWILIO_AUTH_TOKEN = ""
     settings.DEBUG = True
     settings.ALLOWED_HOSTS = ["clinic.example.test"]
+    settings.VOICE_BACKEND = "waitingroom.voice.calling.ConsoleVoiceBackend"
     call = make_call()
     call_command("voice_play", str(call.pk))
     call.refresh_from_db()
     assert call.status == "ended"
     assert settings.TWILIO_AUTH_TOKEN == ""  # the server's own webhooks stay closed
+
+
+def test_voice_play_refuses_calls_that_twilio_places(make_call, settings):
+    settings.VOICE_BACKEND = "waitingroom.voice.calling.TwilioVoiceBackend"
+    call = make_call(status="in_call")
+    with pytest.raises(CommandError, match="console backend"):
+        call_command("voice_play", str(call.pk))
+    call.refresh_from_db()
+    assert call.status == "in_call" and not PhoneCallEvent.objects.exists()
 
 
 @pytest.mark.parametrize("endpoint", ["answer", "gather", "whisper", "status", "dial-result", "recording"])
