@@ -119,3 +119,29 @@ def test_a_callback_for_one_call_carrying_another_calls_sid_gets_400_and_changes
     mine.refresh_from_db()
     assert mine.status == "connecting_client" and mine.client_call_sid == ""
     assert not PhoneCallEvent.objects.exists() and not mine.recordings.exists() and heard == []
+
+
+def test_a_callback_signed_for_another_calls_url_is_refused_and_changes_nothing(
+    client, settings, make_call, heard
+):
+    """A captured, validly signed callback of call B replayed at call A's URL: the signature
+    covers the URL, so it is 403 there."""
+    from tests.support.twilio import twilio_signature
+
+    mine = make_call()
+    other = make_call(subject="consultation:99")
+    params = {"CallSid": "CA" + "b" * 32, "CallStatus": "in-progress"}
+    signature = twilio_signature(
+        f"{settings.PUBLIC_BASE_URL}/twilio/voice/{other.pk}/status/", params, settings.TWILIO_AUTH_TOKEN
+    )
+    response = signed_post(
+        client,
+        f"/twilio/voice/{mine.pk}/status/",
+        params,
+        base_url=settings.PUBLIC_BASE_URL,
+        token=settings.TWILIO_AUTH_TOKEN,
+        signature=signature,
+    )
+    assert response.status_code == 403
+    mine.refresh_from_db()
+    assert mine.status == "queued" and not PhoneCallEvent.objects.exists() and heard == []
