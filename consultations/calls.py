@@ -42,18 +42,6 @@ def first_name(full_name: str) -> str:
     return words[0] if words else "the client"
 
 
-def verified_phone(user_id: int | None) -> str:
-    """The user's own verified number, or "" (none, or changed and not verified again)."""
-    if user_id is None:
-        return ""
-    return (
-        StaffPhone.objects.filter(user_id=user_id, verified_at__isnull=False)
-        .values_list("number", flat=True)
-        .first()
-        or ""
-    )
-
-
 def profile_of(clinic_id: int) -> ConsultationProfile | None:
     return ConsultationProfile.objects.filter(clinic_id=clinic_id).first()
 
@@ -120,7 +108,7 @@ def call_start_for(*, consultation_id: int, by: User, expected_version: int | No
     with transaction.atomic():
         consultation = services.locked(consultation_id)
         role = access.room_role(user=by, clinic_id=consultation.clinic_id)
-        staff_number = verified_phone(by.pk)
+        staff_number = StaffPhone.verified_number(by.pk)
         profile = profile_of(consultation.clinic_id)
         verdict = offer(consultation, user_id=by.pk, role=role, staff_number=staff_number, profile=profile)
         if not verdict.allowed:
@@ -182,7 +170,7 @@ def return_route(*, to_number: str, from_number: str, now: datetime) -> voice.In
         return voice.InboundRoute(call_kwargs=None, message=message, clinic_line=line)
     assert match.expert is not None
     kwargs = _call_kwargs(
-        match, staff=match.expert, staff_number=verified_phone(match.expert_id), profile=profile
+        match, staff=match.expert, staff_number=StaffPhone.verified_number(match.expert_id), profile=profile
     )
     kwargs["direction"] = PhoneCall.Direction.RETURN
     return voice.InboundRoute(call_kwargs=kwargs, message="", clinic_line=line)
@@ -252,7 +240,7 @@ def staff_part(
         consultation,
         user_id=viewer.user.pk,
         role=viewer.role,
-        staff_number=verified_phone(viewer.user.pk),
+        staff_number=StaffPhone.verified_number(viewer.user.pk),
         profile=profile_of(consultation.clinic_id),
     )
     progress = _progress(

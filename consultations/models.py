@@ -56,6 +56,18 @@ class ConsultationProfile(models.Model):
         null=True, blank=True, help_text="Recordings are deleted after this many days. Empty: keep them."
     )
 
+    class Meta:
+        constraints = [
+            # The number is the caller id of the clinic's calls and routes return calls to its
+            # consultations (consultations.calls.return_route): one clinic's, never shared.
+            models.UniqueConstraint(
+                fields=["voice_number"],
+                condition=~models.Q(voice_number=""),
+                name="consultation_profile_voice_number_unique",
+                violation_error_message="This number is already another clinic's voice number.",
+            )
+        ]
+
     def __str__(self) -> str:
         return f"Phone consultations of {self.clinic}"
 

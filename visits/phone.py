@@ -47,15 +47,6 @@ def first_name(full_name: str) -> str:
     return words[0] if words else "the patient"
 
 
-def _staff_number(user: User) -> str:
-    return (
-        StaffPhone.objects.filter(user=user, verified_at__isnull=False)
-        .values_list("number", flat=True)
-        .first()
-        or ""
-    )
-
-
 def visit_switch_to_phone(*, visit_id: int, by: User) -> PhoneCall:
     """Ring `by`'s verified phone, then the patient's verified mobile, for this visit. PhoneRefused
     (changing nothing) unless the visit is in a call (or its video call failed), the patient
@@ -78,7 +69,7 @@ def visit_switch_to_phone(*, visit_id: int, by: User) -> PhoneCall:
             user=by, clinic_id=visit.clinic_id, role__in=FRONTLINE_ROLES
         ).exists():
             raise PhoneRefused("Only the clinic's waiting-room staff can switch a visit to the phone.")
-        staff_number = _staff_number(by)
+        staff_number = StaffPhone.verified_number(by.pk)
         if not staff_number:
             raise PhoneRefused(
                 f"Add and verify your own phone number first ({reverse('account_phone')}): "

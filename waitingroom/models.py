@@ -119,6 +119,19 @@ class StaffPhone(models.Model):
     def is_verified(self) -> bool:
         return self.verified_at is not None
 
+    @classmethod
+    def verified_number(cls, user_id: int | None) -> str:
+        """The user's own verified number, or "" (none, or changed and not verified again): the
+        only number the bridge may ring, whichever app starts the call."""
+        if user_id is None:
+            return ""
+        return (
+            cls.objects.filter(user_id=user_id, verified_at__isnull=False)
+            .values_list("number", flat=True)
+            .first()
+            or ""
+        )
+
 
 class ClientAttempt(models.Model):
     """One attempt at a rate-limited public action by one client (waitingroom/ratelimit.py). The

@@ -99,3 +99,15 @@ def test_the_clinics_own_line_must_be_valid_e164_and_the_call_settings_are_kept(
         True,
         False,
     )
+
+
+def test_a_clinic_cannot_take_another_clinics_voice_number(clinic_a, clinic_b):
+    """The number routes return calls and is the caller id: a second clinic with the same number
+    would take the first one's returning clients (and call from its number)."""
+    ConsultationProfile.objects.create(clinic=clinic_a, voice_number="+12025550100")
+    admin_b = staff(username="bea", clinic=clinic_b, role=Role.CLINIC_ADMIN, is_staff=True)
+    response = change(client_for(admin_b), clinic_b, **profile_rows("+12025550100"))
+    assert response.status_code == 200 and b"already" in response.content
+    assert not ConsultationProfile.objects.filter(clinic=clinic_b).exists()
+    # Clinics without a number yet are many.
+    ConsultationProfile.objects.create(clinic=clinic_b, voice_number="")

@@ -201,3 +201,15 @@ def test_the_clinics_retention_reaches_the_bridge(clinic_a, settings):
     assert hook(clinic_a.pk) is None
     ConsultationProfile.objects.update_or_create(clinic=clinic_a, defaults={"recording_retention_days": 90})
     assert hook(clinic_a.pk) == 90
+
+
+def test_reading_a_recording_from_past_its_first_byte_is_still_in_the_access_trail(
+    provider_client, provider, claimed, recording
+):
+    """A seek is not a new listen, but a read that never asked for the first byte (Range:
+    bytes=1- is the whole recording but one byte) must not escape the trail."""
+    body(provider_client.get(staff_url(claimed, recording), HTTP_RANGE="bytes=1-"))
+    body(provider_client.get(staff_url(claimed, recording), HTTP_RANGE="bytes=500-"))  # its seek
+
+    entries = AccessEvent.objects.filter(kind=AccessEvent.Kind.CALL_RECORDING)
+    assert [(e.user_id, e.detail) for e in entries] == [(provider.pk, f"recording {recording.pk}")]

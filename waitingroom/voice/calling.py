@@ -10,6 +10,7 @@ callbacks with `manage.py voice_play`) and hands the sweep a silent MP3 as the r
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -149,10 +150,13 @@ class ConsoleVoiceBackend:
     player works), and there is nothing at Twilio to delete."""
 
     def create_call(self, request: CallRequest) -> str:
-        sid = f"CA{'0' * 24}{request.to[-8:].rjust(8, '0')}"
+        # Only the number's last four digits: logs are kept and shipped further than the database,
+        # and a developer needs no more (voice_play takes the call's id). The sid is random, not
+        # made from the number, for the same reason (it is stored and logged as the staff leg).
+        sid = "CA" + secrets.token_hex(16)
         log.warning(
-            "Voice call to %s from %s: answer %s, status %s",
-            request.to,
+            "Voice call to •••• %s from %s: answer %s, status %s",
+            request.to[-4:],
             request.from_,
             request.url,
             request.status_callback,
@@ -188,12 +192,21 @@ def place(*, call_id: int) -> None:
         status_callback_event=STATUS_EVENTS,
         timeout=STAFF_RING_SECONDS,
     )
+    from twilio.base.exceptions import TwilioRestException
+
     from waitingroom.voice import services
 
     try:
         sid = backend().create_call(request)
+    except TwilioRestException as refused:
+        # Its message quotes the number ("Invalid 'To' Phone Number: +1..."): logged by code only.
+        log.error(
+            "Twilio refused to place call %s: error %s (HTTP %s)", call.pk, refused.code, refused.status
+        )
+        services.call_failed(call_id=call.pk, outcome=Outcome.ERROR)
+        return
     except Exception:
-        log.exception("Twilio refused to place call %s", call.pk)
+        log.exception("Twilio could not be asked to place call %s", call.pk)
         services.call_failed(call_id=call.pk, outcome=Outcome.ERROR)
         return
     with transaction.atomic():

@@ -40,6 +40,14 @@ class Player:
     def client_sid(self) -> str:
         return self.call.client_call_sid or fake_sid("CA", self.call, 2)
 
+    @property
+    def dial_parent_sid(self) -> str:
+        """The leg that ran the <Dial> (Twilio names it in the recording's callback): the staff
+        leg of an outbound call, the client's own call of a return call."""
+        if self.call.direction == PhoneCall.Direction.RETURN:
+            return self.call.client_call_sid
+        return self.staff_sid
+
     def _send(self, name: str, params: dict[str, str]) -> HttpResponseBase:
         path = reverse(name, args=[self.call.pk])
         base = {"AccountSid": settings.TWILIO_ACCOUNT_SID or "AC" + "0" * 32, "ApiVersion": "2010-04-01"}
@@ -75,7 +83,7 @@ class Player:
         return self._send(
             "voice_recording_status",
             {
-                "CallSid": self.staff_sid,
+                "CallSid": self.dial_parent_sid,
                 "RecordingSid": fake_sid("RE", self.call, 3),
                 "RecordingStatus": status,
                 "RecordingDuration": str(duration),

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -22,6 +23,11 @@ from waitingroom.voice.models import PhoneCall, PhoneCallEvent, Recording
 
 class CallRefused(Exception):
     """The call can't be started as asked (the message says why). Changes nothing."""
+
+
+class NotThisCall(Exception):
+    """A callback names a CallSid that is not one of the call's legs (it is another call's, or
+    the call's legs are both known and it is neither). Changes nothing: the webhook answers 400."""
 
 
 class Change:
@@ -114,19 +120,20 @@ UNFINISHED_AFTER = timedelta(hours=4)
 
 def calls_sweep(*, now: datetime) -> int:
     """Beat: fail calls that were never placed and end calls whose end Twilio never reported.
-    Each is decided under its own lock by call_failed (a callback arriving meanwhile wins)."""
-    stale = list(
-        PhoneCall.objects.filter(status=CallStatus.QUEUED, created_at__lte=now - UNPLACED_AFTER)
-        .values_list("pk", flat=True)
-        .union(
-            PhoneCall.objects.exclude(status__in=FINAL)
-            .filter(created_at__lte=now - UNFINISHED_AFTER)
-            .values_list("pk", flat=True)
-        )
-    )
+    The listing is read without locks, so each call is judged again under its own lock: a
+    callback that moved it meanwhile wins. A call with its staff leg's sid was placed (Twilio
+    answered calls.create): its callbacks are late, not lost, until UNFINISHED_AFTER."""
+    unplaced = Q(status=CallStatus.QUEUED, staff_call_sid="", created_at__lte=now - UNPLACED_AFTER)
+    unfinished = Q(created_at__lte=now - UNFINISHED_AFTER) & ~Q(status__in=FINAL)
+    stale = list(PhoneCall.objects.filter(unplaced | unfinished).values_list("pk", flat=True))
+    failed = 0
     for call_id in stale:
-        call_failed(call_id=call_id, outcome=Outcome.ERROR)
-    return len(stale)
+        with transaction.atomic():
+            call = _locked(call_id)
+            if PhoneCall.objects.filter(unplaced | unfinished, pk=call.pk).exists():
+                _fail(call, Outcome.ERROR, now=now)
+                failed += 1
+    return failed
 
 
 # --- Twilio's callbacks ------------------------------------------------------------------------
@@ -155,6 +162,20 @@ CHANGE_FOR = {
 
 def _locked(call_id: int) -> PhoneCall:
     return PhoneCall.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=call_id)
+
+
+def _check_leg(call: PhoneCall, sid: str) -> None:
+    """The signature proves Twilio sent the callback, not that it is about this call: a callback
+    to call A's URL naming call B's leg (a mis-wired URL, a replay under another call's path, a bug
+    of ours) must neither move A nor let A claim B's leg. A sid not yet known is claimed only if
+    no other call has it."""
+    if sid in (call.staff_call_sid, call.client_call_sid):
+        return
+    both_known = bool(call.staff_call_sid and call.client_call_sid)
+    if both_known or (
+        PhoneCall.objects.filter(Q(staff_call_sid=sid) | Q(client_call_sid=sid)).exclude(pk=call.pk).exists()
+    ):
+        raise NotThisCall("CallSid is not one of this call's legs")
 
 
 def _once(call: PhoneCall, *, kind: str, call_sid: str, value: str) -> bool:
@@ -208,8 +229,7 @@ def staff_status(*, call_id: int, call_sid: str, status: str, duration: int | No
     now = timezone.now()
     with transaction.atomic():
         call = _locked(call_id)
-        if call.staff_call_sid and call.staff_call_sid != call_sid:
-            return call  # not this call's staff leg
+        _check_leg(call, call_sid)
         if not _once(call, kind="staff-status", call_sid=call_sid, value=status):
             return call
         _claim_sid(call, "staff_call_sid", call_sid)
@@ -231,6 +251,7 @@ def answer_fetched(*, call_id: int, call_sid: str) -> PhoneCall:
     """The staff member picked up (Twilio fetched the screening TwiML): screening starts."""
     with transaction.atomic():
         call = _locked(call_id)
+        _check_leg(call, call_sid)
         if _once(call, kind="answer", call_sid=call_sid, value=""):
             _claim_sid(call, "staff_call_sid", call_sid)
             _move(call, CallStatus.SCREENING)
@@ -244,6 +265,7 @@ def gather(*, call_id: int, call_sid: str, digits: str) -> PhoneCall:
     now = timezone.now()
     with transaction.atomic():
         call = _locked(call_id)
+        _check_leg(call, call_sid)
         if not _once(call, kind="gather", call_sid=call_sid, value=digits or "none"):
             return call
         if digits != "1":
@@ -266,13 +288,16 @@ def whisper(*, call_id: int, call_sid: str) -> PhoneCall:
     now = timezone.now()
     with transaction.atomic():
         call = _locked(call_id)
+        _check_leg(call, call_sid)
         if _once(call, kind="whisper", call_sid=call_sid, value=""):
             _claim_sid(call, "client_call_sid", call_sid)
             _connect(call, now)
     return call
 
 
-def dial_result(*, call_id: int, dial_call_sid: str, dial_status: str, duration: int | None) -> PhoneCall:
+def dial_result(
+    *, call_id: int, call_sid: str, dial_call_sid: str, dial_status: str, duration: int | None
+) -> PhoneCall:
     """The <Dial>'s result (DialCallStatus). Outbound the dialled side is the client: answered /
     completed mean they talked (completed ends the call with Twilio's DialCallDuration);
     busy, no-answer, failed, canceled are the client's outcome. For a return call the dialled
@@ -281,6 +306,8 @@ def dial_result(*, call_id: int, dial_call_sid: str, dial_status: str, duration:
     now = timezone.now()
     with transaction.atomic():
         call = _locked(call_id)
+        for sid in filter(None, (call_sid, dial_call_sid)):
+            _check_leg(call, sid)
         if not _once(call, kind="dial-result", call_sid=dial_call_sid, value=dial_status):
             return call
         returning = call.direction == PhoneCall.Direction.RETURN
@@ -297,10 +324,13 @@ def dial_result(*, call_id: int, dial_call_sid: str, dial_status: str, duration:
     return call
 
 
-def recording_status(*, call_id: int, recording_sid: str, status: str, duration: int | None) -> None:
+def recording_status(
+    *, call_id: int, call_sid: str, recording_sid: str, status: str, duration: int | None
+) -> None:
     """The recordingStatusCallback: a completed recording is announced (fetched later by a sweep)."""
     with transaction.atomic():
         call = _locked(call_id)
+        _check_leg(call, call_sid)
         if not _once(call, kind="recording", call_sid=recording_sid, value=status):
             return
     if status == "completed":

@@ -9,7 +9,7 @@ Outbound (staff pressed Start Phone Call):
 Return (the client called the clinic's number back): the client hears the consent and "Please
 hold" while <Dial><Number url=answer> rings the staff member, who gets the same <Gather>
 screening (as the Number's url, so nothing is bridged until they press 1: a voicemail box on
-their side never reaches the client).
+their side never reaches the client) and, on 1, the consent too.
 
 callerId is always the call's from_number, the clinic's voice number: nobody learns a person's."""
 
@@ -38,9 +38,13 @@ def hangup(goodbye: str = "") -> str:
     return _xml(response)
 
 
-def empty() -> str:
-    """Nothing more to do: for a <Number url>, this connects the two sides."""
-    return _xml(VoiceResponse())
+def staff_joins_return_call(call: PhoneCall) -> str:
+    """The expert pressed 1 on a return call: the consent (when recorded; the client heard it
+    before "Please hold"), then the Number's url ends and they talk."""
+    response = VoiceResponse()
+    if call.record and call.consent_text:
+        response.say(call.consent_text)
+    return _xml(response)
 
 
 def screening_prompt(call: PhoneCall) -> str:

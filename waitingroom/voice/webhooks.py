@@ -5,6 +5,9 @@ and fast: each applies one service (waitingroom/voice/services.py) and answers T
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -56,62 +59,64 @@ def _bad(form: forms.Form) -> HttpResponse:
     )
 
 
+def voice_webhook(form_class: type[forms.Form]) -> Callable[[Callable[..., HttpResponse]], Callable]:
+    """A call's callback: signed (twilio_webhook), its parameters valid (400), the call known
+    (404), and naming one of the call's own legs (services.NotThisCall: 400). The view gets the
+    cleaned parameters; each check answers before anything is written."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @twilio_webhook
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, call_id: int) -> HttpResponse:
+            form = form_class(request.POST)
+            if not form.is_valid():
+                return _bad(form)
+            get_object_or_404(PhoneCall, pk=call_id)
+            try:
+                return view(call_id, form.cleaned_data)
+            except services.NotThisCall as refused:
+                return HttpResponse(str(refused), status=400, content_type="text/plain")
+
+        return wrapper
+
+    return decorate
+
+
 def _twiml(xml: str) -> HttpResponse:
     return HttpResponse(xml, content_type="text/xml")
 
 
-def _call(call_id: int) -> PhoneCall:
-    return get_object_or_404(PhoneCall, pk=call_id)
-
-
-@twilio_webhook
-def voice_answer(request: HttpRequest, call_id: int) -> HttpResponse:
+@voice_webhook(CallForm)
+def voice_answer(call_id: int, data: dict) -> HttpResponse:
     """The staff member picked up: the voicemail screening."""
-    form = CallForm(request.POST)
-    if not form.is_valid():
-        return _bad(form)
-    _call(call_id)
-    call = services.answer_fetched(call_id=call_id, call_sid=form.cleaned_data["CallSid"])
+    call = services.answer_fetched(call_id=call_id, call_sid=data["CallSid"])
     if call.status in (CallStatus.ENDED, CallStatus.FAILED):
         return _twiml(twiml.hangup())
     return _twiml(twiml.answer(call))
 
 
-@twilio_webhook
-def voice_gather(request: HttpRequest, call_id: int) -> HttpResponse:
-    form = GatherForm(request.POST)
-    if not form.is_valid():
-        return _bad(form)
-    _call(call_id)
-    data = form.cleaned_data
+@voice_webhook(GatherForm)
+def voice_gather(call_id: int, data: dict) -> HttpResponse:
     call = services.gather(call_id=call_id, call_sid=data["CallSid"], digits=data["Digits"] or "")
     if data["Digits"] != "1" or not services.may_connect(call):
         return _twiml(twiml.hangup("Goodbye."))
     if call.direction == PhoneCall.Direction.RETURN:
-        return _twiml(twiml.empty())  # the Number's url ends: the client on the line is connected
+        return _twiml(twiml.staff_joins_return_call(call))  # then the client on the line is connected
     return _twiml(twiml.connect_client(call))
 
 
-@twilio_webhook
-def voice_whisper(request: HttpRequest, call_id: int) -> HttpResponse:
-    form = CallForm(request.POST)
-    if not form.is_valid():
-        return _bad(form)
-    _call(call_id)
-    call = services.whisper(call_id=call_id, call_sid=form.cleaned_data["CallSid"])
+@voice_webhook(CallForm)
+def voice_whisper(call_id: int, data: dict) -> HttpResponse:
+    call = services.whisper(call_id=call_id, call_sid=data["CallSid"])
     return _twiml(twiml.whisper(call))
 
 
-@twilio_webhook
-def voice_dial_result(request: HttpRequest, call_id: int) -> HttpResponse:
+@voice_webhook(DialResultForm)
+def voice_dial_result(call_id: int, data: dict) -> HttpResponse:
     """The <Dial>'s action: what the caller's side hears once the dialled side is done."""
-    form = DialResultForm(request.POST)
-    if not form.is_valid():
-        return _bad(form)
-    _call(call_id)
-    data = form.cleaned_data
     call = services.dial_result(
         call_id=call_id,
+        call_sid=data["CallSid"],
         dial_call_sid=data["DialCallSid"] or "",
         dial_status=data["DialCallStatus"],
         duration=data["DialCallDuration"],
@@ -123,28 +128,19 @@ def voice_dial_result(request: HttpRequest, call_id: int) -> HttpResponse:
     return _twiml(twiml.hangup(f"{Outcome(call.outcome).label}. Goodbye."))
 
 
-@twilio_webhook
-def voice_staff_status(request: HttpRequest, call_id: int) -> HttpResponse:
-    form = StaffStatusForm(request.POST)
-    if not form.is_valid():
-        return _bad(form)
-    _call(call_id)
-    data = form.cleaned_data
+@voice_webhook(StaffStatusForm)
+def voice_staff_status(call_id: int, data: dict) -> HttpResponse:
     services.staff_status(
         call_id=call_id, call_sid=data["CallSid"], status=data["CallStatus"], duration=data["CallDuration"]
     )
     return HttpResponse(status=204)
 
 
-@twilio_webhook
-def voice_recording_status(request: HttpRequest, call_id: int) -> HttpResponse:
-    form = RecordingForm(request.POST)
-    if not form.is_valid():
-        return _bad(form)
-    _call(call_id)
-    data = form.cleaned_data
+@voice_webhook(RecordingForm)
+def voice_recording_status(call_id: int, data: dict) -> HttpResponse:
     services.recording_status(
         call_id=call_id,
+        call_sid=data["CallSid"],
         recording_sid=data["RecordingSid"],
         status=data["RecordingStatus"],
         duration=data["RecordingDuration"],

@@ -83,3 +83,60 @@ def test_a_call_never_placed_fails_after_two_minutes_so_its_subject_can_call_aga
     ringing.refresh_from_db()
     fresh.refresh_from_db()
     assert (ringing.status, fresh.status) == (CallStatus.FAILED, CallStatus.CALLING_STAFF)
+
+
+def test_the_console_backend_logs_no_full_number_and_makes_a_sid_without_its_digits(caplog):
+    request = calling.CallRequest(
+        to=STAFF_NUMBER,
+        from_=CLINIC_NUMBER,
+        url="https://clinic.example.test/twilio/voice/1/answer/",
+        status_callback="https://clinic.example.test/twilio/voice/1/status/",
+        status_callback_event=["initiated"],
+        timeout=30,
+    )
+    with caplog.at_level("INFO"):
+        sid = calling.ConsoleVoiceBackend().create_call(request)
+    assert STAFF_NUMBER not in caplog.text and STAFF_NUMBER[-4:] in caplog.text
+    assert STAFF_NUMBER.lstrip("+")[-8:] not in sid and sid.startswith("CA") and len(sid) == 34
+
+
+def test_the_sweep_leaves_a_placed_call_whose_first_callback_is_late_and_one_a_callback_moved(
+    make_call, heard, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from waitingroom.voice import services
+    from waitingroom.voice.models import PhoneCall
+
+    now = timezone.now()
+    # Twilio took it (calls.create answered its sid) but "initiated" has not come yet.
+    placed = make_call(created_at=now - timedelta(minutes=3), staff_call_sid="CA" + "e" * 32)
+    assert services.calls_sweep(now=now) == 0
+    # Listed as never placed, then a callback moves it on before the sweep takes its lock.
+    moved = make_call(subject="consultation:2", created_at=now - timedelta(minutes=3))
+    locked = services._locked
+
+    def callback_first(call_id):
+        PhoneCall.objects.filter(pk=call_id).update(status=CallStatus.CALLING_STAFF)
+        return locked(call_id)
+
+    monkeypatch.setattr(services, "_locked", callback_first)
+    services.calls_sweep(now=now)
+    placed.refresh_from_db()
+    moved.refresh_from_db()
+    assert (placed.status, moved.status) == (CallStatus.QUEUED, CallStatus.CALLING_STAFF) and heard == []
+
+
+def test_twilio_refusing_the_call_logs_its_error_code_but_not_the_number_it_quotes(
+    make_call, monkeypatch, caplog
+):
+    message = f"Invalid 'To' Phone Number: {STAFF_NUMBER}"
+    http = FakeTwilioHttp(responses=[(400, {"code": 21211, "message": message, "status": 400})])
+    monkeypatch.setattr(calling, "backend", lambda: calling.TwilioVoiceBackend(http_client=http))
+    call = make_call()
+    with caplog.at_level("INFO"):
+        calling.place(call_id=call.pk)
+    assert "21211" in caplog.text and f"call {call.pk}" in caplog.text
+    assert STAFF_NUMBER not in caplog.text and STAFF_NUMBER.lstrip("+") not in caplog.text

@@ -160,7 +160,7 @@ def test_a_return_call_from_the_expected_client_rings_the_expert_masked_and_scre
 
     prompt = ET.fromstring(answer.content).find("Gather/Say").text
     assert prompt == "Rosa is calling back about Nutrition call. Press 1 to be connected."
-    assert list(ET.fromstring(gather.content)) == []  # empty: the Number's url ends, they talk
+    assert ET.fromstring(gather.content).find("Hangup") is None  # the Number's url ends: they talk
     assert state(call) == ("ended", "completed", T, T, TALK_SECONDS)
     assert heard == [RINGING, SCREENING, CONNECTED, ("ended", "ended", "completed"), RECORDING]
 
@@ -210,3 +210,14 @@ def test_a_return_call_while_a_call_is_active_for_the_subject_hears_the_message(
     assert root.find("Dial") is None
     assert root.find("Say").text == "This is Clinic A."
     assert PhoneCall.objects.count() == 1
+
+
+def test_the_expert_hears_the_consent_before_a_recorded_return_call_connects(twilio_sim, provider):
+    twilio_sim.inbound(to_number=CLINIC_NUMBER, from_number=CLIENT_NUMBER)
+    call = PhoneCall.objects.get()
+
+    _answer, gather, *_ = twilio_sim.return_call(call)
+
+    said = [say.text for say in ET.fromstring(gather.content).findall("Say")]
+    assert said == ["This call is recorded for your care and training."]
+    assert ET.fromstring(gather.content).find("Hangup") is None  # the Number's url ends: they talk

@@ -22,6 +22,8 @@ from twilio.request_validator import RequestValidator
 from waitingroom.voice.models import PhoneCall
 from waitingroom.voice.playback import OUTCOMES, Player
 
+CONSOLE = "waitingroom.voice.calling.ConsoleVoiceBackend"
+
 
 class Command(BaseCommand):
     help = "Play Twilio's callbacks of a phone call (console voice backend) through the signed webhooks."
@@ -31,6 +33,10 @@ class Command(BaseCommand):
         parser.add_argument("--outcome", choices=OUTCOMES, default="completed")
 
     def handle(self, *args, call_id: int, outcome: str, **options) -> None:
+        if settings.VOICE_BACKEND != CONSOLE:
+            # With Twilio placing calls, its own callbacks drive them: playing made-up ones would
+            # end or connect a real call (and print its people's numbers).
+            raise CommandError(f"voice_play plays only calls of the console backend ({CONSOLE}).")
         call = PhoneCall.objects.filter(pk=call_id).first()
         if call is None:
             raise CommandError(f"No phone call {call_id}.")
