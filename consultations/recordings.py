@@ -17,12 +17,10 @@ the room's `recordings` part) and the audio itself, for staff and for the client
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 from markupsafe import Markup
 
@@ -30,7 +28,6 @@ from consultations import access, ranges
 from consultations.access import StaffViewer
 from consultations.models import Consultation, ConsultationProfile
 from waitingroom.audit import services as audit
-from waitingroom.audit.models import AccessEvent
 from waitingroom.fragments import render_fragment
 from waitingroom.tenancy import StaffRequest
 from waitingroom.voice.models import Recording
@@ -185,8 +182,8 @@ def staff_audio(request: StaffRequest, consultation_id: int, recording_id: int) 
     recording = stored_recording(viewer.consultation, recording_id)
     response = _serve(request, recording)
     detail = f"recording {recording.pk}" + (" download" if request.GET.get("download") == "1" else "")
-    if ranges.range_starts_at_zero(request, recording.size or 0) or not _heard_lately(
-        request.user, viewer.consultation, detail
+    if ranges.range_starts_at_zero(request, recording.size or 0) or not audit.read_lately(
+        user=request.user, kind=audit.Kind.CALL_RECORDING, object_id=viewer.consultation.pk, detail=detail
     ):
         audit.record(
             request=request,
@@ -198,23 +195,6 @@ def staff_audio(request: StaffRequest, consultation_id: int, recording_id: int) 
             detail=detail,
         )
     return response
-
-
-# A later range of a recording this user opened within this long is that listen's seek.
-SEEKS_WITHIN = timedelta(hours=1)
-
-
-def _heard_lately(user, consultation: Consultation, detail: str) -> bool:
-    """Whether this read continues a recorded one. A read that starts past the first byte is
-    usually a seek, but "bytes=1-" is the whole recording but one byte: without an entry of
-    its own lately, it is a new listen."""
-    return AccessEvent.objects.filter(
-        user=user,
-        kind=AccessEvent.Kind.CALL_RECORDING,
-        object_id=consultation.pk,
-        detail=detail,
-        at__gte=timezone.now() - SEEKS_WITHIN,
-    ).exists()
 
 
 @require_GET

@@ -104,9 +104,18 @@ def staff_download(request: StaffRequest, consultation_id: int, attachment_id: i
     attachment = _attachment(viewer.consultation, attachment_id)
     thumbnail = request.GET.get("thumb") == "1"
     response = _serve(request, attachment, thumbnail=thumbnail)
-    # One entry per opening of the file: a video's seeks (later ranges) and the thumbnails of a
-    # list whose page was recorded are not new reads of it.
-    if not thumbnail and ranges.range_starts_at_zero(request, attachment.size):
+    # One entry per opening of the file: a video's seeks (later ranges within the hour) and the
+    # thumbnails of a list whose page was recorded are not new reads of it.
+    detail = f"file {attachment.pk}"
+    if not thumbnail and (
+        ranges.range_starts_at_zero(request, attachment.size)
+        or not audit.read_lately(
+            user=request.user,
+            kind=audit.Kind.CONSULTATION_FILE,
+            object_id=viewer.consultation.pk,
+            detail=detail,
+        )
+    ):
         audit.record(
             request=request,
             clinic_id=viewer.consultation.clinic_id,
@@ -114,7 +123,7 @@ def staff_download(request: StaffRequest, consultation_id: int, attachment_id: i
             kind=audit.Kind.CONSULTATION_FILE,
             object_id=viewer.consultation.pk,
             patient_label=viewer.consultation.client_name,
-            detail=f"file {attachment.pk}",
+            detail=detail,
         )
     return response
 

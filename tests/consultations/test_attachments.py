@@ -514,3 +514,12 @@ def test_a_staff_download_is_recorded_once_per_opening(provider_client, provider
 def test_the_clients_downloads_are_not_in_the_staff_access_trail(client, claimed, stored):
     client.get(client_file_url(claimed, stored))
     assert not AccessEvent.objects.exists()
+
+
+def test_reading_a_file_from_past_its_first_byte_is_still_in_the_access_trail(csr_client, csr, stored):
+    # "bytes=1-" is the whole file but one byte: with no opening of it lately, it is a read.
+    csr_client.get(file_url(stored), headers={"Range": "bytes=1-"})
+    csr_client.get(file_url(stored), headers={"Range": "bytes=100-"})  # now a seek of that read
+
+    entries = AccessEvent.objects.filter(kind=AccessEvent.Kind.CONSULTATION_FILE)
+    assert [(e.user, e.detail) for e in entries] == [(csr, f"file {stored.pk}")]

@@ -43,6 +43,20 @@ def record(
     )
 
 
+# A later part of a file this user opened within this long is that reading's seek (a video or a
+# recording asks for ranges as the player moves), not a new read.
+SEEKS_WITHIN = timedelta(hours=1)
+
+
+def read_lately(*, user: User, kind: str, object_id: int, detail: str) -> bool:
+    """Whether this user's read of a file continues one the trail holds. A range that starts past
+    the first byte is usually a seek, but "bytes=1-" is the whole file but one byte: without an
+    entry of its own lately, it is a new read."""
+    return AccessEvent.objects.filter(
+        user=user, kind=kind, object_id=object_id, detail=detail, at__gte=timezone.now() - SEEKS_WITHIN
+    ).exists()
+
+
 def purge_expired(*, now=None) -> int:
     """Delete the entries older than AUDIT_RETENTION_DAYS, in batches (short transactions)."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.AUDIT_RETENTION_DAYS)
