@@ -15,6 +15,7 @@ from django.utils.crypto import constant_time_compare, get_random_string, salted
 
 from consultations.lifecycle import HOLDS_TIME, Status
 from scheduling.models import Requester, Service
+from visits.phone_codes import masked
 from waitingroom.models import Clinic
 from waitingroom.questions import Question
 
@@ -172,7 +173,7 @@ class Consultation(models.Model):
     @property
     def masked_phone(self) -> str:
         """What staff see of the client's number: experts never need it (the bridge dials it)."""
-        return f"•••• {self.client_phone[-3:]}" if self.client_phone else ""
+        return masked(self.client_phone, digits=3)
 
     @property
     def is_ended(self) -> bool:

@@ -55,10 +55,6 @@ def _subject(request: HttpRequest, *, create: bool = True) -> str:
     return f"booking:{key}"
 
 
-def _masked(phone: str) -> str:
-    return f"•••• {phone[-4:]}"
-
-
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
@@ -136,7 +132,7 @@ def _page(request: HttpRequest, clinic: Clinic, form: BookingForm, status: int =
             "clinic": clinic,
             "form": form,
             "offered": form.fields["service"].queryset.exists(),  # type: ignore[attr-defined]
-            "code_sent_to": _masked(pending) if pending else "",
+            "code_sent_to": phone_codes.masked(pending) if pending else "",
             "verified": bool(verified),
         },
         status=status,
@@ -156,7 +152,7 @@ def code_send(request: HttpRequest, slug: str) -> JsonResponse:
         return JsonResponse({"ok": False, "error": str(limited)}, status=429)
     except phone_codes.VerificationError as error:
         return JsonResponse({"ok": False, "error": str(error)}, status=400)
-    return JsonResponse({"ok": True, "sent_to": _masked(verification.phone)})
+    return JsonResponse({"ok": True, "sent_to": phone_codes.masked(verification.phone)})
 
 
 @require_POST
@@ -167,7 +163,7 @@ def code_verify(request: HttpRequest, slug: str) -> JsonResponse:
         verification = phone_codes.code_check(subject=subject, code=request.POST.get("code", ""))
     except phone_codes.VerificationError as error:
         return JsonResponse({"ok": False, "error": str(error)}, status=400)
-    return JsonResponse({"ok": True, "verified": _masked(verification.phone)})
+    return JsonResponse({"ok": True, "verified": phone_codes.masked(verification.phone)})
 
 
 # --- The requester's page (settings.REQUESTER_PAGE_SECTIONS) -------------------------------------

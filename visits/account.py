@@ -37,10 +37,6 @@ def subject_of(user_id: int) -> str:
     return f"staff:{user_id}"
 
 
-def masked(number: str) -> str:
-    return f"•••• {number[-4:]}" if number else ""
-
-
 # --- Services: outside any transaction, as phone_codes asks (a refusal's records must commit) ----
 
 
@@ -126,9 +122,9 @@ def _page(request: StaffRequest, status: int = 200) -> HttpResponse:
         request,
         "visits/account_phone.html",
         {
-            "number": masked(phone.number) if phone else "",
+            "number": phone_codes.masked(phone.number) if phone else "",
             "verified_at": phone.verified_at if phone else None,
-            "code_sent_to": masked(pending) if pending else "",
+            "code_sent_to": phone_codes.masked(pending) if pending else "",
         },
         status=status,
     )

@@ -53,6 +53,12 @@ def normalise_phone(raw: str, *, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def masked(number: str, *, digits: int = 4) -> str:
+    """A number as pages show it: its last digits only ("•••• 0143"), "" for none. Every page
+    that mentions a verified number shows it so; only the bridge ever dials the whole of it."""
+    return f"•••• {number[-digits:]}" if number else ""
+
+
 def _code_hash(verification_id: int, code: str) -> str:
     # Keyed by the server's secret and bound to this verification row (so to its subject and number).
     message = f"{verification_id}:{code}".encode()

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from visits import phone_codes
 from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
 from visits.models import ChatMessage, Visit, hash_token
 from waitingroom.models import Clinic
@@ -153,4 +154,4 @@ def _pending_code_phone(visit: Visit) -> str | None:
     latest = visit.phone_verifications.first()
     if latest is None or latest.used_at or latest.expires_at <= timezone.now():
         return None
-    return "•••• " + latest.phone[-4:]  # only the last digits on screen
+    return phone_codes.masked(latest.phone)
