@@ -88,3 +88,22 @@ def _empty_sms_outbox():
     sms_backends.outbox.clear()
     yield
     sms_backends.outbox.clear()
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    """localstripe at settings.LOCALSTRIPE_URL for the session (started by the first test that
+    asks): the SDK and the pages' Stripe.js already point at it (test_settings)."""
+    from tests.support.stripe import start_localstripe, stop
+
+    process = start_localstripe()
+    yield process
+    stop(process)
+
+
+@pytest.fixture
+def fake_stripe():
+    """Every Stripe SDK request goes to a recording fake (tests/support/stripe.py FakeStripeHttp)."""
+    from tests.support.stripe import fake_stripe_http
+
+    yield from fake_stripe_http()

@@ -13,4 +13,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # (packages of the waitingroom app, not apps; tests/waitingroom/test_celery_tasks.py checks that
 # a worker finds every task the project defines).
 app.autodiscover_tasks()
-app.autodiscover_tasks(["waitingroom.outbox", "waitingroom.audit", "waitingroom.voice"])
+app.autodiscover_tasks(
+    ["waitingroom.outbox", "waitingroom.audit", "waitingroom.voice", "waitingroom.payments"]
+)

@@ -6,6 +6,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 
@@ -61,6 +62,28 @@ class Clinic(models.Model):
     )
     # The clinic-local day the admins were last told that the SMS limit was reached (once a day).
     sms_limit_alerted_on = models.DateField(null=True, blank=True, editable=False)
+
+    # --- Card payments (waitingroom/payments/) ---
+    currency = models.CharField(
+        max_length=3,
+        choices=[
+            ("usd", "US dollar"),
+            ("eur", "Euro"),
+            ("gbp", "Pound sterling"),
+            ("aud", "Australian dollar"),
+            ("cad", "Canadian dollar"),
+            ("nzd", "New Zealand dollar"),
+        ],
+        default="usd",
+        help_text="The currency of the services' prices (each has cents: a price of 45.00 is 4500).",
+    )
+    stripe_account_id = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(r"^acct_[A-Za-z0-9]{1,60}$", "A Stripe account id starts with acct_.")],
+        help_text="The clinic's Stripe connected account: charges go there (destination charges). "
+        "Empty: the platform's own Stripe account takes them.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -152,7 +175,9 @@ class ClientAttempt(models.Model):
 # The outbox's models stay in this app (their tables and migrations have always been waitingroom's,
 # so a running deployment upgrades with no migration). Django registers an app's models when it
 # imports the app's models module, hence this import; code imports them from waitingroom.outbox.models.
-# The access trail's model (waitingroom/audit/) and the phone bridge's (waitingroom/voice/) likewise.
+# The access trail's model (waitingroom/audit/), the phone bridge's (waitingroom/voice/) and card
+# payments' (waitingroom/payments/) likewise.
 import waitingroom.audit.models  # noqa: E402
 import waitingroom.outbox.models  # noqa: E402
+import waitingroom.payments.models  # noqa: E402
 import waitingroom.voice.models  # noqa: E402, F401

@@ -377,6 +377,41 @@ VOICE_BACKEND = env_str(
     else "waitingroom.voice.calling.TwilioVoiceBackend",
 )
 
+# --- Card payments (waitingroom/payments/) through Stripe's SDK and Stripe.js ---------------------
+# With no STRIPE_SECRET_KEY in development (`make run`) and the tests, localstripe (PyPI: a fake but
+# stateful Stripe server) runs beside the app at LOCALSTRIPE_URL (a Procfile process; a fixture in
+# the tests) and both the SDK and the pages' Stripe.js point at it, so a newcomer books and pays
+# with a test card and no Stripe account. In production without a key, paid services can't be
+# booked (the page says so) and nothing is charged. docs/payments.md has the set-up.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+LOCALSTRIPE_URL = env_str("LOCALSTRIPE_URL", "http://127.0.0.1:8420").rstrip("/")
+if STRIPE_SECRET_KEY:
+    STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
+    STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+    if not (STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET):
+        raise ImproperlyConfigured("STRIPE_SECRET_KEY needs STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = "https://api.stripe.com"
+    STRIPE_JS_URL = "https://js.stripe.com/v3/"
+    # What Stripe.js needs (its script, its card frames and 3-D Secure frames, its API).
+    STRIPE_CSP = {
+        "script-src": ["https://js.stripe.com"],
+        "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+        "connect-src": ["https://api.stripe.com"],
+    }
+    PAYMENTS_ENABLED = True
+else:
+    STRIPE_SECRET_KEY = "sk_test_localstripe"
+    STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
+    STRIPE_WEBHOOK_SECRET = "whsec_localstripe"
+    STRIPE_API_BASE = LOCALSTRIPE_URL
+    STRIPE_JS_URL = f"{LOCALSTRIPE_URL}/js.stripe.com/v3/"
+    STRIPE_CSP = {"script-src": [LOCALSTRIPE_URL], "connect-src": [LOCALSTRIPE_URL]}
+    PAYMENTS_ENABLED = DEBUG
+# The platform's fee on each charge to a clinic's connected account, in basis points (250 = 2.5 %).
+PAYMENTS_PLATFORM_FEE_BPS = env_int("PAYMENTS_PLATFORM_FEE_BPS", 0)
+if not 0 <= PAYMENTS_PLATFORM_FEE_BPS < 10_000:
+    raise ImproperlyConfigured("PAYMENTS_PLATFORM_FEE_BPS must be 0-9999 (basis points)")
+
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
@@ -456,3 +491,10 @@ VOICE_RECORDING_RETENTION = "consultations.recordings.retention_days"
 # (*, to_number, from_number, now) -> InboundRoute | None, asked in order; the first that knows
 # the number decides (a return call from an expected client, or the clinic's message).
 VOICE_INBOUND: list[str] = ["consultations.calls.return_route"]
+# The apps a card and its payments can belong to (waitingroom/payments/): the subject's kind -> a
+# callable (payment, *, what) told of every change of a payment, inside the transaction that made it.
+PAYMENT_SUBJECTS = {
+    "consultation": "consultations.payments.payment_changed",
+    "meeting": "scheduling.meetings.payments.payment_changed",
+    "request": "scheduling.meetings.payments.payment_changed",
+}

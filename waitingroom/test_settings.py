@@ -12,7 +12,20 @@ os.environ.setdefault("GC_TUNING", "0")
 # daphne processes turn it on for them (tests/visits/test_faults_presence.py).
 os.environ.setdefault("PRESENCE_LEASE_SECONDS", "0")
 
-from waitingroom.settings import *  # noqa: F403
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# localstripe for this test run (tests/support/stripe.py starts it): a free port, chosen once and
+# inherited by the daphne and worker processes the tests start, so they all reach the same one.
+os.environ.setdefault("LOCALSTRIPE_URL", f"http://127.0.0.1:{_free_port()}")
+
+from waitingroom.settings import *  # noqa: E402, F403
 
 REALTIME_STRICT_CONTRACT = True  # pytest-django runs with DEBUG off
 # A fault test's worker process records its sends in a file instead (tests/support/sms_file.py).
