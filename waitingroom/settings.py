@@ -341,6 +341,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 86400.0,
         "options": {"expires": 3600},
     },
+    "payments-sends-sweep": {
+        "task": "waitingroom.payments.sends_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     "voice-calls-sweep": {
         "task": "waitingroom.voice.calls_sweep",
         "schedule": 30.0,

@@ -13,7 +13,7 @@ CONTRACT (the lead wrote the signatures; the payments helper fills the bodies). 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import stripe
 from django.conf import settings
@@ -238,6 +238,9 @@ UNREACHABLE = "Stripe could not be reached; the charge was not made yet. Try aga
 UNREACHABLE_REFUND = "Stripe could not be reached; the refund was not made yet. Try again."
 # A send whose worker died is claimable again after this (the SDK's retries end well before).
 SEND_CLAIM = timedelta(minutes=2)
+# Stripe keeps an idempotency key's result for 24 hours: a send older than that is not resent by
+# the sweep (it could charge twice); a person decides.
+IDEMPOTENCY_WINDOW = timedelta(hours=23)
 SUBJECT_WORDS = {"consultation": "consultation", "meeting": "meeting", "request": "appointment"}
 
 
@@ -316,17 +319,14 @@ def _enqueue_send(payment: Payment) -> None:
 
 def charge_retry(*, payment: Payment, by: User) -> Payment:
     """A charge left `pending` because Stripe could not be reached is sent again, with the same
-    idempotency key (Stripe applies it once). A refund left so is retried the same way."""
+    idempotency key (Stripe applies it once). A refund left so is retried the same way, and so is
+    a send that never finished (its worker died: no answer for SEND_CLAIM)."""
     now = timezone.now()
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        sending = payment.sending_since is not None and payment.sending_since > now - SEND_CLAIM
-        sent = (
-            payment.stripe_payment_intent_id
-            if payment.kind == PaymentKind.CHARGE
-            else payment.stripe_refund_id
-        )
-        if payment.status != PaymentStatus.PENDING or not payment.failure_message or sending or sent:
+        if not _resendable(payment, now) or not (
+            payment.failure_message or payment.updated_at < now - SEND_CLAIM
+        ):
             raise PaymentRefused("This payment is not waiting to be sent again.")
         payment.failure_code = ""
         payment.failure_message = ""
@@ -336,6 +336,37 @@ def charge_retry(*, payment: Payment, by: User) -> Payment:
         tell_subject(payment, Change.UPDATED)
         _enqueue_send(payment)
     return payment
+
+
+def _resendable(payment: Payment, now: datetime) -> bool:
+    """Pending, with no answer from Stripe, and no send under way."""
+    sending = payment.sending_since is not None and payment.sending_since > now - SEND_CLAIM
+    sent = (
+        payment.stripe_payment_intent_id if payment.kind == PaymentKind.CHARGE else payment.stripe_refund_id
+    )
+    return payment.status == PaymentStatus.PENDING and not sending and not sent
+
+
+def sends_sweep(*, now: datetime) -> int:
+    """Beat: a charge or refund whose send never happened (its task lost with the broker, or its
+    worker killed mid-request) is enqueued again; the claim and the idempotency key keep it one
+    charge. Those that Stripe could not take wait for a person's Retry (their message says so).
+    Returns how many were enqueued."""
+    stuck = Payment.objects.filter(
+        status=PaymentStatus.PENDING,
+        failure_message="",
+        updated_at__lt=now - SEND_CLAIM,
+        created_at__gt=now - IDEMPOTENCY_WINDOW,
+    ).filter(Q(sending_since__isnull=True) | Q(sending_since__lt=now - SEND_CLAIM))
+    stuck = stuck.filter(
+        Q(kind=PaymentKind.CHARGE, stripe_payment_intent_id="")
+        | Q(kind=PaymentKind.REFUND, stripe_refund_id="")
+    )
+    count = 0
+    for payment in stuck.order_by("pk")[:100]:
+        _enqueue_send(payment)
+        count += 1
+    return count
 
 
 def _claim(payment_id: int, kind: str) -> Payment | None:
