@@ -22,7 +22,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from waitingroom.models import Clinic
-from waitingroom.payments import answers, gateway
+from waitingroom.payments import answers, gateway, receipts
 from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
 from waitingroom.payments.models import Payment, SavedCard, StripeEvent
 from waitingroom.payments.reasons import plain_reason
@@ -409,6 +409,10 @@ def _intent_params(payment: Payment) -> dict[str, object]:
             "clinic": str(payment.clinic_id),
         },
     }
+    if gateway.talks_to_stripe():
+        # Stripe wants a page to send the client back to when a payment method confirms away from
+        # it (the client's payment page); localstripe refuses the parameter.
+        params["return_url"] = receipts.confirm_link(payment)
     account = payment.clinic.stripe_account_id
     if account:
         # A destination charge: the clinic's account gets the money, less the platform's fee.

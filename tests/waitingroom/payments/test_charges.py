@@ -419,3 +419,25 @@ def test_a_send_that_never_finished_may_be_retried(
         services.charge_retry(payment=payment, by=provider)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
+
+
+def test_stripe_itself_gets_the_clients_payment_page_as_the_return_url(
+    card_row, charge, fake_stripe, settings
+):
+    settings.STRIPE_API_BASE = (
+        "https://api.stripe.com"  # a secret key is set (the requests still go to the fake)
+    )
+    card_row()
+    fake_stripe.default = stripe_answers
+    payment = charge(4500)
+    (request,) = fake_stripe.posts("/v1/payment_intents")
+    assert request.params["return_url"] == f"{settings.PUBLIC_BASE_URL}/pay/{payment.client_token}/"
+    assert request.url.startswith("https://api.stripe.com/")
+
+
+def test_localstripe_gets_no_return_url(card_row, charge, fake_stripe):
+    card_row()
+    fake_stripe.default = stripe_answers
+    charge(4500)
+    (request,) = fake_stripe.posts("/v1/payment_intents")
+    assert "return_url" not in request.params
