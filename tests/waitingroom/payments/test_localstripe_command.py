@@ -116,5 +116,9 @@ def test_it_runs_localstripe_with_the_apps_webhook_and_stops_on_sigterm(tmp_path
             client.v1.customers.list()  # localstripe stopped with it
     finally:
         if command.poll() is None:
-            command.kill()
+            command.terminate()  # passed on to localstripe: neither outlives a failed test
+            try:
+                command.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                command.kill()
         app.shutdown()
