@@ -23,6 +23,15 @@ INFRASTRUCTURE = {
     # The phone bridge: the Clinic a call belongs to; the apps above hear of a call's changes
     # through settings.VOICE_SUBJECTS, never by being imported.
     "waitingroom.voice": ("waitingroom.models", "waitingroom.twilio_signing"),
+    # Card payments: the Clinic a card and its payments belong to; the outbox for receipts and the
+    # client's confirmation email; the per-client limit on saving cards (each makes a Stripe
+    # Customer). The apps above hear of a payment's changes through settings.PAYMENT_SUBJECTS.
+    "waitingroom.payments": (
+        "waitingroom.models",
+        "waitingroom.outbox.queueing",
+        "waitingroom.outbox.rendering",
+        "waitingroom.ratelimit",
+    ),
 }
 
 
@@ -73,6 +82,19 @@ def layering_violations(root: Path) -> list[str]:
 
 def test_imports_flow_one_way():
     assert layering_violations(ROOT) == []
+
+
+def test_the_app_never_imports_localstripe():
+    """localstripe (GPL) is a development dependency run as a process of its own (manage.py
+    localstripe, the tests' fixture); the product's code never imports it."""
+    importing = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for app in LAYERS
+        for path in (ROOT / app).rglob("*.py")
+        for name in imported_names(ROOT, path)
+        if within(name, "localstripe")
+    ]
+    assert importing == []
 
 
 def test_the_layering_check_catches_violations(tmp_path):
