@@ -5,6 +5,7 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from waitingroom.admin_payments import PaymentAdmin  # noqa: F401 (registers payments and saved cards)
 from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, ReadOnly, SuperuserOnlyAdmin
 from waitingroom.audit.admin import AccessEventAdmin  # noqa: F401 (registers the access trail)
 from waitingroom.models import Clinic, Membership, Role
