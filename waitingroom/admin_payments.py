@@ -25,7 +25,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -35,7 +35,7 @@ from waitingroom.audit import services as audit
 from waitingroom.audit.admin import RecordsReads, csv_cell
 from waitingroom.audit.models import AccessEvent
 from waitingroom.payments import selectors, services
-from waitingroom.payments.lifecycle import LIVE, PaymentKind, PaymentStatus
+from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
 from waitingroom.payments.models import Payment, SavedCard
 from waitingroom.tenancy import StaffRequest
 from waitingroom.validators import SingleLineField
@@ -77,13 +77,6 @@ def decimal_amount(amount: int) -> Decimal:
     """4500 -> Decimal("45.00"): what the CSV and the refund form's input show (every currency a
     clinic may choose has cents, selectors.minor_units)."""
     return (Decimal(amount) / 100).quantize(Decimal("0.01"))
-
-
-def left_to_refund(charge: Payment) -> int:
-    """What a refund may still take of a charge: its amount less the refunds not failed or
-    cancelled. The refund service checks it again under the charge's row lock."""
-    taken = charge.refunds.filter(status__in=sorted(LIVE)).aggregate(total=Sum("amount"))["total"]
-    return charge.amount - (taken or 0)
 
 
 def refund_refused(charge: Payment, left: int) -> str:
@@ -341,7 +334,7 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         if obj is not None and self.may_refund(request, obj):
             context["refund_url"] = (
                 ""
-                if refund_refused(obj, left_to_refund(obj))
+                if refund_refused(obj, selectors.refundable_amount(charge=obj))
                 else reverse("admin:waitingroom_payment_refund", args=[obj.pk])
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -357,7 +350,9 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         if not self.may_refund(request, charge):
             raise PermissionDenied
         change_url = reverse("admin:waitingroom_payment_change", args=[charge.pk])
-        left = left_to_refund(charge)
+        # Shown and checked here for a clear form; the service checks it again under the charge's
+        # row lock (two admins refunding at once).
+        left = selectors.refundable_amount(charge=charge)
         refused = refund_refused(charge, left)
         if refused:
             self.message_user(request, refused, messages.ERROR)
