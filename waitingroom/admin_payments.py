@@ -175,7 +175,7 @@ class RefundInline(ReadOnlyInline):
         "amount_shown",
         "status",
         "reason",
-        "created_by",
+        "pressed_by",
         "stripe_refund_id",
         "failure_message",
     )
@@ -183,6 +183,11 @@ class RefundInline(ReadOnlyInline):
     @admin.display(description="amount")
     def amount_shown(self, obj: Payment) -> str:
         return selectors.money(obj.amount, obj.currency)
+
+    @admin.display(description="by")
+    def pressed_by(self, obj: Payment) -> str:
+        # The name, not a link to the user's admin page (superusers' only).
+        return obj.created_by.get_username() if obj.created_by else ""
 
 
 @admin.register(Payment)
