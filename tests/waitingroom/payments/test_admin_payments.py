@@ -322,7 +322,7 @@ def test_another_clinics_admin_gets_nothing_of_clinic_a_payments_by_any_url(admi
 
 
 @pytest.mark.parametrize("role", [Role.PROVIDER, Role.CSR, Role.SCHEDULER])
-def test_clinic_as_other_roles_get_403_on_every_payments_url(role, clinic_a, rows):
+def test_clinic_a_staff_of_other_roles_get_403_on_every_payments_url(role, clinic_a, rows):
     user = staff(username=f"staff-{role}", clinic=clinic_a, role=role, is_staff=True)
     client = client_for(user)
     paid = rows["paid"].pk
