@@ -5,6 +5,7 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from waitingroom.admin_payments import PaymentAdmin  # noqa: F401 (registers payments and saved cards)
 from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, ReadOnly, SuperuserOnlyAdmin
 from waitingroom.audit.admin import AccessEventAdmin  # noqa: F401 (registers the access trail)
 from waitingroom.models import Clinic, Membership, Role
@@ -60,10 +61,18 @@ class MembershipInline(ClinicScopedInline):
 class ClinicAdmin(ClinicScopedAdmin):
     clinic_lookup = "pk"
     view_roles = frozenset({Role.CLINIC_ADMIN, Role.SCHEDULER})
-    list_display = ["name", "slug", "time_zone"]
+    list_display = ["name", "slug", "time_zone", "currency"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The connected account is where the clinic's card payments are paid out: whoever sets it
+        # receives the money. A clinic admin's account taken over (or a careless paste) must not
+        # be able to send a clinic's takings elsewhere, so only superusers (the platform, who
+        # onboarded the account with Stripe) set it; clinic admins see it.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if request.user.is_superuser else [*readonly, "stripe_account_id"]
 
     def has_add_permission(self, request, *args) -> bool:
         return request.user.is_superuser

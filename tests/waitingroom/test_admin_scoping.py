@@ -25,6 +25,7 @@ def clinic_form(clinic, **overrides) -> dict:
         "default_phone_region": "US",
         "recall_timeout_minutes": 10,
         "daily_sms_limit": 500,
+        "currency": clinic.currency,
     }
     for prefix in (
         "memberships",

@@ -85,18 +85,26 @@ class RecordsReads(admin.ModelAdmin):
     def audit_label(self, obj) -> str:
         raise NotImplementedError
 
+    def audit_target(self, obj) -> tuple[AccessEvent.Kind, int] | None:
+        """What the entry names: the row itself, unless the row belongs to another object of the
+        patient's (a payment names the booking it paid for, so the trail is found per patient)."""
+        return self.audit_kind, obj.pk
+
+    audit_detail = "admin"
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, unquote(object_id))
-            if obj is not None:
+            target = None if obj is None else self.audit_target(obj)
+            if target is not None:
                 services.record(
                     request=request,
                     clinic_id=obj.clinic_id,
                     action=AccessEvent.Action.VIEWED,
-                    kind=self.audit_kind,
-                    object_id=obj.pk,
+                    kind=target[0],
+                    object_id=target[1],
                     patient_label=self.audit_label(obj),
-                    detail="admin",
+                    detail=self.audit_detail,
                 )
         return response
