@@ -87,7 +87,7 @@ live.on("consultation", (msg) => msg.parts.forEach((name) => refresh(name)));
 // Posting: the control bar's actions, a message, the note. Which parts to re-fetch at once (the
 // push follows, but the person who acted sees the result without waiting for it).
 const FORMS = [
-  ["[data-room-action]", ["status", "messages", "call"]],
+  ["[data-room-action]", ["status", "messages", "call", "payment"]],
   ["[data-call-form]", ["call"]],
   ["[data-message-form]", ["messages"]],
   ["[data-note-form]", ["note"]],
