@@ -79,13 +79,13 @@ def charge_offer(
     """One rule for the room's panel and the service (which asks it again under the row lock)."""
     if not is_paid(consultation.service):
         return ChargeOffer(False, "This consultation is free: there is nothing to charge.")
-    if not access.may_charge(role=role, user_id=user_id, consultation=consultation):
-        return ChargeOffer(False, "Only the consultation's expert or a clinic admin can charge the client.")
     status = Status(consultation.status)
     if status == Status.CANCELLED:
         return ChargeOffer(False, "This consultation was cancelled: it can't be charged.")
     if status == Status.AVAILABLE:
         return ChargeOffer(False, "Nobody has claimed this consultation yet: it can't be charged.")
+    if not access.may_charge(role=role, user_id=user_id, consultation=consultation):
+        return ChargeOffer(False, "Only the consultation's expert or a clinic admin can charge the client.")
     if status not in lifecycle.CHARGEABLE_STATUSES:
         return ChargeOffer(
             False, "The card is charged after the consultation: start it or mark it completed first."
@@ -261,7 +261,7 @@ def staff_part(
 
 def confirm_url(payment: Payment) -> str:
     """The payments core's page where the client completes a charge their bank holds."""
-    return reverse("payment_confirm", args=[payment.client_token])
+    return reverse("payments_pay", args=[payment.client_token])
 
 
 def client_part(

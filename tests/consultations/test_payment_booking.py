@@ -166,5 +166,5 @@ def test_the_booking_post_binds_the_card_and_refuses_a_paid_booking_without_one(
     assert card.subject == subject_of(consultation.pk)
     # The client's room shows the price and the card, and that nothing is charged yet.
     room = browser.get(booked.json()["room_url"]).content.decode()
-    assert "Price $45.00" in room and "Visa ending 4242" in room
+    assert "$45.00" in room and "Your card: <span data-payment-card>Visa ending 4242</span>" in room
     assert "charged only after the consultation" in room
