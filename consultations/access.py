@@ -4,7 +4,8 @@ and file download asks.
 - Staff reach a consultation of their own clinic only (any other: Http404, whatever exists).
   Providers (the experts) and clinic admins see everything; CSRs see the room (client details,
   answers, messages, files) and may message and attach, but never read notes or hear recordings;
-  schedulers see no consultation at all.
+  schedulers see no consultation at all. A paid service's card is charged by the expert holding
+  the claim or a clinic admin; CSRs see the payment's state only.
 - A client reaches only their own consultation, through its link's unguessable token, and hears
   its calls' recordings only when the clinic lets clients listen.
 """
@@ -58,6 +59,10 @@ class StaffViewer:
     @property
     def is_admin(self) -> bool:
         return self.role == Role.CLINIC_ADMIN
+
+    @property
+    def charges(self) -> bool:
+        return may_charge(role=self.role, user_id=self.user.pk, consultation=self.consultation)
 
 
 def room_role(*, user: User | AnonymousUser, clinic_id: int) -> str | None:
@@ -154,6 +159,15 @@ def staff_actions(
             continue
         allowed.add(event)
     return frozenset(allowed)
+
+
+def may_charge(*, role: str | None, user_id: int | None, consultation: Consultation) -> bool:
+    """Who charges the client's saved card (consultations/payments.py): the expert holding the
+    claim, who knows what the consultation was, or a clinic admin. CSRs see the payment but don't
+    charge; whether the consultation may be charged now is the lifecycle's (CHARGEABLE_STATUSES)."""
+    if role == Role.CLINIC_ADMIN:
+        return True
+    return role == Role.PROVIDER and consultation.expert_id is not None and consultation.expert_id == user_id
 
 
 def may_write_note(*, role: str | None, user_id: int | None, consultation: Consultation) -> bool:

@@ -14,24 +14,29 @@ with a meeting booked for one of them at the same moment, which a lock on the cl
 not; and the clinic row is written by unrelated work (the SMS ceiling's alert date, the admin).
 Ids in ascending order, in one statement, so two bookings (of this clinic or another that shares
 an expert) can't deadlock; a meeting booking holds only one user row.
+A paid service (consultations/payments.py) is booked with the card the page saved through Stripe
+(its token): the card is bound to the new consultation in the booking's transaction, so a refused
+card books nothing, and it is charged only after the consultation.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from consultations import emails, lifecycle, publishing, slots
+from consultations import emails, lifecycle, payments, publishing, slots
 from consultations.lifecycle import NEW, Actor, Event
 from consultations.models import Consultation
 from consultations.services import ConsultationRefused, record
 from scheduling import availability
 from scheduling.models import Requester, Service
 from waitingroom.models import Clinic
+from waitingroom.payments import services as pay
 from waitingroom.validators import validate_single_line
 
 SLOT_TAKEN = "That time is no longer free; please choose another."
@@ -64,14 +69,22 @@ def consultation_book(
     email: str,
     phone: str,
     answers: dict[str, str],
+    card_token: str = "",
 ) -> Consultation:
     """Book `service` with the expert `expert_id` (None: any expert) at `starts_at` (None: as soon
-    as possible). `phone` is the verified E.164 number. The client is emailed after commit and the
-    clinic's dashboards re-fetch their Upcoming list. Raises ConsultationRefused, changing nothing."""
+    as possible). `phone` is the verified E.164 number. A paid service needs `card_token`, the card
+    the booking page saved for this email (a free service ignores it). The client is emailed after
+    commit and the clinic's dashboards re-fetch their Upcoming list. Raises ConsultationRefused,
+    changing nothing."""
     now = timezone.now()
     _check_text(name, email, phone, *answers.keys(), *answers.values())
     if service.clinic_id != clinic.pk or not service.active or service.kind != Service.Kind.PHONE:
         raise ConsultationRefused("Choose one of the clinic's phone consultations.")
+    paid = payments.is_paid(service)
+    if paid and not settings.PAYMENTS_ENABLED:
+        raise ConsultationRefused(payments.PAYMENTS_OFF)
+    if paid and not card_token:
+        raise ConsultationRefused(payments.NO_CARD)
     if not availability.profile_for(clinic).may_request(email):
         raise ConsultationRefused(f"Consultations at {clinic.name} are open to its patients only.")
     with transaction.atomic():
@@ -114,6 +127,15 @@ def consultation_book(
             created_at=now,
             claimed_at=now if expert_id is not None else None,
         )
+        if paid:
+            # Bound once to this consultation, for this email and clinic; a refusal rolls the
+            # booking back.
+            try:
+                pay.card_bind(
+                    clinic=clinic, token=card_token, subject=payments.subject_of(consultation.pk), email=email
+                )
+            except pay.PaymentRefused as refused:
+                raise ConsultationRefused(str(refused)) from None
         record(consultation, event, before=NEW, now=now)
         emails.booked(consultation)  # stored in this transaction, sent after commit (the outbox)
         publishing.upcoming_changed(clinic.pk)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
-from consultations import access, calls, lifecycle, recordings, selectors, services, uploads
+from consultations import access, calls, lifecycle, payments, recordings, selectors, services, uploads
 from consultations.emails import book_url, voice_number
 from consultations.forms import MessageForm
 from consultations.models import Consultation
@@ -111,9 +111,16 @@ def _call(consultation: Consultation, token: str, request: HttpRequest) -> Marku
     return calls.client_part(consultation, part_url=_part_url(token, Part.CALL))
 
 
+def _payment(consultation: Consultation, token: str, request: HttpRequest) -> Markup:
+    return payments.client_part(
+        consultation, part_url=_part_url(token, Part.PAYMENT), confirm_url=payments.confirm_url
+    )
+
+
 PARTS: dict[str, Callable[[Consultation, str, HttpRequest], Markup]] = {
     Part.STATUS: _status,
     Part.CALL: _call,
+    Part.PAYMENT: _payment,
     Part.MESSAGES: _messages,
     Part.ATTACHMENTS: _attachments,
     Part.NOTE: _note,

@@ -1,7 +1,8 @@
 """Phone consultations' part of the demo data (called by `manage.py seed_demo` after scheduling's,
 which gives the demo provider hours every day 08:00-20:00): a phone service with the booking
-questions of a veterinary practice, the clinic's voice number, and consultations in each status,
-two of them for the same client so that the room shows a history. Safe to run again.
+questions of a veterinary practice, a paid one (45.00, charged by card after the consultation),
+the clinic's voice number, and consultations in each status, two of them for the same client so
+that the room shows a history. Safe to run again.
 
 Bookings go through the booking service; consultations that have already begun can't be booked
 (their time is past), so they are made with the row and the booking event directly, then moved on
@@ -42,6 +43,21 @@ def seed(clinic: Clinic) -> None:
             "description": "A vet calls you back to talk about your animal; share photos in the room.",
             "duration_minutes": 20,
             "position": 2,
+        },
+    )
+    # A paid phone service, so `make run` shows card payments: a newcomer books it with the test
+    # card 4242 4242 4242 4242 (localstripe beside the app), and the expert charges it in the room.
+    # The demo's own consultations are of the free service above: they need no card.
+    Service.objects.update_or_create(
+        clinic=clinic,
+        name="Vet medication review",
+        defaults={
+            "kind": Service.Kind.PHONE,
+            "description": "A vet reviews your animal's medication with you by phone.",
+            "duration_minutes": 20,
+            "payment_required": True,
+            "price": "45.00",
+            "position": 3,
         },
     )
     for position, (key, label, kind, choices, required) in enumerate(QUESTIONS):

@@ -12,7 +12,7 @@ from typing import Any, cast
 from django import forms
 from django.utils import timezone
 
-from consultations import slots
+from consultations import payments, slots
 from scheduling import availability
 from scheduling.models import Service
 from scheduling.times import parse_slot, slot_value
@@ -41,6 +41,9 @@ class BookingForm(QuestionsMixin, forms.Form):
         max_length=30,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
+    # A paid service's card, saved on the page through Stripe before the booking is posted (the
+    # payments core's handle on it; consultations/booking.py binds it).
+    card_token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, clinic: Clinic, now: datetime | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +93,14 @@ class BookingForm(QuestionsMixin, forms.Form):
     def clean_email(self) -> str:
         return self.cleaned_data["email"].lower()
 
+    @property
+    def paid(self) -> bool:
+        """The chosen service is paid by card (the page shows its price and the card step)."""
+        return self.chosen_service is not None and payments.is_paid(self.chosen_service)
+
+    def clean_card_token(self) -> str:
+        return self.cleaned_data["card_token"].strip()
+
     def clean_phone(self) -> str:
         try:
             return normalise_phone(self.cleaned_data["phone"], region=self.clinic.default_phone_region)
@@ -112,6 +123,29 @@ class NoteForm(forms.Form):
     body = MultiLineField(required=False)
     # The note version the form showed (0: no note yet).
     note_version = forms.IntegerField(min_value=0, required=False)
+
+
+class ChargeForm(forms.Form):
+    """The amount the expert confirms, in the clinic's currency (45.00): whether it is above zero
+    and at most the price is the charge's rule (consultations/payments.py)."""
+
+    amount = forms.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        error_messages={
+            "required": "Enter the amount to charge.",
+            "invalid": "Enter the amount as a number, like 45.00.",
+            "max_decimal_places": "Enter the amount in whole cents, like 45.00.",
+            "max_digits": "Enter the amount as a number, like 45.00.",
+            "max_whole_digits": "Enter the amount as a number, like 45.00.",
+        },
+    )
+
+
+class RetryForm(forms.Form):
+    payment = forms.IntegerField(
+        min_value=1, max_value=2**31 - 1, error_messages={"required": "Which charge?"}
+    )
 
 
 def version_of(data) -> int | None:

@@ -88,6 +88,9 @@ ENDED_STATUSES = frozenset({S.COMPLETED, S.CANCELLED})
 HOLDS_TIME = frozenset({S.AVAILABLE, S.CLAIMED, S.IN_PROGRESS, S.COMPLETED})
 # The Upcoming Appointments list on the dashboard.
 UPCOMING_STATUSES = frozenset({S.AVAILABLE, S.CLAIMED, S.IN_PROGRESS})
+# A paid service's card is charged once the consultation has taken place (consultations/payments.py):
+# never before (the booking page promises it), never once cancelled.
+CHARGEABLE_STATUSES = frozenset({S.IN_PROGRESS, S.COMPLETED})
 
 
 class TransitionRefused(Exception):

@@ -5,19 +5,24 @@ The mobile number is verified before a booking is accepted, with offline queuein
 and storage (visits/phone_codes.py). The code's subject is a random booking key kept in this
 browser's session, so a code verifies the number for this browser only; the booking must give the
 number verified here within the last VERIFIED_FOR.
+
+A paid service's card is saved on the page through Stripe (the payments core's card step) before
+the booking is posted with the card's token; the page then loads Stripe.js, which its CSP allows
+(stripe_page).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.crypto import get_random_string
 from django.views.decorators.http import require_http_methods, require_POST
 
-from consultations import selectors
+from consultations import payments, selectors
 from consultations.booking import consultation_book
 from consultations.forms import BookingForm
 from consultations.lifecycle import UPCOMING_STATUSES, Status
@@ -29,6 +34,7 @@ from visits import phone_codes
 from waitingroom import ratelimit
 from waitingroom.fragments import render_fragment
 from waitingroom.models import Clinic
+from waitingroom.payments.web import card_step, stripe_page
 
 BOOKING_KEY_SESSION = "consultation_booking_key"
 # How long a verified number stays good for a booking from this browser.
@@ -70,6 +76,7 @@ def upload_path(consultation: Consultation) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@stripe_page
 def book(request: HttpRequest, slug: str) -> HttpResponse:
     clinic = get_object_or_404(Clinic, slug=slug)
     if request.method == "GET":
@@ -97,6 +104,7 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
                     email=data["email"],
                     phone=data["phone"],
                     answers=form.answers(),
+                    card_token=data["card_token"],
                 )
             except ratelimit.RateLimited as limited:
                 form.add_error(None, str(limited))
@@ -125,12 +133,23 @@ def _page(request: HttpRequest, clinic: Clinic, form: BookingForm, status: int =
     subject = _subject(request, create=False)
     pending = phone_codes.pending_phone(subject=subject) if subject else None
     verified = phone_codes.verified_phone(subject=subject, within=VERIFIED_FOR) if subject else None
+    # A paid service's card step (the payments core's fragment and card.js): its price, Stripe's
+    # card field, and a card the page saved already when a refused booking comes back.
+    service = form.chosen_service if form.paid else None
+    step = None
+    if service is not None:
+        token = form.data.get("card_token", "") if form.is_bound else ""
+        step = card_step(clinic=clinic, price=service.price, token=str(token)[:64])
     return render(
         request,
         "consultations/book.html",
         {
             "clinic": clinic,
             "form": form,
+            "card_step": step,
+            "price": payments.money(payments.price_of(service), clinic.currency) if service else "",
+            # Paid services can't be booked while card payments are off (the step says so).
+            "bookable": service is None or settings.PAYMENTS_ENABLED,
             "offered": form.fields["service"].queryset.exists(),  # type: ignore[attr-defined]
             "code_sent_to": phone_codes.masked(pending) if pending else "",
             "verified": bool(verified),

@@ -17,6 +17,7 @@ class Part(StrEnum):
     NOTE = "note"
     RECORDINGS = "recordings"  # the calls' recordings (consultations/recordings.py)
     CALL = "call"  # the phone call's progress (consultations/calls.py)
+    PAYMENT = "payment"  # a paid service's card payment (consultations/payments.py)
 
 
 UPCOMING_PANEL = "consultations"

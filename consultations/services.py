@@ -143,10 +143,11 @@ def _refuse_unless_actor(consultation: Consultation, user: User, event: Event) -
 
 def _changed(consultation: Consultation) -> None:
     """What every lifecycle change tells: both sides of the room re-fetch the status, and the
-    message box, the attach form and the call part (Start Phone Call), which open and close
-    with it; every dashboard of the clinic
-    its panel."""
-    publishing.room_changed(consultation, Part.STATUS, Part.MESSAGES, Part.ATTACHMENTS, Part.CALL)
+    message box, the attach form, the call part (Start Phone Call) and the payment part (Charge),
+    which open and close with it; every dashboard of the clinic its panel."""
+    publishing.room_changed(
+        consultation, Part.STATUS, Part.MESSAGES, Part.ATTACHMENTS, Part.CALL, Part.PAYMENT
+    )
     publishing.upcoming_changed(consultation.clinic_id)
 
 

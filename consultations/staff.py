@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
-from consultations import access, calls, lifecycle, recordings, selectors, services, uploads
+from consultations import access, calls, lifecycle, payments, recordings, selectors, services, uploads
 from consultations.access import StaffViewer
-from consultations.forms import CancelForm, MessageForm, NoteForm, version_of
+from consultations.forms import CancelForm, ChargeForm, MessageForm, NoteForm, RetryForm, version_of
 from consultations.lifecycle import Event
 from consultations.models import Attachment, Consultation
 from consultations.publishing import Part
@@ -175,9 +175,21 @@ def _call(viewer: StaffViewer, request: HttpRequest) -> Markup:
     )
 
 
+def _payment(viewer: StaffViewer, request: HttpRequest) -> Markup:
+    consultation = viewer.consultation
+    return payments.staff_part(
+        viewer,
+        part_url=_part_url(consultation, Part.PAYMENT),
+        charge_url=reverse("consultation_charge", args=[consultation.pk]),
+        retry_url=reverse("consultation_charge_retry", args=[consultation.pk]),
+        request=request,
+    )
+
+
 PARTS: dict[str, Callable[[StaffViewer, HttpRequest], Markup]] = {
     Part.STATUS: _status,
     Part.CALL: _call,
+    Part.PAYMENT: _payment,
     Part.MESSAGES: _messages,
     Part.ATTACHMENTS: _attachments,
     Part.NOTE: _note,
@@ -378,6 +390,48 @@ def call_start(request: StaffRequest, consultation_id: int) -> HttpResponse:
         return _reply(request, consultation, ok=False, message=str(refused), status=409)
     record(request, consultation, audit.Action.CHANGED, "call")
     return _reply(request, consultation, ok=True, message="Calling your phone: answer it, then press 1.")
+
+
+@require_POST
+@login_required
+def charge(request: StaffRequest, consultation_id: int) -> HttpResponse:
+    """Charge (or Charge again): the saved card, for the amount the expert confirmed."""
+    viewer = _viewer(request, consultation_id)
+    consultation = viewer.consultation
+    form = ChargeForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.ConsultationRefused(first_error(form))
+        amount = payments.minor_units(form.cleaned_data["amount"])
+        payment = payments.charge(consultation_id=consultation.pk, by=request.user, amount=amount)
+    except services.ConsultationRefused as refused:
+        return _reply(request, consultation, ok=False, message=str(refused), status=409)
+    record(request, consultation, audit.Action.CHANGED, "charge")
+    return _reply(
+        request,
+        consultation,
+        ok=True,
+        message=f"Charging {payments.money(payment.amount, payment.currency)}.",
+    )
+
+
+@require_POST
+@login_required
+def charge_retry(request: StaffRequest, consultation_id: int) -> HttpResponse:
+    """Retry a charge Stripe could not be reached for."""
+    viewer = _viewer(request, consultation_id)
+    consultation = viewer.consultation
+    form = RetryForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.ConsultationRefused(first_error(form))
+        payments.charge_retry(
+            consultation_id=consultation.pk, payment_id=form.cleaned_data["payment"], by=request.user
+        )
+    except services.ConsultationRefused as refused:
+        return _reply(request, consultation, ok=False, message=str(refused), status=409)
+    record(request, consultation, audit.Action.CHANGED, "charge retry")
+    return _reply(request, consultation, ok=True, message="Sending the charge again.")
 
 
 # --- The dashboard's Upcoming Appointments -------------------------------------------------------

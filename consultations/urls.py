@@ -13,6 +13,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("consultations/<int:consultation_id>/message/", staff.message, name="consultation_message"),
     path("consultations/<int:consultation_id>/call/", staff.call_start, name="consultation_call_start"),
     path("consultations/<int:consultation_id>/note/", staff.note, name="consultation_note"),
+    path("consultations/<int:consultation_id>/charge/", staff.charge, name="consultation_charge"),
+    path(
+        "consultations/<int:consultation_id>/charge/retry/",
+        staff.charge_retry,
+        name="consultation_charge_retry",
+    ),
     path("consultations/<int:consultation_id>/do/<str:action>/", staff.action, name="consultation_action"),
     path("dashboard/<slug:slug>/consultations/", staff.upcoming_panel, name="consultations_panel"),
     # The client, through their link

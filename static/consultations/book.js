@@ -1,10 +1,13 @@
 /* The phone consultation booking page: changing the consultation or the expert reloads the page
  * with that choice (the server lists the times open for it); the mobile number is checked inline
  * with an SMS code ("Send code", then "Verify"; a new number or a new code at any time); the booking
- * is posted as fetch, and the client goes on to their consultation room. The server checks all of
- * it again: this script only spares a round trip and keeps typed answers. */
+ * is posted as fetch, and the client goes on to their consultation room. A paid service's card is
+ * saved first (the payments core's card step, lib/card.js: Stripe's field, the bank's check in the
+ * page), and the booking posts the card's token. The server checks all of it again: this script
+ * only spares a round trip and keeps typed answers. */
 import {post} from "../waitingroom/lib/http.js";
 import {announce, announceUrgently} from "../waitingroom/lib/announce.js";
+import {cardStep} from "../waitingroom/lib/card.js";
 import {upload} from "../waitingroom/lib/upload.js";
 
 const form = document.querySelector("[data-booking-form]");
@@ -128,25 +131,41 @@ if (form) {
     if (select) select.addEventListener("change", reloadWithChoice);
   });
   const phone = phoneStep();
+  const card = cardStep(form.querySelector("[data-card-step]"));
   const formError = form.querySelector("[data-form-error]");
   const submit = form.querySelector("[data-book]");
+
+  function refuse(text) {
+    formError.textContent = text;
+    formError.hidden = false;
+    announceUrgently(text);
+  }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!phone.verified()) {
-      formError.textContent = "Please verify your mobile number with the code we text you before booking.";
-      formError.hidden = false;
-      announceUrgently(formError.textContent);
+      refuse("Please verify your mobile number with the code we text you before booking.");
       return;
+    }
+    formError.hidden = true;
+    submit.disabled = true;
+    if (card.needed()) {
+      // The card first: a booking of a paid service without one is refused.
+      const saved = await card.ensureSaved({
+        email: form.querySelector("[name=email]").value,
+        name: form.querySelector("[name=name]").value,
+      });
+      if (!saved.ok) {
+        submit.disabled = false;
+        refuse(saved.error);
+        return;
+      }
     }
     const data = new FormData(form);
     data.delete("files");  // uploaded to the room once it exists
-    submit.disabled = true;
     const answer = await post(window.location.pathname, data);
     if (answer.ok) { await afterBooking(answer); return; }
     submit.disabled = false;
-    formError.textContent = answer.error;
-    formError.hidden = false;
-    announceUrgently(answer.error);
+    refuse(answer.error);
   });
 }

@@ -1,6 +1,6 @@
 /* The consultation room, one script for both sides (<body data-room-side="staff|client">). The
  * socket only says which parts changed (`consultation` pushes: status, messages, attachments,
- * note); each part re-fetches itself from its data-part-url, one rendering path for the first
+ * note, call, recordings, payment); each part re-fetches itself from its data-part-url, one rendering path for the first
  * load, a push and a reconnection. Actions (the control bar, a message, the note) are posted with
  * fetch and answered {ok, message|error}; the pushes then refresh every open page alike. */
 import {announce, toast} from "../waitingroom/lib/announce.js";
@@ -87,10 +87,11 @@ live.on("consultation", (msg) => msg.parts.forEach((name) => refresh(name)));
 // Posting: the control bar's actions, a message, the note. Which parts to re-fetch at once (the
 // push follows, but the person who acted sees the result without waiting for it).
 const FORMS = [
-  ["[data-room-action]", ["status", "messages", "call"]],
+  ["[data-room-action]", ["status", "messages", "call", "payment"]],
   ["[data-call-form]", ["call"]],
   ["[data-message-form]", ["messages"]],
   ["[data-note-form]", ["note"]],
+  ["[data-charge-form]", ["payment"]],
 ];
 document.addEventListener("submit", (e) => {
   const form = e.target;
@@ -109,6 +110,24 @@ document.addEventListener("submit", (e) => {
     }
     match[1].forEach((name) => refresh(name));
   });
+});
+
+// Charge's confirm step names the amount typed (forms.js asks data-confirm before the submit), in
+// the clinic's currency as the page words money ("$45.00").
+document.addEventListener("input", (e) => {
+  const field = e.target;
+  if (!(field instanceof HTMLInputElement) || !field.matches("[data-charge-amount]")) return;
+  const form = field.form;
+  const amount = Number(field.value.trim());
+  let words = field.value.trim();
+  if (field.value.trim() && Number.isFinite(amount)) {
+    try {
+      words = new Intl.NumberFormat("en-US", {style: "currency", currency: form.dataset.currency}).format(amount);
+    } catch {
+      words = `${field.value.trim()} ${form.dataset.currency}`;
+    }
+  }
+  form.dataset.confirm = `Charge ${words} to the client's ${form.dataset.card}?`;
 });
 
 // The phone call's clock: "In call" ticks from the connection (data-since, epoch seconds) and an

@@ -5,6 +5,7 @@ tests go through the booking service)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,26 @@ def scheduler(clinic_a):
     return staff(
         username="sam", clinic=clinic_a, role=Role.SCHEDULER, first_name="Sam", last_name="Scheduler"
     )
+
+
+# --- Card payments: a paid phone service (its card saved through localstripe) -------------------
+
+
+@pytest.fixture
+def paid_service(clinic_a):
+    """Clinic A's paid phone service: 45.00 in the clinic's currency (US dollars), charged by card
+    after the consultation."""
+    return Service.objects.create(
+        clinic=clinic_a,
+        name="Medication review",
+        kind=Service.Kind.PHONE,
+        duration_minutes=20,
+        payment_required=True,
+        price=Decimal("45.00"),
+    )
+
+
+@pytest.fixture
+def payments_on(settings, localstripe):
+    """Card payments on, through localstripe (test_settings points the SDK and Stripe.js at it)."""
+    settings.PAYMENTS_ENABLED = True

@@ -57,7 +57,7 @@ def test_an_expert_claims_an_available_consultation_and_everyone_is_told(availab
         "claimed",
         provider,
     )
-    told(published, available, "status", "messages", "attachments", "call")
+    told(published, available, "status", "messages", "attachments", "call", "payment")
 
 
 def test_the_second_expert_is_told_who_claimed_first(available, provider, colleague, published):
@@ -135,7 +135,7 @@ def test_cancel_needs_a_reason_and_emails_the_client_a_link_to_book_again(claime
     assert "Paula is ill today." in email.body and "book another consultation" in email.body
     html = email.alternatives[0][0]
     assert f'href="{link}"' in html
-    told(published, claimed, "status", "messages", "attachments", "call")
+    told(published, claimed, "status", "messages", "attachments", "call", "payment")
 
 
 def test_a_clinic_admin_may_cancel_but_a_csr_may_not(claimed, admin, csr):
@@ -264,7 +264,7 @@ def test_the_system_starts_a_claimed_consultation_once_and_never_an_available_on
         services.consultation_start(consultation_id=claimed.pk)
     claimed.refresh_from_db()
     assert (claimed.status, claimed.version) == (Status.IN_PROGRESS, 1) and claimed.started_at is not None
-    told(published, claimed, "status", "messages", "attachments", "call")
+    told(published, claimed, "status", "messages", "attachments", "call", "payment")
     # A second connected call (the bridge retrying) changes nothing.
     services.consultation_start(consultation_id=claimed.pk)
     claimed.refresh_from_db()

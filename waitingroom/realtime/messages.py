@@ -149,8 +149,8 @@ MEETINGS = _declare(
 CONSULTATION = _declare(
     "consultation",
     "A consultation changed: its room re-fetches the parts named (status, messages, attachments, "
-    "note, call, recordings) over HTTP, which decides what each viewer may see; `version` lets a page "
-    "tell a stale answer from a fresh one.",
+    "note, call, recordings, payment) over HTTP, which decides what each viewer may see; `version` "
+    "lets a page tell a stale answer from a fresh one.",
     push(A.CONSULTATION_STAFF, "version", "parts"),
     push(A.CONSULTATION_CLIENT, "version", "parts"),
 )
