@@ -119,7 +119,7 @@ def test_superuser_adds_a_clinic_with_its_scheduling_settings(db):
         "name": "New Clinic", "slug": "new-clinic", "time_zone": "Europe/London", "reconnect_grace_seconds": 15,
         "hold_window_seconds": 120, "idle_seconds": 60, "recents_expiry_minutes": 20, "wait_amber_minutes": 5,
         "wait_red_minutes": 15, "broadcast_message": "", "default_phone_region": "GB", "recall_timeout_minutes": 10,
-        "daily_sms_limit": 500,
+        "daily_sms_limit": 500, "currency": "usd",
         "scheduling-TOTAL_FORMS": "1", "scheduling-INITIAL_FORMS": "0",
         "scheduling-0-availability_mode": "on_demand", "scheduling-0-patient_group_name": "Members",
         "scheduling-0-host_group_name": "Doctors", "scheduling-0-now_request_expiry_minutes": "45",
