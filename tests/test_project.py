@@ -23,6 +23,15 @@ INFRASTRUCTURE = {
     # The phone bridge: the Clinic a call belongs to; the apps above hear of a call's changes
     # through settings.VOICE_SUBJECTS, never by being imported.
     "waitingroom.voice": ("waitingroom.models", "waitingroom.twilio_signing"),
+    # Card payments: the Clinic a card and its payments belong to; the outbox for receipts and the
+    # client's confirmation email; the per-client limit on saving cards (each makes a Stripe
+    # Customer). The apps above hear of a payment's changes through settings.PAYMENT_SUBJECTS.
+    "waitingroom.payments": (
+        "waitingroom.models",
+        "waitingroom.outbox.queueing",
+        "waitingroom.outbox.rendering",
+        "waitingroom.ratelimit",
+    ),
 }
 
 

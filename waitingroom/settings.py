@@ -184,6 +184,9 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
     # A client's messages and files in their consultation room: each one tells the clinic's
     # dashboards, so a script posting in a loop must stop long before it floods them.
     "consultation-client-post": (env_int("RATE_LIMIT_CLIENT_POSTS_PER_10_MIN", 60), 600),
+    # Saving a card on a booking page (waitingroom/payments/public.py): each try makes a Stripe
+    # Customer and SetupIntent, and card testers try many cards from one place.
+    "card-setup": (env_int("RATE_LIMIT_CARD_SETUPS_PER_HOUR", 10), 3600),
 }
 # The idle expiry moves on with use, at most once a minute (waitingroom/middleware.py).
 SESSION_SAVE_EVERY_REQUEST = False

@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("twilio/sms-status/", twilio_sms_status, name="twilio_sms_status"),
     path("twilio/voice/", include("waitingroom.voice.urls")),
+    path("pay/", include("waitingroom.payments.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("visits.urls")),

@@ -87,6 +87,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField()),
                 ('updated_at', models.DateTimeField()),
                 ('succeeded_at', models.DateTimeField(blank=True, null=True)),
+                ('sending_since', models.DateTimeField(blank=True, null=True)),
                 ('receipt_sent_at', models.DateTimeField(blank=True, null=True)),
                 ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='waitingroom.clinic')),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),

@@ -111,6 +111,10 @@ class Payment(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     succeeded_at = models.DateTimeField(null=True, blank=True)
+    # When a task began sending this charge or refund to Stripe (None: no send under way). A second
+    # task (a redelivered or a concurrent one) finds it claimed and sends nothing; a send that
+    # died with its worker is claimable again after services.SEND_CLAIM.
+    sending_since = models.DateTimeField(null=True, blank=True)
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
