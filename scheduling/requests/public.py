@@ -196,6 +196,7 @@ def requester_home(request: HttpRequest) -> HttpResponse:
             "requests": requests,
             "meetings": meeting_rules,
             "sections": sections,
+            "payments": selectors.requester_payments(requester=requester),
         },
     )
 
