@@ -44,7 +44,9 @@ def test_a_paid_service_shows_its_price_and_the_card_step_with_stripe_js_allowed
     assert settings.LOCALSTRIPE_URL in page["Content-Security-Policy"]
 
 
-def test_a_free_service_has_no_card_step_and_loads_no_stripe_js(client, frozen, clinic_a, provider, service, hours):
+def test_a_free_service_has_no_card_step_and_loads_no_stripe_js(
+    client, frozen, clinic_a, provider, service, hours
+):
     page = client.get(request_url(clinic_a), {"service": service.pk})
     html = page.content.decode()
     # Stripe.js is not even loaded.
