@@ -91,7 +91,7 @@ def meeting_charge_retry(*, meeting_id: int, by: User) -> Payment:
     with transaction.atomic():
         meeting = locked(meeting_id)
         charge = pay.current_charge(subject=subject_of(meeting.pk))
-        if charge is None or charge.status != PaymentStatus.PENDING:
+        if charge is None or charge.status != PaymentStatus.PENDING or not charge.failure_message:
             raise MeetingRefused("There is no charge waiting to be sent again.")
         try:
             payment = payments.charge_retry(payment=charge, by=by)

@@ -16,7 +16,6 @@ from scheduling.meetings import publishing
 from scheduling.models import Meeting
 from waitingroom.models import Role
 from waitingroom.payments import selectors as pay
-from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
 from waitingroom.payments.models import Payment, SavedCard
 from waitingroom.tenancy import has_role
 
@@ -69,29 +68,6 @@ def card_state(meeting: Meeting) -> CardState:
     price = price_of(meeting)
     card = pay.card_for(subject=subject_of(meeting.pk)) if price is not None else None
     return CardState(price, card)
-
-
-def payment_text(payment: Payment) -> str:
-    """A charge's or refund's state in plain words for the staff: paid (with the amount), failed
-    with Stripe's reason, waiting for the client's authentication, or not sent yet."""
-    amount = pay.money(payment.amount, payment.currency)
-    if payment.kind == PaymentKind.REFUND:
-        return {
-            PaymentStatus.SUCCEEDED: f"Refunded {amount}",
-            PaymentStatus.FAILED: f"Refund of {amount} failed: {payment.failure_message or 'no reason given'}",
-            PaymentStatus.CANCELED: f"Refund of {amount} cancelled",
-        }.get(PaymentStatus(payment.status), f"Refunding {amount}…")
-    if payment.status == PaymentStatus.SUCCEEDED:
-        return f"Paid {amount}"
-    if payment.status == PaymentStatus.NEEDS_AUTHENTICATION:
-        return f"{amount}: waiting for the client to confirm the payment (they were emailed a link)"
-    if payment.status == PaymentStatus.FAILED:
-        return f"Charge of {amount} failed: {payment.failure_message or 'no reason given'}"
-    if payment.status == PaymentStatus.CANCELED:
-        return f"Charge of {amount} cancelled"
-    if payment.failure_message:
-        return f"{amount} not charged yet: {payment.failure_message}"
-    return f"Charging {amount}…"
 
 
 # --- What waitingroom/payments/ tells us ---------------------------------------------------------

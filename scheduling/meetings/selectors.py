@@ -4,14 +4,14 @@ column), and one meeting a staff member may act on. Every read is scoped to the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from scheduling.meetings.payments import payment_text, price_of, subject_of
+from scheduling.meetings.payments import price_of, subject_of
 from scheduling.meetings.status import INDICATOR_LABELS, INDICATOR_SYMBOLS, MeetingStatus, Rules, rules_of
 from scheduling.models import Meeting, MeetingProposal
 from waitingroom import tenancy
@@ -72,7 +72,7 @@ class RowPayment:
 
     @property
     def charge_text(self) -> str:
-        return payment_text(self.charge) if self.charge else "Not charged"
+        return pay.status_text(self.charge) if self.charge else "Not charged"
 
 
 def _row_payments(meetings: list[Meeting]) -> dict[int, RowPayment]:
@@ -182,10 +182,6 @@ def staff_meeting(*, user: User, meeting_id: int) -> Meeting:
 
 # --- A paid meeting's payment page -----------------------------------------------------------
 
-# A charge still pending this long after its last change was probably not sent (a lost task):
-# its page offers Retry, which sends it with the same idempotency key (Stripe applies it once).
-RETRY_AFTER = timedelta(minutes=1)
-
 
 @dataclass
 class MeetingPayment:
@@ -198,7 +194,6 @@ class MeetingPayment:
     history: list[Payment]  # charges and refunds, newest first
     completed: bool
     may_charge: bool
-    retry_due: bool
 
     @property
     def price_text(self) -> str:
@@ -206,11 +201,11 @@ class MeetingPayment:
 
     @property
     def charge_text(self) -> str:
-        return payment_text(self.charge) if self.charge else "Not charged"
+        return pay.status_text(self.charge) if self.charge else "Not charged"
 
     @property
     def history_rows(self) -> list[tuple[Payment, str]]:
-        return [(payment, payment_text(payment)) for payment in self.history]
+        return [(payment, pay.status_text(payment)) for payment in self.history]
 
     @property
     def open(self) -> bool:
@@ -223,11 +218,13 @@ class MeetingPayment:
 
     @property
     def retryable(self) -> bool:
+        """Stripe could not be reached for the charge: it is still pending and says so, and the
+        same charge may be sent again (waitingroom/payments/ refuses it while a send is running)."""
         return (
             self.may_charge
             and self.charge is not None
             and self.charge.status == PaymentStatus.PENDING
-            and self.retry_due
+            and bool(self.charge.failure_message)
         )
 
     @property
@@ -246,15 +243,12 @@ def meeting_payment(*, meeting: Meeting, may_charge: bool, now: datetime | None 
     """A paid meeting's payment (the caller checked it is paid and who asks)."""
     now = now or timezone.now()
     subject = subject_of(meeting.pk)
-    history = pay.payments_for(subject=subject)
-    charge = pay.current_charge(subject=subject)
     return MeetingPayment(
         price=price_of(meeting) or 0,
         currency=meeting.clinic.currency,
         card=pay.card_for(subject=subject),
-        charge=charge,
-        history=history,
+        charge=pay.current_charge(subject=subject),
+        history=pay.payments_for(subject=subject),
         completed=rules_of(meeting.current_status(now)).chargeable,
         may_charge=may_charge,
-        retry_due=bool(charge and (charge.failure_message or charge.updated_at <= now - RETRY_AFTER)),
     )

@@ -232,7 +232,7 @@ def test_a_declined_card_fails_with_stripes_reason_and_may_be_charged_again(
     payment = Payment.objects.get()
     assert payment.status == PaymentStatus.FAILED and payment.failure_message
     part = staff_client.get(f"{payment_url(paid_meeting)}part/").content.decode()
-    assert f"Charge of $60.00 failed: {payment.failure_message}" in part
+    assert f"Charge failed: {payment.failure_message}" in part
     assert 'name="amount"' in part  # a new attempt is allowed after a failure
 
 
