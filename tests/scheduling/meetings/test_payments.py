@@ -9,7 +9,9 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from scheduling.meetings import booking, charges, payments, services
@@ -300,3 +302,64 @@ def test_no_card_data_is_stored_only_stripes_ids_and_the_label(frozen, client, p
     guest_saves_card(client, paid_meeting)
     stored = SavedCard.objects.values().get()
     assert "4242424242424242" not in str(stored) and stored["last4"] == "4242"
+
+
+def test_a_charge_stripe_could_not_reach_stays_pending_and_retry_sends_it_once(
+    frozen, paid_meeting, provider, csr, fake_stripe
+):
+    card = SavedCard.objects.create(
+        clinic=paid_meeting.clinic, subject=f"meeting:{paid_meeting.pk}", status=SavedCard.Status.SAVED,
+        email="gina@example.com", stripe_customer_id="cus_fake", stripe_setup_intent_id="seti_fake",
+        stripe_payment_method_id="pm_fake", brand="visa", last4="4242", created_at=timezone.now(),
+    )  # fmt: skip
+    hold(frozen, paid_meeting, provider)
+    fake_stripe.fail = 10  # every try of the send, the SDK's own retries included
+    staff_client = client_for(provider)
+    assert charge(staff_client, paid_meeting, "60.00").status_code == 302
+    payment = Payment.objects.get()
+    assert payment.status == PaymentStatus.PENDING and payment.failure_message
+    part = staff_client.get(f"{payment_url(paid_meeting)}part/").content.decode()
+    assert "not charged yet" in part and "data-retry" in part and 'name="amount"' not in part
+    assert "data-retry" not in client_for(csr).get(f"{payment_url(paid_meeting)}part/").content.decode()
+    assert client_for(csr).post(payment_url(paid_meeting), {"action": "retry"}).status_code == 403
+
+    fake_stripe.fail = 0
+    fake_stripe.default = lambda request: (
+        200,
+        {"id": "pi_fake", "object": "payment_intent", "status": "succeeded", "amount": 6000, "currency": "usd",
+         "customer": card.stripe_customer_id, "latest_charge": "ch_fake"},
+    )  # fmt: skip
+    assert staff_client.post(payment_url(paid_meeting), {"action": "retry"}).status_code == 302
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    sent = fake_stripe.posts("/v1/payment_intents")
+    assert {request.headers.get("Idempotency-Key") for request in sent} == {payment.idempotency_key}
+    assert "Paid $60.00" in staff_client.get(f"{payment_url(paid_meeting)}part/").content.decode()
+
+
+def test_the_overviews_payment_column_costs_the_same_queries_for_any_number_of_paid_meetings(
+    frozen, clinic_a, provider, paid_service
+):
+    def paid_meeting_with_card(n: int) -> None:
+        meeting = booking.meeting_schedule(
+            clinic=clinic_a, by=provider, provider_id=provider.pk, service=paid_service,
+            guest_name=f"G{n} X", guest_email=f"g{n}@example.com", times=[tomorrow(clinic_a, 9) + timedelta(days=n)],
+        )  # fmt: skip
+        SavedCard.objects.create(
+            clinic=clinic_a, subject=f"meeting:{meeting.pk}", status=SavedCard.Status.SAVED,
+            email=f"g{n}@example.com", stripe_customer_id=f"cus_{n}", stripe_setup_intent_id=f"seti_{n}",
+            brand="visa", last4="4242", created_at=timezone.now(),
+        )  # fmt: skip
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            rows = client_for(provider).get("/meetings/rows/").content.decode()
+        assert "Visa ending 4242" in rows
+        return len(captured)
+
+    for n in range(2):
+        paid_meeting_with_card(n)
+    few = queries()
+    for n in range(2, 20):
+        paid_meeting_with_card(n)
+    assert queries() == few
