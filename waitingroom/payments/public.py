@@ -8,13 +8,18 @@ answer JSON {ok: false, error}."""
 from __future__ import annotations
 
 from django import forms
-from django.http import HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_POST
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from waitingroom import ratelimit
 from waitingroom.models import Clinic
-from waitingroom.payments import services
+from waitingroom.payments import selectors, services
+from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
+from waitingroom.payments.models import Payment
+from waitingroom.payments.web import stripe_context, stripe_page
 
 
 class SetupForm(forms.Form):
@@ -69,3 +74,67 @@ def card_finish(request: HttpRequest, slug: str) -> JsonResponse:
     except services.PaymentRefused as refused:
         return _refused(str(refused), 409)
     return JsonResponse({"ok": True, "label": card.label, "token": card.token})
+
+
+# --- The client confirms a charge their bank wants authenticated (/pay/<token>/) ---------------
+
+
+def _charge(client_token: str) -> Payment | None:
+    return (
+        Payment.objects.select_related("clinic", "card")
+        .filter(client_token=client_token, kind=PaymentKind.CHARGE)
+        .first()
+    )
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "waitingroom/link_not_valid.html", status=404)
+
+
+@stripe_page
+@require_GET
+def pay(request: HttpRequest, client_token: str) -> HttpResponse:
+    """The charge, and while the bank waits for the client, the button that confirms it with
+    Stripe.js (the client secret is read from Stripe for this page, never stored)."""
+    payment = _charge(client_token)
+    if payment is None:
+        return _not_found(request)
+    waiting = payment.status == PaymentStatus.NEEDS_AUTHENTICATION
+    secret = services.client_secret(payment=payment) if waiting and settings.PAYMENTS_ENABLED else ""
+    card = payment.card
+    return render(
+        request,
+        "waitingroom/payments/pay.html",
+        {
+            **stripe_context(),
+            "payment": payment,
+            "clinic": payment.clinic,
+            "amount": selectors.money(payment.amount, payment.currency),
+            "state": selectors.status_text(payment),
+            "card_label": card.label if card is not None else "",
+            "waiting": waiting,
+            "client_secret": secret,
+            "payment_method": card.stripe_payment_method_id if card is not None else "",
+        },
+    )
+
+
+@require_POST
+def pay_confirmed(request: HttpRequest, client_token: str) -> HttpResponse:
+    """Stripe.js finished in the page (or the client pressed the button without JavaScript): the
+    server reads the payment back from Stripe, then the page shows where it stands."""
+    payment = _charge(client_token)
+    if payment is None:
+        return _not_found(request)
+    try:
+        payment = services.client_confirmed(payment=payment)
+    except services.PaymentRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        if payment.status == PaymentStatus.SUCCEEDED:
+            messages.success(request, "Thank you: your payment is confirmed. We emailed you a receipt.")
+        elif payment.status == PaymentStatus.NEEDS_AUTHENTICATION:
+            messages.error(
+                request, "Your bank has not confirmed the payment yet. Press Confirm payment to try again."
+            )
+    return redirect("payments_pay", client_token=payment.client_token)

@@ -13,17 +13,21 @@ CONTRACT (the lead wrote the signatures; the payments helper fills the bodies). 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import stripe
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from waitingroom.models import Clinic
-from waitingroom.payments import gateway
-from waitingroom.payments.models import Payment, SavedCard
+from waitingroom.payments import gateway, receipts
+from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus, from_payment_intent, moves_forward
+from waitingroom.payments.models import Payment, SavedCard, StripeEvent
+from waitingroom.payments.selectors import money, refundable_amount
 
 logger = logging.getLogger(__name__)
 
@@ -100,24 +104,28 @@ def card_setup_start(*, clinic: Clinic, email: str, name: str) -> tuple[SavedCar
         stripe_client = gateway.client()
         customer = stripe_client.v1.customers.create(
             params={"email": email, "name": name.strip(), "metadata": metadata}
-        )
+        ).to_dict()
         # No payment method types: the card element confirms a card (a type list is named
         # differently across Stripe's API versions, and localstripe knows only the old name).
         intent = stripe_client.v1.setup_intents.create(
-            params={"customer": customer.id, "usage": "off_session", "metadata": metadata}
-        )
+            params={"customer": str(customer.get("id", "")), "usage": "off_session", "metadata": metadata}
+        ).to_dict()
     except stripe.StripeError as error:
         logger.warning("card setup for clinic %s failed: %r", clinic.pk, error)
         raise PaymentRefused(UNREACHABLE_CARD) from error
+    secret = intent.get("client_secret")
+    if not (customer.get("id") and intent.get("id") and isinstance(secret, str) and secret):
+        logger.error("Stripe answered a card setup without ids: %r", intent)
+        raise PaymentRefused(UNREACHABLE_CARD)
     card = SavedCard.objects.create(
         clinic=clinic,
         email=email,
         name=name.strip()[:120],
-        stripe_customer_id=customer.id,
-        stripe_setup_intent_id=intent.id,
+        stripe_customer_id=str(customer["id"])[:64],
+        stripe_setup_intent_id=str(intent["id"])[:64],
         created_at=timezone.now(),
     )
-    return card, str(intent.client_secret)
+    return card, secret
 
 
 def card_setup_finish(*, clinic: Clinic, token: str) -> SavedCard:
@@ -226,6 +234,22 @@ def card_move(*, from_subject: str, to_subject: str) -> SavedCard | None:
 
 # --- Charging after the consultation -----------------------------------------------------------
 
+UNREACHABLE = "Stripe could not be reached; the charge was not made yet. Try again."
+UNREACHABLE_REFUND = "Stripe could not be reached; the refund was not made yet. Try again."
+# A send whose worker died is claimable again after this (the SDK's retries end well before).
+SEND_CLAIM = timedelta(minutes=2)
+SUBJECT_WORDS = {"consultation": "consultation", "meeting": "meeting", "request": "appointment"}
+
+
+def _subject_word(subject: str) -> str:
+    return SUBJECT_WORDS.get(subject.partition(":")[0], "booking")
+
+
+def charge_key(subject: str, attempt: int) -> str:
+    """The idempotency key of a subject's n-th charge: the same charge sent twice (a task run
+    twice, a retry after a lost answer) is one charge at Stripe."""
+    return f"charge:{subject}:{attempt}"
+
 
 def charge_request(
     *,
@@ -242,41 +266,496 @@ def charge_request(
     client, or paid) is refused: the partial unique index decides, so two presses, two experts at
     once or a retried task make one charge. After a failed charge a new press is the next attempt.
     The caller has checked who may charge (its own access rules) and the subject's state."""
-    raise NotImplementedError
+    if not settings.PAYMENTS_ENABLED:
+        raise PaymentRefused("Card payments are turned off here, so nothing was charged.")
+    if amount <= 0:
+        raise PaymentRefused("Enter an amount above zero.")
+    if amount > price:
+        raise PaymentRefused(f"The amount can't be more than the price, {money(price, clinic.currency)}.")
+    card = SavedCard.objects.filter(clinic=clinic, subject=subject, status=SavedCard.Status.SAVED).first()
+    if card is None:
+        raise PaymentRefused(
+            f"The client saved no card for this {_subject_word(subject)}, so it can't be charged."
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        last = Payment.objects.filter(subject=subject, kind=PaymentKind.CHARGE).aggregate(last=Max("attempt"))
+        attempt = (last["last"] or 0) + 1
+        try:
+            with transaction.atomic():
+                payment = Payment.objects.create(
+                    clinic=clinic,
+                    subject=subject,
+                    kind=PaymentKind.CHARGE,
+                    card=card,
+                    description=description[:200],
+                    amount=amount,
+                    currency=clinic.currency,
+                    attempt=attempt,
+                    idempotency_key=charge_key(subject, attempt),
+                    created_by=by,
+                    created_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError as error:
+            # The live-charge index (or the same attempt's key): another press got there first.
+            raise PaymentRefused(
+                f"This {_subject_word(subject)} is already being charged or paid, so nothing more was charged."
+            ) from error
+        tell_subject(payment, Change.STARTED)
+        _enqueue_send(payment)
+    return payment
+
+
+def _enqueue_send(payment: Payment) -> None:
+    from waitingroom.payments import tasks  # the task module imports this one
+
+    task = tasks.payments_charge_send if payment.kind == PaymentKind.CHARGE else tasks.payments_refund_send
+    task.delay_on_commit(payment.pk)  # type: ignore[attr-defined]  # a DjangoTask under Celery's Django fix-up; typed as Task
 
 
 def charge_retry(*, payment: Payment, by: User) -> Payment:
     """A charge left `pending` because Stripe could not be reached is sent again, with the same
-    idempotency key (Stripe applies it once)."""
-    raise NotImplementedError
+    idempotency key (Stripe applies it once). A refund left so is retried the same way."""
+    now = timezone.now()
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        sending = payment.sending_since is not None and payment.sending_since > now - SEND_CLAIM
+        sent = (
+            payment.stripe_payment_intent_id
+            if payment.kind == PaymentKind.CHARGE
+            else payment.stripe_refund_id
+        )
+        if payment.status != PaymentStatus.PENDING or not payment.failure_message or sending or sent:
+            raise PaymentRefused("This payment is not waiting to be sent again.")
+        payment.failure_code = ""
+        payment.failure_message = ""
+        payment.updated_at = now
+        payment.save(update_fields=["failure_code", "failure_message", "updated_at"])
+        logger.info("payment %s sent again by user %s", payment.pk, by.pk)
+        tell_subject(payment, Change.UPDATED)
+        _enqueue_send(payment)
+    return payment
+
+
+def _claim(payment_id: int, kind: str) -> Payment | None:
+    """Take the send of a pending payment nobody is sending (compare-and-set): a task run twice,
+    or two at once, sends it once. None: nothing to send."""
+    now = timezone.now()
+    unsent = Q(stripe_payment_intent_id="") if kind == PaymentKind.CHARGE else Q(stripe_refund_id="")
+    claimed = (
+        Payment.objects.filter(unsent, pk=payment_id, kind=kind, status=PaymentStatus.PENDING)
+        .filter(Q(sending_since__isnull=True) | Q(sending_since__lt=now - SEND_CLAIM))
+        .update(sending_since=now)
+    )
+    if not claimed:
+        return None
+    return Payment.objects.select_related("clinic", "card", "parent").get(pk=payment_id)
+
+
+def _unsent(payment_id: int, message: str, code: str) -> None:
+    """Stripe did not answer (or could not take it now): the payment stays pending, says why, and
+    may be sent again (charge_retry), with the same idempotency key."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        payment.sending_since = None
+        fields = ["sending_since"]
+        if payment.status == PaymentStatus.PENDING:
+            payment.failure_code = code
+            payment.failure_message = message
+            payment.updated_at = timezone.now()
+            fields += ["failure_code", "failure_message", "updated_at"]
+        payment.save(update_fields=fields)
+        if payment.status == PaymentStatus.PENDING:
+            tell_subject(payment, Change.UPDATED)
+
+
+# Errors after which nothing was charged and the same request may be sent again later.
+_TRY_AGAIN = (
+    stripe.APIConnectionError,
+    stripe.APIError,
+    stripe.RateLimitError,
+    stripe.AuthenticationError,
+    stripe.PermissionError,
+)
 
 
 def charge_send(*, payment_id: int) -> None:
     """The task's body: create and confirm the off-session PaymentIntent (idempotency key from the
     subject and attempt; Connect's transfer_data and application fee when the clinic has an
     account), then apply Stripe's answer. Safe to run twice."""
-    raise NotImplementedError
+    payment = _claim(payment_id, PaymentKind.CHARGE)
+    if payment is None:
+        return
+    params = _intent_params(payment)
+    try:
+        intent = gateway.client().v1.payment_intents.create(
+            params=params,  # type: ignore[arg-type]  # built as a plain dict: Connect's keys only when set
+            options={"idempotency_key": payment.idempotency_key},
+        )
+    except stripe.CardError as error:
+        _apply_card_error(payment_id, error)
+    except _TRY_AGAIN as error:
+        logger.warning("charge %s not sent: %r", payment_id, error)
+        _unsent(payment_id, UNREACHABLE, "stripe_unreachable")
+    except stripe.StripeError as error:
+        logger.error("Stripe refused charge %s: %r", payment_id, error)
+        _apply_failure(payment_id, code=str(error.code or "stripe_refused"), message=_refusal(error))
+    else:
+        _apply_intent(payment_id, intent.to_dict())
+
+
+def _intent_params(payment: Payment) -> dict[str, object]:
+    card = payment.card
+    assert card is not None  # a charge always has its card (charge_request)
+    params: dict[str, object] = {
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "customer": card.stripe_customer_id,
+        "payment_method": card.stripe_payment_method_id,
+        "off_session": True,
+        "confirm": True,
+        "metadata": {
+            "payment": str(payment.pk),
+            "subject": payment.subject,
+            "clinic": str(payment.clinic_id),
+        },
+    }
+    account = payment.clinic.stripe_account_id
+    if account:
+        # A destination charge: the clinic's account gets the money, less the platform's fee.
+        params["transfer_data"] = {"destination": account}
+        fee = payment.amount * settings.PAYMENTS_PLATFORM_FEE_BPS // 10_000
+        if fee > 0:
+            params["application_fee_amount"] = fee
+        Payment.objects.filter(pk=payment.pk).update(
+            destination_account=account, application_fee_amount=fee if fee > 0 else None
+        )
+    return params
+
+
+def _refusal(error: stripe.StripeError) -> str:
+    return f"Stripe refused it: {error.user_message or 'no reason given'}"[:300]
+
+
+def _error_body(error: stripe.StripeError) -> dict:
+    body = error.json_body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return dict(body["error"])
+    return {"code": error.code, "message": error.user_message}
+
+
+def _apply_card_error(payment_id: int, error: stripe.CardError) -> None:
+    """A declined charge, or one the bank wants the client to authenticate (Stripe answers 402;
+    the intent, when it says which, is in the error)."""
+    body = _error_body(error)
+    code = str(body.get("code") or error.code or "card_declined")
+    intent = body.get("payment_intent")
+    if isinstance(intent, dict) and intent.get("id"):
+        intent = {**intent, "last_payment_error": intent.get("last_payment_error") or body}
+        _apply_intent(payment_id, intent)
+        return
+    status = PaymentStatus.NEEDS_AUTHENTICATION if code == "authentication_required" else PaymentStatus.FAILED
+    _move(
+        payment_id,
+        status,
+        {
+            "failure_code": code,
+            "failure_message": plain_reason(body),
+            "stripe_charge_id": str(body.get("charge") or "")[:64],
+        },
+    )
+
+
+def _apply_failure(payment_id: int, *, code: str, message: str) -> None:
+    _move(payment_id, PaymentStatus.FAILED, {"failure_code": code[:64], "failure_message": message})
+
+
+def _apply_intent(payment_id: int, intent: dict) -> bool:
+    """Stripe's PaymentIntent (an answer, a read-back or an event's object) applied forward only."""
+    error = intent.get("last_payment_error") or {}
+    status = from_payment_intent(str(intent.get("status", "")), str(error.get("code") or ""))
+    charge = intent.get("latest_charge")
+    charge_id = charge.get("id") if isinstance(charge, dict) else charge
+    fields: dict[str, object] = {"stripe_payment_intent_id": str(intent.get("id", ""))[:64]}
+    if charge_id:
+        fields["stripe_charge_id"] = str(charge_id)[:64]
+    if status in (PaymentStatus.FAILED, PaymentStatus.NEEDS_AUTHENTICATION):
+        fields["failure_code"] = str(error.get("code") or "")[:64]
+        fields["failure_message"] = plain_reason(error) or (
+            REASONS["authentication_required"] if status == PaymentStatus.NEEDS_AUTHENTICATION else ""
+        )
+    return _move(payment_id, status, fields, intent_id=str(intent.get("id", "")))
+
+
+def _move(
+    payment_id: int,
+    status: PaymentStatus,
+    fields: dict[str, object] | None = None,
+    *,
+    intent_id: str = "",
+    refund_id: str = "",
+) -> bool:
+    """Under the payment's row lock: its Stripe ids are recorded, and its status moves only
+    forward (lifecycle.moves_forward), with the fields that go with it. A payment that moved
+    tells its subject, and its emails are stored (sent after commit). Returns whether it moved."""
+    given: dict[str, object] = fields or {}
+    now = timezone.now()
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("clinic", "card", "parent")
+            .get(pk=payment_id)
+        )
+        if intent_id and payment.stripe_payment_intent_id not in ("", intent_id):
+            logger.error(
+                "payment %s is intent %s, not %s", payment.pk, payment.stripe_payment_intent_id, intent_id
+            )
+            return False
+        if refund_id and payment.stripe_refund_id not in ("", refund_id):
+            logger.error("refund %s is %s, not %s", payment.pk, payment.stripe_refund_id, refund_id)
+            return False
+        changed = ["sending_since"] if payment.sending_since is not None else []
+        payment.sending_since = None
+        for name in ("stripe_payment_intent_id", "stripe_charge_id", "stripe_refund_id"):
+            if given.get(name) and not getattr(payment, name):
+                setattr(payment, name, given[name])
+                changed.append(name)
+        moved = moves_forward(payment.status, status)
+        if moved:
+            payment.status = status
+            payment.failure_code = str(given.get("failure_code", ""))[:64]
+            payment.failure_message = str(given.get("failure_message", ""))[:300]
+            changed += ["status", "failure_code", "failure_message"]
+            if status == PaymentStatus.SUCCEEDED:
+                payment.succeeded_at = now
+                changed.append("succeeded_at")
+        if changed:
+            payment.updated_at = now
+            payment.save(update_fields=[*changed, "updated_at"])
+        if moved:
+            tell_subject(payment, Change.UPDATED)
+            _after_move(payment)
+    return moved
+
+
+def _after_move(payment: Payment) -> None:
+    """The emails a move sends (inside its transaction: the outbox stores them, sends after)."""
+    if payment.status == PaymentStatus.NEEDS_AUTHENTICATION:
+        receipts.authentication_request(payment)
+    elif payment.status == PaymentStatus.SUCCEEDED:
+        # Once per payment, whichever of Stripe's answer, the client's page or an event got here.
+        first = Payment.objects.filter(pk=payment.pk, receipt_sent_at__isnull=True).update(
+            receipt_sent_at=timezone.now()
+        )
+        if first:
+            if payment.kind == PaymentKind.CHARGE:
+                receipts.receipt(payment)
+            else:
+                receipts.refund_receipt(payment)
 
 
 def client_confirmed(*, payment: Payment) -> Payment:
     """The client finished authentication on /pay/<token>/: read the PaymentIntent back and apply
     it (the page's word is not trusted)."""
-    raise NotImplementedError
+    if payment.kind != PaymentKind.CHARGE or not payment.stripe_payment_intent_id:
+        return payment
+    try:
+        intent = gateway.client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id)
+    except stripe.StripeError as error:
+        logger.warning("reading intent of payment %s failed: %r", payment.pk, error)
+        raise PaymentRefused(
+            "Stripe could not be reached to check your payment. Reload this page in a moment."
+        ) from error
+    _apply_intent(payment.pk, intent.to_dict())
+    return Payment.objects.select_related("clinic", "card").get(pk=payment.pk)
+
+
+def client_secret(*, payment: Payment) -> str:
+    """The PaymentIntent's client secret, for the client's page to confirm it with Stripe.js: read
+    from Stripe when the page is shown, never stored. "" when Stripe can't be reached."""
+    if not payment.stripe_payment_intent_id:
+        return ""
+    try:
+        intent = gateway.client().v1.payment_intents.retrieve(payment.stripe_payment_intent_id)
+    except stripe.StripeError as error:
+        logger.warning("reading intent of payment %s failed: %r", payment.pk, error)
+        return ""
+    return str(intent.to_dict().get("client_secret") or "")
 
 
 # --- Refunds -------------------------------------------------------------------------------------
 
 
+def refund_key(charge: Payment, n: int) -> str:
+    return f"refund:{charge.subject}:{charge.attempt}:{n}"
+
+
 def refund_request(*, charge: Payment, amount: int, reason: str, by: User) -> Payment:
     """A clinic admin refunds `amount` (minor units, > 0, at most what is left unrefunded) of a paid
     charge, with a reason; sent by a task after commit; the client is emailed when it succeeds."""
-    raise NotImplementedError
+    reason = " ".join(reason.split())
+    if amount <= 0:
+        raise PaymentRefused("Enter an amount above zero.")
+    if not reason:
+        raise PaymentRefused("Give a reason for the refund.")
+    if len(reason) > 300:
+        raise PaymentRefused("Keep the reason under 300 characters.")
+    now = timezone.now()
+    with transaction.atomic():
+        # The charge's lock serialises refunds of it: two admins can't both refund the rest.
+        charge = Payment.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=charge.pk)
+        if charge.kind != PaymentKind.CHARGE or charge.status != PaymentStatus.SUCCEEDED:
+            raise PaymentRefused("Only a paid charge can be refunded.")
+        left = refundable_amount(charge=charge)
+        if amount > left:
+            if left == 0:
+                raise PaymentRefused("This charge is refunded in full already.")
+            raise PaymentRefused(f"At most {money(left, charge.currency)} of this charge can be refunded.")
+        n = charge.refunds.count() + 1
+        refund = Payment.objects.create(
+            clinic=charge.clinic,
+            subject=charge.subject,
+            kind=PaymentKind.REFUND,
+            parent=charge,
+            card=charge.card,
+            description=charge.description,
+            amount=amount,
+            currency=charge.currency,
+            attempt=n,
+            idempotency_key=refund_key(charge, n),
+            destination_account=charge.destination_account,
+            reason=reason,
+            created_by=by,
+            created_at=now,
+            updated_at=now,
+        )
+        tell_subject(refund, Change.STARTED)
+        _enqueue_send(refund)
+    return refund
+
+
+def refund_send(*, payment_id: int) -> None:
+    """The refund task's body: Refund.create with the refund's idempotency key; a refund of a
+    destination charge takes the money back from the clinic's account and returns the platform's
+    fee. Safe to run twice."""
+    refund = _claim(payment_id, PaymentKind.REFUND)
+    if refund is None:
+        return
+    charge = refund.parent
+    assert charge is not None  # a refund always has its charge (a check constraint)
+    params: dict[str, object] = {
+        "payment_intent": charge.stripe_payment_intent_id,
+        "amount": refund.amount,
+        "metadata": {"reason": refund.reason, "payment": str(refund.pk)},
+    }
+    if refund.destination_account:
+        params["reverse_transfer"] = True
+        params["refund_application_fee"] = True
+    try:
+        answer = gateway.client().v1.refunds.create(
+            params=params,  # type: ignore[arg-type]  # built as a plain dict: Connect's keys only when set
+            options={"idempotency_key": refund.idempotency_key},
+        )
+    except _TRY_AGAIN as error:
+        logger.warning("refund %s not sent: %r", payment_id, error)
+        _unsent(payment_id, UNREACHABLE_REFUND, "stripe_unreachable")
+    except stripe.StripeError as error:
+        logger.error("Stripe refused refund %s: %r", payment_id, error)
+        _apply_failure(payment_id, code=str(error.code or "stripe_refused"), message=_refusal(error))
+    else:
+        _apply_refund(payment_id, answer.to_dict())
+
+
+REFUND_FAILURES = {
+    "lost_or_stolen_card": "The card was reported lost or stolen, so the money can't go back to it.",
+    "expired_or_canceled_card": "The card has expired or was cancelled, so the money can't go back to it.",
+    "declined": "The client's bank declined the refund.",
+}
+
+
+def _apply_refund(payment_id: int, refund: dict) -> bool:
+    status = {
+        "succeeded": PaymentStatus.SUCCEEDED,
+        "failed": PaymentStatus.FAILED,
+        "canceled": PaymentStatus.CANCELED,
+    }.get(str(refund.get("status")), PaymentStatus.PENDING)
+    reason = str(refund.get("failure_reason") or "")
+    fields: dict[str, object] = {"stripe_refund_id": str(refund.get("id", ""))[:64]}
+    if status == PaymentStatus.FAILED:
+        fields["failure_code"] = reason
+        fields["failure_message"] = REFUND_FAILURES.get(reason, "The refund failed at Stripe.")
+    return _move(payment_id, status, fields, refund_id=str(refund.get("id", "")))
 
 
 # --- Stripe's events -----------------------------------------------------------------------------
+
+INTENT_EVENTS = {
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.requires_action",
+    "payment_intent.canceled",
+}
+REFUND_EVENTS = {"refund.created", "refund.updated", "charge.refund.updated"}
 
 
 def event_apply(*, event_id: str, event_type: str, obj: dict[str, object]) -> bool:
     """A verified Stripe event: kept once by id (a repeat changes nothing) and applied forward only
     to the payment it names. Returns whether anything changed."""
-    raise NotImplementedError
+    object_id = str(obj.get("id") or "")[:64]
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = StripeEvent.objects.create(
+                    event_id=event_id[:64],
+                    type=event_type[:64],
+                    object_id=object_id,
+                    received_at=timezone.now(),
+                )
+        except IntegrityError:
+            return False  # delivered before
+        changed = False
+        if event_type in INTENT_EVENTS:
+            payment_id = _payment_for(obj, kind=PaymentKind.CHARGE, id_field="stripe_payment_intent_id")
+            if payment_id is not None:
+                changed = _apply_intent(payment_id, dict(obj))
+        elif event_type in REFUND_EVENTS:
+            payment_id = _payment_for(obj, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
+            if payment_id is not None:
+                changed = _apply_refund(payment_id, dict(obj))
+        elif event_type == "charge.refunded":
+            refunds = obj.get("refunds")
+            items = refunds.get("data") if isinstance(refunds, dict) else None
+            for item in items if isinstance(items, list) else []:
+                if not isinstance(item, dict):
+                    continue
+                payment_id = _payment_for(item, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
+                if payment_id is not None:
+                    changed = _apply_refund(payment_id, item) or changed
+        if changed:
+            event.applied = True
+            event.save(update_fields=["applied"])
+    return changed
+
+
+def _payment_for(obj: dict, *, kind: str, id_field: str) -> int | None:
+    """The payment a Stripe object is about: by its Stripe id, else by the metadata we sent with it
+    (the answer to our request may have been lost), checked against the subject it names."""
+    stripe_id = obj.get("id")
+    if isinstance(stripe_id, str) and stripe_id:
+        found = (
+            Payment.objects.filter(kind=kind, **{id_field: stripe_id}).values_list("pk", flat=True).first()
+        )
+        if found is not None:
+            return found
+    metadata = obj.get("metadata")
+    raw = metadata.get("payment") if isinstance(metadata, dict) else None
+    if not (isinstance(raw, str) and raw.isdigit()):
+        return None
+    candidate = Payment.objects.filter(pk=int(raw), kind=kind, **{id_field: ""}).first()
+    if candidate is None:
+        return None
+    subject = metadata.get("subject") if isinstance(metadata, dict) else None
+    if kind == PaymentKind.CHARGE and subject != candidate.subject:
+        return None  # another deployment's payment of the same number, on the same Stripe account
+    return candidate.pk
