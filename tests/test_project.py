@@ -84,6 +84,19 @@ def test_imports_flow_one_way():
     assert layering_violations(ROOT) == []
 
 
+def test_the_app_never_imports_localstripe():
+    """localstripe (GPL) is a development dependency run as a process of its own (manage.py
+    localstripe, the tests' fixture); the product's code never imports it."""
+    importing = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for app in LAYERS
+        for path in (ROOT / app).rglob("*.py")
+        for name in imported_names(ROOT, path)
+        if within(name, "localstripe")
+    ]
+    assert importing == []
+
+
 def test_the_layering_check_catches_violations(tmp_path):
     files = {
         "waitingroom/models.py": "",

@@ -236,7 +236,9 @@ REQUEST_BODY_LIMITS: list[tuple[str, int, str]] = [
         r"^/(consultations/\d+|consult/room/[^/]+)/files/$",
         _LARGEST_ATTACHMENT + _MB,
         f"This file is too large: files can be up to {_LARGEST_ATTACHMENT // _MB} MB.",
-    )
+    ),
+    # Stripe's events are a few kilobytes (waitingroom/payments/webhooks.py).
+    (r"^/stripe/webhook/$", 512 * 1024, "Payload too large."),
 ]
 # Under ASGI, Django copies every request body into a SpooledTemporaryFile of this size before
 # the view runs; past it the body goes to a temporary file. 1 MiB (Django's default is 2.5) keeps
@@ -338,6 +340,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "waitingroom.voice.recordings_purge",
         "schedule": 86400.0,
         "options": {"expires": 3600},
+    },
+    "payments-sends-sweep": {
+        "task": "waitingroom.payments.sends_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 60},
     },
     "voice-calls-sweep": {
         "task": "waitingroom.voice.calls_sweep",

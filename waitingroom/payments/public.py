@@ -113,6 +113,7 @@ def pay(request: HttpRequest, client_token: str) -> HttpResponse:
             "state": selectors.status_text(payment),
             "card_label": card.label if card is not None else "",
             "waiting": waiting,
+            "paid": payment.status == PaymentStatus.SUCCEEDED,
             "client_secret": secret,
             "payment_method": card.stripe_payment_method_id if card is not None else "",
         },

@@ -1,7 +1,6 @@
-"""Card payments' writes: saving a card for a booking, charging it after the consultation,
-refunding, and applying Stripe's answers and signed events. Every write is here.
-
-CONTRACT (the lead wrote the signatures; the payments helper fills the bodies). Rules:
+"""Card payments' writes, the contract the apps call: saving a card for a booking, charging it
+after the consultation, refunding, and Stripe's signed events (Stripe's answers are applied by
+answers.py, the emails are receipts.py). Rules:
 - keyword-only, typed; PaymentRefused carries a plain-words message and changes nothing;
 - a Payment's status moves forward only (lifecycle.moves_forward), under its row lock;
 - every change tells the subject's app through settings.PAYMENT_SUBJECTS (`tell_subject`) inside
@@ -13,7 +12,7 @@ CONTRACT (the lead wrote the signatures; the payments helper fills the bodies). 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import stripe
 from django.conf import settings
@@ -21,63 +20,19 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from waitingroom.models import Clinic
-from waitingroom.payments import gateway, receipts
-from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus, from_payment_intent, moves_forward
+from waitingroom.payments import answers, gateway, receipts
+from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
 from waitingroom.payments.models import Payment, SavedCard, StripeEvent
+from waitingroom.payments.reasons import plain_reason
 from waitingroom.payments.selectors import money, refundable_amount
+from waitingroom.payments.subjects import Change, PaymentRefused, tell_subject
+
+# The contract's names that live in modules of their own (the apps import them from here).
+__all__ = ["Change", "PaymentRefused", "tell_subject"]
 
 logger = logging.getLogger(__name__)
-
-
-class PaymentRefused(Exception):
-    """The payment action can't be done as asked (the message says why, for the page). Changes
-    nothing."""
-
-
-class Change:
-    """What a subject's handler hears (settings.PAYMENT_SUBJECTS): `(payment, *, what)`."""
-
-    STARTED = "started"  # a charge or refund was stored (pending)
-    UPDATED = "updated"  # its status moved (succeeded, failed, needs authentication ...)
-
-
-def tell_subject(payment: Payment, what: str) -> None:
-    kind = payment.subject.partition(":")[0]
-    import_string(settings.PAYMENT_SUBJECTS[kind])(payment, what=what)
-
-
-# Stripe's reasons in plain words, by error code (or decline code): what the room and the client
-# read. A code not here shows Stripe's own message, which is written for people too.
-REASONS = {
-    "card_declined": "Your card was declined.",
-    "generic_decline": "Your card was declined.",
-    "do_not_honor": "Your card was declined.",
-    "expired_card": "Your card has expired.",
-    "insufficient_funds": "Your card has insufficient funds.",
-    "incorrect_cvc": "Your card's security code is incorrect.",
-    "incorrect_number": "Your card number is incorrect.",
-    "lost_card": "Your card was declined.",
-    "stolen_card": "Your card was declined.",
-    "processing_error": "An error occurred while processing your card. Try again.",
-    "authentication_required": "Your bank needs you to confirm this payment.",
-    "payment_intent_authentication_failure": "The payment was not confirmed with your bank.",
-    "setup_intent_authentication_failure": "Your card was not confirmed with your bank.",
-}
-
-
-def plain_reason(error: dict | None) -> str:
-    """A Stripe error object (a PaymentIntent's last_payment_error, a SetupIntent's
-    last_setup_error, an API error's body) in plain words; "" for none."""
-    if not error:
-        return ""
-    for code in (error.get("decline_code"), error.get("code")):
-        if isinstance(code, str) and code in REASONS:
-            return REASONS[code]
-    message = error.get("message")
-    return str(message)[:300] if message else "The payment was refused."
 
 
 # --- Saving a card at booking --------------------------------------------------------------------
@@ -238,6 +193,9 @@ UNREACHABLE = "Stripe could not be reached; the charge was not made yet. Try aga
 UNREACHABLE_REFUND = "Stripe could not be reached; the refund was not made yet. Try again."
 # A send whose worker died is claimable again after this (the SDK's retries end well before).
 SEND_CLAIM = timedelta(minutes=2)
+# Stripe keeps an idempotency key's result for 24 hours: a send older than that is not resent by
+# the sweep (it could charge twice); a person decides.
+IDEMPOTENCY_WINDOW = timedelta(hours=23)
 SUBJECT_WORDS = {"consultation": "consultation", "meeting": "meeting", "request": "appointment"}
 
 
@@ -316,17 +274,14 @@ def _enqueue_send(payment: Payment) -> None:
 
 def charge_retry(*, payment: Payment, by: User) -> Payment:
     """A charge left `pending` because Stripe could not be reached is sent again, with the same
-    idempotency key (Stripe applies it once). A refund left so is retried the same way."""
+    idempotency key (Stripe applies it once). A refund left so is retried the same way, and so is
+    a send that never finished (its worker died: no answer for SEND_CLAIM)."""
     now = timezone.now()
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        sending = payment.sending_since is not None and payment.sending_since > now - SEND_CLAIM
-        sent = (
-            payment.stripe_payment_intent_id
-            if payment.kind == PaymentKind.CHARGE
-            else payment.stripe_refund_id
-        )
-        if payment.status != PaymentStatus.PENDING or not payment.failure_message or sending or sent:
+        if not _resendable(payment, now) or not (
+            payment.failure_message or payment.updated_at < now - SEND_CLAIM
+        ):
             raise PaymentRefused("This payment is not waiting to be sent again.")
         payment.failure_code = ""
         payment.failure_message = ""
@@ -336,6 +291,37 @@ def charge_retry(*, payment: Payment, by: User) -> Payment:
         tell_subject(payment, Change.UPDATED)
         _enqueue_send(payment)
     return payment
+
+
+def _resendable(payment: Payment, now: datetime) -> bool:
+    """Pending, with no answer from Stripe, and no send under way."""
+    sending = payment.sending_since is not None and payment.sending_since > now - SEND_CLAIM
+    sent = (
+        payment.stripe_payment_intent_id if payment.kind == PaymentKind.CHARGE else payment.stripe_refund_id
+    )
+    return payment.status == PaymentStatus.PENDING and not sending and not sent
+
+
+def sends_sweep(*, now: datetime) -> int:
+    """Beat: a charge or refund whose send never happened (its task lost with the broker, or its
+    worker killed mid-request) is enqueued again; the claim and the idempotency key keep it one
+    charge. Those that Stripe could not take wait for a person's Retry (their message says so).
+    Returns how many were enqueued."""
+    stuck = Payment.objects.filter(
+        status=PaymentStatus.PENDING,
+        failure_message="",
+        updated_at__lt=now - SEND_CLAIM,
+        created_at__gt=now - IDEMPOTENCY_WINDOW,
+    ).filter(Q(sending_since__isnull=True) | Q(sending_since__lt=now - SEND_CLAIM))
+    stuck = stuck.filter(
+        Q(kind=PaymentKind.CHARGE, stripe_payment_intent_id="")
+        | Q(kind=PaymentKind.REFUND, stripe_refund_id="")
+    )
+    count = 0
+    for payment in stuck.order_by("pk")[:100]:
+        _enqueue_send(payment)
+        count += 1
+    return count
 
 
 def _claim(payment_id: int, kind: str) -> Payment | None:
@@ -394,15 +380,17 @@ def charge_send(*, payment_id: int) -> None:
             options={"idempotency_key": payment.idempotency_key},
         )
     except stripe.CardError as error:
-        _apply_card_error(payment_id, error)
+        answers.apply_card_error(payment_id, error)
     except _TRY_AGAIN as error:
         logger.warning("charge %s not sent: %r", payment_id, error)
         _unsent(payment_id, UNREACHABLE, "stripe_unreachable")
     except stripe.StripeError as error:
         logger.error("Stripe refused charge %s: %r", payment_id, error)
-        _apply_failure(payment_id, code=str(error.code or "stripe_refused"), message=_refusal(error))
+        answers.apply_failure(
+            payment_id, code=str(error.code or "stripe_refused"), message=answers.refusal(error)
+        )
     else:
-        _apply_intent(payment_id, intent.to_dict())
+        answers.apply_intent(payment_id, intent.to_dict())
 
 
 def _intent_params(payment: Payment) -> dict[str, object]:
@@ -421,6 +409,10 @@ def _intent_params(payment: Payment) -> dict[str, object]:
             "clinic": str(payment.clinic_id),
         },
     }
+    if gateway.talks_to_stripe():
+        # Stripe wants a page to send the client back to when a payment method confirms away from
+        # it (the client's payment page); localstripe refuses the parameter.
+        params["return_url"] = receipts.confirm_link(payment)
     account = payment.clinic.stripe_account_id
     if account:
         # A destination charge: the clinic's account gets the money, less the platform's fee.
@@ -432,127 +424,6 @@ def _intent_params(payment: Payment) -> dict[str, object]:
             destination_account=account, application_fee_amount=fee if fee > 0 else None
         )
     return params
-
-
-def _refusal(error: stripe.StripeError) -> str:
-    return f"Stripe refused it: {error.user_message or 'no reason given'}"[:300]
-
-
-def _error_body(error: stripe.StripeError) -> dict:
-    body = error.json_body
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return dict(body["error"])
-    return {"code": error.code, "message": error.user_message}
-
-
-def _apply_card_error(payment_id: int, error: stripe.CardError) -> None:
-    """A declined charge, or one the bank wants the client to authenticate (Stripe answers 402;
-    the intent, when it says which, is in the error)."""
-    body = _error_body(error)
-    code = str(body.get("code") or error.code or "card_declined")
-    intent = body.get("payment_intent")
-    if isinstance(intent, dict) and intent.get("id"):
-        intent = {**intent, "last_payment_error": intent.get("last_payment_error") or body}
-        _apply_intent(payment_id, intent)
-        return
-    status = PaymentStatus.NEEDS_AUTHENTICATION if code == "authentication_required" else PaymentStatus.FAILED
-    _move(
-        payment_id,
-        status,
-        {
-            "failure_code": code,
-            "failure_message": plain_reason(body),
-            "stripe_charge_id": str(body.get("charge") or "")[:64],
-        },
-    )
-
-
-def _apply_failure(payment_id: int, *, code: str, message: str) -> None:
-    _move(payment_id, PaymentStatus.FAILED, {"failure_code": code[:64], "failure_message": message})
-
-
-def _apply_intent(payment_id: int, intent: dict) -> bool:
-    """Stripe's PaymentIntent (an answer, a read-back or an event's object) applied forward only."""
-    error = intent.get("last_payment_error") or {}
-    status = from_payment_intent(str(intent.get("status", "")), str(error.get("code") or ""))
-    charge = intent.get("latest_charge")
-    charge_id = charge.get("id") if isinstance(charge, dict) else charge
-    fields: dict[str, object] = {"stripe_payment_intent_id": str(intent.get("id", ""))[:64]}
-    if charge_id:
-        fields["stripe_charge_id"] = str(charge_id)[:64]
-    if status in (PaymentStatus.FAILED, PaymentStatus.NEEDS_AUTHENTICATION):
-        fields["failure_code"] = str(error.get("code") or "")[:64]
-        fields["failure_message"] = plain_reason(error) or (
-            REASONS["authentication_required"] if status == PaymentStatus.NEEDS_AUTHENTICATION else ""
-        )
-    return _move(payment_id, status, fields, intent_id=str(intent.get("id", "")))
-
-
-def _move(
-    payment_id: int,
-    status: PaymentStatus,
-    fields: dict[str, object] | None = None,
-    *,
-    intent_id: str = "",
-    refund_id: str = "",
-) -> bool:
-    """Under the payment's row lock: its Stripe ids are recorded, and its status moves only
-    forward (lifecycle.moves_forward), with the fields that go with it. A payment that moved
-    tells its subject, and its emails are stored (sent after commit). Returns whether it moved."""
-    given: dict[str, object] = fields or {}
-    now = timezone.now()
-    with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("clinic", "card", "parent")
-            .get(pk=payment_id)
-        )
-        if intent_id and payment.stripe_payment_intent_id not in ("", intent_id):
-            logger.error(
-                "payment %s is intent %s, not %s", payment.pk, payment.stripe_payment_intent_id, intent_id
-            )
-            return False
-        if refund_id and payment.stripe_refund_id not in ("", refund_id):
-            logger.error("refund %s is %s, not %s", payment.pk, payment.stripe_refund_id, refund_id)
-            return False
-        changed = ["sending_since"] if payment.sending_since is not None else []
-        payment.sending_since = None
-        for name in ("stripe_payment_intent_id", "stripe_charge_id", "stripe_refund_id"):
-            if given.get(name) and not getattr(payment, name):
-                setattr(payment, name, given[name])
-                changed.append(name)
-        moved = moves_forward(payment.status, status)
-        if moved:
-            payment.status = status
-            payment.failure_code = str(given.get("failure_code", ""))[:64]
-            payment.failure_message = str(given.get("failure_message", ""))[:300]
-            changed += ["status", "failure_code", "failure_message"]
-            if status == PaymentStatus.SUCCEEDED:
-                payment.succeeded_at = now
-                changed.append("succeeded_at")
-        if changed:
-            payment.updated_at = now
-            payment.save(update_fields=[*changed, "updated_at"])
-        if moved:
-            tell_subject(payment, Change.UPDATED)
-            _after_move(payment)
-    return moved
-
-
-def _after_move(payment: Payment) -> None:
-    """The emails a move sends (inside its transaction: the outbox stores them, sends after)."""
-    if payment.status == PaymentStatus.NEEDS_AUTHENTICATION:
-        receipts.authentication_request(payment)
-    elif payment.status == PaymentStatus.SUCCEEDED:
-        # Once per payment, whichever of Stripe's answer, the client's page or an event got here.
-        first = Payment.objects.filter(pk=payment.pk, receipt_sent_at__isnull=True).update(
-            receipt_sent_at=timezone.now()
-        )
-        if first:
-            if payment.kind == PaymentKind.CHARGE:
-                receipts.receipt(payment)
-            else:
-                receipts.refund_receipt(payment)
 
 
 def client_confirmed(*, payment: Payment) -> Payment:
@@ -567,7 +438,7 @@ def client_confirmed(*, payment: Payment) -> Payment:
         raise PaymentRefused(
             "Stripe could not be reached to check your payment. Reload this page in a moment."
         ) from error
-    _apply_intent(payment.pk, intent.to_dict())
+    answers.apply_intent(payment.pk, intent.to_dict())
     return Payment.objects.select_related("clinic", "card").get(pk=payment.pk)
 
 
@@ -662,30 +533,11 @@ def refund_send(*, payment_id: int) -> None:
         _unsent(payment_id, UNREACHABLE_REFUND, "stripe_unreachable")
     except stripe.StripeError as error:
         logger.error("Stripe refused refund %s: %r", payment_id, error)
-        _apply_failure(payment_id, code=str(error.code or "stripe_refused"), message=_refusal(error))
+        answers.apply_failure(
+            payment_id, code=str(error.code or "stripe_refused"), message=answers.refusal(error)
+        )
     else:
-        _apply_refund(payment_id, answer.to_dict())
-
-
-REFUND_FAILURES = {
-    "lost_or_stolen_card": "The card was reported lost or stolen, so the money can't go back to it.",
-    "expired_or_canceled_card": "The card has expired or was cancelled, so the money can't go back to it.",
-    "declined": "The client's bank declined the refund.",
-}
-
-
-def _apply_refund(payment_id: int, refund: dict) -> bool:
-    status = {
-        "succeeded": PaymentStatus.SUCCEEDED,
-        "failed": PaymentStatus.FAILED,
-        "canceled": PaymentStatus.CANCELED,
-    }.get(str(refund.get("status")), PaymentStatus.PENDING)
-    reason = str(refund.get("failure_reason") or "")
-    fields: dict[str, object] = {"stripe_refund_id": str(refund.get("id", ""))[:64]}
-    if status == PaymentStatus.FAILED:
-        fields["failure_code"] = reason
-        fields["failure_message"] = REFUND_FAILURES.get(reason, "The refund failed at Stripe.")
-    return _move(payment_id, status, fields, refund_id=str(refund.get("id", "")))
+        answers.apply_refund(payment_id, answer.to_dict())
 
 
 # --- Stripe's events -----------------------------------------------------------------------------
@@ -716,46 +568,25 @@ def event_apply(*, event_id: str, event_type: str, obj: dict[str, object]) -> bo
             return False  # delivered before
         changed = False
         if event_type in INTENT_EVENTS:
-            payment_id = _payment_for(obj, kind=PaymentKind.CHARGE, id_field="stripe_payment_intent_id")
+            payment_id = answers.payment_for(
+                obj, kind=PaymentKind.CHARGE, id_field="stripe_payment_intent_id"
+            )
             if payment_id is not None:
-                changed = _apply_intent(payment_id, dict(obj))
+                changed = answers.apply_intent(payment_id, dict(obj))
         elif event_type in REFUND_EVENTS:
-            payment_id = _payment_for(obj, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
+            payment_id = answers.payment_for(obj, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
             if payment_id is not None:
-                changed = _apply_refund(payment_id, dict(obj))
+                changed = answers.apply_refund(payment_id, dict(obj))
         elif event_type == "charge.refunded":
             refunds = obj.get("refunds")
             items = refunds.get("data") if isinstance(refunds, dict) else None
             for item in items if isinstance(items, list) else []:
                 if not isinstance(item, dict):
                     continue
-                payment_id = _payment_for(item, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
+                payment_id = answers.payment_for(item, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
                 if payment_id is not None:
-                    changed = _apply_refund(payment_id, item) or changed
+                    changed = answers.apply_refund(payment_id, item) or changed
         if changed:
             event.applied = True
             event.save(update_fields=["applied"])
     return changed
-
-
-def _payment_for(obj: dict, *, kind: str, id_field: str) -> int | None:
-    """The payment a Stripe object is about: by its Stripe id, else by the metadata we sent with it
-    (the answer to our request may have been lost), checked against the subject it names."""
-    stripe_id = obj.get("id")
-    if isinstance(stripe_id, str) and stripe_id:
-        found = (
-            Payment.objects.filter(kind=kind, **{id_field: stripe_id}).values_list("pk", flat=True).first()
-        )
-        if found is not None:
-            return found
-    metadata = obj.get("metadata")
-    raw = metadata.get("payment") if isinstance(metadata, dict) else None
-    if not (isinstance(raw, str) and raw.isdigit()):
-        return None
-    candidate = Payment.objects.filter(pk=int(raw), kind=kind, **{id_field: ""}).first()
-    if candidate is None:
-        return None
-    subject = metadata.get("subject") if isinstance(metadata, dict) else None
-    if kind == PaymentKind.CHARGE and subject != candidate.subject:
-        return None  # another deployment's payment of the same number, on the same Stripe account
-    return candidate.pk

@@ -20,3 +20,13 @@ def payments_refund_send(payment_id: int) -> None:
     from waitingroom.payments import services
 
     services.refund_send(payment_id=payment_id)
+
+
+@shared_task(name="waitingroom.payments.sends_sweep")
+def payments_sends_sweep() -> None:
+    """Beat (every 60 s): sends that never happened (a lost task, a killed worker) go again."""
+    from django.utils import timezone
+
+    from waitingroom.payments import services
+
+    services.sends_sweep(now=timezone.now())

@@ -346,3 +346,98 @@ def test_an_answer_for_another_intent_changes_nothing(card_row, charge, fake_str
     assert payment.status == PaymentStatus.NEEDS_AUTHENTICATION
     fake_stripe.default = lambda request: intent_answer(request, id="pi_other")
     assert services.client_confirmed(payment=payment).status == PaymentStatus.NEEDS_AUTHENTICATION
+
+
+# --- Sends that never happened -------------------------------------------------------------------
+
+
+def test_a_charge_whose_send_was_lost_is_sent_again_by_the_sweep_once(
+    card_row, clinic_a, provider, fake_stripe, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    card_row()
+    fake_stripe.default = stripe_answers
+    lost = services.charge_request(
+        clinic=clinic_a, subject=SUBJECT, amount=4500, price=4500, description="x", by=provider
+    )
+    # Its task message was lost: nothing was sent, and nobody is sending it.
+    Payment.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - timedelta(minutes=3))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sends_sweep(now=timezone.now()) == 1
+    lost.refresh_from_db()
+    assert lost.status == PaymentStatus.SUCCEEDED
+    assert len(fake_stripe.posts("/v1/payment_intents")) == 1
+    assert services.sends_sweep(now=timezone.now()) == 0
+
+
+def test_the_sweep_leaves_sends_under_way_recent_ones_and_those_waiting_for_a_person(
+    card_row, clinic_a, provider, fake_stripe
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    for n, fields in enumerate(
+        [
+            {"updated_at": now},  # just stored: its task is on its way
+            {"updated_at": now - timedelta(minutes=3), "sending_since": now - timedelta(seconds=30)},
+            {"updated_at": now - timedelta(minutes=3), "failure_message": services.UNREACHABLE},
+            {"updated_at": now - timedelta(hours=30), "created_at": now - timedelta(hours=30)},
+        ]
+    ):
+        subject = f"consultation:{70 + n}"
+        card_row(subject=subject)
+        payment = services.charge_request(
+            clinic=clinic_a, subject=subject, amount=100, price=100, description="x", by=provider
+        )
+        Payment.objects.filter(pk=payment.pk).update(**fields)
+    assert services.sends_sweep(now=now) == 0
+    assert fake_stripe.requests == []
+
+
+def test_a_send_that_never_finished_may_be_retried(
+    card_row, clinic_a, provider, fake_stripe, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    card_row()
+    fake_stripe.default = stripe_answers
+    payment = services.charge_request(
+        clinic=clinic_a, subject=SUBJECT, amount=4500, price=4500, description="x", by=provider
+    )
+    with refused("This payment is not waiting to be sent again."):
+        services.charge_retry(payment=payment, by=provider)  # its task is on its way
+    old = timezone.now() - timedelta(minutes=3)
+    Payment.objects.filter(pk=payment.pk).update(updated_at=old, sending_since=old)  # its worker died
+    with django_capture_on_commit_callbacks(execute=True):
+        services.charge_retry(payment=payment, by=provider)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+
+
+def test_stripe_itself_gets_the_clients_payment_page_as_the_return_url(
+    card_row, charge, fake_stripe, settings
+):
+    settings.STRIPE_API_BASE = (
+        "https://api.stripe.com"  # a secret key is set (the requests still go to the fake)
+    )
+    card_row()
+    fake_stripe.default = stripe_answers
+    payment = charge(4500)
+    (request,) = fake_stripe.posts("/v1/payment_intents")
+    assert request.params["return_url"] == f"{settings.PUBLIC_BASE_URL}/pay/{payment.client_token}/"
+    assert request.url.startswith("https://api.stripe.com/")
+
+
+def test_localstripe_gets_no_return_url(card_row, charge, fake_stripe):
+    card_row()
+    fake_stripe.default = stripe_answers
+    charge(4500)
+    (request,) = fake_stripe.posts("/v1/payment_intents")
+    assert "return_url" not in request.params

@@ -1,0 +1,117 @@
+"""The client's payment page (/pay/<token>/, linked from the confirm-your-payment email): the
+charge, and while the bank waits for the client, the button that confirms it with Stripe.js; after
+it, the server reads the payment back from Stripe and the page shows where it stands."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from tests.waitingroom.payments import cards
+from tests.waitingroom.payments.conftest import SUBJECT
+from waitingroom.outbox.models import EmailMessage
+from waitingroom.payments import services
+from waitingroom.payments.lifecycle import PaymentStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def waiting(save_card, charge):
+    save_card(cards.NEEDS_AUTHENTICATION, subject=SUBJECT)
+    payment = charge(4500)
+    assert payment.status == PaymentStatus.NEEDS_AUTHENTICATION
+    return payment
+
+
+def page_url(payment) -> str:
+    return reverse("payments_pay", args=[payment.client_token])
+
+
+def confirmed_url(payment) -> str:
+    return reverse("payments_pay_confirmed", args=[payment.client_token])
+
+
+def test_the_page_shows_the_charge_and_a_confirm_button_with_stripe_in_its_csp(waiting):
+    response = Client().get(page_url(waiting))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Your payment to Clinic A" in html and "$45.00" in html and "Visa ending 3155" in html
+    assert "Phone consultation: Medication review, 7 Dec 2026" in html
+    assert ">Confirm payment</button>" in html
+    assert f'data-client-secret="{waiting.stripe_payment_intent_id}_secret_' in html  # read from Stripe
+    assert f'<script src="{settings.STRIPE_JS_URL}"></script>' in html
+    policy = response.headers["Content-Security-Policy"]
+    script_src = next(part for part in policy.split(";") if part.strip().startswith("script-src"))
+    assert settings.LOCALSTRIPE_URL in script_src and "'self'" in script_src
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_after_the_client_confirmed_with_their_bank_the_page_shows_it_paid(waiting):
+    cards.authenticate_payment(services.client_secret(payment=waiting))
+    client = Client()
+    response = client.post(confirmed_url(waiting), follow=True)
+    html = response.content.decode()
+    assert response.redirect_chain == [(page_url(waiting), 302)]
+    assert "Thank you: your payment is confirmed. We emailed you a receipt." in html
+    assert "Paid $45.00" in html and "Confirm payment" not in html and settings.STRIPE_JS_URL not in html
+    waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.SUCCEEDED
+    assert EmailMessage.objects.filter(reference=f"payment-receipt:{waiting.pk}").count() == 1
+
+
+def test_posting_without_confirming_changes_nothing_and_says_so(waiting):
+    response = Client().post(confirmed_url(waiting), follow=True)
+    assert "Your bank has not confirmed the payment yet." in response.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.NEEDS_AUTHENTICATION
+
+
+def test_a_payment_no_longer_waiting_shows_its_state(save_card, charge):
+    save_card(subject=SUBJECT)
+    paid = charge(4500)
+    html = Client().get(page_url(paid)).content.decode()
+    assert "Paid $45.00" in html and "This payment is complete." in html
+    assert "Confirm payment" not in html
+
+
+def test_an_unknown_or_refund_token_is_a_404_page(waiting):
+    from django.utils import timezone
+
+    from waitingroom.payments.models import Payment
+
+    now = timezone.now()
+    refund = Payment.objects.create(
+        clinic=waiting.clinic,
+        subject=SUBJECT,
+        kind="refund",
+        parent=waiting,
+        description="x",
+        amount=100,
+        currency="usd",
+        idempotency_key="refund:x",
+        created_at=now,
+        updated_at=now,
+    )
+    assert Client().get(page_url(refund)).status_code == 404
+    response = Client().get("/pay/AAAAAAAAAAAAAAAAAAAAAAAA/")
+    assert response.status_code == 404 and "This link is no longer valid" in response.content.decode()
+    assert Client().post("/pay/AAAAAAAAAAAAAAAAAAAAAAAA/confirmed/").status_code == 404
+    assert Client().get("/pay/not a token/").status_code == 404
+
+
+def test_stripe_unreachable_when_the_page_is_shown_is_a_message_not_an_error(waiting, fake_stripe):
+    fake_stripe.fail = 10
+    response = Client().get(page_url(waiting))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The payment service could not be reached. Reload this page in a moment." in html
+    assert "Confirm payment</button>" not in html
+    response = Client().post(confirmed_url(waiting), follow=True)
+    assert "Stripe could not be reached to check your payment." in response.content.decode()
+
+
+def test_the_confirm_post_needs_post(waiting):
+    assert Client().get(confirmed_url(waiting)).status_code == 405
