@@ -86,12 +86,13 @@ def meeting_charge(*, meeting_id: int, by: User, amount: int, now: datetime | No
 
 
 def meeting_charge_retry(*, meeting_id: int, by: User) -> Payment:
-    """Send again a charge Stripe could not be reached for (still pending, same idempotency key)."""
+    """Send again a charge Stripe could not be reached for, or whose send never finished (still
+    pending; the same idempotency key: waitingroom/payments/ decides whether it may go again)."""
     now = timezone.now()
     with transaction.atomic():
         meeting = locked(meeting_id)
         charge = pay.current_charge(subject=subject_of(meeting.pk))
-        if charge is None or charge.status != PaymentStatus.PENDING or not charge.failure_message:
+        if charge is None or charge.status != PaymentStatus.PENDING:
             raise MeetingRefused("There is no charge waiting to be sent again.")
         try:
             payment = payments.charge_retry(payment=charge, by=by)

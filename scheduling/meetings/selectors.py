@@ -19,6 +19,7 @@ from waitingroom.models import FRONTLINE_ROLES, Clinic
 from waitingroom.payments import selectors as pay
 from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
 from waitingroom.payments.models import Payment, SavedCard
+from waitingroom.payments.services import SEND_CLAIM
 
 TABS = ("my", "everyone")
 # The newest this many meetings are listed (older ones are in the admin's history).
@@ -194,6 +195,7 @@ class MeetingPayment:
     history: list[Payment]  # charges and refunds, newest first
     completed: bool
     may_charge: bool
+    now: datetime
 
     @property
     def price_text(self) -> str:
@@ -218,13 +220,14 @@ class MeetingPayment:
 
     @property
     def retryable(self) -> bool:
-        """Stripe could not be reached for the charge: it is still pending and says so, and the
-        same charge may be sent again (waitingroom/payments/ refuses it while a send is running)."""
+        """The charge is still pending because Stripe could not be reached (it says so) or its send
+        never finished: the same charge may be sent again (charge_retry's own rule)."""
+        charge = self.charge
         return (
             self.may_charge
-            and self.charge is not None
-            and self.charge.status == PaymentStatus.PENDING
-            and bool(self.charge.failure_message)
+            and charge is not None
+            and charge.status == PaymentStatus.PENDING
+            and bool(charge.failure_message or charge.updated_at < self.now - SEND_CLAIM)
         )
 
     @property
@@ -251,4 +254,5 @@ def meeting_payment(*, meeting: Meeting, may_charge: bool, now: datetime | None 
         history=pay.payments_for(subject=subject),
         completed=rules_of(meeting.current_status(now)).chargeable,
         may_charge=may_charge,
+        now=now,
     )

@@ -371,3 +371,28 @@ def test_the_overviews_payment_column_costs_the_same_queries_for_any_number_of_p
     for n in range(2, 20):
         paid_meeting_with_card(n)
     assert queries() == few
+
+
+def test_a_charge_whose_send_never_finished_offers_retry_after_the_send_claim(frozen, paid_meeting, provider):
+    card = SavedCard.objects.create(
+        clinic=paid_meeting.clinic, subject=f"meeting:{paid_meeting.pk}", status=SavedCard.Status.SAVED,
+        email="gina@example.com", stripe_customer_id="cus_lost", stripe_setup_intent_id="seti_lost",
+        stripe_payment_method_id="pm_lost", brand="visa", last4="4242", created_at=timezone.now(),
+    )  # fmt: skip
+    hold(frozen, paid_meeting, provider)
+    Payment.objects.create(
+        clinic=paid_meeting.clinic,
+        subject=card.subject,
+        card=card,
+        amount=6000,
+        currency="usd",
+        description="Video appointment",
+        idempotency_key="charge:lost:1",
+        created_at=timezone.now(),
+        updated_at=timezone.now(),
+    )  # fmt: skip
+    # (stored, and its send task lost)
+    part_url = f"{payment_url(paid_meeting)}part/"
+    assert "data-retry" not in client_for(provider).get(part_url).content.decode()
+    frozen.shift(timedelta(minutes=3))
+    assert "data-retry" in client_for(provider).get(part_url).content.decode()
