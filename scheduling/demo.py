@@ -38,10 +38,13 @@ def seed(clinic: Clinic) -> None:
             "position": 0,
         },
     )
+    # A paid video service: the request form shows its price and the card step (localstripe's test
+    # card 4242 4242 4242 4242 in `make run`), and its meetings are charged after they take place.
     Service.objects.update_or_create(
         clinic=clinic,
         name="Nutrition follow-up",
         defaults={
+            "kind": Service.Kind.VIDEO,
             "description": "Paid follow-up with our nutrition specialist.",
             "duration_minutes": 45,
             "payment_required": True,

@@ -1,4 +1,4 @@
-"""Forms of the meetings overview (schedule, reschedule, assign, summary) and the guest's pages
+"""Forms of the meetings overview (schedule, reschedule, assign, summary, charge) and the guest's pages
 (guest key, pick a time, review). Times are typed in the clinic's zone."""
 
 from __future__ import annotations
@@ -89,6 +89,24 @@ class AssignForm(forms.Form):
 class SummaryForm(forms.Form):
     summary = MultiLineField(
         label="Summary for the guest", max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class ChargeForm(forms.Form):
+    """The amount to charge a completed paid meeting, in the clinic's currency (the price by
+    default). The service checks it against the price: above zero, at most the price."""
+
+    amount = forms.DecimalField(
+        label="Amount to charge",
+        max_digits=8,
+        decimal_places=2,
+        error_messages={
+            "required": "Enter the amount to charge.",
+            "invalid": "Enter the amount as a number, like 45.00.",
+            "max_decimal_places": "Enter the amount in whole cents, like 45.00.",
+            "max_digits": "Enter the amount as a number, like 45.00.",
+            "max_whole_digits": "Enter the amount as a number, like 45.00.",
+        },
     )
 
 

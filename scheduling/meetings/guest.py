@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from scheduling.meetings import booking, services
+from scheduling.meetings import booking, charges, payments, services
 from scheduling.meetings.forms import GuestKeyForm, ReviewForm
 from scheduling.meetings.status import rules_of
 from scheduling.models import Meeting
@@ -19,6 +19,8 @@ from scheduling.times import local_time, parse_slot, slot_label, slot_value
 from visits.patient import bind_visit
 from waitingroom.clients import client_address
 from waitingroom.models import Clinic
+from waitingroom.payments import selectors as payment_selectors
+from waitingroom.payments.web import card_step, stripe_page
 
 
 class LinkNotValid(Http404):
@@ -77,8 +79,10 @@ def meet(request: HttpRequest, slug: str | None = None) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@stripe_page
 def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
-    """The guest's meeting page. POST `action`: join, pick (a proposed time), cancel, review."""
+    """The guest's meeting page. POST `action`: join, pick (a proposed time), cancel, review, card
+    (a paid session: the card the page's card step saved becomes the meeting's)."""
     try:
         meeting = meeting_from_token(token)
     except LinkNotValid:
@@ -103,6 +107,11 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
                 # Cancelling revokes the link: the guest goes on to the page's new address.
                 token = booking.meeting_cancel(meeting_id=meeting.pk, by_guest=True).join_token
                 messages.success(request, "Your meeting is cancelled; the clinic has been told.")
+            elif action == "card":
+                card = charges.meeting_card_save(
+                    meeting_id=meeting.pk, token=request.POST.get("card_token", "")
+                )
+                messages.success(request, f"Thank you: your {card.label} is saved for this session.")
             elif action == "review" and review.is_valid():
                 services.meeting_review(
                     meeting_id=meeting.pk,
@@ -119,6 +128,7 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("meeting_join", token=token)
     status = meeting.current_status(now)
     rules = rules_of(status)
+    paid = payments.card_state(meeting)
     return render(
         request,
         "scheduling/meetings/join.html",
@@ -126,7 +136,14 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
             "meeting": meeting,
             "status": status,
             "rules": rules,
-            "can_join": services.can_join(meeting, now),
+            "can_join": services.can_join(meeting, now) and not paid.required,
+            # A paid session: its price, the saved card (brand and last four digits), or the
+            # card step while one may still be saved.
+            "price_text": payment_selectors.money(paid.price, meeting.clinic.currency) if paid.price else "",
+            "card": paid.card,
+            "card_step": card_step(clinic=meeting.clinic, price=paid.price)
+            if paid.price and paid.card is None and rules.card_savable
+            else None,
             "can_cancel": rules.changeable and (meeting.starts_at is None or meeting.starts_at > now),
             "can_review": rules.reviewable and meeting.reviewed_at is None,
             "review": review,

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from scheduling.availability import person
-from scheduling.meetings import publishing
+from scheduling.meetings import payments, publishing
 from scheduling.meetings.status import STARTING_SOON_WITHIN, MeetingStatus, rules_of
 from scheduling.models import Meeting, MeetingEvent
 from scheduling.times import local_time
@@ -79,13 +79,15 @@ def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
     """The guest enters (key or link) while the room is open: they join the clinic's waiting room as
     a visit linked to the meeting; coming back reuses the open visit with a fresh link for this
     browser. Once the call took place and ended the meeting is over (a new visit would start its
-    facts afresh), so the room no longer opens."""
+    facts afresh), so the room no longer opens. A paid session opens once its card is saved."""
     now = timezone.now()
     with transaction.atomic():
         meeting = locked(meeting_id)
         # Checked again under the lock: a cancel or a move may have committed since the page.
         if not can_join(meeting, now):
             raise MeetingRefused("This session can't be joined now.")
+        if payments.card_state(meeting).required:
+            raise MeetingRefused("This session is paid: save a card on your meeting page before you join.")
         if meeting.guest_entered_at is None:
             meeting.guest_entered_at = now
             meeting.save(update_fields=["guest_entered_at"])

@@ -1,6 +1,7 @@
 """The staff's meetings overview (`/meetings/`) and its actions: schedule, add to agenda, change
-(reschedule, cancel, assign), enter the room, and the summary for the guest. Each view checks
-the user works in the meeting's clinic (404 otherwise) and calls a service or selector."""
+(reschedule, cancel, assign), enter the room, the summary for the guest, and a paid meeting's
+payment page (its card, its charges, and Charge once it is completed). Each view checks the user
+works in the meeting's clinic (404 otherwise) and calls a service or selector."""
 
 from __future__ import annotations
 
@@ -8,18 +9,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from scheduling.meetings import booking, emails, selectors, services
-from scheduling.meetings.forms import AssignForm, MeetingForm, RescheduleForm, SummaryForm
+from scheduling.meetings import booking, charges, emails, payments, selectors, services
+from scheduling.meetings.forms import AssignForm, ChargeForm, MeetingForm, RescheduleForm, SummaryForm
 from scheduling.models import Meeting
 from waitingroom import tenancy
 from waitingroom.audit import services as audit
 from waitingroom.models import FRONTLINE_ROLES
+from waitingroom.payments.selectors import minor_units, money
 from waitingroom.tenancy import StaffRequest
 
 
@@ -231,3 +233,74 @@ def summary(request: StaffRequest, meeting_id: int) -> HttpResponse:
     else:
         messages.error(request, "Write a summary of at most 5000 characters.")
     return _back(meeting)
+
+
+# --- A paid meeting's payment --------------------------------------------------------------------
+
+
+def _paid_meeting(request: StaffRequest, meeting_id: int) -> Meeting:
+    meeting = selectors.staff_meeting(user=request.user, meeting_id=meeting_id)
+    if payments.price_of(meeting) is None:
+        raise Http404("This meeting's service is free")
+    return meeting
+
+
+def _payment_context(request: StaffRequest, meeting: Meeting, form: ChargeForm | None = None) -> dict:
+    may_charge = payments.may_charge(user=request.user, meeting=meeting)
+    view = selectors.meeting_payment(meeting=meeting, may_charge=may_charge)
+    if form is None and view.chargeable:
+        form = ChargeForm(initial={"amount": meeting.service.price})
+    return {"meeting": meeting, "payment": view, "form": form}
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def payment(request: StaffRequest, meeting_id: int) -> HttpResponse:
+    """The meeting's price, the card the guest saved (brand and last four digits), its charges and
+    refunds, and for its host or a clinic admin once it is completed: Charge (the price by
+    default, a lower amount allowed) or Retry. Its state follows live (payment.js)."""
+    meeting = _paid_meeting(request, meeting_id)
+    if request.method == "GET":
+        _record(request, meeting, audit.Action.VIEWED, "payment")
+        return render(request, "scheduling/meetings/payment.html", _payment_context(request, meeting))
+    if not payments.may_charge(user=request.user, meeting=meeting):
+        messages.error(request, "Only the meeting's host or a clinic admin may charge it.")
+        return render(
+            request, "scheduling/meetings/payment.html", _payment_context(request, meeting), status=403
+        )
+    action = request.POST.get("action")
+    form = ChargeForm(request.POST if action == "charge" else None)
+    try:
+        if action == "charge":
+            if not form.is_valid():
+                context = _payment_context(request, meeting, form)
+                return render(request, "scheduling/meetings/payment.html", context, status=400)
+            charge = charges.meeting_charge(
+                meeting_id=meeting.pk, by=request.user, amount=minor_units(form.cleaned_data["amount"])
+            )
+            messages.success(
+                request, f"Charging {money(charge.amount, charge.currency)}: the result shows here."
+            )
+        elif action == "retry":
+            charges.meeting_charge_retry(meeting_id=meeting.pk, by=request.user)
+            messages.success(request, "Sent again: the result shows here.")
+        else:
+            raise services.MeetingRefused("Choose Charge or Retry.")
+    except services.MeetingRefused as refused:
+        if action != "charge":
+            messages.error(request, str(refused))
+            return redirect("meeting_payment", meeting_id=meeting.pk)
+        form.add_error(None, str(refused))  # shown beside the amount the user typed
+        context = _payment_context(request, meeting, form)
+        return render(request, "scheduling/meetings/payment.html", context, status=400)
+    _record(request, meeting, audit.Action.CHANGED, action)
+    return redirect("meeting_payment", meeting_id=meeting.pk)
+
+
+@require_GET
+@login_required
+def payment_part(request: StaffRequest, meeting_id: int) -> HttpResponse:
+    """The payment page's live part alone: the page re-fetches it when the meetings push says
+    something changed (a charge's answer from Stripe arrives after the press)."""
+    meeting = _paid_meeting(request, meeting_id)
+    return render(request, "scheduling/meetings/_payment.html", _payment_context(request, meeting))

@@ -80,20 +80,26 @@ class Rules:
     host_may_enter: bool
     # The call took place: the guest may review it (once).
     reviewable: bool
+    # A paid service's card may still be saved on the guest's page: not cancelled or missed (a
+    # completed meeting too, so a clinic whose guest forgot can still be paid).
+    card_savable: bool
+    # The call took place: the host or a clinic admin may charge a paid service's card.
+    chargeable: bool
 
 
 _S = MeetingStatus
 # One row per status, in field order:
-#     cancelled, picking_time, changeable, awaiting_start, host_may_enter, reviewable.
+#     cancelled, picking_time, changeable, awaiting_start, host_may_enter, reviewable,
+#     card_savable, chargeable.
 RULES: dict[MeetingStatus, Rules] = {
-    _S.PLANNING: Rules(False, True, True, False, False, False),
-    _S.SCHEDULED: Rules(False, False, True, True, True, False),
-    _S.STARTING_SOON: Rules(False, False, True, True, True, False),
-    _S.IN_PROGRESS: Rules(False, False, False, False, True, False),
-    _S.COMPLETED: Rules(False, False, False, False, False, True),
-    _S.MISSED: Rules(False, False, False, False, False, False),
-    _S.CANCELLED: Rules(True, False, False, False, False, False),
-    _S.FAILED: Rules(False, False, False, False, True, False),
+    _S.PLANNING: Rules(False, True, True, False, False, False, True, False),
+    _S.SCHEDULED: Rules(False, False, True, True, True, False, True, False),
+    _S.STARTING_SOON: Rules(False, False, True, True, True, False, True, False),
+    _S.IN_PROGRESS: Rules(False, False, False, False, True, False, True, False),
+    _S.COMPLETED: Rules(False, False, False, False, False, True, True, True),
+    _S.MISSED: Rules(False, False, False, False, False, False, False, False),
+    _S.CANCELLED: Rules(True, False, False, False, False, False, False, False),
+    _S.FAILED: Rules(False, False, False, False, True, False, True, False),
 }
 
 

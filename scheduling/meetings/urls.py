@@ -11,6 +11,8 @@ urlpatterns = [
     path("meetings/<int:meeting_id>/change/", staff.change, name="meeting_change"),
     path("meetings/<int:meeting_id>/enter/", staff.enter_room, name="meeting_enter_room"),
     path("meetings/<int:meeting_id>/summary/", staff.summary, name="meeting_summary"),
+    path("meetings/<int:meeting_id>/payment/", staff.payment, name="meeting_payment"),
+    path("meetings/<int:meeting_id>/payment/part/", staff.payment_part, name="meeting_payment_part"),
     # Guests
     path("meet/", guest.meet, name="meet"),
     path("c/<slug:slug>/meet/", guest.meet, name="clinic_meet"),

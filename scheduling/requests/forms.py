@@ -37,6 +37,9 @@ class RequestForm(QuestionsMixin, forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # A paid service: the page's handle on the card the requester saved through Stripe (the card
+    # step sets it); the service binds it to the request.
+    card_token = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
     def __init__(self, *args, clinic: Clinic, now: datetime | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -109,6 +112,9 @@ class RequestForm(QuestionsMixin, forms.Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
+        service = data.get("service")
+        if service is not None and service.payment_required and not data.get("card_token"):
+            self.add_error(None, "Save a card to book this paid service.")
         if data.get("kind") != AppointmentRequest.Kind.SCHEDULED:
             data["times"] = []
             return data

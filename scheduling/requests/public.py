@@ -24,6 +24,7 @@ from scheduling.requests.lifecycle import AlreadyDecided
 from scheduling.times import slot_value
 from waitingroom import ratelimit
 from waitingroom.models import Clinic, Membership, Role
+from waitingroom.payments.web import card_step, stripe_page
 from waitingroom.validators import EmailAddressField
 
 REQUESTER_SESSION_KEY = "requester_id"
@@ -31,6 +32,7 @@ SUBMITTED_SESSION_KEY = "submitted_requests"
 
 
 @require_http_methods(["GET", "POST"])
+@stripe_page
 def request_form(request: HttpRequest, slug: str) -> HttpResponse:
     clinic = get_object_or_404(Clinic, slug=slug)
     status = 0
@@ -52,6 +54,7 @@ def request_form(request: HttpRequest, slug: str) -> HttpResponse:
                     answers=form.answers(),
                     note=data["note"],
                     times=data["times"],
+                    card_token=data["card_token"],
                 )
             except (services.RequestRefused, ratelimit.RateLimited) as refused:
                 form.add_error(None, str(refused))
@@ -70,8 +73,21 @@ def request_form(request: HttpRequest, slug: str) -> HttpResponse:
             initial["kind"] = "scheduled"
         form = RequestForm(initial=initial, clinic=clinic)
     status = status or (400 if form.errors else 200)
+    # A paid service: its price, and the card step the page's script saves the card through before
+    # it posts the form (a form shown again keeps the card already saved).
+    service = form.chosen_service
+    paid = service is not None and service.payment_required
+    step = card_step(
+        clinic=clinic,
+        price=service.price if paid and service is not None else None,
+        token=request.POST.get("card_token", ""),
+        required=paid,
+    )
     return render(
-        request, "scheduling/requests/request_form.html", {"clinic": clinic, "form": form}, status=status
+        request,
+        "scheduling/requests/request_form.html",
+        {"clinic": clinic, "form": form, "card_step": step},
+        status=status,
     )
 
 
@@ -175,7 +191,13 @@ def requester_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scheduling/requests/requester_home.html",
-        {"requester": requester, "requests": requests, "meetings": meeting_rules, "sections": sections},
+        {
+            "requester": requester,
+            "requests": requests,
+            "meetings": meeting_rules,
+            "sections": sections,
+            "payments": selectors.requester_payments(requester=requester),
+        },
     )
 
 

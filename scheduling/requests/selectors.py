@@ -16,6 +16,9 @@ from scheduling.models import AppointmentRequest, Meeting, Requester, Scheduling
 from scheduling.requests.lifecycle import RequestStatus
 from waitingroom import tenancy
 from waitingroom.models import Clinic, Role
+from waitingroom.payments import selectors as pay
+from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
+from waitingroom.payments.models import Payment
 
 DISPATCH_ROLES = frozenset({Role.SCHEDULER, Role.CLINIC_ADMIN})
 # A request still pending after this long shows red on the dispatch page.
@@ -173,6 +176,55 @@ def requester_overview(*, requester: Requester) -> tuple[list[AppointmentRequest
         .order_by("starts_at")
     )
     return requests, meetings
+
+
+@dataclass
+class ClientPayment:
+    """One line of the requester's payments: a charge (or a refund, under its charge), in words."""
+
+    payment: Payment
+    amount: str
+    status: str
+    refunds: list[ClientPayment] = field(default_factory=list)
+
+
+def _client_status(payment: Payment) -> str:
+    """A payment's state in the client's words."""
+    if payment.kind == PaymentKind.REFUND:
+        return {
+            PaymentStatus.SUCCEEDED: "Refunded",
+            PaymentStatus.FAILED: "Refund failed",
+            PaymentStatus.CANCELED: "Refund cancelled",
+        }.get(PaymentStatus(payment.status), "Refund on its way")
+    if payment.status == PaymentStatus.FAILED:
+        reason = payment.failure_message
+        return f"Not paid: {reason}" if reason else "Not paid"
+    return {
+        PaymentStatus.SUCCEEDED: "Paid",
+        PaymentStatus.NEEDS_AUTHENTICATION: "Waiting for you to confirm it (see the email we sent you)",
+        PaymentStatus.CANCELED: "Cancelled",
+    }.get(PaymentStatus(payment.status), "Being processed")
+
+
+def requester_payments(*, requester: Requester) -> list[ClientPayment]:
+    """The requester's charges, newest first, each with its refunds: every payment of a card saved
+    with their email, whatever they booked (a meeting, a phone consultation) and at any clinic."""
+    lines: dict[int, ClientPayment] = {}
+    refunds: list[Payment] = []
+    for payment in pay.payments_for_client(email=requester.email):
+        if payment.kind == PaymentKind.REFUND:
+            refunds.append(payment)
+        else:
+            lines[payment.pk] = ClientPayment(
+                payment, pay.money(payment.amount, payment.currency), _client_status(payment)
+            )
+    for refund in refunds:
+        charge = lines.get(refund.parent_id or 0)
+        if charge is not None:  # a refund's charge was made on the same card, so it is listed
+            charge.refunds.append(
+                ClientPayment(refund, pay.money(refund.amount, refund.currency), _client_status(refund))
+            )
+    return list(lines.values())
 
 
 def submitted_requests(*, ids: list[int]) -> list[AppointmentRequest]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from scheduling import availability
 from scheduling.meetings import booking
 from scheduling.meetings import emails as meeting_emails
+from scheduling.meetings import payments as meeting_payments
 from scheduling.meetings.services import MeetingRefused
 from scheduling.models import (
     MAX_REQUESTED_TIMES,
@@ -30,6 +31,7 @@ from scheduling.models import (
 from scheduling.requests import emails, lifecycle, publishing
 from scheduling.requests.lifecycle import Actor, Event, RequestStatus
 from waitingroom.models import Clinic
+from waitingroom.payments import services as payments
 
 
 class RequestRefused(ValueError):
@@ -66,9 +68,12 @@ def request_submit(
     answers: dict[str, str] | None = None,
     note: str = "",
     times: Sequence[datetime] = (),
+    card_token: str = "",
 ) -> AppointmentRequest:
     """A requester asks for a session. The form has validated the fields; the rules that depend on
-    the moment (someone available now, the slots still open) are checked again here."""
+    the moment (someone available now, the slots still open) are checked again here. A paid
+    service needs the card the requester saved on the page (`card_token`, saved for this email):
+    it becomes the request's in the same transaction, and without it nothing is stored."""
     profile = availability.profile_for(clinic)
     now = timezone.now()
     if service.clinic_id != clinic.pk or not service.active or service.kind != Service.Kind.VIDEO:
@@ -79,6 +84,8 @@ def request_submit(
         raise RequestRefused("That provider does not take requests here.")
     if not profile.may_request(email):
         raise RequestRefused(f"Requests to {clinic.name} are open to {profile.patient_group_name} only.")
+    if service.payment_required and not card_token:
+        raise RequestRefused("Save a card to book this paid service.")
     times = sorted(set(times))
     if kind == AppointmentRequest.Kind.NOW:
         if not availability.available_now(clinic=clinic, provider_id=provider_id, now=now):
@@ -121,11 +128,25 @@ def request_submit(
             expires_at=expires_at,
         )
         RequestedTime.objects.bulk_create([RequestedTime(request=request, starts_at=t) for t in times])
+        if service.payment_required:
+            try:
+                payments.card_bind(
+                    clinic=clinic, token=card_token, subject=subject_of(request.pk), email=request.email
+                )
+            except payments.PaymentRefused as refused:
+                raise RequestRefused(str(refused)) from None  # rolls the request back
         RequestEvent.objects.create(request=request, event="submit", to_status=RequestStatus.PENDING, at=now)
         addressed = {provider_id} if provider_id else availability.host_ids(clinic, profile)
         transaction.on_commit(lambda: emails.request_submitted(request, addressed_to=addressed))
         publishing.requests_changed(clinic)
     return request
+
+
+def subject_of(request_id: int) -> str:
+    """A request's subject in waitingroom/payments/: its card, until it is accepted and the card
+    follows it to the meeting. A request is never charged: declined, expired or withdrawn, its
+    card is simply never used."""
+    return f"request:{request_id}"
 
 
 # --- Deciding ------------------------------------------------------------------------------------
@@ -216,6 +237,11 @@ def request_accept(
             request=request,
             created_by=by,
         )
+        if request.service.payment_required:
+            # The card saved with the request follows it: the meeting is what gets charged.
+            payments.card_move(
+                from_subject=subject_of(request.pk), to_subject=meeting_payments.subject_of(meeting.pk)
+            )
         # An override is part of the audit trail.
         detail = f"{response}\n(booked over {len(overlapping)} overlapping session(s))" if overlapping else ""
         _record(request, event=Event.ACCEPT, to=to, by=by, response=response, now=now, detail=detail)

@@ -1,6 +1,12 @@
 /* The request form: changing the service or provider reloads the form with that choice (the
  * server lists the open times for it), at most three times can be ticked, and the times show only
- * for Scheduled. Without JavaScript the server enforces the same rules. */
+ * for Scheduled. Without JavaScript the server enforces the same rules.
+ *
+ * A paid service has the card step (waitingroom/lib/card.js): on Send the card typed into Stripe's
+ * field is saved first (the bank's check, when it wants one, happens in the page), then the form
+ * posts with the saved card's token. A card that can't be saved stops the post with its reason. */
+import {cardStep} from "../waitingroom/lib/card.js";
+
 const form = document.querySelector("[data-request-form]");
 
 function limit() {
@@ -30,4 +36,20 @@ if (form) {
   });
   form.addEventListener("change", () => { limit(); showTimes(); });
   limit(); showTimes();
+
+  const card = cardStep(form.querySelector("[data-card-step]"));
+  const send = form.querySelector("button[type=submit]");
+  form.addEventListener("submit", async (e) => {
+    if (!card.needed() || card.saved()) return;
+    e.preventDefault();
+    send.disabled = true;
+    try {
+      const field = (name) => form.elements.namedItem(name).value;
+      const saved = await card.ensureSaved({email: field("email"), name: field("name")});
+      // Posted again, now with the card's token: this handler lets it through.
+      if (saved.ok) form.requestSubmit();
+    } finally {
+      send.disabled = false;
+    }
+  });
 }

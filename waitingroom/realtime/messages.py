@@ -143,7 +143,8 @@ AVAILABILITY = _declare(
 )
 MEETINGS = _declare(
     "meetings",
-    "A meeting of the clinic changed: the overview re-fetches its rows.",
+    "A meeting of the clinic changed (booked, moved, entered, its status, its card or a charge of it): "
+    "the overview re-fetches its rows, and a meeting's open payment page its payment part.",
     push(A.MEETINGS_OVERVIEW),
 )
 CONSULTATION = _declare(

@@ -102,6 +102,8 @@ HOLDS_FOR = {
     "awaiting_start": {S.SCHEDULED, S.STARTING_SOON},
     "host_may_enter": {S.SCHEDULED, S.STARTING_SOON, S.IN_PROGRESS, S.FAILED},
     "reviewable": {S.COMPLETED},
+    "card_savable": {S.PLANNING, S.SCHEDULED, S.STARTING_SOON, S.IN_PROGRESS, S.FAILED, S.COMPLETED},
+    "chargeable": {S.COMPLETED},
 }
 
 
