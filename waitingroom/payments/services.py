@@ -24,7 +24,7 @@ from django.utils import timezone
 from waitingroom.models import Clinic
 from waitingroom.payments import answers, gateway, receipts
 from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
-from waitingroom.payments.models import Payment, SavedCard, StripeEvent
+from waitingroom.payments.models import Payment, SavedCard, StripeEvent, is_token
 from waitingroom.payments.reasons import plain_reason
 from waitingroom.payments.selectors import money, refundable_amount
 from waitingroom.payments.subjects import Change, PaymentRefused, tell_subject
@@ -152,7 +152,7 @@ def card_bind(*, clinic: Clinic, token: str, subject: str, email: str) -> SavedC
     saved for this email (case-insensitive), becomes `subject`'s (row-locked; once). Raises
     PaymentRefused("Save a card to book this paid service.") otherwise."""
     refused = PaymentRefused("Save a card to book this paid service.")
-    if not token or len(token) > 40 or not subject:
+    if not is_token(token) or not subject:
         raise refused
     with transaction.atomic():
         card = (

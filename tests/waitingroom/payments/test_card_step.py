@@ -198,6 +198,17 @@ def test_an_accepted_requests_card_follows_it_to_the_meeting(save_card):
     assert services.card_move(from_subject="request:6", to_subject="meeting:10") is None
 
 
+@pytest.mark.parametrize("token", ["ab\x00cd", "\x00", "a b", "<script>", "x" * 41])
+def test_an_odd_card_token_is_no_card_and_no_error(save_card, clinic_a, token):
+    # Booking pages post card_token as typed (a NUL byte reached PostgreSQL, which refuses it: a 500).
+    card = save_card(subject="")
+    with refused("Save a card to book this paid service."):
+        services.card_bind(clinic=clinic_a, token=token, subject="consultation:7", email="rosa@example.test")
+    step = card_step(clinic=clinic_a, price=4500, token=token)
+    assert step["card_token"] == "" and step["card_label"] == ""
+    assert SavedCard.objects.get(pk=card.pk).subject == ""
+
+
 # --- The card step in a page ---------------------------------------------------------------------
 
 
