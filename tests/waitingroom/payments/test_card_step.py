@@ -140,6 +140,25 @@ def test_a_client_who_starts_too_many_card_setups_is_told_to_wait(localstripe, c
     assert ClientAttempt.objects.filter(action="card-setup").count() == 3
 
 
+def test_a_client_who_asks_to_finish_a_card_too_often_is_told_to_wait_and_stripe_is_not_asked(
+    clinic_a, card_row, fake_stripe, settings
+):
+    # Each finish of a card still being saved reads its SetupIntent from Stripe: a script posting
+    # one token in a loop would spend the platform's Stripe rate limit, every clinic's charges.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "card-finish": (2, 3600)}
+    card = card_row(subject="")
+    SavedCard.objects.filter(pk=card.pk).update(status=SavedCard.Status.PENDING)
+    fake_stripe.default = lambda request: (
+        200,
+        {"id": card.stripe_setup_intent_id, "status": "requires_payment_method"},
+    )
+    client = Client()
+    answers = [client.post(finish_url(clinic_a), {"token": card.token}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [409, 409, 429]
+    assert answers[2].json()["error"].startswith("Too many requests from your network.")
+    assert len(fake_stripe.requests) == 2
+
+
 def test_stripe_unreachable_when_saving_is_a_clear_message(clinic_a, fake_stripe):
     fake_stripe.fail = 10
     response = Client().post(setup_url(clinic_a), {"email": "rosa@example.test"})
