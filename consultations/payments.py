@@ -204,8 +204,10 @@ def _panel(consultation: Consultation) -> dict:
     charge = next((p for p in rows if p.kind == PaymentKind.CHARGE), None)
     currency = consultation.clinic.currency
     tz = consultation.clinic.tzinfo
+    # A charge and its refunds in the currency they were made in (the clinic's may have changed
+    # since); the price in the clinic's.
     refunds = [
-        _refund_words(p, currency, tz)
+        _refund_words(p, p.currency, tz)
         for p in reversed(rows)
         if charge is not None and p.kind == PaymentKind.REFUND and p.parent_id == charge.pk
     ]
@@ -216,7 +218,7 @@ def _panel(consultation: Consultation) -> dict:
         "card": card.label if card is not None else "",
         "charge": charge,
         "price": pay_selectors.money(price, currency),
-        "amount": pay_selectors.money(charge.amount, currency) if charge is not None else "",
+        "amount": pay_selectors.money(charge.amount, charge.currency) if charge is not None else "",
         "refunds": refunds,
         "reason": (charge.failure_message if charge is not None else "") or "",
         **{f"is_{name}": state == name for name in STATES},

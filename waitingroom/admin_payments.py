@@ -29,6 +29,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 
 from waitingroom.admin_scoping import PATIENT_DATA_ROLES, ClinicScopedAdmin, ReadOnly, ReadOnlyInline
 from waitingroom.audit import services as audit
@@ -137,7 +138,7 @@ class RefundForm(forms.Form):
         },
     )
     reason = SingleLineField(
-        max_length=300, help_text="Kept with the refund (the client's email does not show it)."
+        max_length=300, help_text="Kept with the refund. The client's refund email shows it."
     )
 
     def __init__(self, *args, charge: Payment, left: int, **kwargs) -> None:
@@ -329,6 +330,7 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         return [
             path("export/", wrap(self.export_view), name="waitingroom_payment_export"),
             path("<path:object_id>/refund/", wrap(self.refund_view), name="waitingroom_payment_refund"),
+            path("<path:object_id>/retry/", wrap(self.retry_view), name="waitingroom_payment_retry"),
             *super().get_urls(),
         ]
 
@@ -342,6 +344,10 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
                 if refund_refused(obj, selectors.refundable_amount(charge=obj))
                 else reverse("admin:waitingroom_payment_refund", args=[obj.pk])
             )
+            # A refund Stripe could not be reached for (or whose send never finished) holds its
+            # amount until it is sent: its page sends it again, with its idempotency key.
+            if obj.kind == PaymentKind.REFUND and services.may_send_again(payment=obj, now=timezone.now()):
+                context["retry_url"] = reverse("admin:waitingroom_payment_retry", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def refund_view(self, request: StaffRequest, object_id: str) -> HttpResponse:
@@ -394,7 +400,28 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
             },
         )
 
-    def record_refund(self, request: HttpRequest, charge: Payment) -> None:
+    def retry_view(self, request: StaffRequest, object_id: str) -> HttpResponse:
+        """Send again a refund Stripe could not be reached for (POST from the refund's page)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._refuse(request)
+        refund = self.get_object(request, unquote(object_id))
+        if refund is None or refund.kind != PaymentKind.REFUND:
+            raise Http404("No such refund")
+        if not self.may_refund(request, refund):
+            raise PermissionDenied
+        try:
+            services.charge_retry(payment=refund, by=request.user)
+        except services.PaymentRefused as error:
+            self.message_user(request, f"Not sent: {error}", messages.ERROR)
+        else:
+            self.record_refund(request, refund, detail="refund sent again")
+            self.message_user(
+                request, f"Refund of {selectors.money(refund.amount, refund.currency)} sent again."
+            )
+        return HttpResponseRedirect(reverse("admin:waitingroom_payment_change", args=[refund.pk]))
+
+    def record_refund(self, request: HttpRequest, charge: Payment, *, detail: str = "refund") -> None:
         target = self.audit_target(charge)
         if target is not None:
             audit.record(
@@ -404,7 +431,7 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
                 kind=target[0],
                 object_id=target[1],
                 patient_label=self.audit_label(charge),
-                detail="refund",
+                detail=detail,
             )
 
 

@@ -187,6 +187,9 @@ RATE_LIMITS: dict[str, tuple[int, int]] = {
     # Saving a card on a booking page (waitingroom/payments/public.py): each try makes a Stripe
     # Customer and SetupIntent, and card testers try many cards from one place.
     "card-setup": (env_int("RATE_LIMIT_CARD_SETUPS_PER_HOUR", 10), 3600),
+    # Finishing one (reading the SetupIntent back from Stripe): a few per card saved, and each
+    # read spends the platform's Stripe rate limit, which every clinic's charges share.
+    "card-finish": (env_int("RATE_LIMIT_CARD_FINISHES_PER_HOUR", 30), 3600),
 }
 # The idle expiry moves on with use, at most once a minute (waitingroom/middleware.py).
 SESSION_SAVE_EVERY_REQUEST = False

@@ -168,3 +168,23 @@ def test_the_booking_post_binds_the_card_and_refuses_a_paid_booking_without_one(
     room = browser.get(booked.json()["room_url"]).content.decode()
     assert "$45.00" in room and "Your card: <span data-payment-card>Visa ending 4242</span>" in room
     assert "charged only after the consultation" in room
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_posted_with_a_nul_byte_for_a_card_is_a_form_error_and_books_nothing(
+    monday, clinic_a, paid_service
+):
+    browser = Client(raise_request_exception=False)
+    verify(browser)
+    fields = {
+        "service": paid_service.pk,
+        "expert": "",
+        "when": slot_value(tomorrow(clinic_a, 10)),
+        "name": "Casey Client",
+        "email": CLIENT_EMAIL,
+        "phone": "(202) 555-0143",
+        "card_token": "ab\x00cd",
+    }
+    page = browser.post(BOOK_URL, fields)  # without JavaScript: the page comes back
+    assert page.status_code == 400 and "data-card-step" in page.content.decode()
+    assert not Consultation.objects.exists()

@@ -332,6 +332,22 @@ def test_refunds_are_listed_under_the_charge_on_both_sides(
     assert "Refunded $10.00 on " in client_part(held)
 
 
+def test_a_charge_and_its_refund_show_in_the_currency_they_were_made_in_after_the_clinic_changes_it(
+    held, provider, clinic_admin, published: Published
+):
+    with_card(held)
+    with published.commit():
+        press_charge(provider, held)
+    charge = Payment.objects.get()
+    with published.commit():
+        pay.refund_request(charge=charge, amount=1000, reason="Shorter than booked", by=clinic_admin)
+    held.clinic.currency = "eur"
+    held.clinic.save(update_fields=["currency"])
+    for part in (staff_part(provider, held), client_part(held)):
+        assert "Paid $45.00" in part and "Refunded $10.00 on " in part
+        assert "Paid €" not in part and "Refunded €" not in part
+
+
 # --- Cancelling ----------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ through settings.PAYMENT_SUBJECTS (waitingroom/payments/services.py)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from django.conf import settings
@@ -22,6 +23,15 @@ from waitingroom.payments.lifecycle import FINAL, LIVE, PaymentKind, PaymentStat
 
 def new_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def is_token(value: str) -> bool:
+    """Whether a token a page posted can be one of ours (new_token's alphabet and length): pages
+    post card_token as typed, and PostgreSQL refuses a NUL byte in a query with an error."""
+    return bool(_TOKEN.fullmatch(value))
 
 
 class SavedCard(models.Model):

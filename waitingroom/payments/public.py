@@ -64,11 +64,17 @@ def card_setup(request: HttpRequest, slug: str) -> JsonResponse:
 
 @require_POST
 def card_finish(request: HttpRequest, slug: str) -> JsonResponse:
-    """Stripe.js confirmed the card in the page: the server reads the SetupIntent back."""
+    """Stripe.js confirmed the card in the page: the server reads the SetupIntent back. Each read
+    spends the platform's Stripe rate limit (every clinic's charges), so a client (address) may
+    ask only a few times an hour."""
     clinic = get_object_or_404(Clinic, slug=slug)
     form = FinishForm(request.POST)
     if not form.is_valid():
         return _refused("This card was not found. Enter it again.")
+    try:
+        ratelimit.attempt("card-finish", request)
+    except ratelimit.RateLimited as limited:
+        return _refused(str(limited), 429)
     try:
         card = services.card_setup_finish(clinic=clinic, token=form.cleaned_data["token"])
     except services.PaymentRefused as refused:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
-from waitingroom.payments.models import Payment, SavedCard
+from waitingroom.payments.models import Payment, SavedCard, is_token
 
 # Every currency a clinic may choose (waitingroom.models.Clinic.currency) has cents.
 SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "aud": "A$", "cad": "CA$", "nzd": "NZ$"}
@@ -41,7 +41,7 @@ def card_for(*, subject: str) -> SavedCard | None:
 def card_by_token(*, clinic_id: int, token: str) -> SavedCard | None:
     """A card saved from a booking page and not bound to a booking yet (the page re-shows it when
     the booking form comes back with an error), or None."""
-    if not token or len(token) > 40:
+    if not is_token(token):
         return None
     return SavedCard.objects.filter(
         clinic_id=clinic_id, token=token, status=SavedCard.Status.SAVED, subject=""

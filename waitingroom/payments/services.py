@@ -24,7 +24,7 @@ from django.utils import timezone
 from waitingroom.models import Clinic
 from waitingroom.payments import answers, gateway, receipts
 from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
-from waitingroom.payments.models import Payment, SavedCard, StripeEvent
+from waitingroom.payments.models import Payment, SavedCard, StripeEvent, is_token
 from waitingroom.payments.reasons import plain_reason
 from waitingroom.payments.selectors import money, refundable_amount
 from waitingroom.payments.subjects import Change, PaymentRefused, tell_subject
@@ -152,7 +152,7 @@ def card_bind(*, clinic: Clinic, token: str, subject: str, email: str) -> SavedC
     saved for this email (case-insensitive), becomes `subject`'s (row-locked; once). Raises
     PaymentRefused("Save a card to book this paid service.") otherwise."""
     refused = PaymentRefused("Save a card to book this paid service.")
-    if not token or len(token) > 40 or not subject:
+    if not is_token(token) or not subject:
         raise refused
     with transaction.atomic():
         card = (
@@ -279,9 +279,7 @@ def charge_retry(*, payment: Payment, by: User) -> Payment:
     now = timezone.now()
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if not _resendable(payment, now) or not (
-            payment.failure_message or payment.updated_at < now - SEND_CLAIM
-        ):
+        if not may_send_again(payment=payment, now=now):
             raise PaymentRefused("This payment is not waiting to be sent again.")
         payment.failure_code = ""
         payment.failure_message = ""
@@ -291,6 +289,15 @@ def charge_retry(*, payment: Payment, by: User) -> Payment:
         tell_subject(payment, Change.UPDATED)
         _enqueue_send(payment)
     return payment
+
+
+def may_send_again(*, payment: Payment, now: datetime) -> bool:
+    """What charge_retry accepts: pending, unanswered and not being sent, and either Stripe could
+    not be reached (its message says so) or its send never finished (SEND_CLAIM). The pages that
+    offer Retry (a refund's admin page) ask it."""
+    return _resendable(payment, now) and bool(
+        payment.failure_message or payment.updated_at < now - SEND_CLAIM
+    )
 
 
 def _resendable(payment: Payment, now: datetime) -> bool:

@@ -1,6 +1,7 @@
 """Stripe's webhook (POST /stripe/webhook/): the Stripe-Signature header is verified with the
 endpoint's secret and Stripe's five-minute tolerance (stripe.Webhook.construct_event), so an
-unsigned, mis-signed or replayed-late event gets 400 and changes nothing. A verified event is kept
+unsigned, mis-signed or replayed-late event gets 400 and changes nothing; with payments off (no Stripe
+key, so the secret is the published development one) every event gets 404. A verified event is kept
 once by its id and applied forward only (services.event_apply): a repeat or a late event changes
 nothing and still gets 200, so Stripe stops sending it. Fast: one service, no call to Stripe."""
 
@@ -31,6 +32,10 @@ def _bad(reason: str, status: int = 400) -> HttpResponse:
 @csrf_exempt  # Stripe signs its requests instead
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    if not settings.PAYMENTS_ENABLED:
+        # No Stripe key and DEBUG off: the secret is the development one the settings publish, so
+        # a signature proves nothing (and no Stripe account sends here).
+        return _bad("Card payments are not configured here.", 404)
     declared = request.META.get("CONTENT_LENGTH") or "0"
     if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
         return _bad("Payload too large.", 413)

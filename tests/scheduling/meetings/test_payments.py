@@ -132,6 +132,15 @@ def test_a_card_saved_for_another_email_or_a_second_card_is_refused(frozen, clie
     assert pay.card_for(subject=f"meeting:{paid_meeting.pk}") == first
 
 
+def test_a_card_token_with_a_nul_byte_is_refused_with_a_message(frozen, client, paid_meeting):
+    client.raise_request_exception = False
+    response = client.post(f"/m/{paid_meeting.join_token}/", {"action": "card", "card_token": "ab\x00cd"})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "Save a card to book this paid service." in page
+    assert pay.card_for(subject=f"meeting:{paid_meeting.pk}") is None
+
+
 def test_a_free_meeting_asks_for_no_card(frozen, client, meeting):
     frozen.move_to(meeting.starts_at - timedelta(minutes=5))
     html = client.get(f"/m/{meeting.join_token}/").content.decode()

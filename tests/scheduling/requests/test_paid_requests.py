@@ -66,6 +66,15 @@ def test_a_paid_request_without_a_card_is_refused_and_nothing_is_stored(
     assert not AppointmentRequest.objects.exists()
 
 
+def test_a_paid_request_with_a_nul_byte_for_a_card_is_a_form_error_and_stores_nothing(
+    client, frozen, clinic_a, provider, paid_service, hours
+):
+    client.raise_request_exception = False
+    response = client.post(request_url(clinic_a), form_data(clinic_a, paid_service, card_token="ab\x00cd"))
+    assert response.status_code == 400
+    assert not AppointmentRequest.objects.exists() and not Requester.objects.exists()
+
+
 def test_a_paid_request_with_a_saved_card_binds_the_card_to_the_request(
     client, frozen, clinic_a, provider, paid_service, hours
 ):

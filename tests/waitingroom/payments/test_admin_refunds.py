@@ -108,6 +108,19 @@ def test_a_clinic_admin_refunds_part_then_the_rest_of_a_charge_through_stripe(
     assert len(stripe_refunds(paid_charge)) == 2 and Payment.objects.filter(parent=paid_charge).count() == 2
 
 
+def test_the_refund_form_says_the_reason_goes_to_the_client_as_their_email_shows_it(
+    clinic_admin, paid_charge, django_capture_on_commit_callbacks
+):
+    # Whoever types the reason must know the client reads it (the refund receipt quotes it).
+    client = client_for(clinic_admin)
+    form = client.get(refund_url(paid_charge)).content.decode()
+    assert "does not show it" not in form
+    assert "The client's refund email shows it." in form
+    refund(client, paid_charge, django_capture_on_commit_callbacks, amount="45.00", reason="Call cut short")
+    (email,) = [m for m in mail.outbox if "refunded" in m.subject]
+    assert "Reason: Call cut short" in email.body
+
+
 def test_a_full_refund_in_one_press(clinic_admin, paid_charge, django_capture_on_commit_callbacks):
     page = refund(
         client_for(clinic_admin),
@@ -212,3 +225,67 @@ def test_only_the_charges_clinic_admins_may_refund_and_the_form_needs_its_csrf_t
         for bad_id in ("999999", "abc", "99999999999999999999", "1%00"):
             assert client_for(clinic_admin).get(f"{PAYMENTS}{bad_id}/refund/").status_code in (400, 404)
     assert refunds_of(paid_charge) == [] and stripe_refunds(paid_charge) == []
+
+
+# --- A refund Stripe could not be reached for ----------------------------------------------------
+
+
+@pytest.fixture
+def unsent_refund(card_row, charge, clinic_admin, fake_stripe, django_capture_on_commit_callbacks) -> Payment:
+    """$45.00 paid, then refunded in full while Stripe could not be reached (the SDK's retries too):
+    pending, holding the whole amount, its message telling the admin to try again."""
+    from tests.waitingroom.payments.conftest import stripe_answers
+
+    card_row()
+    fake_stripe.default = stripe_answers
+    paid = charge(4500)
+    fake_stripe.fail = 3
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = services.refund_request(charge=paid, amount=4500, reason="Call cut short", by=clinic_admin)
+    refund.refresh_from_db()
+    assert refund.status == PaymentStatus.PENDING and "Try again" in refund.failure_message
+    return refund
+
+
+def test_a_refund_stripe_could_not_be_reached_for_is_sent_again_from_its_page_with_the_same_key(
+    clinic_admin, unsent_refund, fake_stripe, django_capture_on_commit_callbacks
+):
+    client = client_for(clinic_admin)
+    page = client.get(f"{PAYMENTS}{unsent_refund.pk}/change/").content.decode()
+    retry = f"{PAYMENTS}{unsent_refund.pk}/retry/"
+    assert f'action="{retry}"' in page and "Send again" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(retry, follow=True)
+    assert "sent again" in sent.content.decode()
+    unsent_refund.refresh_from_db()
+    assert unsent_refund.status == PaymentStatus.SUCCEEDED
+    keys = {r.headers["Idempotency-Key"] for r in fake_stripe.posts("/v1/refunds")}
+    assert keys == {unsent_refund.idempotency_key}
+    # Paid back: nothing waits any more, so a second press sends nothing.
+    assert "Send again" not in client.get(f"{PAYMENTS}{unsent_refund.pk}/change/").content.decode()
+    before = len(fake_stripe.posts("/v1/refunds"))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(retry, follow=True)
+    assert "not waiting to be sent again" in again.content.decode()
+    assert len(fake_stripe.posts("/v1/refunds")) == before
+    assert (
+        AccessEvent.objects.filter(action=AccessEvent.Action.CHANGED, detail="refund sent again").count() == 1
+    )
+
+
+def test_only_the_refunds_clinic_admins_may_send_it_again_by_post(
+    clinic_a, clinic_b, clinic_admin, unsent_refund, fake_stripe
+):
+    retry = f"{PAYMENTS}{unsent_refund.pk}/retry/"
+    admin_b = staff(username="bea", clinic=clinic_b, role=Role.CLINIC_ADMIN, is_staff=True)
+    assert client_for(admin_b).post(retry).status_code == 404
+    for role in (Role.PROVIDER, Role.CSR, Role.SCHEDULER):
+        user = staff(username=f"staff-{role}", clinic=clinic_a, role=role, is_staff=True)
+        assert client_for(user).post(retry).status_code == 403
+    assert client_for(clinic_admin).get(retry).status_code == 405
+    csrf_checked = Client(enforce_csrf_checks=True)
+    csrf_checked.force_login(clinic_admin)
+    assert csrf_checked.post(retry).status_code == 403
+    unsent_refund.refresh_from_db()
+    assert unsent_refund.status == PaymentStatus.PENDING and fake_stripe.posts("/v1/refunds")[-1:] != []
+    assert len(fake_stripe.posts("/v1/refunds")) == 3  # the three tries of the first send only

@@ -140,6 +140,25 @@ def test_a_client_who_starts_too_many_card_setups_is_told_to_wait(localstripe, c
     assert ClientAttempt.objects.filter(action="card-setup").count() == 3
 
 
+def test_a_client_who_asks_to_finish_a_card_too_often_is_told_to_wait_and_stripe_is_not_asked(
+    clinic_a, card_row, fake_stripe, settings
+):
+    # Each finish of a card still being saved reads its SetupIntent from Stripe: a script posting
+    # one token in a loop would spend the platform's Stripe rate limit, every clinic's charges.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "card-finish": (2, 3600)}
+    card = card_row(subject="")
+    SavedCard.objects.filter(pk=card.pk).update(status=SavedCard.Status.PENDING)
+    fake_stripe.default = lambda request: (
+        200,
+        {"id": card.stripe_setup_intent_id, "status": "requires_payment_method"},
+    )
+    client = Client()
+    answers = [client.post(finish_url(clinic_a), {"token": card.token}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [409, 409, 429]
+    assert answers[2].json()["error"].startswith("Too many requests from your network.")
+    assert len(fake_stripe.requests) == 2
+
+
 def test_stripe_unreachable_when_saving_is_a_clear_message(clinic_a, fake_stripe):
     fake_stripe.fail = 10
     response = Client().post(setup_url(clinic_a), {"email": "rosa@example.test"})
@@ -196,6 +215,17 @@ def test_an_accepted_requests_card_follows_it_to_the_meeting(save_card):
     assert moved is not None and moved.pk == card.pk
     assert SavedCard.objects.get(pk=card.pk).subject == "meeting:9"
     assert services.card_move(from_subject="request:6", to_subject="meeting:10") is None
+
+
+@pytest.mark.parametrize("token", ["ab\x00cd", "\x00", "a b", "<script>", "x" * 41])
+def test_an_odd_card_token_is_no_card_and_no_error(save_card, clinic_a, token):
+    # Booking pages post card_token as typed (a NUL byte reached PostgreSQL, which refuses it: a 500).
+    card = save_card(subject="")
+    with refused("Save a card to book this paid service."):
+        services.card_bind(clinic=clinic_a, token=token, subject="consultation:7", email="rosa@example.test")
+    step = card_step(clinic=clinic_a, price=4500, token=token)
+    assert step["card_token"] == "" and step["card_label"] == ""
+    assert SavedCard.objects.get(pk=card.pk).subject == ""
 
 
 # --- The card step in a page ---------------------------------------------------------------------

@@ -93,6 +93,18 @@ def test_an_unsigned_mis_signed_or_stale_event_gets_400_and_changes_nothing(wait
     assert not StripeEvent.objects.exists() and len(heard) == told
 
 
+def test_with_payments_off_an_event_signed_with_the_development_secret_is_refused(waiting, heard, settings):
+    # Without a Stripe key (payments off, DEBUG off) the webhook secret is the development one,
+    # published in the settings: anyone could sign with it.
+    settings.PAYMENTS_ENABLED = False
+    told = len(heard)
+    assert send("payment_intent.succeeded", intent(waiting, "succeeded")) == 404
+    waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.NEEDS_AUTHENTICATION
+    assert not StripeEvent.objects.exists() and len(heard) == told
+    assert not EmailMessage.objects.filter(reference__startswith="payment-receipt:").exists()
+
+
 @pytest.mark.parametrize(
     "payload",
     [
