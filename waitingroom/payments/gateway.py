@@ -23,12 +23,6 @@ def client() -> stripe.StripeClient:
     )
 
 
-def talks_to_stripe() -> bool:
-    """Stripe itself (a secret key is set), not localstripe: the few parameters localstripe
-    refuses (a confirmation's return_url) are sent to Stripe only."""
-    return bool(settings.STRIPE_API_BASE != settings.LOCALSTRIPE_URL)
-
-
 def use_http_client(http_client: stripe.HTTPClient | None) -> None:
     """Route every request through `http_client` (None: the SDK's default). For tests."""
     global _http_client

@@ -22,7 +22,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from waitingroom.models import Clinic
-from waitingroom.payments import answers, gateway, receipts
+from waitingroom.payments import answers, gateway
 from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
 from waitingroom.payments.models import Payment, SavedCard, StripeEvent, is_token
 from waitingroom.payments.reasons import plain_reason
@@ -70,7 +70,7 @@ def card_setup_start(*, clinic: Clinic, email: str, name: str) -> tuple[SavedCar
         raise PaymentRefused(UNREACHABLE_CARD) from error
     secret = intent.get("client_secret")
     if not (customer.get("id") and intent.get("id") and isinstance(secret, str) and secret):
-        logger.error("Stripe answered a card setup without ids: %r", intent)
+        logger.error("Stripe answered a card setup without ids (setup intent %s)", intent.get("id"))
         raise PaymentRefused(UNREACHABLE_CARD)
     card = SavedCard.objects.create(
         clinic=clinic,
@@ -251,6 +251,8 @@ def charge_request(
                     currency=clinic.currency,
                     attempt=attempt,
                     idempotency_key=charge_key(subject, attempt),
+                    destination_account=clinic.stripe_account_id,
+                    application_fee_amount=_platform_fee(amount) if clinic.stripe_account_id else None,
                     created_by=by,
                     created_at=now,
                     updated_at=now,
@@ -400,6 +402,12 @@ def charge_send(*, payment_id: int) -> None:
         answers.apply_intent(payment_id, intent.to_dict())
 
 
+def _platform_fee(amount: int) -> int | None:
+    """The platform's fee on a charge to a clinic's connected account (None: no fee)."""
+    fee = amount * settings.PAYMENTS_PLATFORM_FEE_BPS // 10_000
+    return fee if fee > 0 else None
+
+
 def _intent_params(payment: Payment) -> dict[str, object]:
     card = payment.card
     assert card is not None  # a charge always has its card (charge_request)
@@ -408,6 +416,10 @@ def _intent_params(payment: Payment) -> dict[str, object]:
         "currency": payment.currency,
         "customer": card.stripe_customer_id,
         "payment_method": card.stripe_payment_method_id,
+        # A card, named: with automatic payment methods (Stripe's default) a charge confirmed from
+        # the server would also need a return_url for methods that redirect; a card needs none, and
+        # localstripe takes the same request.
+        "payment_method_types": ["card"],
         "off_session": True,
         "confirm": True,
         "metadata": {
@@ -416,20 +428,15 @@ def _intent_params(payment: Payment) -> dict[str, object]:
             "clinic": str(payment.clinic_id),
         },
     }
-    if gateway.talks_to_stripe():
-        # Stripe wants a page to send the client back to when a payment method confirms away from
-        # it (the client's payment page); localstripe refuses the parameter.
-        params["return_url"] = receipts.confirm_link(payment)
-    account = payment.clinic.stripe_account_id
-    if account:
-        # A destination charge: the clinic's account gets the money, less the platform's fee.
-        params["transfer_data"] = {"destination": account}
-        fee = payment.amount * settings.PAYMENTS_PLATFORM_FEE_BPS // 10_000
-        if fee > 0:
-            params["application_fee_amount"] = fee
-        Payment.objects.filter(pk=payment.pk).update(
-            destination_account=account, application_fee_amount=fee if fee > 0 else None
-        )
+    if payment.destination_account:
+        # A destination charge: the clinic's account gets the money, less the platform's fee. Both
+        # were fixed when the charge was asked for, so a send repeated after the clinic's account
+        # or the fee changed is the same request under the same idempotency key (Stripe refuses a
+        # key reused with other parameters, which would leave a charge that may have gone through
+        # looking failed).
+        params["transfer_data"] = {"destination": payment.destination_account}
+        if payment.application_fee_amount:
+            params["application_fee_amount"] = payment.application_fee_amount
     return params
 
 

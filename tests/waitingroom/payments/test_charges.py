@@ -421,23 +421,41 @@ def test_a_send_that_never_finished_may_be_retried(
     assert payment.status == PaymentStatus.SUCCEEDED
 
 
-def test_stripe_itself_gets_the_clients_payment_page_as_the_return_url(
-    card_row, charge, fake_stripe, settings
+def test_a_charge_names_the_card_so_neither_stripe_nor_localstripe_needs_a_return_url(
+    card_row, charge, fake_stripe
 ):
-    settings.STRIPE_API_BASE = (
-        "https://api.stripe.com"  # a secret key is set (the requests still go to the fake)
-    )
-    card_row()
-    fake_stripe.default = stripe_answers
-    payment = charge(4500)
-    (request,) = fake_stripe.posts("/v1/payment_intents")
-    assert request.params["return_url"] == f"{settings.PUBLIC_BASE_URL}/pay/{payment.client_token}/"
-    assert request.url.startswith("https://api.stripe.com/")
-
-
-def test_localstripe_gets_no_return_url(card_row, charge, fake_stripe):
     card_row()
     fake_stripe.default = stripe_answers
     charge(4500)
     (request,) = fake_stripe.posts("/v1/payment_intents")
+    assert request.params["payment_method_types[0]"] == "card"
     assert "return_url" not in request.params
+
+
+def test_a_charge_sent_again_after_the_clinics_account_and_fee_changed_is_the_same_request(
+    card_row, charge, clinic_a, fake_stripe, provider, settings, django_capture_on_commit_callbacks
+):
+    """Stripe refuses an idempotency key reused with other parameters: a resend must repeat the
+    first request, whatever a superuser changed meanwhile."""
+    clinic_a.stripe_account_id = "acct_1ClinicA"
+    clinic_a.save(update_fields=["stripe_account_id"])
+    settings.PAYMENTS_PLATFORM_FEE_BPS = 250
+    card_row()
+    fake_stripe.fail = 3  # the first send is lost
+    fake_stripe.default = stripe_answers
+    payment = charge(4500)
+    assert payment.status == PaymentStatus.PENDING
+
+    clinic_a.stripe_account_id = "acct_1Other"
+    clinic_a.save(update_fields=["stripe_account_id"])
+    settings.PAYMENTS_PLATFORM_FEE_BPS = 500
+    with django_capture_on_commit_callbacks(execute=True):
+        services.charge_retry(payment=payment, by=provider)
+
+    first, *_, last = fake_stripe.posts("/v1/payment_intents")
+    assert last.params == first.params
+    assert last.headers["Idempotency-Key"] == first.headers["Idempotency-Key"]
+    assert (last.params["transfer_data[destination]"], last.params["application_fee_amount"]) == (
+        "acct_1ClinicA",
+        "112",
+    )
