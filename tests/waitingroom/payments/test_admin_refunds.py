@@ -121,6 +121,17 @@ def test_a_full_refund_in_one_press(clinic_admin, paid_charge, django_capture_on
     assert stripe_refunds(paid_charge) == [(4500, "succeeded")]
 
 
+def test_the_refund_form_says_the_client_reads_the_reason_and_their_receipt_shows_it(
+    clinic_admin, paid_charge, django_capture_on_commit_callbacks
+):
+    client = client_for(clinic_admin)
+    form = client.get(refund_url(paid_charge)).content.decode()
+    assert "The client's refund receipt shows it." in form and "does not show it" not in form
+    refund(client, paid_charge, django_capture_on_commit_callbacks, amount="5", reason="Call cut short")
+    (receipt,) = [m for m in mail.outbox if m.subject == "Clinic A refunded $5.00"]
+    assert "Reason: Call cut short" in receipt.body
+
+
 BAD_INPUT = [
     ({"amount": "abc", "reason": "r"}, "Enter an amount like 12.50."),
     ({"amount": "12,50", "reason": "r"}, "Enter an amount like 12.50."),
