@@ -15,6 +15,7 @@ from scheduling.times import local_time
 from waitingroom.models import Clinic
 from waitingroom.outbox.queueing import email_queue
 from waitingroom.outbox.rendering import render_email
+from waitingroom.payments import selectors as pay_selectors
 
 TEMPLATES = "consultations/emails/"
 
@@ -33,6 +34,18 @@ def book_url(clinic: Clinic) -> str:
     return absolute(reverse("consultation_book", args=[clinic.slug]))
 
 
+def paying(consultation: Consultation) -> str:
+    """For a paid service, what the client will pay and with which card ("" for a free one): the
+    booking saved the card without charging it. The payments core's reads, not consultations.payments
+    (which imports the services that send these emails)."""
+    service = consultation.service
+    if not (service.payment_required and service.price and service.price > 0):
+        return ""
+    price = pay_selectors.money(pay_selectors.minor_units(service.price), consultation.clinic.currency)
+    card = pay_selectors.card_for(subject=f"consultation:{consultation.pk}")
+    return f"Price: {price}, charged to your {card.label if card else 'card'} after the consultation."
+
+
 def _context(consultation: Consultation) -> dict[str, Any]:
     clinic = consultation.clinic
     return {
@@ -45,6 +58,7 @@ def _context(consultation: Consultation) -> dict[str, Any]:
         "voice_number": voice_number(clinic),
         "room_url": room_url(consultation),
         "requester_url": requester_link(consultation.requester),
+        "paying": paying(consultation),
     }
 
 

@@ -250,6 +250,16 @@ def test_docker_image_leaves_out_history_tests_and_local_data_but_not_what_it_co
     assert ignored("tests/conftest.py") and ignored("db.sqlite3") and ignored("visits/__pycache__/x.pyc")
 
 
+def test_readme_names_every_process_make_run_starts():
+    # The Procfile is what `make run` starts (honcho); each process's log prefix is in the README,
+    # so a newcomer knows the `stripe.1` lines are localstripe and where the worker's emails are.
+    readme = (ROOT / "README.md").read_text()
+    names = [line.split(":", 1)[0] for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
+    assert "stripe" in names
+    assert [name for name in names if f"`{name}.1`" not in readme] == []
+    assert "localstripe" in readme
+
+
 def test_readme_gives_the_two_commands_and_ci_runs_make_test():
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme

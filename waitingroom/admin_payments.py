@@ -138,7 +138,7 @@ class RefundForm(forms.Form):
         },
     )
     reason = SingleLineField(
-        max_length=300, help_text="Kept with the refund. The client's refund email shows it."
+        max_length=300, help_text="Kept with the refund. The client's refund receipt shows it."
     )
 
     def __init__(self, *args, charge: Payment, left: int, **kwargs) -> None:

@@ -54,7 +54,10 @@ def test_a_paid_service_is_booked_with_the_card_saved_for_it_which_is_bound_to_t
     card.refresh_from_db()
     assert card.subject == subject_of(consultation.pk) == f"consultation:{consultation.pk}"
     assert card.label == "Visa ending 4242"
-    assert len(mail.outbox) == 1  # the booking's confirmation
+    (confirmation,) = mail.outbox  # the booking's confirmation, with what the client will pay
+    paying = "Price: $45.00, charged to your Visa ending 4242 after the consultation."
+    assert paying in confirmation.body
+    assert paying in confirmation.alternatives[0][0]
 
 
 @pytest.mark.parametrize("token", ["", "not-a-token"])
@@ -94,6 +97,7 @@ def test_a_free_service_ignores_cards(clinic_a, phone_service, hours):
     assert free.pk is not None
     card.refresh_from_db()
     assert card.subject == ""  # still the client's, unused
+    assert all("Price:" not in message.body for message in mail.outbox)
     assert book(clinic_a, phone_service, starts_at=first_slot(phone_service), email="b@example.com")
 
 

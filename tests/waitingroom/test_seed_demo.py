@@ -90,3 +90,20 @@ def test_seed_gives_the_demo_clinic_phone_consultations_in_each_status(settings)
     earlier = consultations.get(requester=available.requester, status=Status.COMPLETED)
     assert earlier.starts_at < available.starts_at and earlier.notes.exists()
     assert available.messages.exists() and available.unread_by_staff == 1
+
+
+def test_the_readme_names_every_paid_demo_service_with_its_price(settings):
+    """A newcomer finds the demo's card payments from the README: which services are paid, for how much."""
+    from pathlib import Path
+
+    from scheduling.models import Service
+    from waitingroom.payments.selectors import minor_units, money
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    paid = Service.objects.filter(clinic__slug="demo", payment_required=True, active=True)
+    assert paid.count() == 2
+    for service in paid:
+        price = money(minor_units(service.price), service.clinic.currency)
+        assert f"*{service.name}* is paid ({price})" in readme, service.name

@@ -116,7 +116,7 @@ def pay(request: HttpRequest, client_token: str) -> HttpResponse:
             "payment": payment,
             "clinic": payment.clinic,
             "amount": selectors.money(payment.amount, payment.currency),
-            "state": selectors.status_text(payment),
+            "state": selectors.client_status_text(payment),
             "card_label": card.label if card is not None else "",
             "waiting": waiting,
             "paid": payment.status == PaymentStatus.SUCCEEDED,

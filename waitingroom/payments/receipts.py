@@ -19,13 +19,14 @@ def _context(payment: Payment) -> dict[str, object]:
     clinic = payment.clinic
     card = payment.card
     when = timezone.localtime(payment.succeeded_at or payment.updated_at, clinic.tzinfo)
+    # Formatted here: the templates' date filter would turn it back into the server's zone (UTC).
     return {
         "clinic": clinic,
         "payment": payment,
         "amount": money(payment.amount, payment.currency),
         "card_label": card.label if card is not None else "",
         "name": card.name if card is not None else "",
-        "when": when,
+        "when": f"{when.day} {when:%b %Y, %H:%M %Z}",
         "description": payment.description,
         "reference": f"{payment.kind.upper()}-{payment.pk}",
     }

@@ -106,3 +106,15 @@ def status_text(payment: Payment) -> str:
     if payment.failure_message:
         return f"{amount} not {'refunded' if refund else 'charged'} yet: {payment.failure_message}"
     return f"{'Refunding' if refund else 'Charging'} {amount}…"
+
+
+def client_status_text(payment: Payment) -> str:
+    """A charge's state as its client reads it on their payment page (/pay/<token>/): status_text
+    speaks of the client to the clinic ("waiting for the client..."), and a charge not sent yet
+    carries the expert's "Try again"; the client is told what concerns them."""
+    amount = money(payment.amount, payment.currency)
+    if payment.status == PaymentStatus.NEEDS_AUTHENTICATION:
+        return f"{amount}: waiting for you to confirm it with your bank"
+    if payment.status == PaymentStatus.PENDING:
+        return f"Your payment of {amount} is being processed."
+    return status_text(payment)

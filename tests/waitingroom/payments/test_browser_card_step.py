@@ -28,6 +28,7 @@ form.addEventListener("submit", async (event) => {
   document.querySelector("[data-answer]").textContent = JSON.stringify(answer);
 });
 """
+BAD = "rgb(201, 42, 42)"  # app.css --bad, #c92a2a
 COLLECT = """window.cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective));"""
 
@@ -57,7 +58,8 @@ def booking_page(harness_browser, live_url, localstripe, clinic_a):
     step = render_fragment(
         "waitingroom/payments/_card_step.html", {"step": card_step(clinic=clinic_a, price=4500)}
     )
-    html = f"""<!doctype html><html><head><meta name="csrf-token" content="{csrf}"></head><body>
+    html = f"""<!doctype html><html><head><meta name="csrf-token" content="{csrf}">
+<link rel="stylesheet" href="/static/waitingroom/app.css"></head><body>
 <form data-form><input name="email" value="rosa@example.test"><input name="name" value="Rosa Client">
 {step}<button type="submit">Book</button></form><p data-answer></p>
 <script type="module" src="/__card_step_harness__.js"></script></body></html>"""
@@ -114,6 +116,8 @@ def test_a_declined_card_is_said_plainly_and_another_card_can_be_saved(booking_p
     page.click("button[type=submit]")
     page.wait_for_selector("[data-card-status]:has-text('Your card was declined.')")
     assert page.input_value("input[name=card_token]") == ""
+    # Said in the error colour (app.css's --bad), though the status line is muted otherwise.
+    assert page.eval_on_selector("[data-card-status]", "e => getComputedStyle(e).color") == BAD
 
     type_card(page, cards.OK)
     page.click("button[type=submit]")

@@ -41,6 +41,9 @@ def test_the_page_shows_the_charge_and_a_confirm_button_with_stripe_in_its_csp(w
     assert "Your payment to Clinic A" in html and "$45.00" in html and "Visa ending 3155" in html
     assert "Phone consultation: Medication review, 7 Dec 2026" in html
     assert ">Confirm payment</button>" in html
+    # The status speaks to the client, not about them as the expert's room does.
+    assert "$45.00: waiting for you to confirm it with your bank" in html
+    assert "the client" not in html and "emailed them" not in html
     assert f'data-client-secret="{waiting.stripe_payment_intent_id}_secret_' in html  # read from Stripe
     assert f'<script src="{settings.STRIPE_JS_URL}"></script>' in html
     policy = response.headers["Content-Security-Policy"]
@@ -111,6 +114,16 @@ def test_stripe_unreachable_when_the_page_is_shown_is_a_message_not_an_error(wai
     assert "Confirm payment</button>" not in html
     response = Client().post(confirmed_url(waiting), follow=True)
     assert "Stripe could not be reached to check your payment." in response.content.decode()
+
+
+def test_a_charge_not_sent_yet_is_being_processed_for_the_client(card_row, charge, fake_stripe):
+    card_row()
+    fake_stripe.fail = 10
+    pending = charge(4500)
+    assert pending.status == PaymentStatus.PENDING and pending.failure_message  # the expert's Retry
+    html = Client().get(page_url(pending)).content.decode()
+    assert "Your payment of $45.00 is being processed." in html
+    assert "Try again" not in html and "not charged yet" not in html
 
 
 def test_the_confirm_post_needs_post(waiting):
