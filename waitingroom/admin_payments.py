@@ -201,6 +201,7 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         "created_at",
         "kind",
         "description",
+        "client",
         "amount_shown",
         "status",
         "card_label",

@@ -141,7 +141,7 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
             # card step while one may still be saved.
             "price_text": payment_selectors.money(paid.price, meeting.clinic.currency) if paid.price else "",
             "card": paid.card,
-            "card_step": card_step(clinic=meeting.clinic, price=paid.price)
+            "card_step": card_step(clinic=meeting.clinic, price=paid.price, after="your appointment")
             if paid.price and paid.card is None and rules.card_savable
             else None,
             "can_cancel": rules.changeable and (meeting.starts_at is None or meeting.starts_at > now),

@@ -82,6 +82,7 @@ def request_form(request: HttpRequest, slug: str) -> HttpResponse:
         price=service.price if paid and service is not None else None,
         token=request.POST.get("card_token", ""),
         required=paid,
+        after="your appointment",
     )
     return render(
         request,

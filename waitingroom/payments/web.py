@@ -57,19 +57,26 @@ def stripe_context() -> dict[str, Any]:
 
 
 def card_step(
-    *, clinic: Clinic, price: Decimal | int | None, token: str = "", required: bool = True
+    *,
+    clinic: Clinic,
+    price: Decimal | int | None,
+    token: str = "",
+    required: bool = True,
+    after: str = "your consultation",
 ) -> dict[str, Any]:
     """The context of fragments/waitingroom/payments/_card_step.html.
 
     `price`: the service's price (Decimal, 45.00) or minor units (int, 4500); None or 0 for a
     free service (the step is rendered hidden, so a page that switches services in place can show
     it with card.js's setPrice). `token`: a card token the page posted back (a booking form shown
-    again with an error keeps its saved card). `required`: False when the chosen service is free."""
+    again with an error keeps its saved card). `required`: False when the chosen service is free.
+    `after`: what the card is charged after, in the client's words ("your appointment")."""
     amount = selectors.minor_units(price) if isinstance(price, Decimal) else (price or 0)
     saved = selectors.card_by_token(clinic_id=clinic.pk, token=token)
     return {
         **stripe_context(),
         "needed": bool(required and amount > 0),
+        "after": after,
         "price_text": selectors.money(amount, clinic.currency) if amount > 0 else "",
         "setup_url": reverse("payments_card_setup", args=[clinic.slug]),
         "finish_url": reverse("payments_card_finish", args=[clinic.slug]),

@@ -22,7 +22,6 @@
 import {post} from "./http.js";
 import {announce, announceUrgently} from "./announce.js";
 
-const PRICE_LINE = (price) => `Price: ${price}. Your card is saved now and charged only after your consultation.`;
 
 export function cardStep(root) {
   if (!root) {
@@ -117,7 +116,7 @@ export function cardStep(root) {
     setPrice(text) {
       needed = Boolean(text);
       root.hidden = !needed;
-      price.textContent = needed ? PRICE_LINE(text) : "";
+      price.textContent = needed ? `Price: ${text}. Your card is saved now and charged only after ${root.dataset.after}.` : "";
       if (needed && !input.value) mount();
     },
   };

@@ -37,7 +37,7 @@ def test_a_paid_service_shows_its_price_and_the_card_step_with_stripe_js_allowed
     page = client.get(request_url(clinic_a), {"service": paid_service.pk})
     html = page.content.decode()
     assert page.status_code == 200
-    assert "$60.00" in html and "charged only after" in html
+    assert "$60.00" in html and "charged only after your appointment" in html
     assert "data-card-step" in html and f'<script src="{settings.STRIPE_JS_URL}"></script>' in html
     # Stripe.js is a classic script read before the page's module.
     assert html.index(settings.STRIPE_JS_URL) < html.index("scheduling/request.js")

@@ -160,6 +160,7 @@ def test_a_clinic_admin_lists_their_clinics_charges_and_refunds_only(clinic_admi
         "$12.50",
         "$99.00",
         "Visa ending 4242",
+        "Rosa Client &lt;rosa@example.test&gt;",  # the client, without opening the payment
         "paula",  # who pressed Charge
         "ada",  # who pressed Refund
         "pi_rosa41 ch_rosa41",
