@@ -20,7 +20,7 @@ from django.utils import timezone
 from markupsafe import Markup
 
 from consultations import access, publishing, services
-from consultations.lifecycle import Event, Status
+from consultations.lifecycle import UPCOMING_STATUSES, Event, Status
 from consultations.models import Consultation, ConsultationProfile
 from consultations.publishing import Part
 from waitingroom.fragments import render_fragment
@@ -278,5 +278,12 @@ def client_part(consultation: Consultation, *, part_url: str) -> Markup:
     )
     return render_fragment(
         "consultations/_call.html",
-        {"side": "client", "c": consultation, "part_url": part_url, "progress": progress},
+        {
+            "side": "client",
+            "c": consultation,
+            "part_url": part_url,
+            "progress": progress,
+            # A completed or cancelled consultation has no call coming.
+            "call_expected": consultation.status in UPCOMING_STATUSES,
+        },
     )

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from consultations import calls, services
 from consultations.lifecycle import Status
-from consultations.models import ConsultationProfile
+from consultations.models import Consultation, ConsultationProfile
 from tests.conftest import client_for
 from tests.consultations.conftest import CLIENT_PHONE, make_consultation
 from tests.factories import staff
@@ -349,6 +349,18 @@ def test_a_consultation_with_no_call_yet_tells_the_client_they_will_be_called(
 ):
     consultation = make_consultation(clinic_a, phone_service, expert=provider)
     assert "Your expert will call you from Clinic A" in client_part(consultation)
+
+
+@time_machine.travel("2030-01-01 09:00:00+00:00", tick=False)
+@pytest.mark.parametrize("status", [Status.COMPLETED, Status.CANCELLED])
+def test_a_consultation_over_without_a_call_promises_the_client_no_call(
+    clinic_a, phone_service, provider, status
+):
+    consultation = make_consultation(clinic_a, phone_service, expert=provider)
+    Consultation.objects.filter(pk=consultation.pk).update(status=status)
+    consultation.refresh_from_db()
+    html = client_part(consultation)
+    assert "will call you" not in html and "No phone call was made for this consultation." in html
 
 
 def test_the_bridge_hears_of_consultations_through_its_settings(settings, ready):
