@@ -18,6 +18,8 @@ const CLOSED_LABEL = "Visit closed";
 let mediaOk = null, lastActivity = 0, socket = null, mesh = null, checkReported = false;
 const devices = new Devices(deviceCheck);
 devices.onChange = (stream) => { if (mesh) mesh.replaceStream(stream); };
+// Camera blocked but the microphone works: the visit goes on by voice.
+deviceCheck.querySelector("[data-audio-only]")?.addEventListener("click", () => { devices.audioOnly = true; checkDevices(); });
 
 let shownHtml = null;
 function showStatus(status, html) {
