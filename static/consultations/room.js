@@ -4,6 +4,7 @@
  * load, a push and a reconnection. Actions (the control bar, a message, the note) are posted with
  * fetch and answered {ok, message|error}; the pushes then refresh every open page alike. */
 import {announce, statusChange, toast} from "../waitingroom/lib/announce.js";
+import {primeChime} from "../waitingroom/lib/chime.js";
 import {clock} from "../waitingroom/lib/format.js";
 import {getText, postForm} from "../waitingroom/lib/http.js";
 import {connect, markSocket} from "../waitingroom/lib/socket.js";
@@ -30,6 +31,7 @@ const NEWS = {
   },
   payment: {words: () => text("[data-payment-state], [data-payment-refund]"), title: "Payment update"},
 };
+if (side === "client") primeChime();
 function lastFromClinic() {
   const all = document.querySelectorAll("[data-part='messages'] [data-mine='0']"), last = all[all.length - 1];
   return last ? last.querySelector("div").textContent.trim() : "";

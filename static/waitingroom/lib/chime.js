@@ -12,7 +12,15 @@ function context() {
   if (ctx && ctx.state === "suspended") ctx.resume().catch(() => {});
   return ctx;
 }
-["pointerdown", "keydown"].forEach((ev) => document.addEventListener(ev, () => { try { context(); } catch { /* no audio */ } }, {once: true}));
+
+/* Pages that may chime call this once: their first tap or key press readies the sound (other
+ * pages make no audio context at all). */
+let primed = false;
+export function primeChime() {
+  if (primed) return;
+  primed = true;
+  ["pointerdown", "keydown"].forEach((ev) => document.addEventListener(ev, () => { try { context(); } catch { /* no audio */ } }, {once: true}));
+}
 
 export function isMuted() {
   try { return localStorage.getItem(MUTED_KEY) === "1"; } catch { return false; }
@@ -38,6 +46,7 @@ export function chime() {
 
 /* A real toggle button (aria-pressed true = sounds muted); its label stays the same. */
 export function wireMuteButton(button) {
+  primeChime();
   if (!button) return;
   const show = () => button.setAttribute("aria-pressed", String(isMuted()));
   button.hidden = false;
