@@ -94,7 +94,11 @@ def _recall(visit: Visit, user: User) -> None:
         clinic=clinic,
         reference=f"recall:{visit.id}:{visit.recall_count}",
         to=visit.verified_phone,
-        body=f"{clinic.name} is ready for you. Please return to your visit now: {link}",
+        # The same words as the wait screen the link opens ("The clinic is ready for you").
+        body=(
+            f"It's your turn at {clinic.name}: the clinic is ready for you. "
+            f"Open your visit within {clinic.recall_timeout_minutes} minutes: {link}"
+        ),
     )
     visit.save(
         update_fields=[

@@ -105,10 +105,23 @@ class PatientState:
     status_label: str
     staff_names: list[str]
     code_sent_to: str | None = None  # offline queueing: a code is waiting to be typed in
+    # How a closed visit ended: the event that closed it and the status it closed from, so the
+    # screen says what happened (a dropped connection is not "you left").
+    ended_by: str = ""
+    ended_from: str = ""
 
     @property
     def screen(self) -> str:
         return PATIENT_SCREEN[Status(self.visit.status)]
+
+    @property
+    def called_back(self) -> bool:
+        """Recalled by SMS and not yet seen: the screen says the clinic is ready, as the text did
+        (the patient is back in `waiting` as soon as the link's page is shown)."""
+        v = self.visit
+        return v.status == Status.RECALLED or (
+            v.status == Status.WAITING and v.recall_count > 0 and v.first_called_at is None
+        )
 
     @property
     def closed(self) -> bool:
@@ -145,7 +158,15 @@ def patient_state(*, visit: Visit, staff_names: list[str] | None = None) -> Pati
         status_label=STATUS_LABELS[Status(visit.status)],
         staff_names=staff_names,
         code_sent_to=_pending_code_phone(visit) if waiting and visit.clinic.offline_queueing else None,
+        **_how_it_ended(visit),
     )
+
+
+def _how_it_ended(visit: Visit) -> dict[str, str]:
+    if Status(visit.status) not in CLOSED_STATUSES:
+        return {}
+    last = visit.events.filter(to_status=visit.status).order_by("-at", "-id").first()
+    return {"ended_by": last.event, "ended_from": last.from_status} if last else {}
 
 
 def _pending_code_phone(visit: Visit) -> str | None:

@@ -3,7 +3,8 @@
  * note, call, recordings, payment); each part re-fetches itself from its data-part-url, one rendering path for the first
  * load, a push and a reconnection. Actions (the control bar, a message, the note) are posted with
  * fetch and answered {ok, message|error}; the pushes then refresh every open page alike. */
-import {announce, toast} from "../waitingroom/lib/announce.js";
+import {announce, statusChange, toast} from "../waitingroom/lib/announce.js";
+import {primeChime} from "../waitingroom/lib/chime.js";
 import {clock} from "../waitingroom/lib/format.js";
 import {getText, postForm} from "../waitingroom/lib/http.js";
 import {connect, markSocket} from "../waitingroom/lib/socket.js";
@@ -17,6 +18,24 @@ const partEl = (name) => document.querySelector(`[data-part='${name}']`);
 // Messages from the other side since the page last looked: announced politely.
 const othersCount = () => document.querySelectorAll("[data-part='messages'] [data-mine='0']").length;
 let seenFromOthers = othersCount();
+
+/* The client hears what changed in their room as it happens, read out and in the tab's title:
+ * the consultation's status (an expert took it, it was completed or cancelled) and the payment's
+ * state. Each part's words before and after a swap are compared: a re-render says nothing. */
+const text = (selector) => [...document.querySelectorAll(selector)].map((el) => el.textContent.trim().replace(/\s+/g, " ")).join(" ");
+const NEWS = {
+  status: {
+    words: () => text("[data-part='status'] [data-cancelled], [data-part='status'] [data-completed]")
+      || text("[data-part='status'] p:has(> [data-expert])"),
+    title: "Consultation update",
+  },
+  payment: {words: () => text("[data-payment-state], [data-payment-refund]"), title: "Payment update"},
+};
+if (side === "client") primeChime();
+function lastFromClinic() {
+  const all = document.querySelectorAll("[data-part='messages'] [data-mine='0']"), last = all[all.length - 1];
+  return last ? last.querySelector("div").textContent.trim() : "";
+}
 
 function scrollLog() {
   const log = document.querySelector("[data-message-log]");
@@ -39,12 +58,20 @@ function refresh(name) {
     parts.set(name, refetcher(() => getText(partEl(name).dataset.partUrl), (html) => {
       const el = partEl(name);
       if (!el) return;
+      const news = side === "client" && NEWS[name], before = news && news.words();
       swapOuter(el, html);
+      if (news) {
+        const after = news.words();
+        if (after && after !== before) statusChange(after, {title: news.title});
+      }
       if (name === "attachments") restoreAttachSaid();
       if (name === "messages") {
         scrollLog();
         const now = othersCount();
-        if (now > seenFromOthers) announce(side === "staff" ? "New message from the client." : "New message from the clinic.");
+        // The client's expert replied: said with its words, in the title, and chimed.
+        if (now > seenFromOthers && side === "client") {
+          statusChange(`New message from the clinic: ${lastFromClinic()}`, {title: "New message from the clinic", sound: true});
+        } else if (now > seenFromOthers) announce("New message from the client.");
         seenFromOthers = now;
       }
     }));

@@ -5,13 +5,36 @@
 var CONNECT_TIMEOUT_MS = 20000;
 
 // --- Device check --------------------------------------------------------------------------------
+// getUserMedia's errors in plain words (never the raw name): what happened and what to do.
+var MEDIA_ERRORS = {
+  NotAllowedError: "Your browser is blocking the camera and microphone for this page. The steps below unblock them.",
+  SecurityError: "Your browser is blocking the camera and microphone for this page. The steps below unblock them.",
+  NotFoundError: "We couldn't find a camera or microphone. Connect one, or open this page on a phone.",
+  NotReadableError: "Another app is using your camera or microphone. Close other video or camera apps, then try again.",
+  AbortError: "Another app is using your camera or microphone. Close other video or camera apps, then try again.",
+  OverconstrainedError: "The camera or microphone you chose isn't available any more. Try again to use another one.",
+  unsupported: "This browser can't make video calls. Please open this page in Chrome, Safari, Edge or Firefox."
+};
+var KEEP_PLACE = " You keep your place in line.";
+
+/* Which steps unblock the camera on this device, from its user agent (iPads may say Macintosh,
+ * but have a touch screen). */
+function platformOf(ua, touch) {
+  if (/iPhone|iPad|iPod/.test(ua) || (/Macintosh/.test(ua) && touch)) return "ios";
+  if (/Android/.test(ua)) return "android";
+  if (/Macintosh/.test(ua) && /Safari/.test(ua) && !/Chrome|Chromium|Edg|Firefox/.test(ua)) return "mac-safari";
+  return "desktop";
+}
+
 function Devices(root) {
-  this.root = root; this.stream = null; this.meterTimer = null; this.audioCtx = null;
+  this.root = root; this.stream = null; this.meterTimer = null; this.audioCtx = null; this.audioOnly = false;
   this.video = root.querySelector("[data-preview]");
   this.meter = root.querySelector("[data-meter] span");
   this.cameraSelect = root.querySelector("[data-camera]");
   this.micSelect = root.querySelector("[data-mic]");
   this.result = root.querySelector("[data-device-result]");
+  this.help = root.querySelector("[data-device-help]");
+  this.audioOffer = root.querySelector("[data-audio-only-offer]");
   var self = this;
   [this.cameraSelect, this.micSelect].forEach(function (sel) {
     if (sel) sel.addEventListener("change", function () { self.start(); });
@@ -19,23 +42,47 @@ function Devices(root) {
 }
 Devices.prototype.start = function () {
   var self = this, constraints = {
-    video: this.cameraSelect && this.cameraSelect.value ? {deviceId: {exact: this.cameraSelect.value}} : true,
+    video: this.audioOnly ? false : this.cameraSelect && this.cameraSelect.value ? {deviceId: {exact: this.cameraSelect.value}} : true,
     audio: this.micSelect && this.micSelect.value ? {deviceId: {exact: this.micSelect.value}} : true
   };
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return Promise.reject(new Error("unsupported"));
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    var unsupported = new Error("unsupported"); unsupported.name = "unsupported";
+    this.explain(unsupported);
+    return Promise.reject(unsupported);
+  }
   return navigator.mediaDevices.getUserMedia(constraints).then(function (stream) {
     var old = self.stream;
     self.stream = stream;
-    if (self.video) { self.video.srcObject = stream; self.root.querySelector("[data-preview-wrap]").hidden = false; }
+    if (self.video) { self.video.srcObject = stream; self.root.querySelector("[data-preview-wrap]").hidden = self.audioOnly; }
+    if (self.help) self.help.hidden = true;
+    if (self.audioOffer) self.audioOffer.hidden = true;
     self.listDevices(); self.watchLevel();
-    if (self.result) self.result.textContent = "Camera and microphone are working.";
+    if (self.result) self.result.textContent = self.audioOnly ? "Your microphone is working. The clinic will hear you but not see you." : "Camera and microphone are working.";
     if (self.onChange && old) self.onChange(stream);
     if (old) old.getTracks().forEach(function (t) { t.stop(); });
     return stream;
   }, function (err) {
-    if (self.result) self.result.textContent = "We couldn't use your camera or microphone (" + (err.name || "error") + ").";
+    self.explain(err);
     throw err;
   });
+};
+// What went wrong, in words, with the steps for this device and, if the microphone alone works,
+// the offer to go on with audio only.
+Devices.prototype.explain = function (err) {
+  var name = err && MEDIA_ERRORS[err.name] ? err.name : "NotReadableError", self = this;
+  if (name === "OverconstrainedError") [this.cameraSelect, this.micSelect].forEach(function (sel) { if (sel) sel.value = ""; });
+  if (this.result) this.result.textContent = MEDIA_ERRORS[name] + KEEP_PLACE;
+  if (this.help) {
+    var platform = platformOf(navigator.userAgent, navigator.maxTouchPoints > 1);
+    this.help.querySelectorAll("[data-howto]").forEach(function (ol) { ol.hidden = ol.dataset.howto !== platform; });
+    this.help.hidden = name !== "NotAllowedError" && name !== "SecurityError";
+  }
+  this.root.querySelectorAll("[data-picker]").forEach(function (p) { if (!p.querySelector("option")) p.hidden = true; });
+  if (!this.audioOffer || this.audioOnly || name === "unsupported") return;
+  navigator.mediaDevices.getUserMedia({audio: true}).then(function (probe) {
+    probe.getTracks().forEach(function (t) { t.stop(); });
+    self.audioOffer.hidden = false;
+  }, function () { self.audioOffer.hidden = true; });
 };
 Devices.prototype.listDevices = function () {
   var self = this;
@@ -45,12 +92,15 @@ Devices.prototype.listDevices = function () {
       var current = self.stream.getTracks().filter(function (t) { return t.kind === spec[2]; })[0];
       var currentId = current && current.getSettings().deviceId;
       sel.innerHTML = "";
-      devices.filter(function (d) { return d.kind === spec[0]; }).forEach(function (d, i) {
+      devices.filter(function (d) { return d.kind === spec[0] && d.deviceId; }).forEach(function (d, i) {
         var o = document.createElement("option");
         o.value = d.deviceId; o.textContent = d.label || (spec[2] === "video" ? "Camera " : "Microphone ") + (i + 1);
         if (d.deviceId === currentId) o.selected = true;
         sel.appendChild(o);
       });
+      // No device of this kind (or audio only): no empty picker.
+      var picker = sel.closest("[data-picker]");
+      if (picker) picker.hidden = !sel.options.length || (spec[2] === "video" && self.audioOnly);
     });
   });
 };

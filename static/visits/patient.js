@@ -1,7 +1,10 @@
 /* The patient's wait screen: device check, presence and activity over the socket, live status,
  * queue position, broadcast and chat. Status fragments come from the server's one template;
  * which screen a status shows is the server's rule (lib/rules.js). */
-import {announce} from "../waitingroom/lib/announce.js";
+import {statusChange} from "../waitingroom/lib/announce.js";
+import {wireMuteButton} from "../waitingroom/lib/chime.js";
+import {clock} from "../waitingroom/lib/format.js";
+import {titleSays} from "../waitingroom/lib/title.js";
 import {getJSON, post} from "../waitingroom/lib/http.js";
 import {isClosed, isInCall, phaseOf, phases, screenOf} from "../waitingroom/lib/rules.js";
 import {connect, markSocket} from "../waitingroom/lib/socket.js";
@@ -15,6 +18,8 @@ const CLOSED_LABEL = "Visit closed";
 let mediaOk = null, lastActivity = 0, socket = null, mesh = null, checkReported = false;
 const devices = new Devices(deviceCheck);
 devices.onChange = (stream) => { if (mesh) mesh.replaceStream(stream); };
+// Camera blocked but the microphone works: the visit goes on by voice.
+deviceCheck.querySelector("[data-audio-only]")?.addEventListener("click", () => { devices.audioOnly = true; checkDevices(); });
 
 let shownHtml = null;
 function showStatus(status, html) {
@@ -23,18 +28,47 @@ function showStatus(status, html) {
   // patient is typing (a code, a phone number).
   if (html !== shownHtml) {
     const before = panel.dataset.screen;
+    const headingBefore = panel.querySelector("h2")?.textContent;
     shownHtml = html;
     swapInner(panel, html);
-    // A new screen is read out (its heading); a re-rendered one is not.
-    const heading = panel.querySelector("h2");
     panel.dataset.screen = screenOf(status);
-    if (before && before !== panel.dataset.screen && heading) announce(heading.textContent);
+    if (before) tellChange(before, headingBefore);
+    else if (panel.querySelector("h2")) titleSays(panel.querySelector("h2").textContent);
+    tickWaited();
   }
   const retry = panel.querySelector("[data-media-retry]");
   if (retry) retry.addEventListener("click", checkDevices);
   if (phaseOf(status) === phases.IN_PROGRESS) enterCall(); else leaveCall();
   if (isClosed(status)) closeScreen();
 }
+
+/* A new screen (or a new heading on the same screen: recalled while the tab was hidden) is read
+ * out, put in the tab's title and, when the clinic wants the patient now, chimed; a re-rendered
+ * one is not. Being called is urgent and moves focus to the called screen's heading. */
+function tellChange(before, headingBefore) {
+  const heading = panel.querySelector("h2"), screen = panel.dataset.screen;
+  if (!heading || (before === screen && headingBefore === heading.textContent)) return;
+  const lead = panel.querySelector("h2 + p");
+  const words = heading.textContent + (lead ? ". " + lead.textContent.trim() : "");
+  const called = panel.querySelector("[data-called-heading]");
+  if (called && before === "stepped_out") {
+    statusChange("Your provider is back.", {title: heading.textContent});
+  } else if (called && before !== "reconnecting") {
+    const text = screen === "call" ? "You're being called. Your visit is starting." : words;
+    statusChange(text, {assertive: true, title: screen === "call" ? "You're being called" : heading.textContent, sound: true});
+    called.focus();
+  } else {
+    statusChange(words, {title: heading.textContent});
+  }
+}
+
+// How long the patient has waited, from the visit's ready time the server rendered.
+function tickWaited() {
+  const el = panel.querySelector("[data-waited]");
+  if (el) el.textContent = clock((Date.now() - Number(el.dataset.sinceMs)) / 1000);
+}
+setInterval(tickWaited, 1000);
+wireMuteButton(document.querySelector("[data-chime-toggle]"));
 
 // The visit is over: nothing left to check, say or connect to.
 function closeScreen() {
@@ -88,11 +122,13 @@ callBox.querySelector("[data-hangup]").addEventListener("click", () => {
 // reads the new estimate from it.
 function showPosition(position) {
   const el = panel.querySelector("[data-position]");
-  if (!el) return;
+  if (!el || el.textContent === String(position)) return;
   el.textContent = position;
   const table = document.getElementById("estimate-table"), minutes = panel.querySelector("[data-estimate-minutes]");
   const estimate = table && JSON.parse(table.textContent)[position - 1];
   if (minutes && estimate) minutes.textContent = estimate;
+  const wait = minutes && estimate ? ` Estimated wait: about ${estimate} min.` : "";
+  statusChange(`You're now number ${position} in line.${wait}`, {title: `Number ${position} in line`});
 }
 // The server sends this screen only the moves of patients ahead of it (+1 joined, -1 left),
 // never who they are.
@@ -102,9 +138,11 @@ function onQueue(msg) {
 }
 
 // --- Live updates ------------------------------------------------------------------------------
-function setBroadcast(text) {
+function setBroadcast(text, {pushed = false} = {}) {
   const el = document.querySelector("[data-broadcast]");
+  const changed = (text || "") !== el.textContent;
   el.textContent = text || ""; el.hidden = !text;
+  if (pushed && changed && text) statusChange(`Message from the clinic: ${text}`, {title: "Message from the clinic"});
 }
 // A push that arrives while the state is re-fetched wins over the answer (lib/swap.js): the
 // server changes the visit right after this socket opens (coming back from offline, say), and
@@ -138,6 +176,15 @@ document.addEventListener("visibilitychange", () => {
   if (!document.hidden && socket) { lastActivity = 0; activity(); resync(); }
 });
 
+// What leaving really does: in a call it ends the visit (it can't be rejoined); in the queue it
+// gives up the place in line.
+function leaveQuestion() {
+  if (phaseOf(body.dataset.status) === phases.IN_PROGRESS) {
+    return "Hang up and end your visit? The clinic can't reconnect you after this. To be seen again, you would join the waiting room again.";
+  }
+  return "Leave the waiting room? You will give up your place in line.";
+}
+
 document.addEventListener("submit", (e) => {
   const form = e.target;
   if (form.matches("[data-chat-form]")) {
@@ -152,7 +199,7 @@ document.addEventListener("submit", (e) => {
     post(form.action, form).then((data) => {
       if (!data.ok) form.querySelector("[data-form-error]").textContent = data.error; else resync();
     });
-  } else if (form.matches("[data-leave-form]") && !confirm("Leave the waiting room? You will lose your place.")) {
+  } else if (form.matches("[data-leave-form]") && !confirm(leaveQuestion())) {
     e.preventDefault();
   }
 });
@@ -163,10 +210,12 @@ if (isClosed(body.dataset.status)) {
   socket = window.patientSocket = connect(body.dataset.socketUrl, {onOpen: resync});
   socket.on("visit", (msg) => { state.pushed("visit"); showStatus(msg.status, msg.html); reportMedia(); });
   socket.on("queue", onQueue);
-  socket.on("broadcast", (msg) => { state.pushed("broadcast"); setBroadcast(msg.message); });
+  socket.on("broadcast", (msg) => { state.pushed("broadcast"); setBroadcast(msg.message, {pushed: true}); });
   socket.on("chat", (msg) => {
-    const log = document.querySelector("[data-chat-log]");
-    log.appendChild(fragment(msg.html)); log.scrollTop = log.scrollHeight;
+    const log = document.querySelector("[data-chat-log]"), item = fragment(msg.html);
+    const words = item.querySelector(".body")?.textContent || "";
+    log.appendChild(item); log.scrollTop = log.scrollHeight;
+    if (msg.sender === "staff") statusChange(`New message from the clinic: ${words}`, {title: "New message from the clinic", sound: true});
   });
   routeSignalling(socket, () => mesh);
   checkDevices();

@@ -18,6 +18,7 @@ from tests.consultations.conftest import CLIENT_EMAIL
 from tests.consultations.payment_support import NEEDS_AUTHENTICATION, VISA, payment_intents
 from tests.consultations.test_browser_journey import shot
 from tests.scheduling.conftest import weekday_hours
+from tests.support.announcements import RECORD_SAID, wait_until_said
 from tests.support.live import LIVE_MS, open_dashboard
 from waitingroom.outbox import sms_backends
 from waitingroom.payments.lifecycle import PaymentStatus
@@ -79,6 +80,7 @@ def test_a_paid_consultation_booked_with_a_card_is_charged_after_it_and_paid_sho
     new_page, paid_clinic, paid_service, provider
 ):
     client = new_page()
+    client.add_init_script(RECORD_SAID)  # what the client's room reads out
     book_paid(client, paid_clinic, paid_service, VISA)
     consultation = Consultation.objects.get()
     card = SavedCard.objects.get()
@@ -111,6 +113,7 @@ def test_a_paid_consultation_booked_with_a_card_is_charged_after_it_and_paid_sho
     expert.click("[data-part='payment'] [data-charge]")
     expert.wait_for_selector("[data-part='payment'] [data-payment-paid] >> text=Paid $45.00", timeout=LIVE_MS)
     client.wait_for_selector("[data-part='payment'] [data-payment-paid] >> text=Paid $45.00", timeout=LIVE_MS)
+    wait_until_said(client, "Paid $45.00")  # and read out to the client
     assert "Charge $45.00 to the client's Visa ending 4242?" in asked
     shot(expert, "payment_3_room_staff_paid")
     shot(client, "payment_4_room_client_paid")

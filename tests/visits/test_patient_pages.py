@@ -139,7 +139,7 @@ def test_state_endpoint_gives_position_and_broadcast(client, clinic_a, intake_fi
     clinic_a.save(update_fields=["broadcast_message"])
     state = client.get(location + "state/").json()
     assert (state["status"], state["position"], state["broadcast"]) == ("waiting", 2, "Running late")
-    assert "enough recent visits" in state["html"]
+    assert "No wait estimate yet" in state["html"]
 
 
 def test_patient_leave_and_chat(client, clinic_a, intake_fields):

@@ -44,7 +44,7 @@ def test_media_refused_shows_how_to_fix_and_retry_can_pass(clinic_a, published):
     visit.refresh_from_db()
     assert visit.status == Status.MEDIA_BLOCKED
     [patient] = published.to(groups.visit_group(visit.id))
-    assert "Retry" in patient["html"]
+    assert "Try again" in patient["html"] and "You keep your place in line" in patient["html"]
     services.visit_media_result(visit_id=visit.id, ok=True)
     visit.refresh_from_db()
     assert visit.status == Status.WAITING

@@ -1,6 +1,8 @@
 /* What screen-reader users hear, and the toasts everyone sees. One polite and one assertive live
  * region per page, created on first use (a region must exist before text lands in it, so the
  * text is written on the next frame). */
+import {chime} from "./chime.js";
+import {titleSays} from "./title.js";
 
 const regions = {};
 
@@ -25,6 +27,14 @@ export function announce(text, {assertive = false} = {}) {
 
 export function announceUrgently(text) {
   announce(text, {assertive: true});
+}
+
+/* A change of status a patient must not miss while looking elsewhere: read out (assertive when
+ * urgent), said in the tab's title, and with a chime (unless muted) for what wants them now. */
+export function statusChange(text, {assertive = false, title = text, sound = false} = {}) {
+  announce(text, {assertive});
+  titleSays(title);
+  if (sound) chime();
 }
 
 /* A short message in the page's [data-toast] (one is made if the page has none). Success is

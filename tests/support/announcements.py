@@ -1,0 +1,19 @@
+"""What a page said through its live regions (static/waitingroom/lib/announce.js), in order: an
+init script records every text written to a [data-announce] region, so a message quickly followed
+by another is still seen."""
+
+RECORD_SAID = """
+window.said = [];
+new MutationObserver((mutations) => mutations.forEach((m) => {
+  const region = m.target.nodeType === 1 ? m.target.closest('[data-announce]') : m.target.parentElement?.closest('[data-announce]');
+  if (region && region.textContent) window.said.push(region.dataset.announce + ': ' + region.textContent);
+})).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
+def wait_until_said(page, words: str, *, politeness: str = "polite", timeout: int = 10_000) -> None:
+    page.wait_for_function(
+        "(w) => window.said.some((s) => s.startsWith(w[0] + ': ') && s.includes(w[1]))",
+        arg=[politeness, words],
+        timeout=timeout,
+    )
