@@ -62,6 +62,13 @@ def patient_visit(*, token: str, bound_visit_ids: list[int], only: tuple[str, ..
     return visit
 
 
+def clinic_of_token(*, token: str) -> Clinic | None:
+    """The clinic of the visit behind a patient's link whatever its session or age: a link opened
+    in another browser, or one that has ended, still tells the patient whose it was."""
+    visit = Visit.objects.filter(token_hash=hash_token(token)).select_related("clinic").first()
+    return visit.clinic if visit else None
+
+
 def queue_position(*, visit: Visit) -> int:
     """1 for the first in line: ready-phase visits that arrived earlier, plus one."""
     ahead = Visit.objects.filter(clinic_id=visit.clinic_id, status__in=READY_STATUSES).filter(
