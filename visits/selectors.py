@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from visits import phone_codes
 from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
-from visits.models import ChatMessage, Visit, hash_token
+from visits.models import ChatMessage, IntakeField, Visit, hash_token
 from waitingroom.models import Clinic
 
 # The browser session's key listing the visits its patient may open.
@@ -112,6 +112,7 @@ class PatientState:
     status_label: str
     staff_names: list[str]
     code_sent_to: str | None = None  # offline queueing: a code is waiting to be typed in
+    intake_phone: str = ""  # offline queueing: the number typed at intake, offered for the code
 
     @property
     def screen(self) -> str:
@@ -152,7 +153,16 @@ def patient_state(*, visit: Visit, staff_names: list[str] | None = None) -> Pati
         status_label=STATUS_LABELS[Status(visit.status)],
         staff_names=staff_names,
         code_sent_to=_pending_code_phone(visit) if waiting and visit.clinic.offline_queueing else None,
+        intake_phone=_intake_phone(visit) if waiting and visit.clinic.offline_queueing else "",
     )
+
+
+def _intake_phone(visit: Visit) -> str:
+    """The first phone number the patient typed at intake: they need not type it again."""
+    if visit.verified_phone:
+        return ""
+    keys = visit.clinic.intake_fields.filter(kind=IntakeField.Kind.PHONE).values_list("key", flat=True)
+    return next((str(visit.answers[k]) for k in keys if visit.answers.get(k)), "")
 
 
 def _pending_code_phone(visit: Visit) -> str | None:
