@@ -10,7 +10,9 @@ from waitingroom.validators import MultiLineField, SingleLineField
 
 
 class IntakeForm(QuestionsMixin, forms.Form):
-    patient_name = SingleLineField(label="Your name", max_length=120)
+    patient_name = SingleLineField(
+        label="Your name", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
 
     def __init__(self, *args, clinic: Clinic, **kwargs) -> None:
         super().__init__(*args, **kwargs)

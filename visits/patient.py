@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -48,7 +48,12 @@ def intake(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def wait(request: HttpRequest, token: str) -> HttpResponse:
-    visit = visit_for(request, token)
+    try:
+        visit = visit_for(request, token)
+    except Http404:
+        # Opened in another browser, replaced or long ended: say whose link it was and how to start again.
+        clinic = selectors.clinic_of_token(token=token)
+        return render(request, "waitingroom/link_not_valid.html", {"clinic": clinic}, status=404)
     return render(
         request,
         "visits/wait.html",

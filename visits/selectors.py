@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from visits import phone_codes
 from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
-from visits.models import ChatMessage, Visit, hash_token
+from visits.models import ChatMessage, IntakeField, Visit, hash_token
 from waitingroom.models import Clinic
 
 # The browser session's key listing the visits its patient may open.
@@ -60,6 +60,13 @@ def patient_visit(*, token: str, bound_visit_ids: list[int], only: tuple[str, ..
     if visit.ended_at and visit.ended_at < timezone.now() - CLOSED_LINK_LIFETIME:
         raise Http404("No such visit")
     return visit
+
+
+def clinic_of_token(*, token: str) -> Clinic | None:
+    """The clinic of the visit behind a patient's link whatever its session or age: a link opened
+    in another browser, or one that has ended, still tells the patient whose it was."""
+    visit = Visit.objects.filter(token_hash=hash_token(token)).select_related("clinic").first()
+    return visit.clinic if visit else None
 
 
 def queue_position(*, visit: Visit) -> int:
@@ -109,6 +116,7 @@ class PatientState:
     # screen says what happened (a dropped connection is not "you left").
     ended_by: str = ""
     ended_from: str = ""
+    intake_phone: str = ""  # offline queueing: the number typed at intake, offered for the code
 
     @property
     def screen(self) -> str:
@@ -158,6 +166,7 @@ def patient_state(*, visit: Visit, staff_names: list[str] | None = None) -> Pati
         status_label=STATUS_LABELS[Status(visit.status)],
         staff_names=staff_names,
         code_sent_to=_pending_code_phone(visit) if waiting and visit.clinic.offline_queueing else None,
+        intake_phone=_intake_phone(visit) if waiting and visit.clinic.offline_queueing else "",
         **_how_it_ended(visit),
     )
 
@@ -167,6 +176,14 @@ def _how_it_ended(visit: Visit) -> dict[str, str]:
         return {}
     last = visit.events.filter(to_status=visit.status).order_by("-at", "-id").first()
     return {"ended_by": last.event, "ended_from": last.from_status} if last else {}
+
+
+def _intake_phone(visit: Visit) -> str:
+    """The first phone number the patient typed at intake: they need not type it again."""
+    if visit.verified_phone:
+        return ""
+    keys = visit.clinic.intake_fields.filter(kind=IntakeField.Kind.PHONE).values_list("key", flat=True)
+    return next((str(visit.answers[k]) for k in keys if visit.answers.get(k)), "")
 
 
 def _pending_code_phone(visit: Visit) -> str | None:

@@ -95,6 +95,17 @@ class Clinic(models.Model):
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
 
+    @property
+    def time_zone_label(self) -> str:
+        return time_zone_label(self.time_zone)
+
+
+def time_zone_label(name: str) -> str:
+    """A time zone as people read it: "America/New_York" -> "New York time"; "UTC" stays "UTC"."""
+    if "/" not in name:
+        return name
+    return name.rsplit("/", 1)[1].replace("_", " ") + " time"
+
 
 class Role(models.TextChoices):
     PROVIDER = "provider", "Provider"

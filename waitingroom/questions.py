@@ -46,59 +46,61 @@ class Question(models.Model):
 
 
 PHONE_RE = re.compile(r"^\+?[0-9 ().-]{7,20}$")
-US_STATES = [
-    "AL",
-    "AK",
-    "AZ",
-    "AR",
-    "CA",
-    "CO",
-    "CT",
-    "DE",
-    "DC",
-    "FL",
-    "GA",
-    "HI",
-    "ID",
-    "IL",
-    "IN",
-    "IA",
-    "KS",
-    "KY",
-    "LA",
-    "ME",
-    "MD",
-    "MA",
-    "MI",
-    "MN",
-    "MS",
-    "MO",
-    "MT",
-    "NE",
-    "NV",
-    "NH",
-    "NJ",
-    "NM",
-    "NY",
-    "NC",
-    "ND",
-    "OH",
-    "OK",
-    "OR",
-    "PA",
-    "RI",
-    "SC",
-    "SD",
-    "TN",
-    "TX",
-    "UT",
-    "VT",
-    "VA",
-    "WA",
-    "WV",
-    "WI",
-    "WY",
-]
+# The answer keeps the two-letter code (what staff and reports read); people choose by full name.
+US_STATE_NAMES = {
+    "AL": "Alabama",
+    "AK": "Alaska",
+    "AZ": "Arizona",
+    "AR": "Arkansas",
+    "CA": "California",
+    "CO": "Colorado",
+    "CT": "Connecticut",
+    "DE": "Delaware",
+    "DC": "District of Columbia",
+    "FL": "Florida",
+    "GA": "Georgia",
+    "HI": "Hawaii",
+    "ID": "Idaho",
+    "IL": "Illinois",
+    "IN": "Indiana",
+    "IA": "Iowa",
+    "KS": "Kansas",
+    "KY": "Kentucky",
+    "LA": "Louisiana",
+    "ME": "Maine",
+    "MD": "Maryland",
+    "MA": "Massachusetts",
+    "MI": "Michigan",
+    "MN": "Minnesota",
+    "MS": "Mississippi",
+    "MO": "Missouri",
+    "MT": "Montana",
+    "NE": "Nebraska",
+    "NV": "Nevada",
+    "NH": "New Hampshire",
+    "NJ": "New Jersey",
+    "NM": "New Mexico",
+    "NY": "New York",
+    "NC": "North Carolina",
+    "ND": "North Dakota",
+    "OH": "Ohio",
+    "OK": "Oklahoma",
+    "OR": "Oregon",
+    "PA": "Pennsylvania",
+    "RI": "Rhode Island",
+    "SC": "South Carolina",
+    "SD": "South Dakota",
+    "TN": "Tennessee",
+    "TX": "Texas",
+    "UT": "Utah",
+    "VT": "Vermont",
+    "VA": "Virginia",
+    "WA": "Washington",
+    "WV": "West Virginia",
+    "WI": "Wisconsin",
+    "WY": "Wyoming",
+}
+US_STATES = list(US_STATE_NAMES)
 
 
 def validate_phone(value: str) -> None:
@@ -110,19 +112,22 @@ def field_for(question: Question) -> forms.Field:
     label, required = question.label, question.required
     kind = question.kind
     if kind in (Question.Kind.CHOICE, Question.Kind.REGION):
-        options = question.options or (US_STATES if kind == Question.Kind.REGION else [])
-        return forms.ChoiceField(
-            choices=[("", "— choose —"), *[(o, o) for o in options]], label=label, required=required
-        )
+        if kind == Question.Kind.REGION and not question.options:
+            choices = list(US_STATE_NAMES.items())
+        else:
+            choices = [(o, o) for o in question.options]
+        return forms.ChoiceField(choices=[("", "— choose —"), *choices], label=label, required=required)
     if kind == Question.Kind.DATE:
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=label, required=required)
     if kind == Question.Kind.EMAIL:
-        return EmailAddressField(max_length=200, label=label, required=required)
+        # Phones show the @ keyboard and offer the saved address.
+        widget = forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"})
+        return EmailAddressField(max_length=200, label=label, required=required, widget=widget)
     if kind == Question.Kind.PHONE:
         return SingleLineField(
             max_length=20,
             validators=[validate_phone],
-            widget=forms.TextInput(attrs={"type": "tel"}),
+            widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
             label=label,
             required=required,
         )

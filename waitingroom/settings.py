@@ -144,8 +144,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+# "home" sends each person to their own page by role (waitingroom/views.py: a scheduler to Requests).
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# A refused CSRF check gets the product's page saying to reload, not Django's bare one.
+CSRF_FAILURE_VIEW = "waitingroom.errors.csrf_failure"
 
 # Login throttling (django-axes) on /accounts/login/ and /admin/login/: AXES_FAILURE_LIMIT wrong
 # passwords for one username from one client address lock that pair out for AXES_COOLOFF_TIME (a

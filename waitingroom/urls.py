@@ -18,3 +18,9 @@ urlpatterns = [
     path("", include("scheduling.urls")),
     path("", include("consultations.urls")),
 ]
+
+# Dead ends get the product's pages (waitingroom/errors.py), never Django's bare ones.
+handler400 = "waitingroom.errors.bad_request"
+handler403 = "waitingroom.errors.permission_denied"
+handler404 = "waitingroom.errors.page_not_found"
+handler500 = "waitingroom.errors.server_error"

@@ -5,10 +5,23 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from waitingroom import tenancy
+from waitingroom.context_processors import DISPATCH_ROLES
+from waitingroom.models import FRONTLINE_ROLES
+
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("dashboard" if request.user.is_authenticated else "login")
+    """Where signing in (LOGIN_REDIRECT_URL) and the brand link lead: the live dashboard for
+    frontline staff, the Requests page for someone who only schedules (the dashboard has nothing
+    for them), the sign-in page for everyone else."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    roles = {membership.role for membership in tenancy.request_memberships(request)}
+    if roles and not roles & FRONTLINE_ROLES and roles & DISPATCH_ROLES:
+        # By URL name: the Requests page belongs to an app above this one.
+        return redirect("dispatch")
+    return redirect("dashboard")
 
 
 @require_GET

@@ -22,7 +22,49 @@ function showTimes() {
   form.querySelectorAll("[data-slots], .proposed").forEach((el) => { el.hidden = !scheduled; });
 }
 
+/* The open times, one day at a time: a phone showed all of them (hundreds of tiny boxes) at once.
+ * Previous/Next and a day list move between days; every day's boxes stay in the form, so the
+ * same `slots` values post and the server is unchanged. */
+function dayPicker(slots) {
+  const days = slots ? [...slots.querySelectorAll(".slot-days > div > div")] : [];
+  if (days.length < 2) return;
+  slots.querySelector(".slot-days").classList.add("one-day");
+  const nav = document.createElement("div");
+  nav.className = "day-nav";
+  const button = (text) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "day-step"; b.textContent = text;
+    return b;
+  };
+  const prev = button("Previous day"), next = button("Next day");
+  const choose = document.createElement("select");
+  choose.setAttribute("aria-label", "Day");
+  days.forEach((day, i) => {
+    const option = document.createElement("option");
+    option.value = String(i);
+    option.textContent = day.firstElementChild.textContent.trim();
+    choose.appendChild(option);
+  });
+  nav.append(prev, choose, next);
+  slots.querySelector(".slot-days").before(nav);
+  let shown = 0;
+  const show = (i) => {
+    shown = Math.max(0, Math.min(days.length - 1, i));
+    days.forEach((day, j) => { day.hidden = j !== shown; });
+    choose.value = String(shown);
+    prev.disabled = shown === 0;
+    next.disabled = shown === days.length - 1;
+  };
+  prev.addEventListener("click", () => show(shown - 1));
+  next.addEventListener("click", () => show(shown + 1));
+  // Not a form change: the form's change handler must not see it.
+  choose.addEventListener("change", (e) => { e.stopPropagation(); show(Number(choose.value)); });
+  // A day with a ticked time first (a form sent back with an error), else the first day.
+  show(Math.max(0, days.findIndex((day) => day.querySelector("input:checked"))));
+}
+
 if (form) {
+  dayPicker(form.querySelector("[data-slots]"));
   ["service", "provider"].forEach((name) => {
     const select = form.querySelector(`[name=${name}]`);
     if (!select) return;

@@ -1,0 +1,73 @@
+"""The product's pages for dead ends: 400, 403, 404, 500 and a refused CSRF check. Each says what
+happened in plain words and offers a way forward; under a clinic's URL it names the clinic and
+links back to its page. Nothing of the exception is shown (messages can hold internal detail)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import render
+from django.template import loader
+
+from waitingroom.models import Clinic
+
+
+def clinic_for(request: HttpRequest) -> Clinic | None:
+    """The clinic named by the URL (`/c/<slug>/...`, `/dashboard/<slug>/...`), if it exists."""
+    match = getattr(request, "resolver_match", None)
+    slug = match.kwargs.get("slug") if match else None
+    if not isinstance(slug, str):
+        return None
+    return Clinic.objects.filter(slug=slug).first()
+
+
+def _page(request: HttpRequest, *, status: int, title: str, text: str) -> HttpResponse:
+    return render(
+        request,
+        "errors/page.html",
+        {"status": status, "title": title, "text": text, "clinic": clinic_for(request)},
+        status=status,
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(
+        request,
+        status=400,
+        title="Something in that request was not right",
+        text="The page could not understand what was sent. Go back and try again.",
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(
+        request,
+        status=403,
+        title="This page is not open to you",
+        text="You may need to sign in with another account, or the page belongs to another clinic.",
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _page(
+        request,
+        status=404,
+        title="We could not find that page",
+        text="The address may be mistyped, or what it was for has ended or been replaced.",
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    # Usually a page left open for long, or cookies blocked: reloading gives a fresh form.
+    return _page(
+        request,
+        status=403,
+        title="That form had expired",
+        text="For your safety the form could not be sent. Reload the page and send it again; "
+        "if this keeps happening, allow cookies for this site.",
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A static page rendered without the request: the database (or anything a context processor
+    reads) may be what failed."""
+    return HttpResponseServerError(loader.get_template("errors/500.html").render())
