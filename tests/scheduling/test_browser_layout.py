@@ -151,3 +151,20 @@ def test_the_meetings_overview_fits_a_phone(new_page, frozen, clinic_a, provider
     page.goto("/meetings/")
     page.wait_for_selector("tbody[data-rows] tr[data-meeting]")
     assert_fits(page)
+
+
+def test_a_paid_meetings_payment_page_fits_a_phone(new_page, frozen, clinic_a, provider, paid_service, hours):
+    meeting = off_loop(
+        meeting_schedule,
+        clinic=clinic_a,
+        by=provider,
+        provider_id=provider.pk,
+        service=paid_service,
+        guest_name="Gina Guest",
+        guest_email="gina@example.com",
+        times=[timezone.now() + timedelta(days=1)],
+    )
+    page = staff_page(new_page, "paula")
+    page.goto(f"/meetings/{meeting.pk}/payment/")
+    page.wait_for_selector("main h1")
+    assert_fits(page)
