@@ -30,6 +30,13 @@ OVERFLOW = """() => {
   return [document.documentElement.scrollWidth, wide];
 }"""
 
+PATIENTS_FIRST = """() => {
+  const board = document.querySelector('[data-board]'), panel = document.querySelector("[data-panel='requests']");
+  const b = board.getBoundingClientRect(), r = panel.getBoundingClientRect();
+  return Boolean(board.compareDocumentPosition(panel) & Node.DOCUMENT_POSITION_FOLLOWING)
+    && b.height > 0 && (r.top >= b.bottom || r.left >= b.right);
+}"""
+
 
 def assert_fits(page) -> None:
     width, wide = page.evaluate(OVERFLOW)
@@ -67,10 +74,9 @@ def test_the_dashboard_fits_a_phone_and_puts_patients_before_requests(
         page.wait_for_selector("[data-board] [data-phase]")
         if viewport is PHONE:
             assert_fits(page)
-        board = page.locator("[data-board]").bounding_box()
-        requests = page.locator("[data-panel='requests']").bounding_box()
-        # Below or beside, never above.
-        assert requests["y"] >= board["y"] + board["height"] or requests["x"] >= board["x"] + board["width"]
+        # Below or beside, never above: in the DOM (reading order) and on screen. Waited for, as the
+        # board is re-fetched (and briefly re-laid out) once the socket opens.
+        page.wait_for_function(PATIENTS_FIRST)
     # Each Accept and Decline button stands apart from the next (8 px at least).
     boxes = [b.bounding_box() for b in page.locator("[data-panel='requests'] .actions button").all()]
     assert len(boxes) == 4
@@ -98,7 +104,7 @@ def test_dispatch_fits_a_phone_and_its_rows_keep_their_labels(
     labels = page.locator("tbody[data-rows] tr[data-request] td").evaluate_all(
         "cells => cells.map(c => getComputedStyle(c, '::before').content)"
     )
-    assert '"Requestor"' in labels and '"Request Time(s)"' in labels
+    assert '"Requestor"' in labels and '"Request Pending For"' in labels and '"Request Time(s)"' in labels
 
 
 def test_the_assign_dialog_has_close_in_its_header_and_keeps_focus_on_the_pick(
