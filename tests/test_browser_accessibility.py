@@ -380,3 +380,18 @@ def test_staff_meeting_payment(new_page, clinic_a, provider, paid_service, viewp
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     page.goto(f"/meetings/{meeting.pk}/payment/")
     sweep(page, "meeting payment")
+
+
+def test_the_sweep_catches_a_violation_and_sideways_scrolling(new_page, clinic_a):
+    """The detector itself: an image without alt text and a too-wide block fail the sweep."""
+    page = new_page(viewport=PHONE)
+    page.goto(f"/c/{clinic_a.slug}/")
+    page.evaluate("""() => {
+      const img = document.createElement('img'); img.src = '/static/none.png'; document.body.append(img);
+      const wide = document.createElement('div'); wide.style.width = '900px'; wide.textContent = 'wide';
+      document.body.append(wide);
+    }""")
+    with pytest.raises(AssertionError) as failed:
+        sweep(page, "intake, broken on purpose")
+    assert "image-alt" in str(failed.value) and "img" in str(failed.value)
+    assert "scrolls sideways: 9" in str(failed.value)
