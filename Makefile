@@ -26,12 +26,13 @@ chromium:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@test -x /usr/bin/chromium || { echo "chromium is still missing at /usr/bin/chromium"; exit 1; }
 
-# ESLint for static/: installed like Chromium, Debian's node and npm when they are missing, then
-# the pinned packages of package-lock.json.
+# ESLint for static/ and axe-core for the browser tests' accessibility sweep: installed like Chromium,
+# Debian's node and npm when they are missing, then
+# the pinned packages of package-lock.json (again whenever either is missing).
 node:
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "Installing Debian's nodejs and npm for ESLint..."; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
-	@test -x node_modules/.bin/eslint || npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
+	@test -x node_modules/.bin/eslint -a -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
 
 services-run: install
 	@$(BIN)/python manage.py check_services --redis --database --create
