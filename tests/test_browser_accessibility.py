@@ -47,13 +47,6 @@ HIDE_PAGE = """() => {
 }"""
 
 
-# At 360 px the staff nav wraps out of its dark bar: Log out is white on the page's near-white (1.07:1)
-# and the nav, with the page's wide tables, scrolls sideways.
-STAFF_NAV_AT_360 = (
-    "at 360 px the staff nav overflows (Log out white on near-white, 1.07:1) and the page scrolls sideways"
-)
-
-
 def xfail(what: str, helper: str):
     return pytest.mark.xfail(reason=f"issue 19: {what}, fixed by the {helper} branch", strict=True)
 
@@ -321,7 +314,7 @@ def test_staff_login(new_page, provider, viewport):
     sweep(page, "login")
 
 
-@widths(phone=xfail(STAFF_NAV_AT_360 + "; the board is 506 px wide", "layout"))
+@widths()
 def test_staff_dashboard_with_waiting_patients(new_page, clinic_a, provider, viewport):
     for name in ["Ann Patient", "Bo Patient"]:
         off_loop(ready, clinic_a, name)
@@ -331,13 +324,13 @@ def test_staff_dashboard_with_waiting_patients(new_page, clinic_a, provider, vie
     sweep(page, "dashboard, patients waiting")
 
 
-@widths(phone=xfail(STAFF_NAV_AT_360 + "; the board is 506 px wide", "layout"))
+@widths()
 def test_staff_dashboard_call_panel_open(new_page, clinic_a, provider, viewport):
     _, dashboard = call_from_dashboard(new_page, clinic_a, viewport)
     sweep(dashboard, "dashboard, call panel open")
 
 
-@widths(phone=xfail("the dispatch table is 1028 px wide at 360 px (scrolls sideways)", "layout"))
+@widths()
 def test_staff_dispatch_assign_dialog(new_page, clinic_a, provider, scheduler, service, hours, viewport):
     request = off_loop(scheduled_request, clinic_a, service, times=[tomorrow_at_ten(clinic_a)])
     page = new_page(viewport=viewport)
@@ -350,7 +343,7 @@ def test_staff_dispatch_assign_dialog(new_page, clinic_a, provider, scheduler, s
     sweep(page, "dispatch, Assign dialog open")
 
 
-@widths(phone=xfail(STAFF_NAV_AT_360 + "; the meetings table is 1203 px wide", "layout"))
+@widths()
 def test_staff_meetings_overview(new_page, clinic_a, provider, service, viewport):
     book_meeting(clinic_a, provider, service)
     page = new_page(viewport=viewport)
@@ -361,7 +354,7 @@ def test_staff_meetings_overview(new_page, clinic_a, provider, service, viewport
     sweep(page, "meetings overview")
 
 
-@widths(phone=xfail(STAFF_NAV_AT_360, "layout"))
+@widths()
 def test_staff_consultation_room(new_page, clinic_a, provider, phone_service, viewport):
     consultation = off_loop(make_consultation, clinic_a, phone_service, expert=provider)
     page = new_page(viewport=viewport)
@@ -372,7 +365,7 @@ def test_staff_consultation_room(new_page, clinic_a, provider, phone_service, vi
     sweep(page, "consultation staff room")
 
 
-@widths(phone=xfail(STAFF_NAV_AT_360, "layout"))
+@widths()
 def test_staff_meeting_payment(new_page, clinic_a, provider, paid_service, viewport):
     meeting = book_meeting(clinic_a, provider, paid_service, minutes=60 * 24)
     page = new_page(viewport=viewport)
