@@ -174,12 +174,21 @@ checkPanel.querySelector("[data-device-check-close]").addEventListener("click", 
 const callHost = document.querySelector("[data-call-host]");
 let call = null;
 function closeCall() {
+  const visit = call && call.visit, hadFocus = callHost.contains(document.activeElement);
   if (call) {
     call.mesh.hangup(); call.socket.close(); call.devices.stop();
     call = window.staffCall = null;
   }
   callHost.innerHTML = "";
   body.classList.remove("has-call");
+  // The focused Leave call / End visit button is gone: focus goes back to the visit's card (or the
+  // patients' list), not to <body>.
+  if (hadFocus) {
+    const card = visit && board.querySelector(`[data-visit='${visit}']`);
+    const target = (card && card.querySelector("button")) || board;
+    target.focus();
+    if (document.activeElement !== target) board.focus();  // the card is in a folded section
+  }
 }
 // Leave the call or end the visit (the server's action at `url`); true once done.
 async function finishCall(url) {

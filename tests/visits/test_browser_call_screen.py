@@ -114,11 +114,14 @@ def test_a_call_fills_the_phone_and_the_staff_panel_keeps_its_buttons_in_view(ne
     dashboard.evaluate("() => { document.activeElement.blur(); window.scrollTo(0, 0); }")
     save(dashboard, "dashboard-call-1366x768.png", "dashboard.png")
 
-    # Hanging up from the call screen leaves the call (and asks first, as Leave does).
+    # Hanging up from the call screen leaves the call (and asks first, as Leave does); the
+    # provider's focus, in the panel that closes, goes back to the patients and not to <body>.
+    dashboard.focus("[data-call-leave]")
     patient.on("dialog", lambda d: d.accept())
     patient.click("[data-hangup]")
     dashboard.wait_for_selector("[data-staff-call]", state="detached", timeout=LIVE_MS)
     patient.wait_for_selector("body:not(.in-call)", timeout=LIVE_MS)
+    assert dashboard.evaluate("() => !!document.activeElement.closest('#waiting-patients')")
 
 
 def test_a_live_card_update_keeps_the_focused_button_focused(new_page, provider, clinic_a):
@@ -134,6 +137,24 @@ def test_a_live_card_update_keeps_the_focused_button_focused(new_page, provider,
     off_loop(chat.chat_post, visit_id=first.id, body="Are you there?")
     dashboard.wait_for_selector(f"[data-visit='{first.id}'] [data-unread]", timeout=LIVE_MS)
     assert dashboard.evaluate(f'() => document.activeElement === document.querySelector("{button}")')
+
+
+SWAP_FEWER_CONTROLS = """async () => {
+  const src = document.querySelector("script[src*='visits/dashboard']").src;
+  const {swapOuter} = await import(new URL("../waitingroom/lib/swap.js", src));
+  const host = document.createElement("div");
+  host.innerHTML = '<article id="c"><button>A</button><button>B</button><button>C</button></article>';
+  document.body.append(host);
+  host.querySelectorAll("button")[2].focus();
+  swapOuter(host.firstElementChild, '<article id="c"><button>A</button><button>B</button></article>');
+  return document.activeElement.textContent;
+}"""
+
+
+def test_a_card_re_rendered_with_fewer_buttons_keeps_focus_on_the_nearest(new_page, provider, clinic_a):
+    dashboard = open_dashboard(new_page)
+    # The focused third button is gone from the fresh card: focus goes to the second, not <body>.
+    assert dashboard.evaluate(SWAP_FEWER_CONTROLS) == "B"
 
 
 def test_the_skip_link_comes_first_and_leads_to_the_waiting_patients(new_page, provider, clinic_a):
