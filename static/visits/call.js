@@ -128,9 +128,11 @@ Devices.prototype.stop = function () {
 
 // --- The mesh -----------------------------------------------------------------------------------
 function MeshCall(opts) {
-  // opts: send(obj), selfId, stream(), iceServers, container, onFailed(reason), onQuality(label)
+  // opts: send(obj), selfId, stream(), iceServers, container, onFailed(reason), onQuality(label),
+  // nameOf(peerId) (the name shown on that peer's video), selfView (a <video> for one's own camera)
   this.o = opts; this.peers = {}; this.failedReported = false;
   var self = this;
+  this.showSelf();
   this.statsTimer = setInterval(function () { self.measure(); }, 2000);
 }
 MeshCall.prototype.hello = function () { this.o.send({type: "hello"}); };
@@ -198,12 +200,22 @@ MeshCall.prototype.onSignal = function (from, data) {
 MeshCall.prototype.flush = function (p) {
   p.pending.splice(0).forEach(function (c) { p.pc.addIceCandidate(c).catch(function () {}); });
 };
+MeshCall.prototype.showSelf = function () {
+  var view = this.o.selfView, stream = this.o.stream();
+  if (view && stream && view.srcObject !== stream) view.srcObject = stream;
+};
+// Each peer's video is a figure captioned with their name, so everyone sees who is who.
 MeshCall.prototype.attach = function (id, stream) {
   var box = this.o.container, video = box.querySelector("video[data-remote='" + id + "']");
   if (!video) {
+    var figure = document.createElement("figure"), caption = document.createElement("figcaption");
+    figure.className = "peer"; figure.dataset.peer = id;
     video = document.createElement("video");
     video.dataset.remote = id; video.autoplay = true; video.playsInline = true;
-    box.appendChild(video);
+    caption.textContent = (this.o.nameOf && this.o.nameOf(id)) || "";
+    caption.hidden = !caption.textContent;
+    figure.append(video, caption);
+    box.appendChild(figure);
   }
   if (video.srcObject !== stream) video.srcObject = stream;
   video.play().catch(function () {
@@ -216,10 +228,11 @@ MeshCall.prototype.drop = function (id) {
   var p = this.peers[id];
   if (!p) return;
   clearTimeout(p.timer); p.pc.close(); delete this.peers[id];
-  var video = this.o.container.querySelector("video[data-remote='" + id + "']");
-  if (video) video.remove();
+  var figure = this.o.container.querySelector("[data-peer='" + id + "']");
+  if (figure) figure.remove();
 };
 MeshCall.prototype.replaceStream = function (stream) {
+  this.showSelf();
   Object.keys(this.peers).forEach(function (id) {
     this.peers[id].pc.getSenders().forEach(function (sender) {
       var track = stream.getTracks().filter(function (t) { return sender.track && t.kind === sender.track.kind; })[0];

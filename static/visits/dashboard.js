@@ -174,12 +174,21 @@ checkPanel.querySelector("[data-device-check-close]").addEventListener("click", 
 const callHost = document.querySelector("[data-call-host]");
 let call = null;
 function closeCall() {
+  const visit = call && call.visit, hadFocus = callHost.contains(document.activeElement);
   if (call) {
     call.mesh.hangup(); call.socket.close(); call.devices.stop();
     call = window.staffCall = null;
   }
   callHost.innerHTML = "";
   body.classList.remove("has-call");
+  // The focused Leave call / End visit button is gone: focus goes back to the visit's card (or the
+  // patients' list), not to <body>.
+  if (hadFocus) {
+    const card = visit && board.querySelector(`[data-visit='${visit}']`);
+    const target = (card && card.querySelector("button")) || board;
+    target.focus();
+    if (document.activeElement !== target) board.focus();  // the card is in a folded section
+  }
 }
 // Leave the call or end the visit (the server's action at `url`); true once done.
 async function finishCall(url) {
@@ -190,12 +199,23 @@ async function finishCall(url) {
   closeCall();
   return true;
 }
+// The name on a peer's video: the patient's from the panel; a colleague's from the visit's card,
+// whose "In call" names follow its data-call-staff ids (visits/cards.py).
+function peerName(root, id) {
+  if (id === "patient") return root.dataset.patientName;
+  const card = board.querySelector(`[data-visit='${root.dataset.visit}']`);
+  const names = card && card.querySelector("[data-in-call]");
+  if (!card || !names || !card.dataset.callStaff) return "Colleague";
+  const at = card.dataset.callStaff.split(" ").indexOf(id.replace("staff-", ""));
+  return names.textContent.replace(/^In call: /, "").split(", ")[at] || "Colleague";
+}
 function openCall(url) {
   closeCall();
   getText(url).then((html) => {
     callHost.innerHTML = html;
     body.classList.add("has-call");  // the board moves aside for the call panel
     const root = callHost.querySelector("[data-staff-call]"), box = root.querySelector("[data-call]");
+    root.querySelector("[data-call-title]").focus();  // keyboard and screen-reader users land in the call
     const devices = new Devices(root.querySelector("[data-device-check]"));
     return devices.start().then(() => {
       const mesh = new MeshCall({
@@ -203,6 +223,7 @@ function openCall(url) {
         stream: () => devices.stream,
         iceServers: JSON.parse(root.querySelector("#ice-servers-staff").textContent),
         container: box.querySelector("[data-remote-videos]"),
+        selfView: box.querySelector("[data-self-view]"), nameOf: (id) => peerName(root, id),
         onFailed: () => { box.querySelector("[data-call-error]").hidden = false; },
         onQuality: (label) => { box.querySelector("[data-quality]").textContent = label; },
       });

@@ -93,8 +93,16 @@ function checkDevices() {
 }
 
 // --- The call ----------------------------------------------------------------------------------
+// A staff member's name on their video: the server's names of who is in the call (one name when
+// one person is there; signalling carries ids, not names).
+function staffName() {
+  const names = panel.querySelector("[data-staff-names]");
+  const list = names ? names.textContent.split(", ").filter(Boolean) : [];
+  return list.length === 1 ? list[0] : "Clinic";
+}
 function enterCall() {
   callBox.hidden = false;
+  body.classList.add("in-call");  // the call fills the screen (app.css, "Call screen")
   // Stepped out: every staff member has left the call, so no connection is left to keep.
   if (mesh && screenOf(body.dataset.status) === "stepped_out") Object.keys(mesh.peers).forEach(mesh.drop, mesh);
   if (mesh || !devices.stream || !socket) return;
@@ -102,6 +110,7 @@ function enterCall() {
     send: (m) => socket.send(m), selfId: "patient", stream: () => devices.stream,
     iceServers: JSON.parse(document.getElementById("ice-servers").textContent),
     container: callBox.querySelector("[data-remote-videos]"),
+    selfView: callBox.querySelector("[data-self-view]"), nameOf: staffName,
     onFailed: () => { callBox.querySelector("[data-call-error]").hidden = false; },
     onQuality: (label) => { callBox.querySelector("[data-quality]").textContent = label; },
   });
@@ -110,6 +119,7 @@ function enterCall() {
 function leaveCall() {
   if (mesh) { mesh.hangup(); mesh = window.patientCall = null; }
   callBox.hidden = true;
+  body.classList.remove("in-call");
 }
 wireCallControls(callBox, () => mesh, devices);
 // Hanging up ends the patient's visit (the same as Leave, which asks first).

@@ -58,5 +58,5 @@ def test_verified_patient_goes_offline_and_is_recalled_by_sms(new_page, provider
 
     dashboard.click(f"{card} form[data-action='call'] button")
     dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE_MS)
-    phone.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
+    phone.wait_for_selector("[data-patient-status='in_call']", state="attached", timeout=LIVE_MS)
     assert Client().get(link).status_code == 410  # the link opens once (the phone has the visit)

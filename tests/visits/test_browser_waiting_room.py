@@ -41,10 +41,10 @@ def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, 
     assert patient.text_content("[data-position]") == "1"
     assert dashboard.title().startswith("(1 waiting)")
 
-    # Call: In Progress / in_call on both screens.
+    # Call: In Progress / in_call on both screens (the patient's call screen covers the status).
     dashboard.click(f"{card} form[data-action='call'] button")
     dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=LIVE_MS)
-    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
+    patient.wait_for_selector("[data-patient-status='in_call']", state="attached", timeout=LIVE_MS)
     assert "Paula Provider" in patient.text_content("[data-status-panel]")
 
     # Closing the patient's page: Recents after the grace.
@@ -59,7 +59,7 @@ def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, 
     patient = patient_browser.new_page()
     patient.goto(link)
     dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=3000)
-    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
+    patient.wait_for_selector("[data-patient-status='in_call']", state="attached", timeout=LIVE_MS)
 
     # End visit: the card disappears at once and the patient sees that the visit ended.
     dashboard.click(f"{card} form[data-action='end'] button")
@@ -86,7 +86,7 @@ def test_the_wait_screen_sends_activity_only_in_a_call(new_page, provider, clini
 
     # In a call: the same movement is reported (it keeps the patient from showing as away).
     services.visit_call(visit_id=Visit.objects.get(patient_name="Wes Waiting").id, user=provider)
-    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
+    patient.wait_for_selector("[data-patient-status='in_call']", state="attached", timeout=LIVE_MS)
     patient.mouse.move(300, 300)
     patient.mouse.move(320, 310)
     patient.wait_for_timeout(300)
@@ -112,7 +112,7 @@ def test_a_push_beats_an_older_refetch_answer(new_page, provider, clinic_a):
 
     patient.route("**/state/", answer_late)
     patient.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # shown again: re-fetch
-    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
+    patient.wait_for_selector("[data-patient-status='in_call']", state="attached", timeout=LIVE_MS)
     patient.wait_for_timeout(800)  # the late answer has come and gone
     assert patient.get_attribute("body", "data-status") == "in_call"
 

@@ -31,7 +31,10 @@ function find(key, root) {
   const scope = !key.anchor || root.id === key.anchor ? root : root.querySelector("#" + CSS.escape(key.anchor));
   if (!scope) return null;
   if (key.name) return scope.querySelector(`[name="${CSS.escape(key.name)}"]`);
-  return key.index >= 0 ? scope.querySelectorAll(FOCUSABLE)[key.index] || null : null;
+  // The fresh HTML may have fewer controls (a card whose buttons changed): the one nearest the old
+  // place, not none, or focus would fall to <body> and a keyboard user would start again at the top.
+  const controls = scope.querySelectorAll(FOCUSABLE);
+  return key.index >= 0 ? controls[Math.min(key.index, controls.length - 1)] || null : null;
 }
 
 /* What the user is doing inside `root`: call the returned function with the fresh root(s). */
