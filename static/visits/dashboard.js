@@ -42,6 +42,7 @@ function refreshCounts() {
 function placeCard(visitId, phase, html) {
   const old = board.querySelector(`[data-visit='${visitId}']`);
   const restore = old ? remember(old) : () => {};
+  const hadFocus = Boolean(old && old.contains(document.activeElement));
   if (old) old.remove();
   if (html) {
     const card = fragment(html), list = board.querySelector(`details[data-phase='${phase}'] .cards`);
@@ -55,6 +56,9 @@ function placeCard(visitId, phase, html) {
       restore(card);  // a focused button stays focused when its card changes
     }
   }
+  // The card went (ended, or into a folded section): focus goes to the list of waiting patients
+  // rather than falling to <body>.
+  if (hadFocus && !board.contains(document.activeElement)) board.focus();
   refreshCounts();
   tick();
 }

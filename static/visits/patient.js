@@ -21,7 +21,7 @@ devices.onChange = (stream) => { if (mesh) mesh.replaceStream(stream); };
 // Camera blocked but the microphone works: the visit goes on by voice.
 deviceCheck.querySelector("[data-audio-only]")?.addEventListener("click", () => { devices.audioOnly = true; checkDevices(); });
 
-let shownHtml = null;
+let shownHtml = null, focusCall = false;
 function showStatus(status, html) {
   body.dataset.status = status;
   // A push and a re-fetch often bring the same panel: skip it; a changed panel keeps what the
@@ -39,12 +39,13 @@ function showStatus(status, html) {
   const retry = panel.querySelector("[data-media-retry]");
   if (retry) retry.addEventListener("click", checkDevices);
   if (phaseOf(status) === phases.IN_PROGRESS) enterCall(); else leaveCall();
+  if (focusCall && !callBox.hidden) { focusCall = false; callBox.focus(); }
   if (isClosed(status)) closeScreen();
 }
 
 /* A new screen (or a new heading on the same screen: recalled while the tab was hidden) is read
  * out, put in the tab's title and, when the clinic wants the patient now, chimed; a re-rendered
- * one is not. Being called is urgent and moves focus to the called screen's heading. */
+ * one is not. Being called is urgent and moves focus into the call screen (or the called heading). */
 function tellChange(before, headingBefore) {
   const heading = panel.querySelector("h2"), screen = panel.dataset.screen;
   if (!heading || (before === screen && headingBefore === heading.textContent)) return;
@@ -56,7 +57,8 @@ function tellChange(before, headingBefore) {
   } else if (called && before !== "reconnecting") {
     const text = screen === "call" ? "You're being called. Your visit is starting." : words;
     statusChange(text, {assertive: true, title: screen === "call" ? "You're being called" : heading.textContent, sound: true});
-    called.focus();
+    // In a call the call screen covers the status panel: focus goes into the call once it shows.
+    if (screen === "call") focusCall = true; else called.focus();
   } else {
     statusChange(words, {title: heading.textContent});
   }

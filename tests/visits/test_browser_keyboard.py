@@ -75,11 +75,6 @@ def test_patient_joins_waits_and_answers_the_call_with_the_keyboard(new_page, cl
     assert_focus_kept(page, "toggling the microphone")
 
 
-@pytest.mark.xfail(
-    reason="issue 19: on the dashboard the focus falls to <body> when the call panel opens (Call), when "
-    "Leave call removes the panel and when End removes the card, fixed by the callscreen branch",
-    strict=True,
-)
 def test_provider_calls_leaves_and_ends_the_visit_with_the_keyboard(new_page, clinic_a, provider):
     patient = new_page()
     check_in(patient, clinic_a, "Kim Keys")
@@ -100,7 +95,7 @@ def test_provider_calls_leaves_and_ends_the_visit_with_the_keyboard(new_page, cl
     tab_to(page, f"{card} form[data-action='call'] button")
     page.keyboard.press("Enter")
     page.wait_for_selector("[data-staff-call] [data-call]:not([hidden])", timeout=LIVE_MS)
-    patient.wait_for_selector("[data-patient-status='in_call']", timeout=LIVE_MS)
+    patient.wait_for_selector("[data-patient-status='in_call']", state="attached", timeout=LIVE_MS)
     page.wait_for_timeout(300)
     assert_focus_kept(page, "calling the patient")
 
