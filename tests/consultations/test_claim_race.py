@@ -3,15 +3,13 @@ row lock serialises them, exactly one wins and the other is told who did."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from consultations import services
 from consultations.lifecycle import Status
 from consultations.models import Consultation, ConsultationEvent
 from tests.factories import staff
+from tests.support.races import at_once, meet_at
 from waitingroom.models import Role
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,36 +21,18 @@ def test_two_experts_claiming_at_once_one_wins_and_the_other_is_told(available, 
     )
     # Both threads read the row before either writes: each waits at the barrier right after
     # taking its row lock is attempted, so the second really blocks behind the first.
-    barrier = threading.Barrier(2, timeout=10)
-    real_locked = services.locked
-
-    def locked_together(consultation_id: int):
-        barrier.wait()
-        return real_locked(consultation_id)
-
-    monkeypatch.setattr(services, "locked", locked_together)
-    outcomes: dict[str, object] = {}
-
-    def claim(user):
-        try:
-            services.consultation_claim(consultation_id=available.pk, by=user, expected_version=0)
-            outcomes[user.username] = "won"
-        except services.ConsultationRefused as refused:
-            outcomes[user.username] = str(refused)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim, args=(user,)) for user in (provider, colleague)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    meet_at(services, "locked", monkeypatch)
+    outcomes = at_once(
+        lambda user: services.consultation_claim(consultation_id=available.pk, by=user, expected_version=0),
+        (provider, colleague),
+        refused=services.ConsultationRefused,
+    )
 
     available.refresh_from_db()
     assert available.status == Status.CLAIMED
     winner = available.expert.username
     loser = ({"paula", "pete"} - {winner}).pop()
-    assert outcomes[winner] == "won"
+    assert outcomes[winner] == "done"
     assert outcomes[loser] == f"{available.expert.get_full_name()} claimed this consultation first."
     assert ConsultationEvent.objects.filter(consultation=available).count() == 1
     assert Consultation.objects.get(pk=available.pk).version == 1

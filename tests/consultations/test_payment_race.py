@@ -4,15 +4,13 @@ charge reaches Stripe and the other press is told."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from consultations import payments, services
 from consultations.lifecycle import Status
 from tests.consultations.conftest import make_consultation
 from tests.consultations.payment_support import payment_intents, with_card
+from tests.support.races import at_once, meet_at
 from waitingroom.payments.lifecycle import PaymentStatus
 from waitingroom.payments.models import Payment
 
@@ -24,32 +22,14 @@ def test_two_presses_at_once_make_one_charge(
 ):
     consultation = make_consultation(clinic_a, paid_service, expert=provider, status=Status.IN_PROGRESS)
     card = with_card(consultation)
-    barrier = threading.Barrier(2, timeout=10)
-    real_locked = services.locked
-
-    def locked_together(consultation_id: int):
-        barrier.wait()
-        return real_locked(consultation_id)
-
-    monkeypatch.setattr(services, "locked", locked_together)
-    outcomes: dict[str, str] = {}
-
-    def press(user):
-        try:
-            payments.charge(consultation_id=consultation.pk, by=user, amount=4500)
-            outcomes[user.username] = "charged"
-        except services.ConsultationRefused as refused:
-            outcomes[user.username] = str(refused)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=press, args=(user,)) for user in (provider, clinic_admin)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    meet_at(services, "locked", monkeypatch)
+    outcomes = at_once(
+        lambda user: payments.charge(consultation_id=consultation.pk, by=user, amount=4500),
+        (provider, clinic_admin),
+        refused=services.ConsultationRefused,
+    )
 
     assert sorted(outcomes) == ["ada", "paula"]
-    assert list(outcomes.values()).count("charged") == 1
+    assert list(outcomes.values()).count("done") == 1
     assert Payment.objects.get().status == PaymentStatus.SUCCEEDED
     assert len(payment_intents(card)) == 1

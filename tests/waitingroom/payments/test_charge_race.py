@@ -3,12 +3,10 @@ live-charge index lets one charge in; the other is told, and Stripe sees one Pay
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from tests.factories import staff
+from tests.support.races import at_once, meet_at
 from tests.support.stripe import local_api
 from waitingroom.models import Role
 from waitingroom.payments import services
@@ -27,41 +25,18 @@ def test_two_experts_charging_at_once_make_one_payment_intent(
     colleague = staff(username="pete", clinic=clinic_a, role=Role.PROVIDER, first_name="Pete", last_name="P")
     # Both threads have counted the attempts (1) before either inserts: each waits at the barrier
     # right before its insert, so the second really meets the first's uncommitted row.
-    barrier = threading.Barrier(2, timeout=10)
-    real_create = Payment.objects.create
-
-    def create_together(**fields):
-        barrier.wait()
-        return real_create(**fields)
-
-    monkeypatch.setattr(Payment.objects, "create", create_together)
-    outcomes: dict[str, str] = {}
-
-    def press(user):
-        try:
-            services.charge_request(
-                clinic=clinic_a,
-                subject=SUBJECT,
-                amount=4500,
-                price=4500,
-                description="Nutrition call",
-                by=user,
-            )
-            outcomes[user.username] = "charged"
-        except services.PaymentRefused as refused:
-            outcomes[user.username] = str(refused)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=press, args=(user,)) for user in (provider, colleague)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    meet_at(Payment.objects, "create", monkeypatch)
+    outcomes = at_once(
+        lambda user: services.charge_request(
+            clinic=clinic_a, subject=SUBJECT, amount=4500, price=4500, description="Nutrition call", by=user
+        ),
+        (provider, colleague),
+        refused=services.PaymentRefused,
+    )
 
     assert sorted(outcomes.values()) == [
         "This consultation is already being charged or paid, so nothing more was charged.",
-        "charged",
+        "done",
     ]
     (payment,) = Payment.objects.filter(subject=SUBJECT)
     assert payment.status == PaymentStatus.SUCCEEDED  # the task ran on the winner's commit
