@@ -78,8 +78,15 @@ def test_the_dashboard_fits_a_phone_and_puts_patients_before_requests(
         # board is re-fetched (and briefly re-laid out) once the socket opens.
         page.wait_for_function(PATIENTS_FIRST)
     # Each Accept and Decline button stands apart from the next (8 px at least).
-    boxes = [b.bounding_box() for b in page.locator("[data-panel='requests'] .actions button").all()]
-    assert len(boxes) == 4
+    # Measured in one go in the page: the panel re-fetches itself when its socket opens, and a
+    # button measured one at a time may be replaced (detached: no box) between two reads.
+    buttons = "[data-panel='requests'] .actions button"
+    page.wait_for_function(f'document.querySelectorAll("{buttons}").length === 4')
+    boxes = page.locator(buttons).evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return {x: r.x, y: r.y, width: r.width, height: r.height}; })"
+    )
+    assert len(boxes) == 4 and all(box["width"] > 0 for box in boxes)
     for a, b in pairwise(boxes):
         apart_x = b["x"] - (a["x"] + a["width"]) if abs(a["y"] - b["y"]) < 1 else None
         apart_y = b["y"] - (a["y"] + a["height"])
