@@ -32,7 +32,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from waitingroom.admin_scoping import PATIENT_DATA_ROLES, ClinicScopedAdmin, ReadOnly, ReadOnlyInline
-from waitingroom.audit import services as audit
 from waitingroom.audit.admin import RecordsReads, csv_cell
 from waitingroom.audit.models import AccessEvent
 from waitingroom.payments import selectors, services
@@ -423,17 +422,7 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         return HttpResponseRedirect(reverse("admin:waitingroom_payment_change", args=[refund.pk]))
 
     def record_refund(self, request: HttpRequest, charge: Payment, *, detail: str = "refund") -> None:
-        target = self.audit_target(charge)
-        if target is not None:
-            audit.record(
-                request=request,
-                clinic_id=charge.clinic_id,
-                action=AccessEvent.Action.CHANGED,
-                kind=target[0],
-                object_id=target[1],
-                patient_label=self.audit_label(charge),
-                detail=detail,
-            )
+        self.record_access(request, charge, action=AccessEvent.Action.CHANGED, detail=detail)
 
 
 @admin.register(SavedCard)

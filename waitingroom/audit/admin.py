@@ -92,19 +92,24 @@ class RecordsReads(admin.ModelAdmin):
 
     audit_detail = "admin"
 
+    def record_access(self, request, obj, *, action: AccessEvent.Action, detail: str) -> None:
+        """One access entry for `obj` (nothing when it names no patient's object)."""
+        target = self.audit_target(obj)
+        if target is not None:
+            services.record(
+                request=request,
+                clinic_id=obj.clinic_id,
+                action=action,
+                kind=target[0],
+                object_id=target[1],
+                patient_label=self.audit_label(obj),
+                detail=detail,
+            )
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             obj = self.get_object(request, unquote(object_id))
-            target = None if obj is None else self.audit_target(obj)
-            if target is not None:
-                services.record(
-                    request=request,
-                    clinic_id=obj.clinic_id,
-                    action=AccessEvent.Action.VIEWED,
-                    kind=target[0],
-                    object_id=target[1],
-                    patient_label=self.audit_label(obj),
-                    detail=self.audit_detail,
-                )
+            if obj is not None:
+                self.record_access(request, obj, action=AccessEvent.Action.VIEWED, detail=self.audit_detail)
         return response
