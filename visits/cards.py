@@ -36,6 +36,7 @@ from visits.lifecycle import (
     phone_switch_refusal,
 )
 from visits.models import CallParticipant, IntakeField, Visit
+from visits.signalling import staff_peer
 from waitingroom.models import Clinic
 from waitingroom.outbox.models import SmsMessage
 from waitingroom.voice.lifecycle import ACTIVE, CallStatus, Outcome
@@ -162,6 +163,14 @@ PHONE_FAILURES = {
 
 def clock(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def call_peers(card: CardData | None) -> list[tuple[str, str]]:
+    """(peer id, name) of each staff member in the card's call, for the patient's screen: the ids
+    signalling uses (visits/signalling.py), so each name goes on the right video."""
+    if card is None:
+        return []
+    return [(staff_peer(user_id), name) for user_id, name in zip(card.in_call_ids, card.in_call, strict=True)]
 
 
 def may_switch_to_phone(card: CardData) -> bool:

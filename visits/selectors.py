@@ -14,6 +14,7 @@ from django.utils import timezone
 from visits import phone_codes
 from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
 from visits.models import ChatMessage, IntakeField, Visit, hash_token
+from visits.signalling import staff_peer
 from waitingroom.models import Clinic
 
 # The browser session's key listing the visits its patient may open.
@@ -110,7 +111,7 @@ class PatientState:
     position: int | None
     seconds_per_place: float | None
     status_label: str
-    staff_names: list[str]
+    staff_names: list[tuple[str, str]]  # (peer id, name) of each staff member in the call
     code_sent_to: str | None = None  # offline queueing: a code is waiting to be typed in
     # How a closed visit ended: the event that closed it and the status it closed from, so the
     # screen says what happened (a dropped connection is not "you left").
@@ -151,13 +152,16 @@ class PatientState:
         return [estimate_minutes(position=p, seconds_per_place=self.seconds_per_place) for p in places]
 
 
-def patient_state(*, visit: Visit, staff_names: list[str] | None = None) -> PatientState:
-    """What the patient's screen shows; `staff_names` if the caller already read who is in the
-    call (a visit change reads them once for the card and this)."""
+def patient_state(*, visit: Visit, staff_names: list[tuple[str, str]] | None = None) -> PatientState:
+    """What the patient's screen shows; `staff_names` ((peer id, name) pairs, in joining order) if
+    the caller already read who is in the call (a visit change reads them once for the card and
+    this). The peer ids are the signalling's (visits/signalling.py), so the patient's page can put
+    each name on the right video."""
     waiting = visit.status in READY_STATUSES
     if staff_names is None:
         staff_names = [
-            p.user.get_full_name() or p.user.username for p in visit.call_participants.select_related("user")
+            (staff_peer(p.user_id), p.user.get_full_name() or p.user.username)
+            for p in visit.call_participants.select_related("user").order_by("joined_at", "id")
         ]
     return PatientState(
         visit=visit,

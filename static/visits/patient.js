@@ -39,6 +39,7 @@ function showStatus(status, html) {
   const retry = panel.querySelector("[data-media-retry]");
   if (retry) retry.addEventListener("click", checkDevices);
   if (phaseOf(status) === phases.IN_PROGRESS) enterCall(); else leaveCall();
+  if (mesh) mesh.renameAll();  // who is in the call may have changed: the captions follow
   if (focusCall && !callBox.hidden) { focusCall = false; callBox.focus(); }
   if (isClosed(status)) closeScreen();
 }
@@ -95,12 +96,13 @@ function checkDevices() {
 }
 
 // --- The call ----------------------------------------------------------------------------------
-// A staff member's name on their video: the server's names of who is in the call (one name when
-// one person is there; signalling carries ids, not names).
-function staffName() {
-  const names = panel.querySelector("[data-staff-names]");
-  const list = names ? names.textContent.split(", ").filter(Boolean) : [];
-  return list.length === 1 ? list[0] : "Clinic";
+// A staff member's name on their video: the status panel names each staff member in the call
+// with their signalling peer id (visits/selectors.py patient_state), so every video gets its own.
+function staffName(peerId) {
+  for (const el of panel.querySelectorAll("[data-peer-name]")) {
+    if (el.dataset.peerName === peerId) return el.textContent;
+  }
+  return "Clinic";
 }
 function enterCall() {
   callBox.hidden = false;
