@@ -123,9 +123,29 @@ function enterCall() {
 function leaveCall() {
   if (mesh) { mesh.hangup(); mesh = window.patientCall = null; }
   callBox.hidden = true;
-  body.classList.remove("in-call");
+  body.classList.remove("in-call", "devices-open");
+  devicesButton.setAttribute("aria-expanded", "false");
+  devicesDone.hidden = true;
 }
 wireCallControls(callBox, () => mesh, devices);
+
+// Devices: the camera and microphone pickers open over the call (app.css "Call screen: devices");
+// a choice replaces the tracks the call sends (devices.onChange), with no new offer. Done, Escape
+// or Devices again close them, and focus goes back to Devices.
+const devicesButton = callBox.querySelector("[data-call-devices]");
+const devicesDone = deviceCheck.querySelector("[data-devices-close]");
+function showDevices(open) {
+  body.classList.toggle("devices-open", open);
+  devicesButton.setAttribute("aria-expanded", String(open));
+  devicesDone.hidden = !open;
+  if (open) (deviceCheck.querySelector("[data-picker]:not([hidden]) select") || devicesDone).focus();
+  else if (body.classList.contains("in-call")) devicesButton.focus();
+}
+devicesButton.addEventListener("click", () => showDevices(!body.classList.contains("devices-open")));
+devicesDone.addEventListener("click", () => showDevices(false));
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && body.classList.contains("devices-open")) showDevices(false);
+});
 // Hanging up ends the patient's visit (the same as Leave, which asks first).
 callBox.querySelector("[data-hangup]").addEventListener("click", () => {
   document.querySelector("[data-leave-form]").requestSubmit();
