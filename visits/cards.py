@@ -78,6 +78,7 @@ COLUMNS = (
     "phone_call__duration_seconds",
     "phone_call__staff__first_name",
     "phone_call__staff__username",
+    "phone_requested_at",  # "Call me instead" (visits/phone_request.py)
 )
 
 
@@ -101,6 +102,7 @@ class CardData:
     phone_duration: int | None
     phone_staff_first_name: str | None
     phone_staff_username: str | None
+    phone_requested_at: datetime | None
     in_call: list[str] = field(default_factory=list)  # staff names, in joining order
     in_call_ids: list[int] = field(default_factory=list)  # their user ids
 
@@ -181,6 +183,7 @@ def may_switch_to_phone(card: CardData) -> bool:
         verified_phone=bool(card.verified_phone),
         call_failed=card.call_failed_at is not None,
         phone_ringing=card.phone_status in ACTIVE,
+        phone_requested=card.phone_requested_at is not None,
     )
 
 

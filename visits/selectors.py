@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
+from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from visits import phone_codes
 from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
@@ -118,10 +120,17 @@ class PatientState:
     ended_by: str = ""
     ended_from: str = ""
     intake_phone: str = ""  # offline queueing: the number typed at intake, offered for the code
+    # "Call me instead" (visits/phone_request.py): offered on the blocked screen when the clinic
+    # places phone calls; once asked, the queue screen says which number the clinic will call.
+    phone_offered: bool = False
 
     @property
     def screen(self) -> str:
         return PATIENT_SCREEN[Status(self.visit.status)]
+
+    @property
+    def masked_phone(self) -> str:
+        return phone_codes.masked(self.visit.verified_phone)
 
     @property
     def called_back(self) -> bool:
@@ -158,6 +167,10 @@ def patient_state(*, visit: Visit, staff_names: list[tuple[str, str]] | None = N
     this). The peer ids are the signalling's (visits/signalling.py), so the patient's page can put
     each name on the right video."""
     waiting = visit.status in READY_STATUSES
+    phone_offered = visit.status == Status.MEDIA_BLOCKED and bool(
+        clinic_voice_number(clinic_id=visit.clinic_id)
+    )
+    texting = waiting and visit.clinic.offline_queueing
     if staff_names is None:
         staff_names = [
             (staff_peer(p.user_id), p.user.get_full_name() or p.user.username)
@@ -169,10 +182,17 @@ def patient_state(*, visit: Visit, staff_names: list[tuple[str, str]] | None = N
         seconds_per_place=seconds_per_place(clinic=visit.clinic) if waiting else None,
         status_label=STATUS_LABELS[Status(visit.status)],
         staff_names=staff_names,
-        code_sent_to=_pending_code_phone(visit) if waiting and visit.clinic.offline_queueing else None,
-        intake_phone=_intake_phone(visit) if waiting and visit.clinic.offline_queueing else "",
+        code_sent_to=_pending_code_phone(visit) if texting or phone_offered else None,
+        intake_phone=_intake_phone(visit) if texting or phone_offered else "",
+        phone_offered=phone_offered,
         **_how_it_ended(visit),
     )
+
+
+def clinic_voice_number(*, clinic_id: int) -> str:
+    """The clinic's number for phone calls ("" when it has none), through settings.VOICE_CLINIC_NUMBER:
+    Switch to phone dials from it, and "Call me instead" is offered only when it exists."""
+    return str(import_string(settings.VOICE_CLINIC_NUMBER)(clinic_id))
 
 
 def _how_it_ended(visit: Visit) -> dict[str, str]:

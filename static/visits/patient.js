@@ -228,10 +228,13 @@ document.addEventListener("submit", (e) => {
       if (data.ok) form.reset();
     });
   } else if (form.matches("[data-json-form]")) {
-    // Phone number and code: the server answers with an error or publishes the next step.
+    // Phone number and code, "Call me instead" and taking it back: the server answers with an
+    // error or publishes the next step.
     e.preventDefault();
     post(form.action, form).then((data) => {
-      if (!data.ok) form.querySelector("[data-form-error]").textContent = data.error; else resync();
+      if (!data.ok) { form.querySelector("[data-form-error]").textContent = data.error; return; }
+      resync();
+      if (form.dataset.jsonForm === "use-video") checkDevices();  // video again: ask for the camera
     });
   } else if (form.matches("[data-leave-form]") && !confirm(leaveQuestion())) {
     e.preventDefault();
