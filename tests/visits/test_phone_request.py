@@ -244,3 +244,11 @@ def test_a_connected_phone_call_answers_the_request(clinic_a, provider, voice_nu
     visit.refresh_from_db()
     assert visit.phone_requested_at is None and visit.status == Status.IN_CALL
     assert "Asks for a phone call" not in cards.card_html(visit=visit)
+
+
+def test_switch_to_phone_is_offered_for_a_waiting_patient_who_asked():
+    from visits.lifecycle import phone_switch_refusal
+
+    asks = {"verified_phone": True, "call_failed": False, "phone_ringing": False}
+    assert phone_switch_refusal("waiting", **asks, phone_requested=True) == ""
+    assert "Switch to phone is for" in phone_switch_refusal("waiting", **asks, phone_requested=False)
