@@ -163,6 +163,24 @@ def test_patient_blocked_camera(new_page, clinic_a, viewport):
 
 
 @widths()
+def test_patient_blocked_camera_where_the_clinic_calls(new_page, clinic_a, viewport):
+    """ "Call me instead": the offer (asking for the number first), then the request in line."""
+    from consultations.models import ConsultationProfile
+
+    ConsultationProfile.objects.create(clinic=clinic_a, voice_number="+15555550100")
+    page = new_page(viewport=viewport)
+    page.context.add_init_script(BLOCK_MEDIA)
+    check_in(page, clinic_a, "Ann Patient")
+    page.wait_for_selector("[data-call-me]", timeout=LIVE_MS)
+    sweep(page, "camera blocked, call me instead offered")
+    Visit.objects.filter(patient_name="Ann Patient").update(verified_phone="+14155550123")
+    page.reload()
+    page.get_by_role("button", name="Call me instead").click()
+    page.wait_for_selector("[data-phone-requested]", timeout=LIVE_MS)
+    sweep(page, "waiting for a phone call")
+
+
+@widths()
 def test_patient_called(new_page, clinic_a, provider, viewport):
     page, visit = patient_waiting(new_page, clinic_a, viewport=viewport)
     off_loop(visit_services.visit_call, visit_id=visit.id, user=provider)
@@ -185,6 +203,9 @@ def test_patient_in_call(new_page, clinic_a, provider, viewport):
     page, _ = call_from_dashboard(new_page, clinic_a, viewport)
     page.wait_for_function(ICE_CONNECTED, timeout=20_000)
     sweep(page, "in call (patient)")
+    page.click("[data-call-devices]")
+    page.wait_for_selector("[data-devices-close]")
+    sweep(page, "in call, camera and microphone pickers open")
 
 
 @widths()

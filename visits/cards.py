@@ -36,6 +36,7 @@ from visits.lifecycle import (
     phone_switch_refusal,
 )
 from visits.models import CallParticipant, IntakeField, Visit
+from visits.signalling import staff_peer
 from waitingroom.models import Clinic
 from waitingroom.outbox.models import SmsMessage
 from waitingroom.voice.lifecycle import ACTIVE, CallStatus, Outcome
@@ -77,6 +78,7 @@ COLUMNS = (
     "phone_call__duration_seconds",
     "phone_call__staff__first_name",
     "phone_call__staff__username",
+    "phone_requested_at",  # "Call me instead" (visits/phone_request.py)
 )
 
 
@@ -100,6 +102,7 @@ class CardData:
     phone_duration: int | None
     phone_staff_first_name: str | None
     phone_staff_username: str | None
+    phone_requested_at: datetime | None
     in_call: list[str] = field(default_factory=list)  # staff names, in joining order
     in_call_ids: list[int] = field(default_factory=list)  # their user ids
 
@@ -164,6 +167,14 @@ def clock(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def call_peers(card: CardData | None) -> list[tuple[str, str]]:
+    """(peer id, name) of each staff member in the card's call, for the patient's screen: the ids
+    signalling uses (visits/signalling.py), so each name goes on the right video."""
+    if card is None:
+        return []
+    return [(staff_peer(user_id), name) for user_id, name in zip(card.in_call_ids, card.in_call, strict=True)]
+
+
 def may_switch_to_phone(card: CardData) -> bool:
     """Switch to phone on this card: the visit allows it (the server still refuses a staff member
     without a verified phone, or a clinic without a voice number, in words)."""
@@ -172,6 +183,7 @@ def may_switch_to_phone(card: CardData) -> bool:
         verified_phone=bool(card.verified_phone),
         call_failed=card.call_failed_at is not None,
         phone_ringing=card.phone_status in ACTIVE,
+        phone_requested=card.phone_requested_at is not None,
     )
 
 

@@ -107,6 +107,10 @@ class Event(StrEnum):
     WITHDRAW = "withdraw"
     # system: the phone call staff switched the visit to connected (visits/phone.py)
     PHONE_CONNECTED = "phone_connected"
+    # patient: "Call me instead" (camera blocked: the clinic calls their verified mobile when it's
+    # their turn; from the device check it puts them in line) and taking it back (visits/phone_request.py)
+    ASK_FOR_PHONE = "ask_for_phone"
+    USE_VIDEO = "use_video"
 
 
 class Actor(StrEnum):
@@ -159,6 +163,9 @@ def _rows() -> list[Transition]:
         Transition(S.RECALLED, E.RECALL, S.RECALLED, A.STAFF),
         Transition(S.OFFLINE, E.RETURN, S.WAITING, A.PATIENT),
         Transition(S.RECALLED, E.RETURN, S.WAITING, A.PATIENT),
+        Transition(S.MEDIA_BLOCKED, E.ASK_FOR_PHONE, S.WAITING, A.PATIENT),
+        Transition(S.WAITING, E.ASK_FOR_PHONE, S.WAITING, A.PATIENT),
+        Transition(S.WAITING, E.USE_VIDEO, S.WAITING, A.PATIENT),
     ]
     rows += [Transition(s, E.HOLD_EXPIRED, S.LEFT, A.SYSTEM) for s in (*_GETTING_READY, S.WAITING)]
     rows += [Transition(s, E.PATIENT_LEAVE, S.LEFT, A.PATIENT) for s in (*_WAITING_ROOM, *_IN_PROGRESS)]
@@ -200,11 +207,20 @@ def phase_of(status: str) -> Phase:
     return PHASE_OF[Status(status)]
 
 
-def phone_switch_refusal(status: str, *, verified_phone: bool, call_failed: bool, phone_ringing: bool) -> str:
+def phone_switch_refusal(
+    status: str,
+    *,
+    verified_phone: bool,
+    call_failed: bool,
+    phone_ringing: bool,
+    phone_requested: bool = False,
+) -> str:
     """Why the visit can't be switched to the phone now, in plain words ("" when it can): the
-    card's Switch to phone and the service (visits/phone.py) ask this one rule."""
-    if Status(status) not in PHONE_STATUSES or (Status(status) in _WAITING_ROOM and not call_failed):
-        return "Switch to phone is for a visit in a call, or whose video call could not connect."
+    card's Switch to phone and the service (visits/phone.py) ask this one rule. A patient in line
+    who asked for a phone call ("Call me instead") may be switched as one whose video failed."""
+    in_line = Status(status) in _WAITING_ROOM and not (call_failed or phone_requested)
+    if Status(status) not in PHONE_STATUSES or in_line:
+        return "Switch to phone is for a visit in a call, whose video call could not connect, or whose patient asked for a phone call."
     if not verified_phone:
         return "The patient has not verified a mobile number, so the visit can't move to the phone."
     if phone_ringing:
@@ -254,4 +270,6 @@ EVENT_VERBS = {
     E.RETURN: "return to",
     E.WITHDRAW: "withdraw the appointment of",
     E.PHONE_CONNECTED: "connect by phone",
+    E.ASK_FOR_PHONE: "ask for a phone call for",
+    E.USE_VIDEO: "go back to video for",
 }

@@ -100,6 +100,10 @@ class Visit(models.Model):
         "waitingroom.PhoneCall", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     on_phone_since = models.DateTimeField(null=True, blank=True)
+    # "Call me instead" (visits/phone_request.py): since when the patient, camera blocked, asks the
+    # clinic to call their verified mobile when it's their turn (cleared when they take it back or
+    # a phone call of the visit connects).
+    phone_requested_at = models.DateTimeField(null=True, blank=True)
     participants: models.ManyToManyField[User, CallParticipant] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CallParticipant", related_name="visits_in_call", blank=True
     )

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from visits import lifecycle, phone_codes, publishing, services
+from visits import lifecycle, phone_codes, publishing, selectors, services
 from visits.lifecycle import Actor, Event, Status
 from visits.models import PhoneVerification, Visit, hash_token, new_token
 from visits.phone_codes import VerificationError  # offline queueing's callers catch it from here
@@ -29,9 +29,11 @@ def visit_subject(visit_id: int) -> str:
 
 
 def phone_verification_start(*, visit_id: int, raw_phone: str) -> PhoneVerification:
-    """Text a code to the patient's mobile number (visits/phone_codes.py: its code, limits, storage)."""
+    """Text a code to the patient's mobile number (visits/phone_codes.py: its code, limits, storage).
+    For offline queueing, and for "Call me instead" (visits/phone_request.py), which calls the
+    number verified here."""
     visit = Visit.objects.select_related("clinic").get(pk=visit_id)
-    if not visit.clinic.offline_queueing or visit.is_closed:
+    if visit.is_closed or not (visit.clinic.offline_queueing or _phone_call_offered(visit)):
         raise VerificationError("Text-message updates aren't available for this visit.")
     verification = phone_codes.code_send(
         subject=visit_subject(visit.id), clinic=visit.clinic, raw_phone=raw_phone, visit=visit
@@ -40,6 +42,12 @@ def phone_verification_start(*, visit_id: int, raw_phone: str) -> PhoneVerificat
         visit = locked_visit(visit_id)  # the screen shows where the code went
         publishing.visit_changed(visit, before=Status(visit.status))
     return verification
+
+
+def _phone_call_offered(visit: Visit) -> bool:
+    return visit.status == Status.MEDIA_BLOCKED and bool(
+        selectors.clinic_voice_number(clinic_id=visit.clinic_id)
+    )
 
 
 def phone_verification_check(*, visit_id: int, code: str) -> None:

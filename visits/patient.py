@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visits import chat, offline, selectors, services
+from visits import chat, offline, phone_request, selectors, services
 from visits.forms import ChatForm, IntakeForm, first_error
 from visits.lifecycle import TransitionRefused
 from visits.models import Visit
@@ -143,6 +143,28 @@ def phone_verify(request: HttpRequest, token: str) -> JsonResponse:
         token,
         lambda visit: offline.phone_verification_check(visit_id=visit.id, code=code),
         offline.VerificationError,
+    )
+
+
+@require_POST
+def ask_for_phone(request: HttpRequest, token: str) -> JsonResponse:
+    """ "Call me instead": the clinic calls the patient's verified mobile when it's their turn."""
+    return _json_action(
+        request,
+        token,
+        lambda visit: phone_request.visit_ask_for_phone(visit_id=visit.id),
+        phone_request.PhoneRequestRefused,
+    )
+
+
+@require_POST
+def use_video(request: HttpRequest, token: str) -> JsonResponse:
+    """The patient takes back their request for a phone call."""
+    return _json_action(
+        request,
+        token,
+        lambda visit: phone_request.visit_use_video(visit_id=visit.id),
+        phone_request.PhoneRequestRefused,
     )
 
 

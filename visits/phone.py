@@ -12,14 +12,12 @@ number and the patient's never leaves the server.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from visits import lifecycle, publishing
+from visits import lifecycle, publishing, selectors
 from visits.lifecycle import Actor, Event, Status
 from visits.services import apply_event, locked_visit
 from waitingroom.models import FRONTLINE_ROLES, Membership, StaffPhone
@@ -62,6 +60,7 @@ def visit_switch_to_phone(*, visit_id: int, by: User) -> PhoneCall:
             verified_phone=bool(visit.verified_phone),
             call_failed=visit.call_failed_at is not None,
             phone_ringing=ringing,
+            phone_requested=visit.phone_requested_at is not None,
         )
         if refusal:
             raise PhoneRefused(refusal)
@@ -75,7 +74,7 @@ def visit_switch_to_phone(*, visit_id: int, by: User) -> PhoneCall:
                 f"Add and verify your own phone number first ({reverse('account_phone')}): "
                 "the call rings it before the patient's."
             )
-        from_number = import_string(settings.VOICE_CLINIC_NUMBER)(visit.clinic_id)
+        from_number = selectors.clinic_voice_number(clinic_id=visit.clinic_id)
         if not from_number:
             raise PhoneRefused("The clinic has no phone number for calls yet: ask a clinic admin to set it.")
         try:
@@ -104,9 +103,10 @@ def call_changed(call: PhoneCall, *, what: str) -> None:
     visit.phone_call = call
     if what == voice.Change.CONNECTED and not visit.is_closed:
         visit.on_phone_since = call.connected_at or timezone.now()
+        visit.phone_requested_at = None  # "Call me instead" is answered
     elif what == voice.Change.ENDED:
         visit.on_phone_since = None
-    visit.save(update_fields=["phone_call", "on_phone_since"])
+    visit.save(update_fields=["phone_call", "on_phone_since", "phone_requested_at"])
     if visit.is_closed:
         return
     if what == voice.Change.CONNECTED and Event.PHONE_CONNECTED in lifecycle.allowed_events(

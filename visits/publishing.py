@@ -16,7 +16,7 @@ from visits.models import APPOINTMENT_ANSWER, ChatMessage, Visit
 from waitingroom.realtime import groups, messages, publisher
 
 
-def render_patient_status(visit: Visit, *, staff_names: list[str] | None = None) -> str:
+def render_patient_status(visit: Visit, *, staff_names: list[tuple[str, str]] | None = None) -> str:
     state = selectors.patient_state(visit=visit, staff_names=staff_names)
     return render_to_string("visits/_patient_status.html", {"state": state})
 
@@ -57,7 +57,7 @@ def _visit_batch(visit: Visit, *, queue_change: int, alert: bool) -> list[tuple[
             {
                 "type": messages.VISIT.name,
                 "status": visit.status,
-                "html": render_patient_status(visit, staff_names=card.in_call if card is not None else []),
+                "html": render_patient_status(visit, staff_names=cards.call_peers(card)),
             },
         ),
     ]

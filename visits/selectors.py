@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
+from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from visits import phone_codes
 from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
 from visits.models import ChatMessage, IntakeField, Visit, hash_token
+from visits.signalling import staff_peer
 from waitingroom.models import Clinic
 
 # The browser session's key listing the visits its patient may open.
@@ -110,17 +113,24 @@ class PatientState:
     position: int | None
     seconds_per_place: float | None
     status_label: str
-    staff_names: list[str]
+    staff_names: list[tuple[str, str]]  # (peer id, name) of each staff member in the call
     code_sent_to: str | None = None  # offline queueing: a code is waiting to be typed in
     # How a closed visit ended: the event that closed it and the status it closed from, so the
     # screen says what happened (a dropped connection is not "you left").
     ended_by: str = ""
     ended_from: str = ""
     intake_phone: str = ""  # offline queueing: the number typed at intake, offered for the code
+    # "Call me instead" (visits/phone_request.py): offered on the blocked screen when the clinic
+    # places phone calls; once asked, the queue screen says which number the clinic will call.
+    phone_offered: bool = False
 
     @property
     def screen(self) -> str:
         return PATIENT_SCREEN[Status(self.visit.status)]
+
+    @property
+    def masked_phone(self) -> str:
+        return phone_codes.masked(self.visit.verified_phone)
 
     @property
     def called_back(self) -> bool:
@@ -151,13 +161,20 @@ class PatientState:
         return [estimate_minutes(position=p, seconds_per_place=self.seconds_per_place) for p in places]
 
 
-def patient_state(*, visit: Visit, staff_names: list[str] | None = None) -> PatientState:
-    """What the patient's screen shows; `staff_names` if the caller already read who is in the
-    call (a visit change reads them once for the card and this)."""
+def patient_state(*, visit: Visit, staff_names: list[tuple[str, str]] | None = None) -> PatientState:
+    """What the patient's screen shows; `staff_names` ((peer id, name) pairs, in joining order) if
+    the caller already read who is in the call (a visit change reads them once for the card and
+    this). The peer ids are the signalling's (visits/signalling.py), so the patient's page can put
+    each name on the right video."""
     waiting = visit.status in READY_STATUSES
+    phone_offered = visit.status == Status.MEDIA_BLOCKED and bool(
+        clinic_voice_number(clinic_id=visit.clinic_id)
+    )
+    texting = waiting and visit.clinic.offline_queueing
     if staff_names is None:
         staff_names = [
-            p.user.get_full_name() or p.user.username for p in visit.call_participants.select_related("user")
+            (staff_peer(p.user_id), p.user.get_full_name() or p.user.username)
+            for p in visit.call_participants.select_related("user").order_by("joined_at", "id")
         ]
     return PatientState(
         visit=visit,
@@ -165,10 +182,17 @@ def patient_state(*, visit: Visit, staff_names: list[str] | None = None) -> Pati
         seconds_per_place=seconds_per_place(clinic=visit.clinic) if waiting else None,
         status_label=STATUS_LABELS[Status(visit.status)],
         staff_names=staff_names,
-        code_sent_to=_pending_code_phone(visit) if waiting and visit.clinic.offline_queueing else None,
-        intake_phone=_intake_phone(visit) if waiting and visit.clinic.offline_queueing else "",
+        code_sent_to=_pending_code_phone(visit) if texting or phone_offered else None,
+        intake_phone=_intake_phone(visit) if texting or phone_offered else "",
+        phone_offered=phone_offered,
         **_how_it_ended(visit),
     )
+
+
+def clinic_voice_number(*, clinic_id: int) -> str:
+    """The clinic's number for phone calls ("" when it has none), through settings.VOICE_CLINIC_NUMBER:
+    Switch to phone dials from it, and "Call me instead" is offered only when it exists."""
+    return str(import_string(settings.VOICE_CLINIC_NUMBER)(clinic_id))
 
 
 def _how_it_ended(visit: Visit) -> dict[str, str]:

@@ -22,5 +22,7 @@ urlpatterns = [
     path("v/<str:token>/chat/", patient.chat_send, name="patient_chat"),
     path("v/<str:token>/phone/", patient.phone_start, name="patient_phone"),
     path("v/<str:token>/phone/verify/", patient.phone_verify, name="patient_phone_verify"),
+    path("v/<str:token>/call-me/", patient.ask_for_phone, name="patient_ask_for_phone"),
+    path("v/<str:token>/call-me/cancel/", patient.use_video, name="patient_use_video"),
     path("r/<str:link_token>/", patient.recall_link, name="patient_recall_link"),
 ]

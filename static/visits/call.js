@@ -212,10 +212,9 @@ MeshCall.prototype.attach = function (id, stream) {
     figure.className = "peer"; figure.dataset.peer = id;
     video = document.createElement("video");
     video.dataset.remote = id; video.autoplay = true; video.playsInline = true;
-    caption.textContent = (this.o.nameOf && this.o.nameOf(id)) || "";
-    caption.hidden = !caption.textContent;
     figure.append(video, caption);
     box.appendChild(figure);
+    this.rename(figure);
   }
   if (video.srcObject !== stream) video.srcObject = stream;
   video.play().catch(function () {
@@ -223,6 +222,15 @@ MeshCall.prototype.attach = function (id, stream) {
     var btn = box.parentNode.querySelector("[data-tap-to-play]");
     if (btn) { btn.hidden = false; btn.onclick = function () { box.querySelectorAll("video").forEach(function (v) { v.play(); }); btn.hidden = true; }; }
   });
+};
+// A figure's caption from nameOf, again whenever the names may have changed (someone joined).
+MeshCall.prototype.rename = function (figure) {
+  var caption = figure.querySelector("figcaption");
+  caption.textContent = (this.o.nameOf && this.o.nameOf(figure.dataset.peer)) || "";
+  caption.hidden = !caption.textContent;
+};
+MeshCall.prototype.renameAll = function () {
+  this.o.container.querySelectorAll("figure[data-peer]").forEach(this.rename, this);
 };
 MeshCall.prototype.drop = function (id) {
   var p = this.peers[id];

@@ -267,6 +267,8 @@ const live = window.dashboardSocket = connect(body.dataset.socketUrl, {onOpen: (
 live.on("visit", (msg) => {
   boardState.pushed("visit:" + msg.visit_id, msg);
   placeCard(msg.visit_id, msg.phase, msg.html);
+  // The card names who is in the call: the captions on this call's videos follow it.
+  if (call && call.mesh && String(msg.visit_id) === call.visit) call.mesh.renameAll();
   if (msg.alert) alertReady(board.querySelector(`[data-visit='${msg.visit_id}']`));
   if (!msg.html && drawer.querySelector(`[data-chat-visit='${msg.visit_id}']`)) closeDrawer();
 });

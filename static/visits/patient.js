@@ -39,6 +39,7 @@ function showStatus(status, html) {
   const retry = panel.querySelector("[data-media-retry]");
   if (retry) retry.addEventListener("click", checkDevices);
   if (phaseOf(status) === phases.IN_PROGRESS) enterCall(); else leaveCall();
+  if (mesh) mesh.renameAll();  // who is in the call may have changed: the captions follow
   if (focusCall && !callBox.hidden) { focusCall = false; callBox.focus(); }
   if (isClosed(status)) closeScreen();
 }
@@ -95,12 +96,13 @@ function checkDevices() {
 }
 
 // --- The call ----------------------------------------------------------------------------------
-// A staff member's name on their video: the server's names of who is in the call (one name when
-// one person is there; signalling carries ids, not names).
-function staffName() {
-  const names = panel.querySelector("[data-staff-names]");
-  const list = names ? names.textContent.split(", ").filter(Boolean) : [];
-  return list.length === 1 ? list[0] : "Clinic";
+// A staff member's name on their video: the status panel names each staff member in the call
+// with their signalling peer id (visits/selectors.py patient_state), so every video gets its own.
+function staffName(peerId) {
+  for (const el of panel.querySelectorAll("[data-peer-name]")) {
+    if (el.dataset.peerName === peerId) return el.textContent;
+  }
+  return "Clinic";
 }
 function enterCall() {
   callBox.hidden = false;
@@ -121,9 +123,29 @@ function enterCall() {
 function leaveCall() {
   if (mesh) { mesh.hangup(); mesh = window.patientCall = null; }
   callBox.hidden = true;
-  body.classList.remove("in-call");
+  body.classList.remove("in-call", "devices-open");
+  devicesButton.setAttribute("aria-expanded", "false");
+  devicesDone.hidden = true;
 }
 wireCallControls(callBox, () => mesh, devices);
+
+// Devices: the camera and microphone pickers open over the call (app.css "Call screen: devices");
+// a choice replaces the tracks the call sends (devices.onChange), with no new offer. Done, Escape
+// or Devices again close them, and focus goes back to Devices.
+const devicesButton = callBox.querySelector("[data-call-devices]");
+const devicesDone = deviceCheck.querySelector("[data-devices-close]");
+function showDevices(open) {
+  body.classList.toggle("devices-open", open);
+  devicesButton.setAttribute("aria-expanded", String(open));
+  devicesDone.hidden = !open;
+  if (open) (deviceCheck.querySelector("[data-picker]:not([hidden]) select") || devicesDone).focus();
+  else if (body.classList.contains("in-call")) devicesButton.focus();
+}
+devicesButton.addEventListener("click", () => showDevices(!body.classList.contains("devices-open")));
+devicesDone.addEventListener("click", () => showDevices(false));
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && body.classList.contains("devices-open")) showDevices(false);
+});
 // Hanging up ends the patient's visit (the same as Leave, which asks first).
 callBox.querySelector("[data-hangup]").addEventListener("click", () => {
   document.querySelector("[data-leave-form]").requestSubmit();
@@ -206,10 +228,13 @@ document.addEventListener("submit", (e) => {
       if (data.ok) form.reset();
     });
   } else if (form.matches("[data-json-form]")) {
-    // Phone number and code: the server answers with an error or publishes the next step.
+    // Phone number and code, "Call me instead" and taking it back: the server answers with an
+    // error or publishes the next step.
     e.preventDefault();
     post(form.action, form).then((data) => {
-      if (!data.ok) form.querySelector("[data-form-error]").textContent = data.error; else resync();
+      if (!data.ok) { form.querySelector("[data-form-error]").textContent = data.error; return; }
+      resync();
+      if (form.dataset.jsonForm === "use-video") checkDevices();  // video again: ask for the camera
     });
   } else if (form.matches("[data-leave-form]") && !confirm(leaveQuestion())) {
     e.preventDefault();

@@ -65,6 +65,9 @@ disconnected        phone_connected   in_call           system
 waiting             phone_connected   in_call           system
 offline             phone_connected   in_call           system
 recalled            phone_connected   in_call           system
+media_blocked       ask_for_phone     waiting           patient
+waiting             ask_for_phone     waiting           patient
+waiting             use_video         waiting           patient
 """
 ALLOWED = expected_table(EXPECTED, Status, Event, Actor)
 
