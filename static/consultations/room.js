@@ -49,8 +49,8 @@ const NEWS = {
   },
 }[side] || {};
 if (side === "client") primeChime();
-// What the person who acted caused is said by their toast: the parts their action re-fetches stay
-// quiet for the first change that follows (pushes after that, such as a call's progress, are news).
+// What the person who acted caused is said by their toast: the part it changes stays quiet for the
+// first change that follows (FORMS below; later pushes, such as a call's progress, are news).
 const QUIET_MS = 3000;
 const quietUntil = {};
 function lastFromOthers() {
@@ -139,19 +139,21 @@ live.on("consultation", (msg) => msg.parts.forEach((name) => refresh(name)));
 
 // Posting: the control bar's actions, a message, the note. Which parts to re-fetch at once (the
 // push follows, but the person who acted sees the result without waiting for it).
+// The third list: the parts whose next change is what the action's toast already says (a charge's
+// outcome, Paid or Failed, is news: the payment part is never kept quiet).
 const FORMS = [
-  ["[data-room-action]", ["status", "messages", "call", "payment"]],
-  ["[data-call-form]", ["call"]],
-  ["[data-message-form]", ["messages"]],
-  ["[data-note-form]", ["note"]],
-  ["[data-charge-form]", ["payment"]],
+  ["[data-room-action]", ["status", "messages", "call", "payment"], ["status"]],
+  ["[data-call-form]", ["call"], ["call"]],
+  ["[data-message-form]", ["messages"], []],
+  ["[data-note-form]", ["note"], []],
+  ["[data-charge-form]", ["payment"], []],
 ];
 document.addEventListener("submit", (e) => {
   const form = e.target;
   const match = FORMS.find(([selector]) => form.matches(selector));
   if (!match) return;
   e.preventDefault();
-  match[1].forEach((name) => { quietUntil[name] = Date.now() + QUIET_MS; });
+  match[2].forEach((name) => { quietUntil[name] = Date.now() + QUIET_MS; });
   const button = form.querySelector("button[type=submit]");
   if (button) button.disabled = true;
   postForm(form, e.submitter).then((data) => {
@@ -161,7 +163,7 @@ document.addEventListener("submit", (e) => {
       if (!form.matches("[data-message-form]")) toast(data.message, {ok: true});
     } else {
       toast(data.error);
-      match[1].forEach((name) => { delete quietUntil[name]; });  // nothing changed: nothing to keep quiet
+      match[2].forEach((name) => { delete quietUntil[name]; });  // nothing changed: nothing to keep quiet
     }
     match[1].forEach((name) => refresh(name));
   });
