@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from waitingroom import errors, ratelimit
+from waitingroom import ratelimit
 from waitingroom.models import Clinic
 from waitingroom.payments import selectors, services
 from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
@@ -36,8 +36,8 @@ def _refused(error: str, status: int = 400) -> JsonResponse:
 
 
 def _first_error(form: forms.Form) -> str:
-    for field_errors in form.errors.values():
-        return str(field_errors[0])
+    for errors in form.errors.values():
+        return str(errors[0])
     return "Check the form."
 
 
@@ -98,7 +98,10 @@ def _not_found(request: HttpRequest, client_token: str) -> HttpResponse:
     to contact, with no button: a payment is not started again from a link. A token that finds
     nothing gets the page that names no one (docs/security.md, "Dead ends")."""
     found = Payment.objects.select_related("clinic").filter(client_token=client_token).first()
-    return errors.link_not_valid(request, clinic=found.clinic if found else None, start_url="")
+    # The product's page (waitingroom/errors.py link_not_valid) rendered here: payments imports
+    # nothing of the clinic core's views (tests/test_project.py).
+    context = {"clinic": found.clinic if found else None, "start_url": ""}
+    return render(request, "waitingroom/link_not_valid.html", context, status=404)
 
 
 @stripe_page
