@@ -23,12 +23,14 @@ from consultations.publishing import Part
 from consultations.staff import attachments_part, wants_json
 from scheduling.times import local_time
 from visits.forms import first_error
-from waitingroom import ratelimit
+from waitingroom import errors, ratelimit
 from waitingroom.fragments import render_fragment
 
 
 def _not_valid(request: HttpRequest) -> HttpResponse:
-    return render(request, "waitingroom/link_not_valid.html", status=404)
+    # No clinic named: consultation ids are sequential, and a re-issued link's signature cannot be
+    # told from a forged one, so naming the id's clinic would map ids to clinics (docs/security.md).
+    return errors.link_not_valid(request)
 
 
 def _part_url(token: str, part: str) -> str:

@@ -18,7 +18,7 @@ from scheduling.models import Service
 from scheduling.times import parse_slot, slot_value
 from visits.phone_codes import VerificationError, normalise_phone
 from waitingroom.models import Clinic
-from waitingroom.questions import QuestionsMixin
+from waitingroom.questions import QuestionsMixin, email_input, name_input, tel_input
 from waitingroom.validators import EmailAddressField, MultiLineField, SingleLineField
 
 ANY_EXPERT = ""
@@ -34,13 +34,9 @@ class BookingForm(QuestionsMixin, forms.Form):
     service: forms.ModelChoiceField[Service] = forms.ModelChoiceField(queryset=None, empty_label=None)
     expert = forms.ChoiceField(label="Expert", required=False)
     when = forms.ChoiceField(label="When", widget=forms.RadioSelect)
-    name = SingleLineField(label="Your name", max_length=120)
-    email = EmailAddressField(label="Email", max_length=200)
-    phone = SingleLineField(
-        label="Mobile number",
-        max_length=30,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
-    )
+    name = SingleLineField(label="Your name", max_length=120, widget=name_input())
+    email = EmailAddressField(label="Email", max_length=200, widget=email_input())
+    phone = SingleLineField(label="Mobile number", max_length=30, widget=tel_input())
     # A paid service's card, saved on the page through Stripe before the booking is posted (the
     # payments core's handle on it; consultations/booking.py binds it).
     card_token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)

@@ -5,14 +5,12 @@ from __future__ import annotations
 from django import forms
 
 from waitingroom.models import Clinic
-from waitingroom.questions import QuestionsMixin
+from waitingroom.questions import QuestionsMixin, name_input
 from waitingroom.validators import MultiLineField, SingleLineField
 
 
 class IntakeForm(QuestionsMixin, forms.Form):
-    patient_name = SingleLineField(
-        label="Your name", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"})
-    )
+    patient_name = SingleLineField(label="Your name", max_length=120, widget=name_input())
 
     def __init__(self, *args, clinic: Clinic, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -14,7 +14,7 @@ from visits import chat, offline, phone_request, selectors, services
 from visits.forms import ChatForm, IntakeForm, first_error
 from visits.lifecycle import TransitionRefused
 from visits.models import Visit
-from waitingroom import ratelimit
+from waitingroom import errors, ratelimit
 from waitingroom.models import Clinic
 from waitingroom.turn import ice_servers
 
@@ -52,8 +52,7 @@ def wait(request: HttpRequest, token: str) -> HttpResponse:
         visit = visit_for(request, token)
     except Http404:
         # Opened in another browser, replaced or long ended: say whose link it was and how to start again.
-        clinic = selectors.clinic_of_token(token=token)
-        return render(request, "waitingroom/link_not_valid.html", {"clinic": clinic}, status=404)
+        return errors.link_not_valid(request, clinic=selectors.clinic_of_token(token=token))
     return render(
         request,
         "visits/wait.html",
@@ -177,7 +176,8 @@ def recall_link(request: HttpRequest, link_token: str) -> HttpResponse:
     except offline.RecallLinkUsed:
         return render(request, "visits/recall_link_used.html", status=410)
     if claimed is None:
-        return render(request, "waitingroom/link_not_valid.html", status=404)
+        # The visit has ended (its clinic is named: the link's secret found it) or the link is unknown.
+        return errors.link_not_valid(request, clinic=selectors.clinic_of_recall_token(link_token=link_token))
     visit, token = claimed
     bind_visit(request, visit)
     return redirect("patient_wait", token=token)

@@ -72,6 +72,16 @@ def clinic_of_token(*, token: str) -> Clinic | None:
     return visit.clinic if visit else None
 
 
+def clinic_of_recall_token(*, link_token: str) -> Clinic | None:
+    """The clinic of the visit behind a Recall SMS link that can no longer open it (the visit has
+    ended): the link's 256 random bits found the row, so naming its clinic tells a stranger nothing
+    (docs/security.md, "Dead ends"). None for a link that matches no visit."""
+    if not link_token:
+        return None
+    visit = Visit.objects.filter(recall_token_hash=hash_token(link_token)).select_related("clinic").first()
+    return visit.clinic if visit else None
+
+
 def queue_position(*, visit: Visit) -> int:
     """1 for the first in line: ready-phase visits that arrived earlier, plus one."""
     ahead = Visit.objects.filter(clinic_id=visit.clinic_id, status__in=READY_STATUSES).filter(

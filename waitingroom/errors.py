@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
+from django.urls import reverse
 
 from waitingroom.models import Clinic
 
@@ -71,3 +72,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """A static page rendered without the request: the database (or anything a context processor
     reads) may be what failed."""
     return HttpResponseServerError(loader.get_template("errors/500.html").render())
+
+
+def link_not_valid(
+    request: HttpRequest, *, clinic: Clinic | None = None, start_url: str | None = None, start_label: str = ""
+) -> HttpResponse:
+    """The one page for a link that opens nothing (404). `clinic` only where the URL names it or
+    the link's secret found a row (docs/security.md, "Dead ends"): then the page names the clinic
+    and offers `start_url` (the clinic's waiting room unless given; "" for none). Without a clinic
+    the page is the same bytes for every link, so it tells nothing about the token."""
+    if clinic is not None and start_url is None:
+        start_url = reverse("clinic_intake", args=[clinic.slug])
+    context = {
+        "clinic": clinic,
+        "start_url": start_url if clinic is not None else "",
+        "start_label": start_label or (f"Start again at {clinic.name}" if clinic is not None else ""),
+    }
+    return render(request, "waitingroom/link_not_valid.html", context, status=404)

@@ -111,7 +111,12 @@ class ChargeForm(forms.Form):
 
 
 class GuestKeyForm(forms.Form):
-    key = SingleLineField(label="Guest key", max_length=20)
+    # Digits read from an email: the number keyboard, no saved value or spelling fix offered.
+    key = SingleLineField(
+        label="Guest key",
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}),
+    )
 
     def clean_key(self) -> str:
         # People read keys in groups ("123 456 789" or "123-456-789").

@@ -17,6 +17,7 @@ from scheduling.meetings.status import rules_of
 from scheduling.models import Meeting
 from scheduling.times import local_time, parse_slot, slot_label, slot_value
 from visits.patient import bind_visit
+from waitingroom import errors
 from waitingroom.clients import client_address
 from waitingroom.models import Clinic
 from waitingroom.payments import selectors as payment_selectors
@@ -86,7 +87,9 @@ def meeting_join(request: HttpRequest, token: str) -> HttpResponse:
     try:
         meeting = meeting_from_token(token)
     except LinkNotValid:
-        return render(request, "waitingroom/link_not_valid.html", status=404)
+        # No clinic named: meeting ids are sequential, and a revoked link's signature cannot be told
+        # from a forged one, so naming the id's clinic would map ids to clinics (docs/security.md).
+        return errors.link_not_valid(request)
     now = timezone.now()
     review = ReviewForm(request.POST if request.POST.get("action") == "review" else None)
     if request.method == "POST":

@@ -13,7 +13,7 @@ from scheduling.meetings.forms import override_field
 from scheduling.models import MAX_REQUESTED_TIMES, AppointmentRequest, SchedulingProfile, Service
 from scheduling.times import local_datetime_field, numbered_times, parse_slot, slot_value
 from waitingroom.models import Clinic
-from waitingroom.questions import QuestionsMixin, validate_phone
+from waitingroom.questions import QuestionsMixin, email_input, name_input, tel_input, validate_phone
 from waitingroom.validators import EmailAddressField, MultiLineField, SingleLineField
 
 ANYONE = ""
@@ -28,9 +28,11 @@ class RequestForm(QuestionsMixin, forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    name = SingleLineField(label="Your name", max_length=120)
-    email = EmailAddressField(label="Email", max_length=200)
-    phone = SingleLineField(label="Phone", max_length=20, required=False, validators=[validate_phone])
+    name = SingleLineField(label="Your name", max_length=120, widget=name_input())
+    email = EmailAddressField(label="Email", max_length=200, widget=email_input())
+    phone = SingleLineField(
+        label="Phone", max_length=20, required=False, validators=[validate_phone], widget=tel_input()
+    )
     note = MultiLineField(
         label="Anything the clinic should know",
         max_length=1000,

@@ -3,7 +3,7 @@
  * note, call, recordings, payment); each part re-fetches itself from its data-part-url, one rendering path for the first
  * load, a push and a reconnection. Actions (the control bar, a message, the note) are posted with
  * fetch and answered {ok, message|error}; the pushes then refresh every open page alike. */
-import {announce, statusChange, toast} from "../waitingroom/lib/announce.js";
+import {statusChange, toast} from "../waitingroom/lib/announce.js";
 import {primeChime} from "../waitingroom/lib/chime.js";
 import {clock} from "../waitingroom/lib/format.js";
 import {getText, postForm} from "../waitingroom/lib/http.js";
@@ -19,20 +19,41 @@ const partEl = (name) => document.querySelector(`[data-part='${name}']`);
 const othersCount = () => document.querySelectorAll("[data-part='messages'] [data-mine='0']").length;
 let seenFromOthers = othersCount();
 
-/* The client hears what changed in their room as it happens, read out and in the tab's title:
- * the consultation's status (an expert took it, it was completed or cancelled) and the payment's
- * state. Each part's words before and after a swap are compared: a re-render says nothing. */
+/* Each side hears what changed in the room as it happens, read out and in the tab's title
+ * (lib/announce.js statusChange). The client: the consultation's status (an expert took it, it was
+ * completed or cancelled) and the payment's state. Staff: the status (claimed, completed, cancelled
+ * with its reason), the payment's state (paid, failed, waiting for the client) and the phone call's
+ * progress. Each part's words before and after a swap are compared: a re-render says nothing. */
 const text = (selector) => [...document.querySelectorAll(selector)].map((el) => el.textContent.trim().replace(/\s+/g, " ")).join(" ");
+const PAYMENT = {words: () => text("[data-payment-state], [data-payment-refund]"), title: "Payment update"};
 const NEWS = {
-  status: {
-    words: () => text("[data-part='status'] [data-cancelled], [data-part='status'] [data-completed]")
-      || text("[data-part='status'] p:has(> [data-expert])"),
-    title: "Consultation update",
+  client: {
+    status: {
+      words: () => text("[data-part='status'] [data-cancelled], [data-part='status'] [data-completed]")
+        || text("[data-part='status'] p:has(> [data-expert])"),
+      title: "Consultation update",
+    },
+    payment: PAYMENT,
   },
-  payment: {words: () => text("[data-payment-state], [data-payment-refund]"), title: "Payment update"},
-};
+  staff: {
+    status: {
+      words: () => text("[data-part='status'] [data-cancelled]")
+        || (text("[data-part='status'] [data-status-label]") && `Consultation ${text("[data-part='status'] [data-status-label]")}`),
+      title: "Consultation update",
+    },
+    payment: PAYMENT,
+    call: {
+      words: () => (text("[data-part='call'] [data-call-words]") && `Phone call: ${text("[data-part='call'] [data-call-words]")}`),
+      title: "Phone call update",
+    },
+  },
+}[side] || {};
 if (side === "client") primeChime();
-function lastFromClinic() {
+// What the person who acted caused is said by their toast: the part it changes stays quiet for the
+// first change that follows (FORMS below; later pushes, such as a call's progress, are news).
+const QUIET_MS = 3000;
+const quietUntil = {};
+function lastFromOthers() {
   const all = document.querySelectorAll("[data-part='messages'] [data-mine='0']"), last = all[all.length - 1];
   return last ? last.querySelector("div").textContent.trim() : "";
 }
@@ -58,20 +79,25 @@ function refresh(name) {
     parts.set(name, refetcher(() => getText(partEl(name).dataset.partUrl), (html) => {
       const el = partEl(name);
       if (!el) return;
-      const news = side === "client" && NEWS[name], before = news && news.words();
+      const news = NEWS[name], before = news && news.words();
       swapOuter(el, html);
       if (news) {
         const after = news.words();
-        if (after && after !== before) statusChange(after, {title: news.title});
+        if (after && after !== before) {
+          if (Date.now() < (quietUntil[name] || 0)) delete quietUntil[name];
+          else statusChange(after, {title: news.title});
+        }
       }
       if (name === "attachments") restoreAttachSaid();
       if (name === "messages") {
         scrollLog();
         const now = othersCount();
-        // The client's expert replied: said with its words, in the title, and chimed.
+        // The other side wrote: said with its words and in the title (the client's also chimed).
         if (now > seenFromOthers && side === "client") {
-          statusChange(`New message from the clinic: ${lastFromClinic()}`, {title: "New message from the clinic", sound: true});
-        } else if (now > seenFromOthers) announce("New message from the client.");
+          statusChange(`New message from the clinic: ${lastFromOthers()}`, {title: "New message from the clinic", sound: true});
+        } else if (now > seenFromOthers) {
+          statusChange(`New message from the client: ${lastFromOthers()}`, {title: "New message from the client"});
+        }
         seenFromOthers = now;
       }
     }));
@@ -113,18 +139,21 @@ live.on("consultation", (msg) => msg.parts.forEach((name) => refresh(name)));
 
 // Posting: the control bar's actions, a message, the note. Which parts to re-fetch at once (the
 // push follows, but the person who acted sees the result without waiting for it).
+// The third list: the parts whose next change is what the action's toast already says (a charge's
+// outcome, Paid or Failed, is news: the payment part is never kept quiet).
 const FORMS = [
-  ["[data-room-action]", ["status", "messages", "call", "payment"]],
-  ["[data-call-form]", ["call"]],
-  ["[data-message-form]", ["messages"]],
-  ["[data-note-form]", ["note"]],
-  ["[data-charge-form]", ["payment"]],
+  ["[data-room-action]", ["status", "messages", "call", "payment"], ["status"]],
+  ["[data-call-form]", ["call"], ["call"]],
+  ["[data-message-form]", ["messages"], []],
+  ["[data-note-form]", ["note"], []],
+  ["[data-charge-form]", ["payment"], []],
 ];
 document.addEventListener("submit", (e) => {
   const form = e.target;
   const match = FORMS.find(([selector]) => form.matches(selector));
   if (!match) return;
   e.preventDefault();
+  match[2].forEach((name) => { quietUntil[name] = Date.now() + QUIET_MS; });
   const button = form.querySelector("button[type=submit]");
   if (button) button.disabled = true;
   postForm(form, e.submitter).then((data) => {
@@ -134,6 +163,7 @@ document.addEventListener("submit", (e) => {
       if (!form.matches("[data-message-form]")) toast(data.message, {ok: true});
     } else {
       toast(data.error);
+      match[2].forEach((name) => { delete quietUntil[name]; });  // nothing changed: nothing to keep quiet
     }
     match[1].forEach((name) => refresh(name));
   });

@@ -21,6 +21,7 @@ from scheduling.times import slot_value
 from tests.consultations.booking_support import BOOK_URL, last_code, send_code, verify
 from tests.consultations.conftest import CLIENT_EMAIL, CLIENT_PHONE, make_consultation
 from tests.scheduling.conftest import MONDAY_NOON, tomorrow, weekday_hours
+from tests.support.fields import EMAIL, NAME, TEL, assert_field, fields, fields_by_id
 from visits.models import PhoneVerification
 from waitingroom.outbox import sms_backends
 from waitingroom.outbox.models import EmailMessage, SmsMessage
@@ -313,3 +314,15 @@ def test_booking_with_someone_elses_email_does_not_open_their_history_and_notes(
     mine = owner.post(BOOK_URL, booking_for_clinic_a(when=slot_value(tomorrow(clinic_a, 11))), follow=True)
     assert f'data-history-row="{earlier.pk}"' in mine.content.decode()
     assert "Old limp, healed" in mine.content.decode()
+
+
+def test_every_personal_field_tells_a_phone_its_keyboard_and_saved_value(page):
+    html = Client().get(BOOK_URL).content.decode()
+    found = fields(html)
+    assert_field(found["name"], NAME)
+    assert_field(found["email"], EMAIL)
+    assert_field(found["phone"], TEL)
+    # The texted code: the number keyboard and the SMS's code offered by the phone.
+    assert_field(
+        fields_by_id(html)["booking-code"], {"inputmode": "numeric", "autocomplete": "one-time-code"}
+    )

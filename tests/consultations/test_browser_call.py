@@ -16,6 +16,7 @@ from django.utils import timezone
 from consultations.models import ConsultationProfile
 from tests.consultations.conftest import make_consultation
 from tests.consultations.test_browser_room import shot
+from tests.support.announcements import RECORD_SAID, RECORD_TITLES, wait_until_said, wait_until_titled
 from tests.support.live import LIVE_MS, login, off_loop
 from tests.support.twilio import FakeTwilioHttp
 from tests.support.voice_sim import SimulatedTwilio
@@ -104,6 +105,8 @@ def test_start_phone_call_in_call_with_a_live_timer_then_the_recording_plays_in_
     consultation = off_loop(set_up, clinic_a, phone_service, provider)
 
     expert = new_page()
+    expert.add_init_script(RECORD_SAID)
+    expert.add_init_script(RECORD_TITLES)
     login(expert, username="paula", password="pw-for-tests-1")
     expert.goto(f"/consultations/{consultation.pk}/")
     expert.wait_for_selector("body[data-socket='open']")
@@ -130,6 +133,9 @@ def test_start_phone_call_in_call_with_a_live_timer_then_the_recording_plays_in_
             "() => /^\\d+:\\d\\d$/.test(document.querySelector('.call-timer')?.textContent || '')",
             timeout=LIVE_MS,
         )
+    # The expert hears the call's progress (their own press said nothing more than its toast).
+    wait_until_said(expert, "Phone call: In call")
+    wait_until_titled(expert, "Phone call update · ")  # then "Consultation update": it is in progress
     before = (timer(expert), timer(client))
     time.sleep(1.1)
     after = (timer(expert), timer(client))

@@ -99,6 +99,7 @@ def test_a_paid_consultation_booked_with_a_card_is_charged_after_it_and_paid_sho
         dialog.accept()
 
     expert.on("dialog", answer_yes)
+    expert.add_init_script(RECORD_SAID)  # what the expert's room reads out
     open_dashboard(expert)
     expert.goto(f"/consultations/{consultation.pk}/")
     expert.wait_for_selector("body[data-socket='open']")
@@ -112,6 +113,9 @@ def test_a_paid_consultation_booked_with_a_card_is_charged_after_it_and_paid_sho
     assert "Visa ending 4242" in expert.inner_text("[data-part='payment']")
     expert.click("[data-part='payment'] [data-charge]")
     expert.wait_for_selector("[data-part='payment'] [data-payment-paid] >> text=Paid $45.00", timeout=LIVE_MS)
+    # The charge's outcome is news to the expert who pressed Charge: said, and in the tab's title.
+    wait_until_said(expert, "Paid $45.00")
+    assert expert.title().startswith("Payment update · ")
     client.wait_for_selector("[data-part='payment'] [data-payment-paid] >> text=Paid $45.00", timeout=LIVE_MS)
     wait_until_said(client, "Paid $45.00")  # and read out to the client
     assert "Charge $45.00 to the client's Visa ending 4242?" in asked

@@ -5,6 +5,8 @@ the note."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -13,6 +15,7 @@ from consultations import services
 from tests.conftest import client_for
 from tests.consultations.conftest import make_consultation
 from tests.scheduling.conftest import scheduler  # noqa: F401 - the fixture, shared
+from tests.waitingroom.web.test_dead_ends import assert_product_page
 from waitingroom.audit.models import AccessEvent
 from waitingroom.logging import redact
 
@@ -146,3 +149,20 @@ def test_the_clients_link_token_is_redacted_from_logs(claimed, path):
     redacted = redact(line)
     assert token not in redacted and token.split("-")[1] not in redacted
     assert "[redacted]" in redacted
+
+
+def _dead_end(response) -> str:
+    html = assert_product_page(response, 404, "This link is no longer valid")
+    return re.sub(
+        r'(nonce|content)="[A-Za-z0-9+/=_-]{20,}"', "", html
+    )  # the same bytes for every dead link (per-request nonce and CSRF token aside)
+
+
+def test_a_reissued_forged_or_made_up_link_names_no_clinic_and_cannot_be_told_apart(claimed):
+    old = claimed.client_token
+    services.client_link_reissue(consultation_id=claimed.pk)
+    reissued = _dead_end(Client().get(client_room(old)))
+    forged = _dead_end(Client().get(client_room(f"{claimed.pk}-{'0' * 64}")))
+    made_up = _dead_end(Client().get(client_room("99999999-deadbeef")))
+    assert reissued == forged == made_up
+    assert claimed.clinic.name not in reissued and "Start again" not in reissued and "/c/" not in reissued

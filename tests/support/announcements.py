@@ -17,3 +17,16 @@ def wait_until_said(page, words: str, *, politeness: str = "polite", timeout: in
         arg=[politeness, words],
         timeout=timeout,
     )
+
+
+# Every title the tab showed, in order (a later change may replace a title before a test reads it).
+RECORD_TITLES = """
+window.titles = [];
+new MutationObserver(() => {
+  if (document.title && window.titles[window.titles.length - 1] !== document.title) window.titles.push(document.title);
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
+def wait_until_titled(page, start: str, *, timeout: int = 10_000) -> None:
+    page.wait_for_function("(w) => window.titles.some((t) => t.startsWith(w))", arg=start, timeout=timeout)

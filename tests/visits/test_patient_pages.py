@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests.support.fields import NAME, assert_field, fields
 from tests.visits.conftest import ready
 from visits import services
 from visits.lifecycle import Status
@@ -155,3 +156,7 @@ def test_patient_leave_and_chat(client, clinic_a, intake_fields):
 def test_patient_actions_need_post(client, clinic_a, intake_fields):
     location = join(client, clinic_a)["Location"]
     assert client.get(location + "leave/").status_code == 405
+
+
+def test_the_intake_name_is_offered_from_the_phones_saved_name(client, clinic_a):
+    assert_field(fields(client.get(f"/c/{clinic_a.slug}/").content.decode())["patient_name"], NAME)

@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 
 from tests.visits.test_offline import gone_offline
-from visits import offline
+from tests.waitingroom.web.test_dead_ends import assert_product_page
+from visits import offline, services
 from waitingroom.outbox import sms_backends
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,3 +56,19 @@ def test_the_next_recall_sends_a_new_link_that_opens_once(clinic, provider):
     assert b"This link is no longer valid" in Client().get(first).content
     assert Client().get(second).status_code == 302
     assert Client().get(second).status_code == 410
+
+
+def test_a_recall_link_of_an_ended_visit_names_its_clinic_and_offers_to_start_again(clinic, provider):
+    visit = gone_offline(clinic, name="Ann Secret")
+    link = recall_link(visit, provider)
+    services.visit_patient_leave(visit_id=visit.id)  # the visit ends before the link is opened
+    html = assert_product_page(Client().get(link), 404, "This link is no longer valid")
+    assert f"<title>Link no longer valid · {clinic.name} · Waiting Room</title>" in html
+    assert f'href="/c/{clinic.slug}/"' in html and "Start again" in html
+    assert "Ann Secret" not in html
+
+
+@pytest.mark.parametrize("link", ["/r/not-a-real-link/", "/r/" + "A" * 43 + "/"])
+def test_a_made_up_recall_link_names_no_clinic(clinic, link):
+    html = assert_product_page(Client().get(link), 404, "This link is no longer valid")
+    assert clinic.name not in html and "Start again" not in html and "/c/" not in html

@@ -93,8 +93,15 @@ def _charge(client_token: str) -> Payment | None:
     )
 
 
-def _not_found(request: HttpRequest) -> HttpResponse:
-    return render(request, "waitingroom/link_not_valid.html", status=404)
+def _not_found(request: HttpRequest, client_token: str) -> HttpResponse:
+    """No charge behind the token. A payment row it does find (a refund's token) names its clinic
+    to contact, with no button: a payment is not started again from a link. A token that finds
+    nothing gets the page that names no one (docs/security.md, "Dead ends")."""
+    found = Payment.objects.select_related("clinic").filter(client_token=client_token).first()
+    # The product's page (waitingroom/errors.py link_not_valid) rendered here: payments imports
+    # nothing of the clinic core's views (tests/test_project.py).
+    context = {"clinic": found.clinic if found else None, "start_url": ""}
+    return render(request, "waitingroom/link_not_valid.html", context, status=404)
 
 
 @stripe_page
@@ -104,7 +111,7 @@ def pay(request: HttpRequest, client_token: str) -> HttpResponse:
     Stripe.js (the client secret is read from Stripe for this page, never stored)."""
     payment = _charge(client_token)
     if payment is None:
-        return _not_found(request)
+        return _not_found(request, client_token)
     waiting = payment.status == PaymentStatus.NEEDS_AUTHENTICATION
     secret = services.client_secret(payment=payment) if waiting and settings.PAYMENTS_ENABLED else ""
     card = payment.card
@@ -132,7 +139,7 @@ def pay_confirmed(request: HttpRequest, client_token: str) -> HttpResponse:
     server reads the payment back from Stripe, then the page shows where it stands."""
     payment = _charge(client_token)
     if payment is None:
-        return _not_found(request)
+        return _not_found(request, client_token)
     try:
         payment = services.client_confirmed(payment=payment)
     except services.PaymentRefused as refused:

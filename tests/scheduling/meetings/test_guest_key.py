@@ -12,6 +12,7 @@ from django.conf import settings as django_settings
 from scheduling.meetings import booking
 from scheduling.models import Meeting
 from tests.scheduling.conftest import tomorrow
+from tests.support.fields import assert_field, fields
 from visits.models import Visit
 from waitingroom.models import ClientAttempt
 
@@ -123,3 +124,9 @@ def frozen_now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+@pytest.mark.parametrize("path", ["/meet/", "/c/clinic-a/meet/"])
+def test_the_guest_key_gets_the_number_keyboard_and_no_saved_value(client, clinic_a, path):
+    key = fields(client.get(path).content.decode())["key"]
+    assert_field(key, {"type": "text", "inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"})

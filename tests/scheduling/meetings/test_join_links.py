@@ -11,6 +11,7 @@ from django.core import mail
 from scheduling.meetings import booking
 from scheduling.models import Meeting
 from tests.scheduling.conftest import tomorrow
+from tests.waitingroom.web.test_dead_ends import assert_product_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,3 +51,19 @@ def test_a_guest_who_cancels_lands_on_the_new_link(client, meeting):
 def test_a_made_up_link_gets_the_same_page(client, meeting):
     assert invalid(client.get(f"/m/{meeting.pk}-{'0' * 64}/"))
     assert invalid(client.get("/m/not-a-meeting/"))
+
+
+def _dead_end(response) -> str:
+    html = assert_product_page(response, 404, "This link is no longer valid")
+    # The same bytes for every link that opens nothing (the per-request CSP nonce and CSRF token aside).
+    return re.sub(r'(nonce|content)="[A-Za-z0-9+/=_-]{20,}"', "", html)
+
+
+def test_a_revoked_forged_or_made_up_link_names_no_clinic_and_cannot_be_told_apart(client, meeting, provider):
+    old = f"/m/{meeting.join_token}/"
+    booking.meeting_cancel(meeting_id=meeting.pk, by=provider)
+    revoked = _dead_end(client.get(old))
+    forged = _dead_end(client.get(f"/m/{meeting.pk}-{'0' * 64}/"))
+    made_up = _dead_end(client.get("/m/999999-abc/"))
+    assert revoked == forged == made_up
+    assert meeting.clinic.name not in revoked and "Start again" not in revoked and "/c/" not in revoked

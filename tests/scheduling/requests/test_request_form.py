@@ -7,12 +7,14 @@ from datetime import time
 
 import pytest
 from django.core import mail
+from django.test import Client
 
 from scheduling import availability
 from scheduling.models import AppointmentRequest, RequestQuestion, Service
 from scheduling.requests import services
 from scheduling.times import slot_value
 from tests.scheduling.conftest import at, on_demand, tomorrow, weekday_hours
+from tests.support.fields import EMAIL, NAME, TEL, assert_field, fields
 from waitingroom.outbox.models import EmailMessage
 
 # Emails leave after commit: the tests that read them run in real transactions.
@@ -246,3 +248,23 @@ def test_public_calendar_lists_open_slots_for_the_clinic_and_one_provider(
     assert client.get(f"/c/{clinic_a.slug}/calendar/999999/").status_code == 404
     assert client.get("/c/no-such-clinic/calendar/").status_code == 404
     assert client.get("/c/no-such-clinic/request/").status_code == 404
+
+
+def test_every_personal_field_tells_a_phone_its_keyboard_and_saved_value(
+    client, frozen, clinic_a, service, hours
+):
+    page = fields(client.get(f"/c/{clinic_a.slug}/request/").content.decode())
+    assert_field(page["name"], NAME)
+    assert_field(page["email"], EMAIL)
+    assert_field(page["phone"], TEL)
+    # A refused submission keeps them (the form is rendered again, bound).
+    refused = client.post(f"/c/{clinic_a.slug}/request/", {"name": "Ann", "email": "not-an-address"})
+    again = fields(refused.content.decode())
+    assert refused.status_code == 400
+    for name, expected in (("name", NAME), ("email", EMAIL), ("phone", TEL)):
+        assert_field(again[name], expected)
+
+
+@pytest.mark.django_db
+def test_the_requesters_sign_in_asks_for_an_email_address_a_phone_can_fill():
+    assert_field(fields(Client().get("/requests/").content.decode())["email"], {**EMAIL, "required": ""})

@@ -128,3 +128,35 @@ def test_a_charge_not_sent_yet_is_being_processed_for_the_client(card_row, charg
 
 def test_the_confirm_post_needs_post(waiting):
     assert Client().get(confirmed_url(waiting)).status_code == 405
+
+
+def test_a_refund_token_names_its_clinic_to_contact_and_an_unknown_one_names_none(waiting):
+    from django.utils import timezone
+
+    from tests.waitingroom.web.test_dead_ends import assert_product_page
+    from waitingroom.payments.models import Payment
+
+    now = timezone.now()
+    refund = Payment.objects.create(
+        clinic=waiting.clinic,
+        subject=SUBJECT,
+        kind="refund",
+        parent=waiting,
+        description="x",
+        amount=100,
+        currency="usd",
+        idempotency_key="refund:y",
+        created_at=now,
+        updated_at=now,
+    )
+    name = waiting.clinic.name
+    found = assert_product_page(Client().get(page_url(refund)), 404, "This link is no longer valid")
+    assert f"Contact {name} by the" in found and f"· {name} ·" in found
+    assert "Start again" not in found  # a payment is not started again from a link
+    for response in (
+        Client().get("/pay/AAAAAAAAAAAAAAAAAAAAAAAA/"),
+        Client().post("/pay/AAAAAAAAAAAAAAAAAAAAAAAA/confirmed/"),
+        Client().get(page_url(waiting)[:-2] + "x/"),  # one character off a real charge's token
+    ):
+        html = assert_product_page(response, 404, "This link is no longer valid")
+        assert name not in html and "Contact the clinic" in html
