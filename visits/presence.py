@@ -121,9 +121,14 @@ def visit_socket_opened(*, visit_id: int) -> None:
         if visit.status in (Status.OFFLINE, Status.RECALLED):
             apply_event(visit, Event.RETURN, Actor.PATIENT, now=now)  # back on the wait screen
         elif visit.status == Status.DISCONNECTED:
-            # Back from Recents: straight into the call if staff are still in it.
-            event = Event.REJOIN if visit.call_participants.exists() else Event.RESUME
-            apply_event(visit, event, Actor.PATIENT, now=now)
+            # Back from Recents: straight into the call only if staff pressed Call back since the
+            # drop. Those who were in the call then (the card's "Was with") closed their panels when
+            # the patient dropped: they are no longer in it, and a patient let into the call they
+            # left would wait on an empty call screen.
+            dropped_at = visit.status_changed_at
+            waiting = visit.call_participants.filter(joined_at__gte=dropped_at).exists()
+            visit.call_participants.filter(joined_at__lt=dropped_at).delete()
+            apply_event(visit, Event.REJOIN if waiting else Event.RESUME, Actor.PATIENT, now=now)
         elif was_lost:
             publishing.visit_changed(visit, before=Status(visit.status))
 

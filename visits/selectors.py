@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from visits import phone_codes
-from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
+from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Event, Status
 from visits.models import ChatMessage, IntakeField, Visit, hash_token
 from visits.signalling import staff_peer
 from waitingroom.models import Clinic
@@ -133,6 +133,9 @@ class PatientState:
     # "Call me instead" (visits/phone_request.py): offered on the blocked screen when the clinic
     # places phone calls; once asked, the queue screen says which number the clinic will call.
     phone_offered: bool = False
+    # Back on the page after their own connection dropped a call (Recents, resumed): the screen
+    # says so, not that the provider stepped out.
+    came_back: bool = False
 
     @property
     def screen(self) -> str:
@@ -195,8 +198,14 @@ def patient_state(*, visit: Visit, staff_names: list[tuple[str, str]] | None = N
         code_sent_to=_pending_code_phone(visit) if texting or phone_offered else None,
         intake_phone=_intake_phone(visit) if texting or phone_offered else "",
         phone_offered=phone_offered,
+        came_back=visit.status == Status.AVAILABLE and _last_event_to(visit) == Event.RESUME,
         **_how_it_ended(visit),
     )
+
+
+def _last_event_to(visit: Visit) -> str:
+    last = visit.events.filter(to_status=visit.status).order_by("-at", "-id").first()
+    return last.event if last else ""
 
 
 def clinic_voice_number(*, clinic_id: int) -> str:

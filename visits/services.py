@@ -215,10 +215,15 @@ def visit_call(*, visit_id: int, user: User) -> None:
 
 
 def _join_call(visit: Visit, user: User, now: datetime) -> None:
-    """One INSERT ... ON CONFLICT DO NOTHING: joining a call one is already in changes nothing
-    (get_or_create took four statements, a savepoint among them, inside the row lock)."""
+    """One INSERT ... ON CONFLICT DO UPDATE (get_or_create took four statements, a savepoint among
+    them, inside the row lock). A staff member still listed from before the patient dropped (Call
+    back) joins again from now: a returning patient is let into the call only by staff who joined
+    it after the drop (visits/presence.py)."""
     CallParticipant.objects.bulk_create(
-        [CallParticipant(visit=visit, user=user, joined_at=now)], ignore_conflicts=True
+        [CallParticipant(visit=visit, user=user, joined_at=now)],
+        update_conflicts=True,
+        unique_fields=["visit", "user"],
+        update_fields=["joined_at"],
     )
 
 

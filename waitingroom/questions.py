@@ -113,6 +113,14 @@ def validate_phone(value: str) -> None:
 NAME_ATTRS = {"autocomplete": "name", "autocapitalize": "words", "spellcheck": "false"}
 EMAIL_ATTRS = {"autocomplete": "email", "inputmode": "email", "spellcheck": "false"}
 TEL_ATTRS = {"type": "tel", "inputmode": "tel", "autocomplete": "tel"}
+REGION_ATTRS = {"autocomplete": "address-level1"}
+BIRTH_DATE_ATTRS = {"autocomplete": "bday"}
+BIRTH_DATE_KEYS = {"dob", "birth_date", "date_of_birth", "birthday", "birthdate"}
+
+
+def is_birth_date(question: Question) -> bool:
+    """A date question asking for the patient's birthday (by its key, or "birth" in its label)."""
+    return question.key in BIRTH_DATE_KEYS or "birth" in question.label.lower()
 
 
 def name_input() -> forms.TextInput:
@@ -135,9 +143,14 @@ def field_for(question: Question) -> forms.Field:
             choices = list(US_STATE_NAMES.items())
         else:
             choices = [(o, o) for o in question.options]
-        return forms.ChoiceField(choices=[("", "— choose —"), *choices], label=label, required=required)
+        # A region is the state of the patient's address: autofill offers the saved one.
+        widget = forms.Select(attrs=REGION_ATTRS if kind == Question.Kind.REGION else {})
+        return forms.ChoiceField(
+            choices=[("", "— choose —"), *choices], label=label, required=required, widget=widget
+        )
     if kind == Question.Kind.DATE:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label=label, required=required)
+        attrs = {"type": "date", **(BIRTH_DATE_ATTRS if is_birth_date(question) else {})}
+        return forms.DateField(widget=forms.DateInput(attrs=attrs), label=label, required=required)
     if kind == Question.Kind.EMAIL:
         # Phones show the @ keyboard and offer the saved address.
         return EmailAddressField(max_length=200, label=label, required=required, widget=email_input())

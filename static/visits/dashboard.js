@@ -233,6 +233,9 @@ function openCall(url) {
       });
       devices.onChange = (stream) => mesh.replaceStream(stream);
       box.hidden = false;
+      // On a narrow screen the panel is in the page's flow, under the board and the panels: the
+      // whole call (video, Mute, Leave call, End visit) comes into view, not only its title's line.
+      if (getComputedStyle(root).position !== "fixed") root.scrollIntoView({block: "start"});
       call = window.staffCall = {mesh, devices, visit: root.dataset.visit};
       call.socket = connect(root.dataset.callSocket, {
         trackState: false,

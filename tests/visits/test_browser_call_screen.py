@@ -186,3 +186,23 @@ def test_controls_show_a_focus_outline_from_the_keyboard(new_page, provider, cli
             "() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; }"
         )
         assert style == ["solid", "3px"], (selector, style)
+
+
+def test_on_a_phone_the_staff_call_panel_comes_into_view_with_its_buttons(new_page, provider, clinic_a):
+    """At 360 px the panel is in the page's flow under the board: Call brings the whole call into
+    view, not only its title's line (Mute, Leave call and End visit were below the fold)."""
+    for i in range(8):
+        ready(clinic_a, f"Queue Patient {i}")  # a long board, so the panel starts below the fold
+    patient = ready(clinic_a, "Ann Patient")
+    page = new_page(viewport=PHONE)
+    login(page, username="paula", password="pw-for-tests-1")
+    page.wait_for_selector("body[data-socket='open']")
+    page.click(f"[data-visit='{patient.id}'] form[data-action='call'] button")
+    page.wait_for_selector("[data-staff-call] [data-call]:not([hidden])", timeout=LIVE_MS)
+    page.wait_for_function("() => !!document.activeElement.closest('[data-staff-call]')")
+    for control in ["[data-call-title]", "[data-toggle-mic]", "[data-call-leave]", "[data-call-end]"]:
+        assert in_view(page, f"[data-staff-call] {control}"), (
+            control,
+            box(page, f"[data-staff-call] {control}"),
+        )
+    assert page.evaluate("document.documentElement.scrollWidth") == PHONE["width"]

@@ -55,11 +55,27 @@ def test_patient_journey_seen_live_by_the_provider(new_page, sweeper, provider, 
         f"[data-phase='recents'] {card}[data-status='disconnected']", state="attached", timeout=5000
     )
 
-    # Reopening the link in the same browser: back to In Progress, straight into the call.
+    # The provider's call panel closed at the drop: reopening the link now waits for them (In
+    # Progress, available) instead of an empty call screen.
+    dashboard.wait_for_selector("[data-staff-call]", state="detached")
+    patient = patient_browser.new_page()
+    patient.goto(link)
+    dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='available']", timeout=3000)
+    patient.wait_for_selector("[data-patient-status='available']", timeout=LIVE_MS)
+
+    # Dropped again; Call back (Recents) waits in the call: reopening the link goes straight into it.
+    patient.close()
+    dashboard.wait_for_selector(
+        f"[data-phase='recents'] {card}[data-status='disconnected']", state="attached", timeout=5000
+    )
+    dashboard.evaluate("document.querySelector(\"details[data-phase='recents']\").open = true")
+    dashboard.click(f"{card} form[data-action='call_back'] button")
+    dashboard.wait_for_selector("[data-staff-call] [data-call]:not([hidden])", timeout=LIVE_MS)
     patient = patient_browser.new_page()
     patient.goto(link)
     dashboard.wait_for_selector(f"[data-phase='in_progress'] {card}[data-status='in_call']", timeout=3000)
     patient.wait_for_selector("[data-patient-status='in_call']", state="attached", timeout=LIVE_MS)
+    assert dashboard.is_visible("[data-staff-call]")
 
     # End visit: the card disappears at once and the patient sees that the visit ended.
     dashboard.click(f"{card} form[data-action='end'] button")

@@ -160,3 +160,11 @@ def test_patient_actions_need_post(client, clinic_a, intake_fields):
 
 def test_the_intake_name_is_offered_from_the_phones_saved_name(client, clinic_a):
     assert_field(fields(client.get(f"/c/{clinic_a.slug}/").content.decode())["patient_name"], NAME)
+
+
+def test_the_state_and_the_date_of_birth_offer_the_saved_values(client, clinic_a, intake_fields):
+    """A phone's autofill fills the address's state and the birthday (WCAG 2.2 SC 1.3.5)."""
+    found = fields(client.get(f"/c/{clinic_a.slug}/").content.decode())
+    assert_field(found["q_state"], {"tag": "select", "autocomplete": "address-level1"})
+    assert_field(found["q_dob"], {"type": "date", "autocomplete": "bday"})
+    assert "autocomplete" not in found["q_visit_option"]

@@ -86,3 +86,23 @@ def test_after_a_recall_the_screen_says_the_clinic_is_ready_as_the_text_did(offl
     html = screen(visit)
     assert "The clinic is ready for you" in html
     assert "when it's your turn" not in html
+
+
+def test_back_after_a_dropped_call_says_the_connection_dropped_not_that_the_provider_stepped_out(
+    clinic_a, provider
+):
+    from visits import presence
+
+    visit = in_call(clinic_a, provider)
+    system_event(visit, Event.CONNECTION_LOST)
+    presence.visit_socket_opened(visit_id=visit.id)  # nobody pressed Call back: they wait
+    html = screen(visit)
+    assert "You're back" in html and "Your connection dropped" in html
+    assert "stepped out" not in html
+
+
+def test_a_provider_who_leaves_the_call_stepped_out(clinic_a, provider):
+    visit = in_call(clinic_a, provider)
+    services.visit_leave_call(visit_id=visit.id, user=provider)
+    html = screen(visit)
+    assert "Your provider stepped out of the call" in html and "You're back" not in html

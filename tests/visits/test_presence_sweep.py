@@ -71,7 +71,7 @@ def test_lost_patient_who_returns_within_the_hold_keeps_their_place(clinic_a):
     assert (visit.status, visit.connection_lost) == (Status.WAITING, False)
 
 
-def test_call_drop_moves_to_recents_then_reopening_resumes_into_the_call(clinic_a, provider):
+def test_call_drop_moves_to_recents_then_reopening_after_call_back_resumes_into_the_call(clinic_a, provider):
     visit = in_call(clinic_a, provider)
     start = timezone.now()
     drop(visit, start)
@@ -79,10 +79,24 @@ def test_call_drop_moves_to_recents_then_reopening_resumes_into_the_call(clinic_
     visit.refresh_from_db()
     assert visit.status == Status.DISCONNECTED
     assert visit.expires_at == visit.status_changed_at + timedelta(minutes=20)
+    with at(start, 60):
+        services.visit_call_back(visit_id=visit.id, user=provider)  # the provider waits in the call
     with at(start, 120):
         presence.visit_socket_opened(visit_id=visit.id)
     visit.refresh_from_db()
-    assert visit.status == Status.IN_CALL  # the provider is still in the call
+    assert visit.status == Status.IN_CALL
+
+
+def test_call_drop_then_reopening_without_call_back_waits_for_the_provider(clinic_a, provider):
+    """The provider's panel closed at the drop: the patient is not let into an empty call."""
+    visit = in_call(clinic_a, provider)
+    start = timezone.now()
+    drop(visit, start)
+    sweep_at(start, 16)
+    with at(start, 120):
+        presence.visit_socket_opened(visit_id=visit.id)
+    visit.refresh_from_db()
+    assert visit.status == Status.AVAILABLE
 
 
 def test_reopening_after_staff_left_resumes_as_available(clinic_a, provider):

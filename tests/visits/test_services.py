@@ -142,6 +142,48 @@ def test_call_back_from_recents_puts_the_patient_straight_into_the_call(clinic_a
     assert visit.status == Status.IN_CALL
 
 
+def drop(visit):
+    """The patient's connection is lost in the call for longer than the grace (the sweep's event)."""
+    from django.utils import timezone
+
+    from visits.lifecycle import Actor, Event
+
+    services.apply_event(
+        services.locked_visit(visit.id), Event.CONNECTION_LOST, Actor.SYSTEM, now=timezone.now()
+    )
+
+
+def test_a_patient_back_from_a_dropped_call_nobody_called_back_is_not_let_into_an_empty_call(
+    clinic_a, provider
+):
+    """The provider's call panel closed when the patient dropped; the patient who reopens their
+    link waits for them (as after Leave call) instead of an empty call screen, and the card no
+    longer says the provider is in the call."""
+    from visits import presence
+
+    visit = in_call(clinic_a, provider)
+    drop(visit)
+    presence.visit_socket_opened(visit_id=visit.id)
+    visit.refresh_from_db()
+    assert visit.status == Status.AVAILABLE
+    assert not CallParticipant.objects.filter(visit=visit).exists()
+
+
+def test_call_back_after_a_drop_lets_the_patient_back_into_the_call_with_who_called_back(
+    clinic_a, provider, csr
+):
+    from visits import presence
+
+    visit = in_call(clinic_a, provider)
+    services.visit_call(visit_id=visit.id, user=csr)
+    drop(visit)
+    services.visit_call_back(visit_id=visit.id, user=provider)  # the provider waits in the call
+    presence.visit_socket_opened(visit_id=visit.id)
+    visit.refresh_from_db()
+    assert visit.status == Status.IN_CALL
+    assert list(CallParticipant.objects.filter(visit=visit).values_list("user", flat=True)) == [provider.pk]
+
+
 def test_patient_leave(clinic_a):
     visit = ready(clinic_a)
     services.visit_patient_leave(visit_id=visit.id)

@@ -1,5 +1,6 @@
 """The request form's open times on a phone (360 px): one day at a time with Previous/Next day,
-every time a target of at least 24 x 24 px, and times chosen on two days all sent."""
+every time a target of at least 24 x 24 px, the day list wide enough to read its day, and times
+chosen on two days all sent."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ def test_times_on_two_days_are_picked_one_day_at_a_time_and_sent(new_page, clini
     for name in ("Previous day", "Next day"):
         step = page.get_by_role("button", name=name).bounding_box()
         assert step and step["width"] >= 24 and step["height"] >= 24
+    # The day list shows its day (it was squeezed to 20 px between the two buttons), on screen.
+    day_list = page.get_by_role("combobox", name="Day")
+    day = day_list.bounding_box()
+    assert day and day["width"] >= 120 and day["x"] + day["width"] <= 360
+    assert day_list.evaluate("(s) => s.scrollWidth <= s.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") == 360
 
     first_day = visible.first.get_attribute("value")
     visible.first.locator("xpath=..").click()
