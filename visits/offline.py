@@ -102,9 +102,10 @@ def _recall(visit: Visit, user: User) -> None:
         clinic=clinic,
         reference=f"recall:{visit.id}:{visit.recall_count}",
         to=visit.verified_phone,
-        # The same words as the wait screen the link opens ("The clinic is ready for you").
+        # The same words as the wait screen the link opens ("The clinic is ready for you"). Not
+        # "it's your turn": staff may recall a patient who is not first in line.
         body=(
-            f"It's your turn at {clinic.name}: the clinic is ready for you. "
+            f"{clinic.name}: the clinic is ready for you. "
             f"Open your visit within {clinic.recall_timeout_minutes} minutes: {link}"
         ),
     )

@@ -4,7 +4,11 @@ links back to its page. Nothing of the exception is shown (messages can hold int
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 from django.urls import reverse
@@ -89,3 +93,39 @@ def link_not_valid(
         "start_label": start_label or (f"Start again at {clinic.name}" if clinic is not None else ""),
     }
     return render(request, "waitingroom/link_not_valid.html", context, status=404)
+
+
+class ProductErrorPages:
+    """With DEBUG on (`make run`), Django answers a 404 or 403 with its technical page (the URL
+    patterns, the exception's text) instead of the handlers above, so a patient trying the demo
+    met a bare "Page not found". This middleware keeps the product's pages under DEBUG too, unless
+    TECHNICAL_ERROR_PAGES is set (a developer chasing a routing problem). Without DEBUG it does
+    nothing: Django already calls handler404/handler403."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # A path no URL pattern matched never reaches a view, so process_exception can't see it:
+        # its technical 404 comes back here with no resolver match.
+        if (
+            response.status_code == 404
+            and self._replacing()
+            and getattr(request, "resolver_match", None) is None
+        ):
+            return page_not_found(request)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not self._replacing():
+            return None
+        if isinstance(exception, Http404):
+            return page_not_found(request, exception)
+        if isinstance(exception, PermissionDenied):
+            return permission_denied(request, exception)
+        return None
+
+    @staticmethod
+    def _replacing() -> bool:
+        return settings.DEBUG and not settings.TECHNICAL_ERROR_PAGES

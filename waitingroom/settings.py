@@ -20,6 +20,8 @@ from waitingroom.realtime.layers import LAYERS, channel_layer
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=True)
+# With DEBUG, Django's technical 404/403 pages instead of the product's (waitingroom/errors.py).
+TECHNICAL_ERROR_PAGES = env_bool("TECHNICAL_ERROR_PAGES", default=False)
 # A published payload that breaks the message contract (waitingroom/realtime/messages.py) raises
 # in development and the tests; in production it is logged and the push dropped, since the change
 # it announces is already committed.
@@ -90,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The product's 404 and 403 pages under DEBUG too (`make run`), unless TECHNICAL_ERROR_PAGES.
+    "waitingroom.errors.ProductErrorPages",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.

@@ -253,7 +253,10 @@ def test_phone_endpoints_answer_errors_clearly_and_only_for_the_own_visit(clinic
     assert ann.post(bob_link + "phone/", {"phone": PHONE}).status_code == 404
     assert ann.post(ann_link + "phone/verify/", {"code": last_code()}).json() == {"ok": True}
     services.visit_media_result(visit_id=Visit.objects.get(patient_name="Ann").id, ok=True)
-    assert b"You can now use your device freely" in ann.get(ann_link).content
+    page = ann.get(ann_link).content.decode()
+    assert "You can now use your device freely" in page
+    # The verified number is shown masked, as everywhere else on the screen.
+    assert "+14155550123" not in page and "0123" in page
     assert Client().get("/r/not-a-real-link/").status_code == 404
 
 

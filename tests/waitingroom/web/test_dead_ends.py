@@ -31,6 +31,30 @@ def test_an_unknown_address_gets_the_product_404_page():
 
 
 @pytest.mark.django_db
+@override_settings(DEBUG=True, ROOT_URLCONF="tests.waitingroom.web.dead_end_urls")
+def test_with_debug_on_as_in_make_run_dead_ends_still_get_the_product_pages(provider_client, clinic_a):
+    """`make run` runs with DEBUG, where Django would show its technical 404/403 pages."""
+    client = Client()
+    assert_product_page(client.get("/no/such/page/"), 404, "We could not find that page")
+    html = assert_product_page(
+        provider_client.get(f"/dashboard/{clinic_a.slug}/visits/999999/chat/"), 404, "We could not find"
+    )
+    assert clinic_a.name in html
+    assert_product_page(client.get("/test-errors/403/"), 403, "This page is not open to you")
+    # A view raising Http404 (a clinic that does not exist) too.
+    assert_product_page(client.get("/c/no-such-clinic/"), 404, "We could not find that page")
+    # APPEND_SLASH still redirects a path that needs only its slash.
+    assert client.get(f"/c/{clinic_a.slug}").status_code == 301
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True, TECHNICAL_ERROR_PAGES=True)
+def test_a_developer_can_ask_for_djangos_technical_pages_under_debug():
+    response = Client().get("/no/such/page/")
+    assert response.status_code == 404 and "URLconf" in response.content.decode()
+
+
+@pytest.mark.django_db
 @override_settings(ROOT_URLCONF="tests.waitingroom.web.dead_end_urls")
 @pytest.mark.parametrize(
     ("path", "status", "heading"),
