@@ -514,3 +514,11 @@ PAYMENT_SUBJECTS = {
     "meeting": "scheduling.meetings.payments.payment_changed",
     "request": "scheduling.meetings.payments.payment_changed",
 }
+# The sections of /reports/ (waitingroom/reports/), each app's own: callables
+# (*, clinic, start, end) -> list of waitingroom.reports.charts.Chart, shown in this order.
+REPORT_SECTIONS = [
+    "visits.reports.sections",
+    "scheduling.meetings.reports.sections",
+    "consultations.reports.sections",
+    "waitingroom.reports.payments.sections",
+]
