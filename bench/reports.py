@@ -24,7 +24,7 @@ INSERT INTO visits_visit (clinic_id, token_hash, patient_name, answers, status, 
     media_check, unread_by_staff, recall_count, recall_no_response, recall_token_hash, verified_phone)
 SELECT %(clinic)s, md5(%(salt)s || g::text) || md5(g::text || %(salt)s), 'Patient ' || g, '{}'::jsonb,
     s.status, t.arrived, e.ended, r.ready, c.called, e.ended, 0, false, 'passed', 0, 0, false, '', ''
-FROM generate_series(1, %(count)s) AS g
+FROM generate_series(1::bigint, %(count)s) AS g
 CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (g - 1) * (%(span)s::interval / %(count)s) AS arrived) t
 CROSS JOIN LATERAL (SELECT CASE WHEN g %% 20 = 0 THEN 'left' WHEN g %% 25 = 0 THEN 'cancelled'
     WHEN g %% 30 = 0 THEN 'expired' ELSE 'completed' END AS status) s
