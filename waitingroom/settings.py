@@ -478,6 +478,13 @@ WEBSOCKET_ROUTES = [
 ]
 # Each app's part of the demo data, called by `manage.py seed_demo` with the demo clinic.
 DEMO_SEEDERS = ["visits.demo.seed", "scheduling.demo.seed", "consultations.demo.seed"]
+# Ninety days of history for /reports/ (visits with their events and recall SMS, meetings completed
+# and missed, consultations and their payments), after the seeders above.
+DEMO_SEEDERS += [
+    "visits.demo_history.seed",
+    "scheduling.demo_history.seed",
+    "consultations.demo_history.seed",
+]
 # Extra panels on the staff dashboard, from apps above visits: callables (request, clinic) -> HTML.
 DASHBOARD_PANELS = [
     "scheduling.requests.dispatch.render_panel",
