@@ -59,7 +59,7 @@ def fill_visits(clinic_id: int, *, count: int, start: datetime, end: datetime) -
     from django.db import connection
 
     with connection.cursor() as cursor:
-        params = {
+        params: dict[str, Any] = {
             "clinic": clinic_id,
             "salt": f"{clinic_id}-",
             "count": count,

@@ -30,7 +30,7 @@ def seed(clinic: Clinic) -> None:
         return
     provider = get_user_model().objects.get(username="provider")
     service = Service.objects.get(clinic=clinic, name="General consultation")
-    rng = random.Random(21)
+    rng = random.Random(21)  # noqa: S311 - demo data, the same on every machine
     today = timezone.localdate(timezone.now(), clinic.tzinfo)
     meetings: list[Meeting] = []
     held: list[tuple[Meeting, demo_history.Planned]] = []
@@ -59,7 +59,7 @@ def seed(clinic: Clinic) -> None:
                 )
                 held.append((meeting, visit))
     visits = demo_history.create(clinic, [v for _, v in held], key="demo-meeting-history")
-    for (meeting, _), visit in zip(held, visits, strict=True):
-        meeting.visit = visit
-        meeting.guest_entered_at = visit.arrived_at
+    for (meeting, _plan), made in zip(held, visits, strict=True):
+        meeting.visit = made
+        meeting.guest_entered_at = made.arrived_at
     Meeting.objects.bulk_create(meetings, batch_size=500)

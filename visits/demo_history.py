@@ -189,7 +189,7 @@ def plan_day(rng: random.Random, day: datetime, n: int) -> list[Planned]:
 def seed(clinic: Clinic) -> None:
     if Visit.objects.filter(token_hash=hash_token(f"{MARK}-{clinic.pk}-0")).exists():
         return
-    rng = random.Random(20)  # the same history on every machine
+    rng = random.Random(20)  # noqa: S311 - demo data, the same on every machine
     today = timezone.localdate(timezone.now(), clinic.tzinfo)
     planned: list[Planned] = []
     for back in range(DAYS, 0, -1):

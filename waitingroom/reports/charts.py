@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from django.db.models import Aggregate, DurationField
 
@@ -22,7 +22,7 @@ Number = int | float
 @dataclass(frozen=True)
 class Series:
     name: str
-    values: list[Number | None]  # one per x label; None: no figure (nothing to measure that day)
+    values: Sequence[Number | None]  # one per x label; None: no figure (nothing to measure that day)
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,12 @@ def minutes(value: timedelta | None) -> float | None:
     return None if value is None else round(value.total_seconds() / 60, 1)
 
 
-def day_axis(start: date, end: date) -> dict[str, list[str]]:
+class DayAxis(TypedDict):
+    x_labels: list[str]
+    x_values: list[str]
+
+
+def day_axis(start: date, end: date) -> DayAxis:
     """A day chart's x labels ("Dec 6") and table keys ("2026-12-06")."""
     period = days(start, end)
     return {"x_labels": [day_label(d) for d in period], "x_values": [d.isoformat() for d in period]}

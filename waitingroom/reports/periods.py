@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -64,10 +65,10 @@ class PeriodForm(forms.Form):
         super().__init__(data)
         self.clinics = {clinic.slug: clinic for clinic in clinics}
         self.now = now
-        self.fields["clinic"].choices = [(c.slug, c.name) for c in clinics]
+        cast(forms.ChoiceField, self.fields["clinic"]).choices = [(c.slug, c.name) for c in clinics]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = cast(dict[str, Any], super().clean())
         clinic = self.clinics.get(data.get("clinic") or "")
         if clinic is None:
             return data  # the clinic field has its error (or the view answers 404 first)

@@ -90,7 +90,7 @@ def page(request: StaffRequest) -> HttpResponse:
 def download(request: StaffRequest, key: str) -> HttpResponse:
     form, _clinics = _form(request)
     if not form.is_valid():
-        errors = " ".join(e for errors in form.errors.values() for e in errors)
+        errors = " ".join(str(e) for errors in form.errors.values() for e in errors)
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     period: Period = form.cleaned_data["period"]
     for chart in charts_for(period):

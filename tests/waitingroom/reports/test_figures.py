@@ -121,7 +121,7 @@ def report(clinic) -> dict[str, Chart]:
 
 
 def values(chart: Chart, series: int = 0) -> list:
-    return chart.series[series].values
+    return list(chart.series[series].values)
 
 
 def test_the_services_set_ready_and_first_call_as_their_names_say(lived):

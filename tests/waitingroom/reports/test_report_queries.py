@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from bench.reports import fill_visits, last_full_month, report_queries
 from tests.conftest import client_for
-from tests.factories import ClinicFactory, staff
+from tests.factories import staff
 from visits.models import Visit, VisitEvent
-from waitingroom.models import Role
+from waitingroom.models import Clinic, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def clinic_with(visits: int, today: date):
     from datetime import datetime, timedelta
 
-    clinic = ClinicFactory(slug=f"busy-{visits}", name=f"Busy {visits}")
+    clinic = Clinic.objects.create(slug=f"busy-{visits}", name=f"Busy {visits}", time_zone="America/New_York")
     end = datetime.combine(today, datetime.min.time(), tzinfo=clinic.tzinfo)
     fill_visits(clinic.pk, count=visits, start=end - timedelta(days=365), end=end)
     admin = staff(username=f"admin-{visits}", clinic=clinic, role=Role.CLINIC_ADMIN)
