@@ -94,16 +94,27 @@ def time_in_call(*, clinic: Clinic, since: datetime, until: datetime) -> dict[da
     (in call, staff stepped out, away), each interval from the event that entered the status to
     the visit's next event. A visit still in a call has its open interval left out (it has no end
     yet). Median and 90th percentile per arrival day, and for the period (the key None), with the
-    number of visits: one query (a window over the visits' events, GROUPING SETS)."""
+    number of visits: one query.
+
+    Each visit's events are read through a LATERAL subquery holding the window (`LEAD`), which
+    PostgreSQL cannot flatten into a join: one probe of the (visit, at) index per visit of the
+    period. A plain join with `PARTITION BY visit_id` was planned as a scan of every event of
+    every clinic (hash or merge join): 45-60 ms against 12-20 ms for a month of 8,000 visits among
+    100,000, and growing with the whole table instead of the period (docs/performance.md, item 20).
+    Only a called visit (first_called_at set) can have been In Progress."""
     sql = f"""
-        WITH steps AS (
-            SELECT e.visit_id, (v.arrived_at AT TIME ZONE %s)::date AS day, e.to_status,
-                   LEAD(e.at) OVER (PARTITION BY e.visit_id ORDER BY e.at, e.id) - e.at AS length
-            FROM {VisitEvent._meta.db_table} e JOIN {Visit._meta.db_table} v ON v.id = e.visit_id
+        WITH per_visit AS (
+            SELECT (v.arrived_at AT TIME ZONE %s)::date AS day, calls.in_call
+            FROM {Visit._meta.db_table} v
+            CROSS JOIN LATERAL (
+                SELECT SUM(steps.length) FILTER (WHERE steps.to_status = ANY(%s)) AS in_call
+                FROM (
+                    SELECT e.to_status, LEAD(e.at) OVER (ORDER BY e.at, e.id) - e.at AS length
+                    FROM {VisitEvent._meta.db_table} e WHERE e.visit_id = v.id
+                ) steps
+            ) calls
             WHERE v.clinic_id = %s AND v.arrived_at >= %s AND v.arrived_at < %s
-        ), per_visit AS (
-            SELECT visit_id, day, SUM(length) AS in_call FROM steps
-            WHERE to_status = ANY(%s) AND length IS NOT NULL GROUP BY visit_id, day
+                AND v.first_called_at IS NOT NULL AND calls.in_call IS NOT NULL
         )
         SELECT day, percentile_cont(0.5) WITHIN GROUP (ORDER BY in_call),
                percentile_cont(0.9) WITHIN GROUP (ORDER BY in_call), COUNT(*)
@@ -111,7 +122,7 @@ def time_in_call(*, clinic: Clinic, since: datetime, until: datetime) -> dict[da
     """  # noqa: S608 - table names from the models, values as parameters
     statuses = sorted(s.value for s in IN_PROGRESS_STATUSES)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [clinic.time_zone, clinic.pk, since, until, statuses])
+        cursor.execute(sql, [clinic.time_zone, statuses, clinic.pk, since, until])
         return {day: (p50, p90, n) for day, p50, p90, n in cursor.fetchall()}
 
 
