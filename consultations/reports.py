@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from consultations.lifecycle import Status
 from consultations.models import Consultation
 from waitingroom.models import Clinic
-from waitingroom.reports.charts import Chart, Series, bounds, day_axis, per_day
+from waitingroom.reports.charts import Chart, Series, bounds, count, day_axis, per_day
 
 
 def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
@@ -29,10 +29,10 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
     for day, status, n in rows:
         by_day[day] += n
         by_status[status] += n
-    count = sum(by_day.values())
+    booked = sum(by_day.values())
     statuses = list(Status)
     said = ", ".join(f"{by_status[s]:,} {s.label.lower()}" for s in statuses if by_status[s])
-    summary = f"{count:,} consultations: {said}." if count else "No consultations in this period."
+    summary = f"{count(booked, 'consultation')}: {said}." if booked else "No consultations in this period."
     return [
         Chart(
             key="consultations-per-day",

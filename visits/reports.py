@@ -21,6 +21,7 @@ from waitingroom.reports.charts import (
     Percentile,
     Series,
     bounds,
+    count,
     day_axis,
     day_label,
     days,
@@ -131,12 +132,12 @@ def _per_day(start: date, end: date, rows: list) -> Chart:
     for day, _status, n in rows:
         counts[day] += n
     values = per_day(start, end, counts.items())
-    count = int(total(values))
+    visits = int(total(values))
     busiest = max(days(start, end), key=lambda d: counts[d])
     summary = (
-        f"{count:,} visits, {count / len(values):.1f} a day on average; busiest day "
+        f"{count(visits, 'visit')}, {visits / len(values):.1f} a day on average; busiest day "
         f"{day_label(busiest)} ({counts[busiest]:,})."
-        if count
+        if visits
         else "No visits in this period."
     )
     return Chart(
@@ -178,7 +179,7 @@ def _wait(start: date, end: date, by_day: list, period: dict) -> Chart:
     n = period["n"]
     summary = (
         f"Median wait {fmt_minutes(minutes(period['p50']))}, 90th percentile "
-        f"{fmt_minutes(minutes(period['p90']))} ({n:,} visits called)."
+        f"{fmt_minutes(minutes(period['p90']))} ({count(n, 'visit')} called)."
         if n
         else "No visit was called in this period."
     )
@@ -201,7 +202,7 @@ def _in_call(start: date, end: date, figures: dict) -> Chart:
     whole = figures.get(None)
     summary = (
         f"Median time in call {fmt_minutes(minutes(whole[0]))}, 90th percentile "
-        f"{fmt_minutes(minutes(whole[1]))} ({whole[2]:,} visits with a call)."
+        f"{fmt_minutes(minutes(whole[1]))} ({count(whole[2], 'visit')} with a call)."
         if whole and whole[2]
         else "No call in this period."
     )
@@ -224,7 +225,7 @@ def _outcomes(rows: list) -> Chart:
     values = [counts[status] for status, _ in OUTCOMES]
     ended = sum(values)
     summary = (
-        f"{values[0]:,} of {ended:,} ended visits completed ({percent(values[0], ended)}); "
+        f"{values[0]:,} of {count(ended, 'ended visit')} completed ({percent(values[0], ended)}); "
         f"{values[1]:,} left, {values[2]:,} cancelled, {values[3]:,} expired."
         if ended
         else "No visit ended in this period."

@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDate
 from scheduling.meetings.status import MeetingStatus
 from scheduling.models import Meeting
 from waitingroom.models import Clinic
-from waitingroom.reports.charts import Chart, Series, bounds, day_axis, per_day, percent
+from waitingroom.reports.charts import Chart, Series, bounds, count, day_axis, per_day, percent
 
 
 def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
@@ -36,7 +36,7 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
     completed, missed = (sum(by_status[s].values()) for s in (MeetingStatus.COMPLETED, MeetingStatus.MISSED))
     held = completed + missed
     summary = (
-        f"{missed:,} of {held:,} meetings missed ({percent(missed, held)}); {completed:,} completed."
+        f"{missed:,} of {count(held, 'meeting')} missed ({percent(missed, held)}); {completed:,} completed."
         if held
         else "No meeting took place or was missed in this period."
     )

@@ -120,6 +120,11 @@ def fmt_minutes(value: float | None) -> str:
     return "none" if value is None else f"{value:g} min"
 
 
+def count(n: int, one: str, many: str | None = None) -> str:
+    """ "1 visit", "1,200 visits": a number with its noun."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def percent(part: Number, whole: Number) -> str:
     return f"{round(100 * part / whole)}%" if whole else "n/a"
 

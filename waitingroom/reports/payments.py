@@ -15,7 +15,7 @@ from waitingroom.models import Clinic
 from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
 from waitingroom.payments.models import Payment
 from waitingroom.payments.selectors import money
-from waitingroom.reports.charts import Chart, Series, bounds, days
+from waitingroom.reports.charts import Chart, Series, bounds, count, days
 
 
 def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
@@ -48,9 +48,9 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
         return round(cents / 100, 2)
 
     summary = (
-        f"{sum(paid_n.values()):,} charges paid, {money(sum(paid.values()), currency)}; "
-        f"{sum(refund_n.values()):,} refunds, {money(sum(refunded.values()), currency)}; "
-        f"{sum(failed.values()):,} charges failed."
+        f"{count(sum(paid_n.values()), 'charge')} paid, {money(sum(paid.values()), currency)}; "
+        f"{count(sum(refund_n.values()), 'refund')}, {money(sum(refunded.values()), currency)}; "
+        f"{count(sum(failed.values()), 'charge')} failed."
     )
     unit = currency.upper()
     return [

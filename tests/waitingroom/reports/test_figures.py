@@ -272,7 +272,7 @@ def test_payments_in_the_clinics_currency(clinic_a):
     payment(5, "2026-03-09 10:00", 9900, PaymentStatus.SUCCEEDED)  # after the period
     chart = report(clinic_a)["payments"]
     assert chart.unit == "EUR"
-    assert chart.summary == "2 charges paid, €85.00; 1 refunds, €15.00; 1 charges failed."
+    assert chart.summary == "2 charges paid, €85.00; 1 refund, €15.00; 1 charge failed."
     assert values(chart, 0) == [0, 45.0, 0, 0, 0, 0, 0, 40.0]
     columns, rows = chart.table()
     assert columns == ["Day", "Charges paid", "Paid (EUR)", "Refunds", "Refunded (EUR)", "Charges failed"]
