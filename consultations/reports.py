@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from consultations.lifecycle import Status
 from consultations.models import Consultation
 from waitingroom.models import Clinic
-from waitingroom.reports.charts import Chart, Series, bounds, count, day_axis, per_day
+from waitingroom.reports.charts import Chart, Series, bounds, count, day_axis, day_label, days, per_day
 
 
 def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
@@ -32,7 +32,17 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
     booked = sum(by_day.values())
     statuses = list(Status)
     said = ", ".join(f"{by_status[s]:,} {s.label.lower()}" for s in statuses if by_status[s])
-    summary = f"{count(booked, 'consultation')}: {said}." if booked else "No consultations in this period."
+    by_status_summary = (
+        f"{count(booked, 'consultation')}: {said}." if booked else "No consultations in this period."
+    )
+    period = days(start, end)
+    busiest = max(period, key=lambda d: by_day[d])
+    per_day_summary = (
+        f"{count(booked, 'consultation')}, {booked / len(period):.1f} a day on average; busiest day "
+        f"{day_label(busiest)} ({by_day[busiest]:,})."
+        if booked
+        else "No consultations in this period."
+    )
     return [
         Chart(
             key="consultations-per-day",
@@ -42,7 +52,7 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
             **day_axis(start, end),
             series=[Series("Consultations", per_day(start, end, by_day.items()))],
             unit="consultations",
-            summary=summary,
+            summary=per_day_summary,
         ),
         Chart(
             key="consultations-by-status",
@@ -52,6 +62,6 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
             x_labels=[str(s.label) for s in statuses],
             series=[Series("Consultations", [by_status[s] for s in statuses])],
             unit="consultations",
-            summary=summary,
+            summary=by_status_summary,
         ),
     ]

@@ -246,7 +246,11 @@ def test_consultations_by_day_and_status(clinic_a, provider):
     )
     assert by_status == {"Available": 1, "Claimed": 0, "In progress": 0, "Completed": 2, "Cancelled": 1}
     assert (
-        charts["consultations-per-day"].summary == "4 consultations: 1 available, 2 completed, 1 cancelled."
+        charts["consultations-by-status"].summary == "4 consultations: 1 available, 2 completed, 1 cancelled."
+    )
+    assert (
+        charts["consultations-per-day"].summary
+        == "4 consultations, 0.5 a day on average; busiest day Mar 2 (2)."
     )
 
 
