@@ -163,7 +163,7 @@ def draw(chart: Chart) -> Drawing:
         desc=f"{chart.kind.capitalize()} chart of {chart.unit} by {chart.x_title.lower()}. {chart.summary} "
         "The table after the chart gives every value.",
         plot=Mark(x=LEFT, y=TOP, w=PLOT_W, h=PLOT_H),
-        y_title=chart.unit.capitalize(),
+        y_title=chart.unit[:1].upper() + chart.unit[1:],  # "visits" -> "Visits"; "USD" stays
         x_title=chart.x_title,
         grid=grid,
         x_ticks=x_ticks,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -196,6 +197,7 @@ def test_the_drawing_scales_bars_to_round_ticks():
     )  # fmt: skip
     drawing = svg.draw(chart)
     assert [g.label for g in drawing.grid] == ["0", "10", "20", "30", "40"]
+    assert drawing.y_title == "Visits" and svg.draw(replace(chart, unit="USD")).y_title == "USD"
     (bar,) = drawing.bars  # a zero draws nothing
     assert bar.h == pytest.approx(svg.PLOT_H * 37 / 40, abs=0.1)
     empty = svg.draw(
