@@ -25,8 +25,9 @@ RENDER_SIZES = (10, 100, 1000)
 # default): "layers" is scenarios 1-3 and 5 with each channel layer; "storm" and "storm2" are the
 # reconnect storm alone on one daphne process and spread over two, with the chosen layer; "soak"
 # (never part of the full run: 30 minutes, 2 with --quick) holds sockets under status changes
-# and chat and reports the processes' memory growth.
-SCENARIOS = ("layers", "two_process", "storm2", "capacity", "render", "voice", "storm", "soak")
+# and chat and reports the processes' memory growth. "reports" (never part of the full run) renders
+# the month report of a clinic with 100,000 visits in-process (bench/reports.py).
+SCENARIOS = ("layers", "two_process", "storm2", "capacity", "render", "voice", "storm", "soak", "reports")
 FULL_RUN = ("layers", "two_process", "storm2", "capacity", "render")
 
 
@@ -76,24 +77,33 @@ def prepare(env: StackEnv, plan, only: tuple[str, ...]) -> dict[str, Any]:
     from visits.models import Visit
 
     fixtures.reset_database()
+    # The reports scenario alone needs no sockets: a token clinic keeps the shared set-up cheap.
+    sockets_needed = bool(set(only) - {"reports"})
     clinic = fixtures.make_clinic(
         "bench",
         staff=plan.dashboards,
         patients=max(
             [
-                plan.patients,
+                plan.patients if sockets_needed else 1,
                 *(plan.capacity_steps if "capacity" in only else []),
                 *([plan.soak_patients] if "soak" in only else []),
             ]
         ),
-        targets=plan.actions_per_run + 10,
+        targets=plan.actions_per_run + 10 if sockets_needed else 1,
     )
     render_clinics = {n: fixtures.make_render_clinic(n) for n in RENDER_SIZES} if "render" in only else {}
     from bench import voice
 
     voice_calls = voice.make_calls(plan.voice_requests + 1) if "voice" in only else []
     html = card_html(visit=Visit.objects.select_related("clinic").get(pk=clinic.targets[0]))
+    report_figures = None
+    if "reports" in only:
+        from bench import reports
+
+        print("  reports: the month report of a clinic with 100,000 visits ...", flush=True)
+        report_figures = reports.reports_run()
     return {
+        "reports": report_figures,
         "clinic": clinic,
         "render_clinics": {n: (slug, login.session_key) for n, (slug, login) in render_clinics.items()},
         "queries": {
@@ -203,6 +213,8 @@ def main() -> None:
     )
     prepared = prepare(env, plan, args.only)
     results = asyncio.run(run(env, plan, prepared, args.only))
+    if prepared["reports"] is not None:
+        results["reports"] = prepared["reports"]
     results.update(
         mode="quick" if args.quick else "full",
         scenarios=list(args.only),

@@ -406,3 +406,43 @@ def test_the_sweep_catches_a_violation_and_sideways_scrolling(new_page, clinic_a
         sweep(page, "intake, broken on purpose")
     assert "image-alt" in str(failed.value) and "img" in str(failed.value)
     assert "scrolls sideways: 9" in str(failed.value)
+
+
+# --- Reports (/reports/, a clinic admin's) ---------------------------------------------------------
+
+
+@pytest.fixture
+def clinic_admin(clinic_a):
+    from tests.factories import staff
+
+    return staff(username="ada", clinic=clinic_a, role=Role.CLINIC_ADMIN, first_name="Ada", last_name="Admin")
+
+
+def report_data(clinic) -> None:
+    """A month of visits with their events (the benchmark's bulk rows) up to today."""
+    from bench.reports import fill_visits
+
+    end = timezone.now()
+    fill_visits(clinic.pk, count=600, start=end - timedelta(days=40), end=end)
+
+
+@widths()
+def test_staff_reports_with_figures_and_tables_open(new_page, clinic_a, clinic_admin, viewport):
+    off_loop(report_data, clinic_a)
+    page = new_page(viewport=viewport)
+    login(page, username="ada", password="pw-for-tests-1")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.goto("/reports/?preset=last_30")
+    page.wait_for_selector("svg.report-svg[role='img']")
+    page.evaluate("() => document.querySelectorAll('details.report-table').forEach(d => { d.open = true; })")
+    sweep(page, "reports, tables open")
+
+
+@widths()
+def test_staff_reports_bad_period(new_page, clinic_a, clinic_admin, viewport):
+    page = new_page(viewport=viewport)
+    login(page, username="ada", password="pw-for-tests-1")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.goto("/reports/?start=2026-03-08&end=2026-03-01")
+    page.wait_for_selector(".report-period [role='alert']")
+    sweep(page, "reports, period refused")

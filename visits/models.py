@@ -116,6 +116,8 @@ class Visit(models.Model):
                 name="visit_open_by_clinic",
                 condition=Q(status__in=sorted(s.value for s in OPEN_STATUSES)),
             ),
+            # Reports (visits/reports.py) read a clinic's visits of a period, whatever their status.
+            models.Index(fields=["clinic", "arrived_at"], name="visit_by_clinic_arrival"),
             # The sweep claims due rows; these indexes stay small (only rows with a due time).
             models.Index(
                 fields=["grace_due_at"], name="visit_grace_due", condition=Q(grace_due_at__isnull=False)

@@ -21,4 +21,5 @@ def staff_nav(request: HttpRequest) -> dict:
         "nav_requests": bool(roles & DISPATCH_ROLES),
         "nav_meetings": bool(roles & FRONTLINE_ROLES),
         "nav_admin": user.is_staff,
+        "nav_reports": Role.CLINIC_ADMIN in roles,
     }

@@ -482,6 +482,13 @@ WEBSOCKET_ROUTES = [
 ]
 # Each app's part of the demo data, called by `manage.py seed_demo` with the demo clinic.
 DEMO_SEEDERS = ["visits.demo.seed", "scheduling.demo.seed", "consultations.demo.seed"]
+# Ninety days of history for /reports/ (visits with their events and recall SMS, meetings completed
+# and missed, consultations and their payments), after the seeders above.
+DEMO_SEEDERS += [
+    "visits.demo_history.seed",
+    "scheduling.demo_history.seed",
+    "consultations.demo_history.seed",
+]
 # Extra panels on the staff dashboard, from apps above visits: callables (request, clinic) -> HTML.
 DASHBOARD_PANELS = [
     "scheduling.requests.dispatch.render_panel",
@@ -518,3 +525,11 @@ PAYMENT_SUBJECTS = {
     "meeting": "scheduling.meetings.payments.payment_changed",
     "request": "scheduling.meetings.payments.payment_changed",
 }
+# The sections of /reports/ (waitingroom/reports/), each app's own: callables
+# (*, clinic, start, end) -> list of waitingroom.reports.charts.Chart, shown in this order.
+REPORT_SECTIONS = [
+    "visits.reports.sections",
+    "scheduling.meetings.reports.sections",
+    "consultations.reports.sections",
+    "waitingroom.reports.payments.sections",
+]

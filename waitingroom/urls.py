@@ -12,6 +12,7 @@ urlpatterns = [
     path("twilio/voice/", include("waitingroom.voice.urls")),
     path("pay/", include("waitingroom.payments.urls")),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
+    path("reports/", include("waitingroom.reports.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("visits.urls")),

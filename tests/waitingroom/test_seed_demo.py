@@ -58,7 +58,10 @@ def test_seed_gives_the_demo_clinic_a_meeting_in_each_status(settings):
     settings.DEBUG = True
     call_command("seed_demo")
     call_command("seed_demo")  # again: no second set
-    meetings = Meeting.objects.filter(clinic__slug="demo").select_related("visit")
+    # The demo's own meetings (the reports' history adds more, completed and missed).
+    meetings = Meeting.objects.filter(
+        clinic__slug="demo", guest_email__endswith="@demo-guest.example"
+    ).select_related("visit")
     now = timezone.now()
     assert sorted(m.current_status(now) for m in meetings) == sorted(
         set(MeetingStatus) - {MeetingStatus.IN_PROGRESS}  # a call going on needs two people in it
@@ -107,3 +110,72 @@ def test_the_readme_names_every_paid_demo_service_with_its_price(settings):
     for service in paid:
         price = money(minor_units(service.price), service.clinic.currency)
         assert f"*{service.name}* is paid ({price})" in readme, service.name
+
+
+def test_seed_gives_the_reports_ninety_days_of_history_fast_and_once(settings):
+    """/reports/ is worth looking at under `make run`: visits on most of the last 90 days with
+    their events (each a transition the lifecycle allows), waits of minutes, every ending, recall
+    SMS delivered and failed, meetings completed and missed, consultations and payments."""
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consultations.models import Consultation
+    from scheduling.meetings.status import MeetingStatus
+    from scheduling.models import Meeting
+    from visits.lifecycle import Actor, Event, Status, transition
+    from visits.models import Visit, VisitEvent
+    from waitingroom.outbox.models import SmsMessage
+    from waitingroom.payments.models import Payment
+    from waitingroom.reports.periods import Period
+    from waitingroom.reports.views import charts_for
+
+    settings.DEBUG = True
+    t0 = time.monotonic()
+    call_command("seed_demo")
+    assert time.monotonic() - t0 < 10
+    counts = (
+        Visit.objects.count(),
+        VisitEvent.objects.count(),
+        Meeting.objects.count(),
+        Payment.objects.count(),
+    )
+    call_command("seed_demo")  # again: nothing added
+    assert (
+        Visit.objects.count(),
+        VisitEvent.objects.count(),
+        Meeting.objects.count(),
+        Payment.objects.count(),
+    ) == counts
+
+    clinic = Clinic.objects.get(slug="demo")
+    visits = Visit.objects.filter(clinic=clinic)
+    assert visits.count() > 2000
+    assert set(visits.values_list("status", flat=True)) >= {"completed", "left", "cancelled", "expired"}
+    for e in VisitEvent.objects.filter(visit__clinic=clinic).exclude(event="arrive")[:3000]:
+        if e.from_status != e.to_status:
+            assert transition(Status(e.from_status), Event(e.event), Actor(e.actor)) == e.to_status, e
+    statuses = set(
+        SmsMessage.objects.filter(clinic=clinic, reference__startswith="recall:").values_list(
+            "status", flat=True
+        )
+    )
+    assert {"delivered", "failed"} <= statuses
+    meetings = Meeting.objects.filter(clinic=clinic).select_related("visit")
+    now = timezone.now()
+    assert {MeetingStatus.COMPLETED, MeetingStatus.MISSED} <= set(meetings.values_list("status", flat=True))
+    assert all(m.status == m.current_status(now) for m in meetings)  # the sweep would store the same
+    assert Consultation.objects.filter(clinic=clinic, status="completed").count() > 50
+
+    today = timezone.localdate(now, clinic.tzinfo)
+    charts = {
+        c.key: c
+        for c in charts_for(Period(clinic=clinic, start=today - timedelta(days=30), end=today, preset=""))
+    }
+    assert charts["wait"].summary.startswith("Median wait ")
+    assert "0 of" not in charts["meetings"].summary and "missed" in charts["meetings"].summary
+    assert sum(v for v in charts["payments"].series[0].values if v) > 0
+    assert sum(v for v in charts["visits-per-hour"].series[0].values[10:12]) > sum(
+        charts["visits-per-hour"].series[0].values[0:6]
+    )

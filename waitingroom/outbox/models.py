@@ -53,6 +53,17 @@ class SmsMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        indexes = [
+            # Reports count a clinic's recall SMS of a period (visits/reports.py); the reference of a
+            # recall is "recall:<visit>:<n>" (visits/offline.py).
+            models.Index(
+                fields=["clinic", "created_at"],
+                name="sms_recall_by_clinic",
+                condition=models.Q(reference__startswith="recall:"),
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"SMS {self.reference} ({self.status})"
 
