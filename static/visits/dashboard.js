@@ -281,6 +281,15 @@ live.on("chat", (msg) => {
   if (msg.sender === "patient") getText(panel.closest("aside").querySelector("[data-chat-form]").action + "?read=1").catch(() => {});
 });
 live.on("broadcast", (msg) => { document.querySelector("#broadcast").value = msg.message; });
+// The clinic opened or closed (its hours, or a clinic admin's Close now / Reopen): the banner, read
+// out by its status role, and which of Close now / Reopen applies (clinic admins' forms only).
+live.on("opening", (msg) => {
+  const banner = document.querySelector("[data-opening-banner]");
+  banner.textContent = msg.text; banner.hidden = msg.open;
+  const close = document.querySelector("[data-close-form]"), reopen = document.querySelector("[data-reopen-form]");
+  if (close) close.hidden = msg.closed_now;
+  if (reopen) reopen.hidden = !msg.closed_now;
+});
 // Panels of other apps (appointment requests) re-fetch themselves: see waitingroom/panels.js.
 live.on("panel", (msg) => document.dispatchEvent(new CustomEvent("wr:panel", {detail: {panel: msg.panel}})));
 // Arrived from "Enter room" on the meetings overview: the host is already in the call.
