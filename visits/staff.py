@@ -73,7 +73,7 @@ def dashboard(request: StaffRequest, slug: str) -> HttpResponse:
             "frontline": frontline,
             "sections": cards.dashboard_sections(clinic=clinic) if frontline else [],
             "open_room_url": _room_to_open(request, clinic) if frontline else "",
-            "opening": opening.clinic_words(clinic=clinic) if frontline else None,
+            "opening": opening.dashboard_words(clinic=clinic) if frontline else None,
             "can_close": membership.role == Role.CLINIC_ADMIN,
             # Apps above this one add their parts (e.g. a provider's appointment requests).
             "panels": [

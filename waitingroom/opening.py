@@ -142,6 +142,15 @@ def waiting_text(*, clinic: Clinic, now: datetime | None = None) -> str:
     return clinic_words(clinic=clinic, now=now).patient_text
 
 
+def dashboard_words(*, clinic: Clinic) -> Words:
+    """The dashboard's banner. A clinic the hours sweep never saw with hours (hours_open None) and
+    not closed by hand is open, read from its row alone: the dashboard's query count stays the same
+    for clinics without hours; with hours it reads them (two or three queries, never per visit)."""
+    if clinic.closed_now_at is None and clinic.hours_open is None:
+        return Words(is_open=True)
+    return clinic_words(clinic=clinic)
+
+
 def clinic_words(*, clinic: Clinic, now: datetime | None = None) -> Words:
     now = now or timezone.now()
     return words(clinic=clinic, state=open_state(clinic=clinic, now=now), now=now)
