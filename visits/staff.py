@@ -227,6 +227,16 @@ def broadcast(request: StaffRequest, slug: str) -> HttpResponse:
 # --- Close now / Reopen (clinic admins; waitingroom/opening.py) ----------------------------------
 
 
+@require_GET
+@login_required
+def opening_state(request: StaffRequest, slug: str) -> JsonResponse:
+    """The dashboard's banner, re-fetched after its socket (re)connects (an `opening` push may have
+    been missed while it was down)."""
+    clinic = frontline_clinic(request, slug)
+    said = opening.dashboard_words(clinic=clinic)
+    return JsonResponse({"open": said.is_open, "text": said.banner, "closed_now": said.closed_now})
+
+
 def clinic_admin_clinic(request: StaffRequest, slug: str):
     """The clinic, if the user is its clinic admin: 404 outside the clinic, 403 for its other roles."""
     membership = tenancy.request_membership(request, slug=slug)

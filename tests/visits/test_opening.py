@@ -295,3 +295,13 @@ def test_two_arrivals_racing_for_the_last_place_cannot_both_get_in(monkeypatch):
     assert sorted(outcomes.values()) == ["The waiting room is full.", "done"]
     assert Visit.objects.filter(clinic=clinic).count() == 1
     connection.close()
+
+
+def test_the_dashboards_banner_is_re_fetched_after_a_reconnection(clinic_a, clinic_admin, provider, outsider):
+    url = f"/dashboard/{clinic_a.slug}/opening/"
+    assert client_for(provider).get(url).json() == {"open": True, "text": "", "closed_now": False}
+    opening.clinic_close_now(clinic_id=clinic_a.pk, user=clinic_admin, message="Fire drill")
+    answer = client_for(provider).get(url).json()
+    assert answer["open"] is False and answer["closed_now"] is True
+    assert answer["text"].startswith("Closed now by Dana at ") and "Fire drill" in answer["text"]
+    assert client_for(outsider).get(url).status_code == 404

@@ -18,8 +18,8 @@ LABEL = "New York time"
 WEEKDAYS_8_TO_5 = {day: (Interval(time(8), time(17)),) for day in range(5)}
 
 
-def ny(*args) -> datetime:
-    return datetime(*args, tzinfo=NY)
+def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NY)
 
 
 def state_at(schedule: Schedule, moment: datetime, **kwargs) -> hours.OpenState:
