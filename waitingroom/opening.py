@@ -10,12 +10,12 @@ lock)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import cast
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import DateField, F, IntegerField, Prefetch, Q, Value
 from django.utils import timezone
 
 from waitingroom import hours
@@ -34,25 +34,40 @@ class OpeningRefused(Exception):
 
 
 def schedule_of(clinic: Clinic, *, around: datetime | None = None) -> hours.Schedule:
-    """The clinic's hours and exceptions (prefetched ones when the caller prefetched them)."""
-    weekly: dict[int, list[hours.Interval]] = {}
-    for row in clinic.opening_hours.all():
-        weekly.setdefault(row.weekday, []).append(hours.Interval(row.opens, row.closes))
-    exceptions: dict = {}
-    rows = clinic.hours_exceptions.all()
-    if around is not None and not _prefetched(clinic, "hours_exceptions"):
-        day = around.date()
-        rows = rows.filter(
+    """The clinic's hours and exceptions: the rows prefetched by the caller, or one query for both
+    (exceptions within what open_state looks at around `around`)."""
+    if _prefetched(clinic, "opening_hours") and _prefetched(clinic, "hours_exceptions"):
+        rows: list[tuple[int, time | None, time | None, date | None]] = [
+            (row.weekday, row.opens, row.closes, None) for row in clinic.opening_hours.all()
+        ] + [(-1, row.opens, row.closes, row.date) for row in clinic.hours_exceptions.all()]
+    else:
+        day = (around or timezone.now()).date()
+        weekly_rows = OpeningHours.objects.filter(clinic_id=clinic.pk).annotate(
+            w=F("weekday"), o=F("opens"), c=F("closes"), d=Value(None, output_field=DateField())
+        )
+        exception_rows = HoursException.objects.filter(
+            clinic_id=clinic.pk,
             date__gte=day - timedelta(days=hours.LOOK_BACK_DAYS + 2),
             date__lte=day + timedelta(days=hours.LOOK_AHEAD_DAYS + 16),
+        ).annotate(w=Value(-1, output_field=IntegerField()), o=F("opens"), c=F("closes"), d=F("date"))
+        rows = list(
+            weekly_rows.values_list("w", "o", "c", "d").union(
+                exception_rows.values_list("w", "o", "c", "d"), all=True
+            )
         )
-    for exception in rows:
-        day_intervals = exceptions.setdefault(exception.date, [])
-        if exception.opens is not None and exception.closes is not None:
-            day_intervals.append(hours.Interval(exception.opens, exception.closes))
+    weekly: dict[int, list[hours.Interval]] = {}
+    exceptions: dict[date, list[hours.Interval]] = {}
+    for weekday, opens, closes, on in rows:
+        if on is None:
+            if opens is not None and closes is not None:
+                weekly.setdefault(weekday, []).append(hours.Interval(opens, closes))
+            continue
+        day_intervals = exceptions.setdefault(on, [])
+        if opens is not None and closes is not None:
+            day_intervals.append(hours.Interval(opens, closes))
     return hours.Schedule(
-        weekly={day: tuple(items) for day, items in weekly.items()},
-        exceptions={day: tuple(items) for day, items in exceptions.items()},
+        weekly={weekday: tuple(items) for weekday, items in weekly.items()},
+        exceptions={on: tuple(items) for on, items in exceptions.items()},
     )
 
 
