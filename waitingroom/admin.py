@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from waitingroom import hours
+from waitingroom import hours, opening
 from waitingroom.admin_payments import PaymentAdmin  # noqa: F401 (registers payments and saved cards)
 from waitingroom.admin_scoping import (
     ClinicScopedAdmin,
@@ -178,6 +178,12 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # New hours that close (or open) the clinic now reach its dashboards and waiting patients
+        # at once, after this save commits, instead of at the next hours sweep.
+        opening.hours_sweep(clinic_ids=[form.instance.pk])
 
 
 @admin.register(EmailMessage)

@@ -215,10 +215,11 @@ def clinic_reopen(*, clinic_id: int, user: User) -> Clinic:
     return clinic
 
 
-def hours_sweep(*, now: datetime | None = None) -> int:
+def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = None) -> int:
     """Beat, every 30 s: clinics whose hours opened or closed them since the last look are recorded
     and pushed (the dashboards' banner, the waiting patients). Fixed query count plus two writes
-    per clinic that changed; a compare-and-set makes two sweeps at once change a clinic once."""
+    per clinic that changed; a compare-and-set makes two sweeps at once change a clinic once.
+    `clinic_ids`: only these (the admin saved their hours: told at once, not at the next sweep)."""
     now = now or timezone.now()
     day = now.date()
     window = Q(date__gte=day - timedelta(days=hours.LOOK_BACK_DAYS + 2)) & Q(

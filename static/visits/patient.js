@@ -183,7 +183,8 @@ function setOpening(text, {pushed = false} = {}) {
   const el = document.querySelector("[data-opening]");
   const changed = (text || "") !== el.textContent;
   el.textContent = text || ""; el.hidden = !text;
-  if (pushed && changed) {
+  // In a call it changes nothing for the patient: shown in the page, not read out over the call.
+  if (pushed && changed && phaseOf(body.dataset.status) !== phases.IN_PROGRESS) {
     if (text) statusChange(text, {title: "The clinic has closed"});
     else statusChange("The clinic is open again.", {title: "The clinic is open"});
   }

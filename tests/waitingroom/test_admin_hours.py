@@ -130,3 +130,29 @@ def test_another_clinics_admin_cannot_add_hours_to_this_clinic(clinic_a, clinic_
     response = post(client_for(other), clinic_a, hours_rows(clinic_a, weekly=[(0, "08:00", "17:00")]))
     assert response.status_code in (302, 403, 404)
     assert not OpeningHours.objects.exists()
+
+
+def test_saving_hours_that_close_the_clinic_now_tells_it_at_once(
+    clinic_admin, clinic_a, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    today = timezone.localdate(timezone=clinic_a.tzinfo).isoformat()
+    data = hours_rows(
+        clinic_a, weekly=[(d, "00:00", "00:00") for d in range(7)], exceptions=[(today, "", "", "Holiday")]
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    assert ClinicEvent.objects.get().kind == ClinicEvent.Kind.HOURS_CLOSED
+    assert callbacks  # the opening push, sent after the save commits
+    clinic_a.refresh_from_db()
+    assert clinic_a.hours_open is False
+
+
+def test_the_beat_task_runs_the_hours_sweep(clinic_a):
+    from waitingroom import tasks
+
+    OpeningHours.objects.create(clinic=clinic_a, weekday=0, opens=time(8), closes=time(9))
+    assert tasks.opening_hours_sweep.name == "waitingroom.tasks.opening_hours_sweep"
+    assert tasks.opening_hours_sweep() == 1
+    assert tasks.opening_hours_sweep() == 0
