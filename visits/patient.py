@@ -36,13 +36,6 @@ def visit_for(request: HttpRequest, token: str) -> Visit:
 @require_http_methods(["GET", "POST"])
 def intake(request: HttpRequest, slug: str) -> HttpResponse:
     clinic = get_object_or_404(Clinic.objects.select_related("closed_now_by"), slug=slug)
-    if request.method == "GET":
-        # Closed or full: say so before anyone types (the service checks again, under the lock).
-        state = opening.open_state(clinic=clinic)
-        if not state.is_open:
-            return closed_page(request, clinic, state)
-        if selectors.queue_full(clinic=clinic):
-            return full_page(request, clinic)
     form = IntakeForm(request.POST or None, clinic=clinic)
     if request.method == "POST" and form.is_valid():
         try:
@@ -56,6 +49,13 @@ def intake(request: HttpRequest, slug: str) -> HttpResponse:
             return closed_page(request, clinic, refused.state, refused=True)
         bind_visit(request, visit)
         return redirect("patient_wait", token=token)
+    # The form, or its errors: unless the clinic is closed or full, which is said before anyone
+    # types (the service checks again, under the clinic's row lock).
+    state = opening.open_state(clinic=clinic)
+    if not state.is_open:
+        return closed_page(request, clinic, state)
+    if selectors.queue_full(clinic=clinic):
+        return full_page(request, clinic)
     return render(
         request, "visits/intake.html", {"clinic": clinic, "form": form}, status=400 if form.errors else 200
     )

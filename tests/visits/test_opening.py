@@ -305,3 +305,10 @@ def test_the_dashboards_banner_is_re_fetched_after_a_reconnection(clinic_a, clin
     assert answer["open"] is False and answer["closed_now"] is True
     assert answer["text"].startswith("Closed now by Dana at ") and "Fire drill" in answer["text"]
     assert client_for(outsider).get(url).status_code == 404
+
+
+def test_a_check_in_with_errors_sent_when_closed_gets_the_closed_page_not_the_form(weekday_hours):
+    with time_machine.travel(MONDAY_EVENING, tick=False):
+        response = Client().post(f"/c/{weekday_hours.slug}/", {"patient_name": ""})
+    assert response.status_code == 200 and b"The waiting room is closed" in response.content
+    assert b'name="patient_name"' not in response.content and not Visit.objects.exists()
