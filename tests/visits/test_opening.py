@@ -312,3 +312,45 @@ def test_a_check_in_with_errors_sent_when_closed_gets_the_closed_page_not_the_fo
         response = Client().post(f"/c/{weekday_hours.slug}/", {"patient_name": ""})
     assert response.status_code == 200 and b"The waiting room is closed" in response.content
     assert b'name="patient_name"' not in response.content and not Visit.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_arrival_during_a_close_now_waits_for_it_and_is_refused(monkeypatch):
+    """Close now holds the clinic's row; an arrival meanwhile waits for the lock and then reads the
+    closed state (without the lock it would read the uncommitted open one and get in)."""
+    import threading
+    import time as clock
+
+    clinic = ClinicFactory(slug="race-close")
+    admin_user = staff(username="dana", clinic=clinic, role=Role.CLINIC_ADMIN)
+    together = threading.Barrier(2, timeout=10)
+    real_lock, real_admit = opening.locked_clinic, services.admit
+
+    def lock_and_hold(clinic_id):
+        together.wait()
+        locked = real_lock(clinic_id)
+        clock.sleep(0.4)  # the arrival comes while Close now holds the row
+        return locked
+
+    def admit_a_moment_later(**kwargs):
+        together.wait()
+        clock.sleep(0.1)
+        return real_admit(**kwargs)
+
+    monkeypatch.setattr(opening, "locked_clinic", lock_and_hold)
+    monkeypatch.setattr(services, "admit", admit_a_moment_later)
+
+    def act(who):
+        if who.username == "admin":
+            opening.clinic_close_now(clinic_id=clinic.pk, user=admin_user, message="Closing")
+        else:
+            services.visit_start(clinic=clinic, patient_name="Late", answers={})
+
+    outcomes = at_once(
+        act,
+        [SimpleNamespace(username="admin"), SimpleNamespace(username="arrival")],
+        refused=services.ArrivalRefused,
+    )
+    assert outcomes == {"admin": "done", "arrival": "The clinic is closed."}
+    assert not Visit.objects.filter(clinic=clinic).exists()
+    connection.close()
