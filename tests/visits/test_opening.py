@@ -354,3 +354,19 @@ def test_an_arrival_during_a_close_now_waits_for_it_and_is_refused(monkeypatch):
     assert outcomes == {"admin": "done", "arrival": "The clinic is closed."}
     assert not Visit.objects.filter(clinic=clinic).exists()
     connection.close()
+
+
+def test_the_hours_sweep_reads_every_clinic_in_a_fixed_number_of_queries(django_assert_num_queries):
+    def clinics_with_hours(count: int, start: int) -> None:
+        for n in range(start, start + count):
+            clinic = ClinicFactory(slug=f"swept-{n}")
+            OpeningHours.objects.create(clinic=clinic, weekday=0, opens=time(8), closes=time(17))
+
+    clinics_with_hours(2, 0)
+    opening.hours_sweep()  # first look at each
+    with django_assert_num_queries(3):  # clinics, their weekly hours, their exceptions
+        assert opening.hours_sweep() == 0
+    clinics_with_hours(6, 2)
+    opening.hours_sweep()
+    with django_assert_num_queries(3):
+        assert opening.hours_sweep() == 0
