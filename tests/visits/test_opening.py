@@ -357,10 +357,10 @@ def test_an_arrival_during_a_close_now_waits_for_it_and_is_refused(monkeypatch):
 
 
 def test_the_hours_sweep_reads_every_clinic_in_a_fixed_number_of_queries(django_assert_num_queries):
-    def clinics_with_hours(count: int, start: int) -> None:
+    def clinics_with_hours(count, start):
         for n in range(start, start + count):
             clinic = ClinicFactory(slug=f"swept-{n}")
-            OpeningHours.objects.create(clinic_id=clinic.pk, weekday=0, opens=time(8), closes=time(17))
+            OpeningHours.objects.create(clinic=clinic, weekday=0, opens=time(8), closes=time(17))
 
     clinics_with_hours(2, 0)
     opening.hours_sweep()  # first look at each
