@@ -205,3 +205,11 @@ def requester_section(request: HttpRequest, requester: Requester) -> str:
         for c in consultations
     ]
     return render_fragment("consultations/_requester_section.html", {"rows": rows})
+
+
+def room_full_offer(clinic: Clinic) -> tuple[str, str] | None:
+    """settings.ROOM_FULL_OFFERS: the waiting room is full, book a phone consultation instead
+    (when the clinic offers one)."""
+    if not clinic.services.filter(active=True, kind=Service.Kind.PHONE).exists():
+        return None
+    return "Book a phone consultation", reverse("consultation_book", args=[clinic.slug])

@@ -446,3 +446,67 @@ def test_staff_reports_bad_period(new_page, clinic_a, clinic_admin, viewport):
     page.goto("/reports/?start=2026-03-08&end=2026-03-01")
     page.wait_for_selector(".report-period [role='alert']")
     sweep(page, "reports, period refused")
+
+
+# --- Opening hours (issue 20): the closed and full pages, the wait screen's notice, the banner -----
+
+
+def close_now(clinic, message: str = "Closed early today: call 555-0100 if it is urgent.") -> None:
+    from tests.factories import staff
+    from waitingroom import opening
+
+    admin = staff(username="dana", clinic=clinic, role=Role.CLINIC_ADMIN, first_name="Dana")
+    off_loop(opening.clinic_close_now, clinic_id=clinic.pk, user=admin, message=message)
+
+
+@widths()
+def test_patient_closed_page(new_page, clinic_a, viewport):
+    from waitingroom.models import OpeningHours
+
+    # Open only on a weekday that is not today: the page says when it opens and the clinic's message.
+    clinic_a.closed_message = "For urgent help call 911, or request an appointment for another day."
+    clinic_a.save(update_fields=["closed_message"])
+    other_day = (timezone.localdate(timezone=clinic_a.tzinfo).weekday() + 3) % 7
+    OpeningHours.objects.create(clinic=clinic_a, weekday=other_day, opens=time(8), closes=time(17))
+    page = new_page(viewport=viewport)
+    page.goto(f"/c/{clinic_a.slug}/")
+    page.wait_for_selector("[data-opens]")
+    sweep(page, "closed page (outside the hours)")
+    close_now(clinic_a)
+    page.goto(f"/c/{clinic_a.slug}/")
+    page.wait_for_selector("[data-closed-message]")
+    sweep(page, "closed page (closed now)")
+
+
+@widths()
+def test_patient_full_page(new_page, clinic_a, service, phone_service, viewport):
+    clinic_a.max_waiting = 1
+    clinic_a.save(update_fields=["max_waiting"])
+    off_loop(ready, clinic_a, "Ann Patient")
+    page = new_page(viewport=viewport)
+    page.goto(f"/c/{clinic_a.slug}/")
+    page.wait_for_selector("[data-full-page] .opening-offers")
+    sweep(page, "room full, book instead")
+
+
+@widths()
+def test_patient_waiting_when_the_clinic_closes(new_page, clinic_a, viewport):
+    page, _ = patient_waiting(new_page, clinic_a, viewport=viewport)
+    close_now(clinic_a)
+    page.wait_for_selector("[data-opening]:not([hidden])", timeout=LIVE_MS)
+    sweep(page, "waiting, the clinic closed")
+
+
+@widths()
+def test_staff_dashboard_closed_banner_and_reopen(new_page, clinic_a, provider, viewport):
+    off_loop(ready, clinic_a, "Ann Patient")
+    close_now(clinic_a)
+    page = new_page(viewport=viewport)
+    login(page, username="dana", password="pw-for-tests-1")
+    page.wait_for_selector("body[data-socket='open']")
+    page.wait_for_selector("[data-opening-banner]:not([hidden])")
+    page.wait_for_selector("[data-reopen-form]:not([hidden])")
+    sweep(page, "dashboard, closed now (clinic admin)")
+    page.get_by_role("button", name="Reopen the waiting room").click()
+    page.wait_for_selector("[data-close-form]:not([hidden])")
+    sweep(page, "dashboard, Close now form (clinic admin)")

@@ -30,6 +30,12 @@ class BroadcastForm(forms.Form):
     message = SingleLineField(required=False)
 
 
+class CloseNowForm(forms.Form):
+    """A clinic admin's Close now: the message patients see (one line, may be empty)."""
+
+    message = SingleLineField(required=False, max_length=280)
+
+
 def first_error(form: forms.Form) -> str:
     """The message a JSON answer or a toast shows for an invalid form."""
     return next((str(e) for errors in form.errors.values() for e in errors), "Invalid input.")

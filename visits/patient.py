@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import contextlib
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visits import chat, offline, phone_request, selectors, services
 from visits.forms import ChatForm, IntakeForm, first_error
 from visits.lifecycle import TransitionRefused
 from visits.models import Visit
-from waitingroom import errors, ratelimit
+from waitingroom import errors, hours, opening, ratelimit
 from waitingroom.models import Clinic
 from waitingroom.turn import ice_servers
 
@@ -33,16 +35,55 @@ def visit_for(request: HttpRequest, token: str) -> Visit:
 
 @require_http_methods(["GET", "POST"])
 def intake(request: HttpRequest, slug: str) -> HttpResponse:
-    clinic = get_object_or_404(Clinic, slug=slug)
+    clinic = get_object_or_404(Clinic.objects.select_related("closed_now_by"), slug=slug)
     form = IntakeForm(request.POST or None, clinic=clinic)
     if request.method == "POST" and form.is_valid():
-        visit, token = services.visit_start(
-            clinic=clinic, patient_name=form.cleaned_data["patient_name"], answers=form.answers()
-        )
+        try:
+            visit, token = services.visit_start(
+                clinic=clinic, patient_name=form.cleaned_data["patient_name"], answers=form.answers()
+            )
+        except services.ArrivalRefused as refused:
+            # Nothing was created: the page says why and what to do instead.
+            if refused.full:
+                return full_page(request, clinic, refused=True)
+            return closed_page(request, clinic, refused.state, refused=True)
         bind_visit(request, visit)
         return redirect("patient_wait", token=token)
+    # The form, or its errors: unless the clinic is closed or full, which is said before anyone
+    # types (the service checks again, under the clinic's row lock).
+    state = opening.open_state(clinic=clinic)
+    if not state.is_open:
+        return closed_page(request, clinic, state)
+    if selectors.queue_full(clinic=clinic):
+        return full_page(request, clinic)
     return render(
         request, "visits/intake.html", {"clinic": clinic, "form": form}, status=400 if form.errors else 200
+    )
+
+
+def closed_page(
+    request: HttpRequest, clinic: Clinic, state: hours.OpenState | None, *, refused: bool = False
+) -> HttpResponse:
+    """Outside the opening hours, or closed now by a clinic admin: when it opens, and its message.
+    A refused check-in answers 409 (nothing was created), the page itself 200."""
+    said = opening.words(clinic=clinic, state=state or opening.open_state(clinic=clinic))
+    return render(
+        request,
+        "visits/closed.html",
+        {"clinic": clinic, "said": said, "refused": refused},
+        status=409 if refused else 200,
+    )
+
+
+def full_page(request: HttpRequest, clinic: Clinic, *, refused: bool = False) -> HttpResponse:
+    """The queue is at its cap: the ways to book instead (apps above this one offer them through
+    settings.ROOM_FULL_OFFERS, without this app importing them)."""
+    offers = [offer for path in settings.ROOM_FULL_OFFERS if (offer := import_string(path)(clinic))]
+    return render(
+        request,
+        "visits/full.html",
+        {"clinic": clinic, "offers": offers, "refused": refused},
+        status=409 if refused else 200,
     )
 
 
@@ -62,6 +103,7 @@ def wait(request: HttpRequest, token: str) -> HttpResponse:
             "state": selectors.patient_state(visit=visit),
             "chat_messages": selectors.chat_messages(visit=visit),
             "clinic": visit.clinic,
+            "opening_text": opening.waiting_text(clinic=visit.clinic),
             "ice_servers": ice_servers(user_key=f"visit-{visit.id}"),
         },
     )
@@ -78,6 +120,7 @@ def state(request: HttpRequest, token: str) -> JsonResponse:
             "html": render_to_string("visits/_patient_status.html", {"state": patient_state}),
             "position": patient_state.position,
             "broadcast": visit.clinic.broadcast_message,
+            "opening": opening.waiting_text(clinic=visit.clinic),
         }
     )
 

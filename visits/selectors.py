@@ -14,7 +14,15 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from visits import phone_codes
-from visits.lifecycle import CLOSED_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Event, Status
+from visits.lifecycle import (
+    CLOSED_STATUSES,
+    PATIENT_SCREEN,
+    PHASE_OF,
+    STATUS_LABELS,
+    WAITING_PHASES,
+    Event,
+    Status,
+)
 from visits.models import ChatMessage, IntakeField, Visit, hash_token
 from visits.signalling import staff_peer
 from waitingroom.models import Clinic
@@ -32,6 +40,11 @@ ESTIMATE_LOOKBACK = timedelta(days=7)
 # estimate for its new place from a table computed here (positions 1..its own, at most this many),
 # so the estimate has one formula. Further back, the estimate waits for the next re-fetch.
 ESTIMATE_TABLE_PLACES = 100
+# Who counts against a clinic's queue cap (Clinic.max_waiting): the getting-ready and ready phases,
+# everyone who has arrived and is not yet with staff: checking their devices, camera blocked, in
+# line, offline in line, recalled. In a call, stepped out and Recents do not (docs/architecture.md,
+# "Opening hours").
+CAPPED_STATUSES = sorted(s.value for s, p in PHASE_OF.items() if p in WAITING_PHASES)
 
 
 def estimate_minutes(*, position: int, seconds_per_place: float) -> int:
@@ -236,3 +249,10 @@ def _pending_code_phone(visit: Visit) -> str | None:
     if latest is None or latest.used_at or latest.expires_at <= timezone.now():
         return None
     return phone_codes.masked(latest.phone)
+
+
+def queue_full(*, clinic: Clinic) -> bool:
+    """The clinic has a queue cap and as many patients waiting (one query; none without a cap)."""
+    if clinic.max_waiting is None:
+        return False
+    return Visit.objects.filter(clinic_id=clinic.pk, status__in=CAPPED_STATUSES).count() >= clinic.max_waiting

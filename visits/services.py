@@ -13,6 +13,7 @@ from django.utils import timezone
 from visits import lifecycle, publishing, selectors
 from visits.lifecycle import IN_PROGRESS_STATUSES, Actor, Event, Phase, Status
 from visits.models import CallParticipant, Visit, VisitEvent, hash_token, new_token
+from waitingroom import hours, opening
 from waitingroom.models import Clinic
 
 # Fields a transition may change; saved together with update_fields.
@@ -106,12 +107,45 @@ def _becomes_ready(source: Status, target: Status) -> bool:
 # --- Patient arrival and the device check -------------------------------------------------------
 
 
-def visit_start(*, clinic: Clinic, patient_name: str, answers: dict[str, str]) -> tuple[Visit, str]:
+class ArrivalRefused(Exception):
+    """No new visit: the clinic is closed (`state` says until when) or its queue is full."""
+
+    def __init__(self, message: str, *, full: bool, state: hours.OpenState | None = None) -> None:
+        super().__init__(message)
+        self.full = full
+        self.state = state
+
+
+def admit(*, clinic_id: int, now: datetime) -> Clinic:
+    """Inside the arrival's transaction: lock the clinic's row (FOR NO KEY UPDATE: the visits'
+    foreign keys still insert) and refuse unless it is open and has room. Under the lock, a Close
+    now or two arrivals racing for the last place are serialised; the count sees every committed
+    arrival before it."""
+    clinic = (
+        Clinic.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("closed_now_by")
+        .get(pk=clinic_id)
+    )
+    state = opening.open_state(clinic=clinic, now=now)
+    if not state.is_open:
+        raise ArrivalRefused("The clinic is closed.", full=False, state=state)
+    if selectors.queue_full(clinic=clinic):
+        raise ArrivalRefused("The waiting room is full.", full=True)
+    return clinic
+
+
+def visit_start(
+    *, clinic: Clinic, patient_name: str, answers: dict[str, str], booked: bool = False
+) -> tuple[Visit, str]:
     """A patient submitted the intake form. Returns the visit and its raw token (shown only once,
-    in the patient's link)."""
+    in the patient's link). Raises ArrivalRefused when the clinic is closed or its queue full,
+    unless the visit is `booked` (a meeting's guest at their appointment: its provider expects
+    them, whatever the walk-in hours and cap)."""
     token = new_token()
     now = timezone.now()
     with transaction.atomic():
+        if not booked:
+            admit(clinic_id=clinic.pk, now=now)
         visit = Visit.objects.create(
             clinic=clinic,
             token_hash=hash_token(token),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,13 +13,13 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from visits import cards, chat, offline, phone, selectors, services
-from visits.forms import BroadcastForm, ChatForm, first_error
+from visits.forms import BroadcastForm, ChatForm, CloseNowForm, first_error
 from visits.lifecycle import TransitionRefused
 from visits.models import CallParticipant, Visit
-from waitingroom import tenancy
+from waitingroom import opening, tenancy
 from waitingroom.audit import services as audit
 from waitingroom.audit.models import AccessEvent
-from waitingroom.models import FRONTLINE_ROLES
+from waitingroom.models import FRONTLINE_ROLES, Role
 from waitingroom.tenancy import StaffRequest
 from waitingroom.turn import ice_servers
 
@@ -72,6 +73,8 @@ def dashboard(request: StaffRequest, slug: str) -> HttpResponse:
             "frontline": frontline,
             "sections": cards.dashboard_sections(clinic=clinic) if frontline else [],
             "open_room_url": _room_to_open(request, clinic) if frontline else "",
+            "opening": opening.dashboard_words(clinic=clinic) if frontline else None,
+            "can_close": membership.role == Role.CLINIC_ADMIN,
             # Apps above this one add their parts (e.g. a provider's appointment requests).
             "panels": [
                 html for path in settings.DASHBOARD_PANELS if (html := import_string(path)(request, clinic))
@@ -218,4 +221,50 @@ def broadcast(request: StaffRequest, slug: str) -> HttpResponse:
         return redirect("clinic_dashboard", slug=clinic.slug)
     if wants_json(request):
         return JsonResponse({"ok": True, "message": clinic.broadcast_message})
+    return redirect("clinic_dashboard", slug=clinic.slug)
+
+
+# --- Close now / Reopen (clinic admins; waitingroom/opening.py) ----------------------------------
+
+
+@require_GET
+@login_required
+def opening_state(request: StaffRequest, slug: str) -> JsonResponse:
+    """The dashboard's banner, re-fetched after its socket (re)connects (an `opening` push may have
+    been missed while it was down)."""
+    clinic = frontline_clinic(request, slug)
+    said = opening.dashboard_words(clinic=clinic)
+    return JsonResponse({"open": said.is_open, "text": said.banner, "closed_now": said.closed_now})
+
+
+def clinic_admin_clinic(request: StaffRequest, slug: str):
+    """The clinic, if the user is its clinic admin: 404 outside the clinic, 403 for its other roles."""
+    membership = tenancy.request_membership(request, slug=slug)
+    if membership.role != Role.CLINIC_ADMIN:
+        raise PermissionDenied("Only the clinic's admins close and reopen its waiting room.")
+    return membership.clinic
+
+
+@require_POST
+@login_required
+def close_now(request: StaffRequest, slug: str) -> HttpResponse:
+    clinic = clinic_admin_clinic(request, slug)
+    form = CloseNowForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise opening.OpeningRefused(first_error(form))
+        opening.clinic_close_now(clinic_id=clinic.pk, user=request.user, message=form.cleaned_data["message"])
+    except opening.OpeningRefused as refused:
+        messages.error(request, str(refused))
+    return redirect("clinic_dashboard", slug=clinic.slug)
+
+
+@require_POST
+@login_required
+def reopen(request: StaffRequest, slug: str) -> HttpResponse:
+    clinic = clinic_admin_clinic(request, slug)
+    try:
+        opening.clinic_reopen(clinic_id=clinic.pk, user=request.user)
+    except opening.OpeningRefused as refused:
+        messages.error(request, str(refused))
     return redirect("clinic_dashboard", slug=clinic.slug)

@@ -9,6 +9,9 @@ urlpatterns = [
     path("dashboard/<slug:slug>/", staff.dashboard, name="clinic_dashboard"),
     path("dashboard/<slug:slug>/board/", staff.board, name="dashboard_board"),
     path("dashboard/<slug:slug>/broadcast/", staff.broadcast, name="dashboard_broadcast"),
+    path("dashboard/<slug:slug>/close/", staff.close_now, name="dashboard_close"),
+    path("dashboard/<slug:slug>/reopen/", staff.reopen, name="dashboard_reopen"),
+    path("dashboard/<slug:slug>/opening/", staff.opening_state, name="dashboard_opening"),
     path("dashboard/<slug:slug>/visits/<int:visit_id>/chat/", staff.visit_chat, name="visit_chat"),
     path("dashboard/<slug:slug>/visits/<int:visit_id>/room/", staff.visit_room, name="visit_room"),
     path(

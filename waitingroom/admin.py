@@ -4,11 +4,20 @@ from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
+from waitingroom import hours, opening
 from waitingroom.admin_payments import PaymentAdmin  # noqa: F401 (registers payments and saved cards)
-from waitingroom.admin_scoping import ClinicScopedAdmin, ClinicScopedInline, ReadOnly, SuperuserOnlyAdmin
+from waitingroom.admin_scoping import (
+    ClinicScopedAdmin,
+    ClinicScopedInline,
+    ReadOnly,
+    ReadOnlyInline,
+    SuperuserOnlyAdmin,
+)
 from waitingroom.audit.admin import AccessEventAdmin  # noqa: F401 (registers the access trail)
-from waitingroom.models import Clinic, Membership, Role
+from waitingroom.models import Clinic, ClinicEvent, HoursException, Membership, OpeningHours, Role, Weekday
 from waitingroom.outbox.models import EmailMessage
 
 # Accounts: superusers only, with the same refusal of odd query input as every other admin.
@@ -57,6 +66,96 @@ class MembershipInline(ClinicScopedInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class DayIntervalsFormSet(BaseInlineFormSet):
+    """No two intervals of one day overlap (each interval's own order is the model's clean)."""
+
+    def day_of(self, form) -> object:
+        raise NotImplementedError
+
+    def clean(self) -> None:
+        super().clean()
+        days: dict[object, list[hours.Interval]] = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or form.errors:
+                continue
+            day = self.day_of(form)
+            if day is None:
+                continue
+            days.setdefault(day, [])
+            if data.get("opens") is not None and data.get("closes") is not None:
+                days[day].append(hours.Interval(data["opens"], data["closes"]))
+        for day, intervals in days.items():
+            try:
+                hours.check_intervals(intervals)
+            except hours.HoursError as error:
+                raise ValidationError(f"{self.day_label(day)}: {error}") from error
+
+    def day_label(self, day) -> str:
+        return str(day)
+
+
+class WeeklyHoursFormSet(DayIntervalsFormSet):
+    def day_of(self, form):
+        return form.cleaned_data.get("weekday")
+
+    def day_label(self, day) -> str:
+        return Weekday(day).label
+
+
+class ExceptionFormSet(DayIntervalsFormSet):
+    def day_of(self, form):
+        return form.cleaned_data.get("date")
+
+    def clean(self) -> None:
+        super().clean()
+        # A date is closed all day (a row without times) or has special hours, not both.
+        kinds: dict[object, set[bool]] = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if data and not data.get("DELETE") and data.get("date") is not None:
+                kinds.setdefault(data["date"], set()).add(data.get("opens") is None)
+        for day, seen in kinds.items():
+            if len(seen) > 1:
+                raise ValidationError(
+                    f"{day:%Y-%m-%d}: a date is either closed all day (no times) or open at the times given, not both."
+                )
+
+
+class OpeningHoursInline(ClinicScopedInline):
+    """The clinic's week, in its own time zone (several intervals a day allowed)."""
+
+    model = OpeningHours
+    formset = WeeklyHoursFormSet
+    view_roles = frozenset({Role.CLINIC_ADMIN, Role.SCHEDULER})
+    extra = 0
+    fields = ["weekday", "opens", "closes"]
+    verbose_name_plural = "opening hours (clinic time zone; none at all: always open)"
+
+
+class HoursExceptionInline(ClinicScopedInline):
+    """Holidays and special days: a date's rows replace its weekly hours."""
+
+    model = HoursException
+    formset = ExceptionFormSet
+    view_roles = frozenset({Role.CLINIC_ADMIN, Role.SCHEDULER})
+    extra = 0
+    fields = ["date", "opens", "closes", "note"]
+    verbose_name_plural = "date exceptions (no times: closed all day)"
+
+
+class ClinicEventInline(ReadOnlyInline):
+    """Who closed and reopened the waiting room, and when its hours opened and closed it."""
+
+    model = ClinicEvent
+    view_roles = frozenset({Role.CLINIC_ADMIN})
+    fields = readonly_fields = ("at", "kind", "user", "message")
+    verbose_name_plural = "opening and closing (latest first)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
 @admin.register(Clinic)
 class ClinicAdmin(ClinicScopedAdmin):
     clinic_lookup = "pk"
@@ -64,7 +163,7 @@ class ClinicAdmin(ClinicScopedAdmin):
     list_display = ["name", "slug", "time_zone", "currency"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, OpeningHoursInline, HoursExceptionInline, ClinicEventInline]
 
     def get_readonly_fields(self, request, obj=None):
         # The connected account is where the clinic's card payments are paid out: whoever sets it
@@ -79,6 +178,12 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # New hours that close (or open) the clinic now reach its dashboards and waiting patients
+        # at once, after this save commits, instead of at the next hours sweep.
+        opening.hours_sweep(clinic_ids=[form.instance.pk])
 
 
 @admin.register(EmailMessage)

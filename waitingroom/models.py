@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+
+from waitingroom.hours import HoursError, Interval, check_intervals
 
 
 def validate_time_zone(value: str) -> None:
@@ -84,6 +87,32 @@ class Clinic(models.Model):
         help_text="The clinic's Stripe connected account: charges go there (destination charges). "
         "Empty: the platform's own Stripe account takes them.",
     )
+
+    # --- Opening hours and the queue cap (waitingroom/hours.py; docs/architecture.md "Opening hours") ---
+    closed_message = models.CharField(
+        max_length=280,
+        blank=True,
+        help_text="Shown to patients who come outside the opening hours (e.g. 'For urgent help call 911').",
+    )
+    max_waiting = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many patients waiting (getting ready or in line); past it new arrivals are "
+        "offered an appointment instead. Blank: no cap.",
+    )
+    # Closed now by a clinic admin from the dashboard (until reopened); set only by the services.
+    closed_now_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_now_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    closed_now_message = models.CharField(max_length=280, blank=True, editable=False)
+    # The open state by the hours the opening sweep saw last (None: never seen): a change is pushed.
+    hours_open = models.BooleanField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -181,6 +210,109 @@ class ClientAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} at {self.at:%Y-%m-%d %H:%M} UTC"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+# A closing time of 00:00 is midnight at the end of the day (waitingroom/hours.py).
+OPENS_BEFORE_CLOSES = models.Q(opens__lt=models.F("closes")) | models.Q(closes=datetime.time(0))
+
+
+class OpeningHours(models.Model):
+    """One interval of a clinic's week, in the clinic's time zone; a day may have several."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField(help_text="00:00 means midnight at the end of the day.")
+
+    class Meta:
+        ordering = ["clinic", "weekday", "opens"]
+        verbose_name = "opening hours"
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(condition=OPENS_BEFORE_CLOSES, name="opening_hours_opens_first")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.opens is not None and self.closes is not None:
+            try:
+                check_intervals([Interval(self.opens, self.closes)])
+            except HoursError as error:
+                raise ValidationError(str(error)) from error
+
+
+class HoursException(models.Model):
+    """A date whose hours differ from the week's: a holiday (no times: closed all day) or special
+    hours (one row per interval). Any row for a date replaces that date's weekly hours."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="hours_exceptions")
+    date = models.DateField()
+    opens = models.TimeField(null=True, blank=True, help_text="Blank (with closes blank): closed all day.")
+    closes = models.TimeField(null=True, blank=True, help_text="00:00 means midnight at the end of the day.")
+    note = models.CharField(max_length=120, blank=True, help_text="e.g. Thanksgiving")
+
+    class Meta:
+        ordering = ["clinic", "date", "opens"]
+        verbose_name = "date exception"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(opens__isnull=True, closes__isnull=True)
+                | (models.Q(opens__isnull=False, closes__isnull=False) & OPENS_BEFORE_CLOSES),
+                name="hours_exception_times",
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.opens is None or self.closes is None:
+            return f"{self.date:%Y-%m-%d} closed"
+        return f"{self.date:%Y-%m-%d} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if (self.opens is None) != (self.closes is None):
+            raise ValidationError("Give both the opening and the closing time, or neither (closed all day).")
+        if self.opens is not None and self.closes is not None:
+            try:
+                check_intervals([Interval(self.opens, self.closes)])
+            except HoursError as error:
+                raise ValidationError(str(error)) from error
+
+
+class ClinicEvent(models.Model):
+    """The record of a clinic's opening and closing: who closed or reopened it by hand and when,
+    and when its hours opened or closed it (written by waitingroom/opening.py)."""
+
+    class Kind(models.TextChoices):
+        CLOSED_NOW = "closed_now", "Closed now"
+        REOPENED = "reopened", "Reopened"
+        HOURS_CLOSED = "hours_closed", "Closed by its hours"
+        HOURS_OPENED = "hours_opened", "Opened by its hours"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.CharField(max_length=280, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["clinic", "at"], name="clinic_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M} UTC"
 
 
 # The outbox's models stay in this app (their tables and migrations have always been waitingroom's,

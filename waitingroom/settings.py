@@ -356,6 +356,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
         "options": {"expires": 60},
     },
+    "opening-hours-sweep": {
+        "task": "waitingroom.tasks.opening_hours_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
     "voice-calls-sweep": {
         "task": "waitingroom.voice.calls_sweep",
         "schedule": 30.0,
@@ -493,6 +498,12 @@ DEMO_SEEDERS += [
 DASHBOARD_PANELS = [
     "scheduling.requests.dispatch.render_panel",
     "consultations.staff.render_upcoming_panel",
+]
+# What a patient who finds the waiting room full may do instead (visits/patient.py full_page), from
+# apps above visits: callables (clinic) -> (label, url) or None.
+ROOM_FULL_OFFERS = [
+    "scheduling.requests.public.room_full_offer",
+    "consultations.public.room_full_offer",
 ]
 # What else holds a provider's time besides meetings (scheduling/availability.py Busy): callables
 # (*, provider_ids, start, end) -> Busy items, from apps above scheduling.

@@ -2,10 +2,16 @@
 
 from celery import shared_task
 
-from waitingroom import ratelimit
+from waitingroom import opening, ratelimit
 
 
 @shared_task(ignore_result=True)
 def purge_client_attempts() -> int:
     """Beat runs this hourly: rate-limited attempts older than their window are deleted."""
     return ratelimit.purge()
+
+
+@shared_task(ignore_result=True)
+def opening_hours_sweep() -> int:
+    """Beat runs this every 30 s: clinics whose hours opened or closed them are recorded and pushed."""
+    return opening.hours_sweep()

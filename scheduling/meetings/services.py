@@ -102,7 +102,10 @@ def meeting_enter(*, meeting_id: int) -> tuple[Visit, str]:
             f"{local_time(cast(datetime, meeting.starts_at), meeting.clinic)}"  # can_join: it has a time
         )
         visit, token = visit_services.visit_start(
-            clinic=meeting.clinic, patient_name=meeting.guest_name, answers={APPOINTMENT_ANSWER: label}
+            clinic=meeting.clinic,
+            patient_name=meeting.guest_name,
+            answers={APPOINTMENT_ANSWER: label},
+            booked=True,  # the guest has an appointment: opening hours and the queue cap are for walk-ins
         )
         meeting.visit = visit
         meeting.save(update_fields=["visit"])

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -216,3 +217,11 @@ def requester_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
     else:
         messages.success(request, "Your request was withdrawn.")
     return redirect("requester_home")
+
+
+def room_full_offer(clinic: Clinic) -> tuple[str, str] | None:
+    """settings.ROOM_FULL_OFFERS: the waiting room is full, request a video appointment instead
+    (when the clinic offers any)."""
+    if not clinic.services.filter(active=True, kind=Service.Kind.VIDEO).exists():
+        return None
+    return "Request a video appointment", reverse("request_form", args=[clinic.slug])

@@ -3,7 +3,7 @@
  * into fetch POSTs. */
 import {announce, toast} from "../waitingroom/lib/announce.js";
 import {clock} from "../waitingroom/lib/format.js";
-import {getText, post} from "../waitingroom/lib/http.js";
+import {getJSON, getText, post} from "../waitingroom/lib/http.js";
 import {isInCall, isWaitingPhase} from "../waitingroom/lib/rules.js";
 import {connect} from "../waitingroom/lib/socket.js";
 import {fragment, refetcher, remember, swapInner} from "../waitingroom/lib/swap.js";
@@ -264,9 +264,19 @@ const boardState = refetcher(() => getText(body.dataset.boardUrl), (html, newer)
 applyExpanded();
 refreshCounts();
 tick();
-// Pushes are hints: after every (re)connection the board is re-fetched, so nothing missed while
+// The clinic opened or closed (its hours, or a clinic admin's Close now / Reopen): the banner, read
+// out by its status role, and which of Close now / Reopen applies (clinic admins' forms only).
+function showOpening(msg) {
+  const banner = document.querySelector("[data-opening-banner]");
+  banner.textContent = msg.text; banner.hidden = msg.open;
+  const close = document.querySelector("[data-close-form]"), reopen = document.querySelector("[data-reopen-form]");
+  if (close) close.hidden = msg.closed_now;
+  if (reopen) reopen.hidden = !msg.closed_now;
+}
+const openingState = refetcher(() => getJSON(body.dataset.openingUrl), (s, newer) => { if (!newer.has("opening")) showOpening(s); });
+// Pushes are hints: after every (re)connection the board and the opening banner are re-fetched, so nothing missed while
 // the socket was down stays missed.
-const live = window.dashboardSocket = connect(body.dataset.socketUrl, {onOpen: () => boardState.refresh()});
+const live = window.dashboardSocket = connect(body.dataset.socketUrl, {onOpen: () => { boardState.refresh(); openingState.refresh(); }});
 live.on("visit", (msg) => {
   boardState.pushed("visit:" + msg.visit_id, msg);
   placeCard(msg.visit_id, msg.phase, msg.html);
@@ -284,6 +294,7 @@ live.on("chat", (msg) => {
   if (msg.sender === "patient") getText(panel.closest("aside").querySelector("[data-chat-form]").action + "?read=1").catch(() => {});
 });
 live.on("broadcast", (msg) => { document.querySelector("#broadcast").value = msg.message; });
+live.on("opening", (msg) => { openingState.pushed("opening"); showOpening(msg); });
 // Panels of other apps (appointment requests) re-fetch themselves: see waitingroom/panels.js.
 live.on("panel", (msg) => document.dispatchEvent(new CustomEvent("wr:panel", {detail: {panel: msg.panel}})));
 // Arrived from "Enter room" on the meetings overview: the host is already in the call.

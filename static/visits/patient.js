@@ -178,12 +178,24 @@ function setBroadcast(text, {pushed = false} = {}) {
   el.textContent = text || ""; el.hidden = !text;
   if (pushed && changed && text) statusChange(`Message from the clinic: ${text}`, {title: "Message from the clinic"});
 }
+// The clinic closed (its hours, or Close now) or opened again: whoever waits keeps their place.
+function setOpening(text, {pushed = false} = {}) {
+  const el = document.querySelector("[data-opening]");
+  const changed = (text || "") !== el.textContent;
+  el.textContent = text || ""; el.hidden = !text;
+  // In a call it changes nothing for the patient: shown in the page, not read out over the call.
+  if (pushed && changed && phaseOf(body.dataset.status) !== phases.IN_PROGRESS) {
+    if (text) statusChange(text, {title: "The clinic has closed"});
+    else statusChange("The clinic is open again.", {title: "The clinic is open"});
+  }
+}
 // A push that arrives while the state is re-fetched wins over the answer (lib/swap.js): the
 // server changes the visit right after this socket opens (coming back from offline, say), and
 // that push can arrive before the answer to the re-fetch sent on open.
 const state = refetcher(() => getJSON(body.dataset.stateUrl), (s, newer) => {
   if (!newer.has("visit")) showStatus(s.status, s.html);
   if (!newer.has("broadcast")) setBroadcast(s.broadcast);
+  if (!newer.has("opening")) setOpening(s.opening);
   reportMedia();
 });
 function resync(wasReconnect) {
@@ -248,6 +260,7 @@ if (isClosed(body.dataset.status)) {
   socket.on("visit", (msg) => { state.pushed("visit"); showStatus(msg.status, msg.html); reportMedia(); });
   socket.on("queue", onQueue);
   socket.on("broadcast", (msg) => { state.pushed("broadcast"); setBroadcast(msg.message, {pushed: true}); });
+  socket.on("opening", (msg) => { state.pushed("opening"); setOpening(msg.text, {pushed: true}); });
   socket.on("chat", (msg) => {
     const log = document.querySelector("[data-chat-log]"), item = fragment(msg.html);
     const words = item.querySelector(".body")?.textContent || "";

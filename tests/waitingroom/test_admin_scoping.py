@@ -34,6 +34,9 @@ def clinic_form(clinic, **overrides) -> dict:
         "request_questions",
         "consultation_profile",
         "booking_questions",
+        "opening_hours",
+        "hours_exceptions",
+        "events",
     ):
         data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
     # The clinic's scheduling settings, an inline of its page (scheduling/admin.py).

@@ -27,7 +27,8 @@ def test_seed_creates_demo_clinic_and_logins_and_is_idempotent(settings):
     for username in ["provider", "csr", "scheduler", "clinicadmin", "admin"]:
         assert authenticate(request, username=username, password="demo-pass-123") is not None
     assert authenticate(request, username="admin", password="demo-pass-123").is_superuser
-    assert Clinic.objects.count() == 1
+    # The demo clinic and Harbor Clinic, which shows the closed page (opening hours).
+    assert Clinic.objects.count() == 2
     # The waiting room's intake form, with visit option and State on the card.
     assert list(clinic.intake_fields.filter(show_on_card=True).values_list("key", flat=True)) == [
         "visit_option",
@@ -179,3 +180,22 @@ def test_seed_gives_the_reports_ninety_days_of_history_fast_and_once(settings):
     assert sum(v for v in charts["visits-per-hour"].series[0].values[10:12]) > sum(
         charts["visits-per-hour"].series[0].values[0:6]
     )
+
+
+def test_seed_gives_the_demo_clinic_hours_that_keep_it_open_and_harbor_a_closed_day(settings):
+    from waitingroom import opening
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")  # again: no second set of hours
+    clinic = Clinic.objects.get(slug="demo")
+    assert clinic.opening_hours.count() == 7
+    assert opening.open_state(clinic=clinic).is_open
+    harbor = Clinic.objects.get(slug="harbor")
+    assert harbor.opening_hours.count() == 10 and harbor.hours_exceptions.count() == 1
+    state = opening.open_state(clinic=harbor)
+    assert not state.is_open and state.opens_at is not None
+    assert set(Membership.objects.filter(clinic=harbor).values_list("user__username", flat=True)) == {
+        "provider",
+        "clinicadmin",
+    }

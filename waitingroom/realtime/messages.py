@@ -155,6 +155,14 @@ CONSULTATION = _declare(
     push(A.CONSULTATION_STAFF, "version", "parts"),
     push(A.CONSULTATION_CLIENT, "version", "parts"),
 )
+OPENING = _declare(
+    "opening",
+    "The clinic opened or closed (by its hours, or a clinic admin's Close now / Reopen): the "
+    "dashboards' banner text and whether Close now or Reopen applies; each waiting patient's screen "
+    "the words to show and read out (empty once open again). Nobody waiting is sent away.",
+    push(A.STAFF_DASHBOARD, "open", "text", "closed_now"),
+    push(A.WAITING_PATIENTS, "open", "text"),
+)
 
 # Not published to a group: each process's channel layer hands it to every socket it serves once
 # its Redis subscriptions are back after an outage (waitingroom/realtime/layers.py).

@@ -1,0 +1,158 @@
+"""Opening hours in the Django admin: inlines on the clinic's page, edited by its clinic admins
+(schedulers see them), every interval checked (opens before closes, no overlap within a day, a date
+closed all day or open at times, not both), one clinic's admin never touching another's."""
+
+from datetime import date, time
+
+import pytest
+
+from tests.conftest import client_for
+from tests.factories import staff
+from tests.waitingroom.test_admin_scoping import clinic_form
+from waitingroom.models import ClinicEvent, HoursException, OpeningHours, Role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinic_admin(clinic_a):
+    return staff(username="ada", clinic=clinic_a, role=Role.CLINIC_ADMIN, is_staff=True)
+
+
+def hours_rows(clinic, weekly=(), exceptions=()) -> dict:
+    data = {
+        "opening_hours-TOTAL_FORMS": str(len(weekly)),
+        "opening_hours-INITIAL_FORMS": "0",
+        "hours_exceptions-TOTAL_FORMS": str(len(exceptions)),
+        "hours_exceptions-INITIAL_FORMS": "0",
+    }
+    for n, (weekday, opens, closes) in enumerate(weekly):
+        data.update(
+            {
+                f"opening_hours-{n}-clinic": str(clinic.pk),
+                f"opening_hours-{n}-weekday": str(weekday),
+                f"opening_hours-{n}-opens": opens,
+                f"opening_hours-{n}-closes": closes,
+            }
+        )
+    for n, (day, opens, closes, note) in enumerate(exceptions):
+        data.update(
+            {
+                f"hours_exceptions-{n}-clinic": str(clinic.pk),
+                f"hours_exceptions-{n}-date": day,
+                f"hours_exceptions-{n}-opens": opens,
+                f"hours_exceptions-{n}-closes": closes,
+                f"hours_exceptions-{n}-note": note,
+            }
+        )
+    return clinic_form(clinic, **data)
+
+
+def post(client, clinic, data):
+    return client.post(f"/admin/waitingroom/clinic/{clinic.pk}/change/", data)
+
+
+def test_a_clinic_admin_sets_weekly_hours_a_holiday_the_closed_message_and_the_cap(clinic_admin, clinic_a):
+    data = hours_rows(
+        clinic_a,
+        weekly=[(0, "08:00", "12:00"), (0, "13:00", "17:00"), (5, "00:00", "00:00")],
+        exceptions=[
+            ("2026-12-25", "", "", "Christmas Day"),
+            ("2026-12-24", "09:00", "12:00", "Christmas Eve"),
+        ],
+    )
+    data.update({"closed_message": "Call 911 if urgent.", "max_waiting": "12"})
+    response = post(client_for(clinic_admin), clinic_a, data)
+    assert response.status_code == 302, response.content[:3000]
+    assert sorted(OpeningHours.objects.values_list("weekday", "opens", "closes")) == [
+        (0, time(8), time(12)),
+        (0, time(13), time(17)),
+        (5, time(0), time(0)),
+    ]
+    assert HoursException.objects.get(date=date(2026, 12, 25)).opens is None
+    clinic_a.refresh_from_db()
+    assert (clinic_a.closed_message, clinic_a.max_waiting) == ("Call 911 if urgent.", 12)
+
+
+@pytest.mark.parametrize(
+    ("weekly", "exceptions", "words"),
+    [
+        ([(0, "17:00", "08:00")], [], "the opening time must be before the closing time"),
+        ([(0, "08:00", "12:00"), (0, "11:00", "14:00")], [], "Monday: 08:00-12:00 and 11:00-14:00 overlap"),
+        ([], [("2026-12-24", "09:00", "", "")], "Give both the opening and the closing time, or neither"),
+        (
+            [],
+            [("2026-12-24", "09:00", "12:00", ""), ("2026-12-24", "", "", "")],
+            "a date is either closed all day (no times) or open at the times given, not both",
+        ),
+        (
+            [],
+            [("2026-12-24", "09:00", "12:00", ""), ("2026-12-24", "10:00", "11:00", "")],
+            "2026-12-24: 09:00-12:00 and 10:00-11:00 overlap",
+        ),
+    ],
+)
+def test_bad_hours_are_refused_with_words_and_nothing_is_saved(
+    clinic_admin, clinic_a, weekly, exceptions, words
+):
+    response = post(client_for(clinic_admin), clinic_a, hours_rows(clinic_a, weekly, exceptions))
+    assert response.status_code == 200
+    assert words in response.content.decode().replace("&#x27;", "'")
+    assert not OpeningHours.objects.exists() and not HoursException.objects.exists()
+
+
+def test_a_scheduler_sees_the_hours_and_cannot_change_them(clinic_a):
+    scheduler = staff(username="sam", clinic=clinic_a, role=Role.SCHEDULER, is_staff=True)
+    OpeningHours.objects.create(clinic=clinic_a, weekday=0, opens=time(8), closes=time(17))
+    client = client_for(scheduler)
+    page = client.get(f"/admin/waitingroom/clinic/{clinic_a.pk}/change/")
+    assert page.status_code == 200 and b"08:00" in page.content
+    post(client, clinic_a, hours_rows(clinic_a, weekly=[(1, "08:00", "17:00")]))
+    assert list(OpeningHours.objects.values_list("weekday", flat=True)) == [0]
+
+
+def test_the_clinic_page_lists_who_closed_and_reopened_it(clinic_admin, clinic_a):
+    from django.utils import timezone
+
+    ClinicEvent.objects.create(
+        clinic=clinic_a,
+        kind=ClinicEvent.Kind.CLOSED_NOW,
+        user=clinic_admin,
+        message="Fire drill",
+        at=timezone.now(),
+    )
+    page = client_for(clinic_admin).get(f"/admin/waitingroom/clinic/{clinic_a.pk}/change/")
+    assert b"Fire drill" in page.content and b"Closed now" in page.content
+
+
+def test_another_clinics_admin_cannot_add_hours_to_this_clinic(clinic_a, clinic_b):
+    other = staff(username="olga", clinic=clinic_b, role=Role.CLINIC_ADMIN, is_staff=True)
+    response = post(client_for(other), clinic_a, hours_rows(clinic_a, weekly=[(0, "08:00", "17:00")]))
+    assert response.status_code in (302, 403, 404)
+    assert not OpeningHours.objects.exists()
+
+
+def test_saving_hours_that_close_the_clinic_now_tells_it_at_once(
+    clinic_admin, clinic_a, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    today = timezone.localdate(timezone=clinic_a.tzinfo).isoformat()
+    data = hours_rows(
+        clinic_a, weekly=[(d, "00:00", "00:00") for d in range(7)], exceptions=[(today, "", "", "Holiday")]
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    assert ClinicEvent.objects.get().kind == ClinicEvent.Kind.HOURS_CLOSED
+    assert callbacks  # the opening push, sent after the save commits
+    clinic_a.refresh_from_db()
+    assert clinic_a.hours_open is False
+
+
+def test_the_beat_task_runs_the_hours_sweep(clinic_a):
+    from waitingroom import tasks
+
+    OpeningHours.objects.create(clinic=clinic_a, weekday=0, opens=time(8), closes=time(9))
+    assert tasks.opening_hours_sweep.name == "waitingroom.tasks.opening_hours_sweep"
+    assert tasks.opening_hours_sweep() == 1
+    assert tasks.opening_hours_sweep() == 0

@@ -1,0 +1,288 @@
+"""A clinic's opening: its state now (hours, exceptions, a clinic admin's Close now), the writes that
+close and reopen it by hand, the sweep that notices its hours opening or closing it, and what each
+change tells whom. The rules themselves are waitingroom/hours.py (pure); docs/architecture.md,
+"Opening hours".
+
+Whoever is already waiting when the clinic closes stays until staff end their visit: closing only
+refuses new arrivals (visits/services.py `visit_start` asks `admission()` under the clinic's row
+lock)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import cast
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import DateField, F, IntegerField, Prefetch, Q, Value
+from django.utils import timezone
+
+from waitingroom import hours
+from waitingroom.models import Clinic, ClinicEvent, HoursException, OpeningHours
+from waitingroom.realtime import groups, messages, publisher
+
+MAX_MESSAGE = cast(int, Clinic._meta.get_field("closed_now_message").max_length)
+STAYING = "patients already waiting stay until you end their visits"
+
+
+class OpeningRefused(Exception):
+    """A Close now or Reopen that cannot be done (the words say why)."""
+
+
+# --- Reads ------------------------------------------------------------------------------------------
+
+
+def schedule_of(clinic: Clinic, *, around: datetime | None = None) -> hours.Schedule:
+    """The clinic's hours and exceptions: the rows prefetched by the caller, or one query for both
+    (exceptions within what open_state looks at around `around`)."""
+    if _prefetched(clinic, "opening_hours") and _prefetched(clinic, "hours_exceptions"):
+        rows: list[tuple[int, time | None, time | None, date | None]] = [
+            (row.weekday, row.opens, row.closes, None) for row in clinic.opening_hours.all()
+        ] + [(-1, row.opens, row.closes, row.date) for row in clinic.hours_exceptions.all()]
+    else:
+        day = (around or timezone.now()).date()
+        weekly_rows = OpeningHours.objects.filter(clinic_id=clinic.pk).annotate(
+            w=F("weekday"), o=F("opens"), c=F("closes"), d=Value(None, output_field=DateField())
+        )
+        exception_rows = HoursException.objects.filter(
+            clinic_id=clinic.pk,
+            date__gte=day - timedelta(days=hours.LOOK_BACK_DAYS + 2),
+            date__lte=day + timedelta(days=hours.LOOK_AHEAD_DAYS + 16),
+        ).annotate(w=Value(-1, output_field=IntegerField()), o=F("opens"), c=F("closes"), d=F("date"))
+        rows = list(
+            weekly_rows.values_list("w", "o", "c", "d").union(
+                exception_rows.values_list("w", "o", "c", "d"), all=True
+            )
+        )
+    weekly: dict[int, list[hours.Interval]] = {}
+    exceptions: dict[date, list[hours.Interval]] = {}
+    for weekday, opens, closes, on in rows:
+        if on is None:
+            if opens is not None and closes is not None:
+                weekly.setdefault(weekday, []).append(hours.Interval(opens, closes))
+            continue
+        day_intervals = exceptions.setdefault(on, [])
+        if opens is not None and closes is not None:
+            day_intervals.append(hours.Interval(opens, closes))
+    return hours.Schedule(
+        weekly={weekday: tuple(items) for weekday, items in weekly.items()},
+        exceptions={on: tuple(items) for on, items in exceptions.items()},
+    )
+
+
+def _prefetched(clinic: Clinic, name: str) -> bool:
+    return name in getattr(clinic, "_prefetched_objects_cache", {})
+
+
+def manual_close(clinic: Clinic) -> hours.ManualClose | None:
+    if clinic.closed_now_at is None:
+        return None
+    by = clinic.closed_now_by
+    name = (by.first_name or by.username) if by is not None else "a clinic admin"
+    return hours.ManualClose(at=clinic.closed_now_at, by=name, message=clinic.closed_now_message)
+
+
+def open_state(
+    *, clinic: Clinic, now: datetime | None = None, by_hours_only: bool = False
+) -> hours.OpenState:
+    """Open or closed now (two or three queries: hours, exceptions, who closed it)."""
+    now = now or timezone.now()
+    return hours.open_state(
+        schedule_of(clinic, around=now),
+        tz=clinic.tzinfo,
+        now=now,
+        manual=None if by_hours_only else manual_close(clinic),
+    )
+
+
+@dataclass(frozen=True)
+class Words:
+    """What people read about a clinic's opening (empty strings while it is open)."""
+
+    is_open: bool
+    # The patient's closed page and wait screen: "The clinic is closed." / "Opens tomorrow at 08:00
+    # New York time." / the clinic's message.
+    headline: str = ""
+    opens: str = ""
+    message: str = ""
+    # The staff dashboard's banner.
+    banner: str = ""
+    closed_now: bool = False
+
+    @property
+    def patient_text(self) -> str:
+        """One sentence group for a waiting patient's screen (read out when it changes)."""
+        if self.is_open:
+            return ""
+        parts = [self.headline, "You keep your place: the clinic will still see you."]
+        if self.message:
+            parts.append(self.message)
+        return " ".join(parts)
+
+
+def words(*, clinic: Clinic, state: hours.OpenState, now: datetime | None = None) -> Words:
+    now = now or timezone.now()
+    if state.is_open:
+        return Words(is_open=True)
+    tz = clinic.tzinfo
+    opens = hours.opens_words(state, tz=tz, now=now, zone_label=clinic.time_zone_label)
+    if state.manual is not None:
+        headline = "The clinic has closed the waiting room for now."
+        message = state.manual.message
+    else:
+        headline = "The clinic is closed."
+        message = clinic.closed_message
+    if opens:
+        headline = f"{headline} It {opens[0].lower()}{opens[1:]}."
+    banner = f"{hours.closed_since_words(state, tz=tz, now=now)} — {STAYING}."
+    if state.manual is None and state.opens_at is not None:
+        banner += f" {hours.opens_words(state, tz=tz, now=now)}."
+    return Words(
+        is_open=False,
+        headline=headline,
+        opens=f"{opens}." if opens else "",
+        message=message,
+        banner=banner,
+        closed_now=state.manual is not None,
+    )
+
+
+def waiting_text(*, clinic: Clinic, now: datetime | None = None) -> str:
+    """The closed notice on a waiting patient's screen ("" while open). Read on every re-fetch of
+    thousands of screens, so it asks the clinic's row first: open unless closed now or the hours
+    sweep last saw it closed (it is at most one sweep behind the hours)."""
+    if clinic.closed_now_at is None and clinic.hours_open is not False:
+        return ""
+    return clinic_words(clinic=clinic, now=now).patient_text
+
+
+def dashboard_words(*, clinic: Clinic) -> Words:
+    """The dashboard's banner. A clinic the hours sweep never saw with hours (hours_open None) and
+    not closed by hand is open, read from its row alone: the dashboard's query count stays the same
+    for clinics without hours; with hours it reads them (two or three queries, never per visit)."""
+    if clinic.closed_now_at is None and clinic.hours_open is None:
+        return Words(is_open=True)
+    return clinic_words(clinic=clinic)
+
+
+def clinic_words(*, clinic: Clinic, now: datetime | None = None) -> Words:
+    now = now or timezone.now()
+    return words(clinic=clinic, state=open_state(clinic=clinic, now=now), now=now)
+
+
+# --- Writes -----------------------------------------------------------------------------------------
+
+
+def locked_clinic(clinic_id: int) -> Clinic:
+    return Clinic.objects.select_for_update(of=("self",)).get(pk=clinic_id)
+
+
+def clinic_close_now(*, clinic_id: int, user: User, message: str) -> Clinic:
+    """A clinic admin closes the waiting room now: new arrivals see the closed page with
+    `message`; everyone waiting stays and is told. Closing again changes the message."""
+    message = " ".join((message or "").split())
+    if len(message) > MAX_MESSAGE:
+        raise OpeningRefused(f"The message is limited to {MAX_MESSAGE} characters.")
+    now = timezone.now()
+    with transaction.atomic():
+        clinic = locked_clinic(clinic_id)
+        if clinic.closed_now_at is None:
+            clinic.closed_now_at = now
+        clinic.closed_now_by = user
+        clinic.closed_now_message = message
+        clinic.save(update_fields=["closed_now_at", "closed_now_by", "closed_now_message"])
+        ClinicEvent.objects.create(
+            clinic=clinic, kind=ClinicEvent.Kind.CLOSED_NOW, user=user, message=message, at=now
+        )
+        opening_changed(clinic)
+    return clinic
+
+
+def clinic_reopen(*, clinic_id: int, user: User) -> Clinic:
+    """The clinic admin reopens the waiting room (its hours apply again)."""
+    now = timezone.now()
+    with transaction.atomic():
+        clinic = locked_clinic(clinic_id)
+        if clinic.closed_now_at is None:
+            raise OpeningRefused("The waiting room is not closed.")
+        clinic.closed_now_at = None
+        clinic.closed_now_by = None
+        clinic.closed_now_message = ""
+        clinic.save(update_fields=["closed_now_at", "closed_now_by", "closed_now_message"])
+        ClinicEvent.objects.create(clinic=clinic, kind=ClinicEvent.Kind.REOPENED, user=user, at=now)
+        opening_changed(clinic)
+    return clinic
+
+
+def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = None) -> int:
+    """Beat, every 30 s: clinics whose hours opened or closed them since the last look are recorded
+    and pushed (the dashboards' banner, the waiting patients). Fixed query count plus two writes
+    per clinic that changed; a compare-and-set makes two sweeps at once change a clinic once.
+    `clinic_ids`: only these (the admin saved their hours: told at once, not at the next sweep)."""
+    now = now or timezone.now()
+    day = now.date()
+    window = Q(date__gte=day - timedelta(days=hours.LOOK_BACK_DAYS + 2)) & Q(
+        date__lte=day + timedelta(days=hours.LOOK_AHEAD_DAYS + 16)
+    )
+    clinics = (
+        Clinic.objects.filter(
+            Q(hours_open__isnull=False)
+            | Q(pk__in=OpeningHours.objects.values("clinic_id"))
+            | Q(pk__in=HoursException.objects.values("clinic_id"))
+        )
+        .select_related("closed_now_by")
+        .prefetch_related(
+            "opening_hours", Prefetch("hours_exceptions", HoursException.objects.filter(window))
+        )
+    )
+    changed = 0
+    for clinic in clinics:
+        is_open = hours.open_state(schedule_of(clinic), tz=clinic.tzinfo, now=now).is_open
+        if clinic.hours_open is is_open:
+            continue
+        with transaction.atomic():
+            won = Clinic.objects.filter(pk=clinic.pk, hours_open=clinic.hours_open).update(hours_open=is_open)
+            if not won:
+                continue  # another sweep got there first
+            first_look = clinic.hours_open is None
+            clinic.hours_open = is_open
+            changed += 1
+            if first_look and is_open:
+                continue  # nothing to tell: it was open and still is
+            ClinicEvent.objects.create(
+                clinic=clinic,
+                kind=ClinicEvent.Kind.HOURS_OPENED if is_open else ClinicEvent.Kind.HOURS_CLOSED,
+                at=now,
+            )
+            opening_changed(clinic)
+    return changed
+
+
+# --- Pushes -----------------------------------------------------------------------------------------
+
+
+def opening_changed(clinic: Clinic) -> None:
+    """The dashboards' banner and every waiting patient's screen, worded after commit."""
+    clinic_id = clinic.pk
+    publisher.publish_built(lambda: _opening_batch(clinic_id))
+
+
+def _opening_batch(clinic_id: int) -> list[tuple[str, dict]]:
+    clinic = Clinic.objects.select_related("closed_now_by").get(pk=clinic_id)
+    said = clinic_words(clinic=clinic)
+    return [
+        (
+            groups.clinic_staff_group(clinic_id),
+            {
+                "type": messages.OPENING.name,
+                "open": said.is_open,
+                "text": said.banner,
+                "closed_now": said.closed_now,
+            },
+        ),
+        (
+            groups.clinic_patients_group(clinic_id),
+            {"type": messages.OPENING.name, "open": said.is_open, "text": said.patient_text},
+        ),
+    ]
