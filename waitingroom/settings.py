@@ -514,3 +514,5 @@ PAYMENT_SUBJECTS = {
     "meeting": "scheduling.meetings.payments.payment_changed",
     "request": "scheduling.meetings.payments.payment_changed",
 }
+# A call guest's invitation link (visits/call_guests.py): unused after this many minutes, it expires.
+CALL_GUEST_INVITE_MINUTES = env_int("CALL_GUEST_INVITE_MINUTES", 30)

@@ -1,7 +1,7 @@
 /* The staff dashboard. Cards arrive as HTML rendered by the server's one card renderer
  * (visits/cards.py); this file only places them, keeps counts and timers, and turns action forms
  * into fetch POSTs. */
-import {announce, toast} from "../waitingroom/lib/announce.js";
+import {announce, statusChange, toast} from "../waitingroom/lib/announce.js";
 import {clock} from "../waitingroom/lib/format.js";
 import {getText, post} from "../waitingroom/lib/http.js";
 import {isInCall, isWaitingPhase} from "../waitingroom/lib/rules.js";
@@ -207,6 +207,7 @@ async function finishCall(url) {
 // whose "In call" names follow its data-call-staff ids (visits/cards.py).
 function peerName(root, id) {
   if (id === "patient") return root.dataset.patientName;
+  if (id.startsWith("guest-")) return guestName(root, id);
   const card = board.querySelector(`[data-visit='${root.dataset.visit}']`);
   const names = card && card.querySelector("[data-in-call]");
   if (!card || !names || !card.dataset.callStaff) return "Colleague";
@@ -240,6 +241,7 @@ function openCall(url) {
         onRefused: closeCall,
       });
       call.socket.on("visit", (msg) => { if (!isInCall(msg.status)) closeCall(); });
+      call.socket.on("call_guest", (msg) => showGuestPanel(msg.html, msg.announce));
       routeSignalling(call.socket, () => mesh);
       wireCallControls(box, () => mesh, devices);
       root.querySelector("[data-call-leave]").addEventListener("click", () => finishCall(root.dataset.leaveUrl));
@@ -285,3 +287,36 @@ live.on("broadcast", (msg) => { document.querySelector("#broadcast").value = msg
 live.on("panel", (msg) => document.dispatchEvent(new CustomEvent("wr:panel", {detail: {panel: msg.panel}})));
 // Arrived from "Enter room" on the meetings overview: the host is already in the call.
 if (body.dataset.openRoom) openCall(body.dataset.openRoom);
+
+// --- A call guest (visits/call_guests.py): the call panel's guest part --------------------------
+// Its fragment comes with every change over the call socket (`call_guest`) and in the answer to
+// each of its forms; a request to join is said at once (assertive) and in the tab's title.
+function guestName(root, id) {
+  const part = root.querySelector(`[data-guest-peer='${id}']`);
+  return part ? part.dataset.guestName : "Guest";
+}
+function showGuestPanel(html, words = "") {
+  const part = callHost.querySelector("[data-call-guest]");
+  if (!part) return;
+  const hadFocus = part.contains(document.activeElement);
+  const next = fragment(html);
+  part.replaceWith(next);
+  if (hadFocus) (next.querySelector("button, input") || callHost.querySelector("[data-call-title]")).focus();
+  if (words) statusChange(words, {assertive: true});
+  if (call && call.mesh) call.mesh.renameAll();
+}
+document.addEventListener("submit", (e) => {
+  const form = e.target;
+  if (!form.matches("[data-guest-form]")) return;
+  e.preventDefault();
+  post(form.action, form).then((data) => {
+    if (!data.ok) {
+      // The panel stays as it is (the form keeps what was typed) and says what was wrong.
+      const error = callHost.querySelector("[data-guest-error]");
+      if (error) error.textContent = data.error; else toast(data.error);
+      return;
+    }
+    showGuestPanel(data.html);
+    if (form.matches("[data-guest-invite]")) toast("Invitation sent.", {ok: true});
+  });
+});
