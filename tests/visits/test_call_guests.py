@@ -5,13 +5,11 @@ call, removal, the call's end, tenancy, bad input, and the guest lifecycle table
 from __future__ import annotations
 
 import itertools
-import re
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
@@ -28,7 +26,9 @@ MOBILE = "+14155550123"
 
 
 def invite(visit, user, *, contact=MOBILE, name="Alex", relation="interpreter"):
-    return call_guests.guest_invite(visit_id=visit.id, user=user, name=name, relation=relation, contact=contact)
+    return call_guests.guest_invite(
+        visit_id=visit.id, user=user, name=name, relation=relation, contact=contact
+    )
 
 
 def guest_page(token, client=None):
@@ -126,7 +126,9 @@ def test_staff_not_in_the_call_cannot_invite(clinic_a, provider, csr):
     assert not CallGuest.objects.exists()
 
 
-def test_staff_of_another_clinic_cannot_invite_or_admit(clinic_a, provider, outsider, django_capture_on_commit_callbacks):
+def test_staff_of_another_clinic_cannot_invite_or_admit(
+    clinic_a, provider, outsider, django_capture_on_commit_callbacks
+):
     visit = in_call(clinic_a, provider)
     invite_url = f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/invite/"
     data = {"name": "Alex", "relation": "interpreter", "contact": MOBILE}
@@ -204,12 +206,16 @@ def test_the_expiry_is_a_setting(clinic_a, provider, settings):
     assert guest.expires_at - guest.created_at == timedelta(minutes=5)
 
 
-def test_another_visits_guest_is_refused_on_this_visit(clinic_a, provider, csr, django_capture_on_commit_callbacks):
+def test_another_visits_guest_is_refused_on_this_visit(
+    clinic_a, provider, csr, django_capture_on_commit_callbacks
+):
     visit = in_call(clinic_a, provider)
     other = in_call(clinic_a, csr, name="Bo Other")
     guest, _token, _client = asking(other, csr, django_capture_on_commit_callbacks)
     # Paula, in her own call, cannot admit the other visit's guest through her visit.
-    response = client_for(provider).post(f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/{guest.id}/admit/")
+    response = client_for(provider).post(
+        f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/{guest.id}/admit/"
+    )
     assert response.status_code == 404
     with pytest.raises(call_guests.GuestRefused):
         call_guests.guest_admit(visit_id=visit.id, guest_id=guest.id, user=provider)
@@ -222,7 +228,8 @@ def test_a_revoked_invitation_is_dead(clinic_a, provider):
     guest, token = invite(visit, provider)
     client, _ = guest_page(token)
     response = client_for(provider).post(
-        f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/{guest.id}/revoke/", HTTP_ACCEPT="application/json"
+        f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/{guest.id}/revoke/",
+        HTTP_ACCEPT="application/json",
     )
     assert response.status_code == 200 and "Invite a guest" in response.json()["html"]
     guest.refresh_from_db()
@@ -236,15 +243,20 @@ def test_a_revoked_invitation_is_dead(clinic_a, provider):
 # --- Approval, removal, the call's end -----------------------------------------------------------------
 
 
-def test_staff_admit_a_guest_who_asks_and_the_events_name_them(clinic_a, provider, django_capture_on_commit_callbacks):
+def test_staff_admit_a_guest_who_asks_and_the_events_name_them(
+    clinic_a, provider, django_capture_on_commit_callbacks
+):
     visit = in_call(clinic_a, provider)
     guest, token, client = asking(visit, provider, django_capture_on_commit_callbacks)
     response = client_for(provider).post(
-        f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/{guest.id}/admit/", HTTP_ACCEPT="application/json"
+        f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/{guest.id}/admit/",
+        HTTP_ACCEPT="application/json",
     )
     assert response.status_code == 200 and "Alex (interpreter) is in the call" in response.json()["html"]
     state = client.get(f"/g/{token}/state/").json()
-    assert state["status"] == "admitted" and "Pat Patient" in state["html"] and "Paula Provider" in state["html"]
+    assert (
+        state["status"] == "admitted" and "Pat Patient" in state["html"] and "Paula Provider" in state["html"]
+    )
     call_guests.guest_remove(visit_id=visit.id, guest_id=guest.id, user=provider)
     events = list(VisitEvent.objects.filter(guest=guest).values_list("event", "from_status", "to_status"))
     assert [e[0] for e in events] == ["guest_invited", "guest_asked", "guest_joined", "guest_removed"]
@@ -269,7 +281,8 @@ def test_admit_before_the_guest_asks_is_refused(clinic_a, provider):
     visit = in_call(clinic_a, provider)
     guest, _token = invite(visit, provider)
     response = client_for(provider).post(
-        f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/{guest.id}/admit/", HTTP_ACCEPT="application/json"
+        f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/{guest.id}/admit/",
+        HTTP_ACCEPT="application/json",
     )
     assert response.status_code == 409 and "hasn't asked" in response.json()["error"]
 
@@ -284,7 +297,9 @@ def test_the_visits_end_ends_the_guests_part(clinic_a, provider, django_capture_
     assert VisitEvent.objects.filter(guest=guest, event="guest_left", actor="system").exists()
 
 
-def test_the_patients_screen_names_the_admitted_guest(clinic_a, provider, published, django_capture_on_commit_callbacks):
+def test_the_patients_screen_names_the_admitted_guest(
+    clinic_a, provider, published, django_capture_on_commit_callbacks
+):
     visit = in_call(clinic_a, provider)
     guest, _token, _client = asking(visit, provider, django_capture_on_commit_callbacks)
     published.clear()
@@ -298,7 +313,9 @@ def test_the_patients_screen_names_the_admitted_guest(clinic_a, provider, publis
     assert screen["status"] == "admitted"
 
 
-def test_asking_is_announced_to_the_staff_in_the_call(clinic_a, provider, published, django_capture_on_commit_callbacks):
+def test_asking_is_announced_to_the_staff_in_the_call(
+    clinic_a, provider, published, django_capture_on_commit_callbacks
+):
     visit = in_call(clinic_a, provider)
     _guest, token = invite(visit, provider)
     client, _ = guest_page(token)
@@ -326,5 +343,3 @@ def test_every_status_event_pair_is_allowed_or_refused(status, event, actor):
     else:
         with pytest.raises(GuestTransitionRefused):
             guest_lifecycle.transition(status, event, actor)
-
-
