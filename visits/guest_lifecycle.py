@@ -81,6 +81,30 @@ VISIT_EVENTS: dict[GuestEvent, str] = {
 INVITED_EVENT = "guest_invited"
 
 
+# Which screen the guest's page shows in each status (templates ask this, never the status).
+SCREEN: dict[GuestStatus, str] = {
+    GuestStatus.INVITED: "invited",
+    GuestStatus.ASKING: "asking",
+    GuestStatus.ADMITTED: "in_call",
+    **{status: "ended" for status in FINAL_STATUSES},
+}
+# How the guest's page says its end, and the staff panel's line on a guest who went.
+ENDED_HEADINGS = {
+    GuestStatus.LEFT: "You left the call",
+    GuestStatus.REMOVED: "You were removed from the call",
+    GuestStatus.DECLINED: "You weren't let into the call",
+    GuestStatus.EXPIRED: "This invitation has expired",
+    GuestStatus.REVOKED: "The call has ended",
+}
+PANEL_ENDED_WORDS = {
+    GuestStatus.LEFT: "left the call",
+    GuestStatus.REMOVED: "removed from the call",
+    GuestStatus.DECLINED: "declined",
+    GuestStatus.EXPIRED: "invitation expired",
+    GuestStatus.REVOKED: "invitation withdrawn",
+}
+
+
 class GuestTransitionRefused(Exception):
     """The event is not allowed from this status (or not for this actor). Changes nothing."""
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from visits import phone_codes
+from visits.guest_lifecycle import ENDED_HEADINGS, PANEL_ENDED_WORDS, GuestStatus
 from visits.guest_lifecycle import LIVE_STATUSES as LIVE_GUEST_STATUSES
-from visits.guest_lifecycle import GuestStatus
+from visits.guest_lifecycle import SCREEN as GUEST_SCREEN
 from visits.lifecycle import CLOSED_STATUSES, IN_PROGRESS_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
 from visits.models import CallGuest, CallParticipant, ChatMessage, IntakeField, Visit, hash_token
 from visits.signalling import staff_peer
@@ -260,6 +261,17 @@ class GuestPanel:
         return g is not None and g.status == GuestStatus.INVITED and g.expires_at <= self.now
 
     @property
+    def screen(self) -> str:
+        """What the panel shows: "invite" (the form), "expired", "invited", "asking", "in_call"."""
+        if self.guest is None:
+            return "invite"
+        return "expired" if self.expired else GUEST_SCREEN[GuestStatus(self.guest.status)]
+
+    @property
+    def last_words(self) -> str:
+        return PANEL_ENDED_WORDS.get(GuestStatus(self.last.status), "") if self.last else ""
+
+    @property
     def relations(self) -> list[tuple[str, str]]:
         return [
             (c.value, "Other" if c == CallGuest.Relation.OTHER else c.label.capitalize())
@@ -293,6 +305,19 @@ class GuestState:
     @property
     def status(self) -> str:
         return self.guest.status
+
+    @property
+    def screen(self) -> str:
+        """ "invited", "asking", "in_call" or "ended" (visits/guest_lifecycle.py SCREEN)."""
+        return GUEST_SCREEN[GuestStatus(self.guest.status)]
+
+    @property
+    def ended_heading(self) -> str:
+        return ENDED_HEADINGS.get(GuestStatus(self.guest.status), "")
+
+    @property
+    def revoked(self) -> bool:
+        return self.guest.status == GuestStatus.REVOKED
 
 
 def guest_state(*, guest: CallGuest) -> GuestState:

@@ -13,7 +13,6 @@ const deviceCheck = document.querySelector("[data-device-check]");
 const callBox = document.querySelector("[data-call]");
 const askWrap = document.querySelector("[data-guest-ask-wrap]"), stopWrap = document.querySelector("[data-guest-stop-wrap]");
 const errorLine = document.querySelector("[data-guest-error]");
-const LIVE = ["invited", "asking", "admitted"];
 const devices = new Devices(deviceCheck);
 let socket = null, mesh = null, shownHtml = panel.innerHTML;
 
@@ -24,23 +23,26 @@ function nameOf(peerId) {
   return "";
 }
 
+/* The guest's state: its fragment says which screen it is (visits/guest_lifecycle.py SCREEN), so
+ * this script compares no status: "invited", "asking", "in_call" or "ended". */
 function show(status, html) {
-  const before = body.dataset.guestState;
-  body.dataset.guestState = status;
   if (html && html !== shownHtml) {
     shownHtml = html;
     swapInner(panel, html);
-    const heading = panel.querySelector("[data-guest-heading]");
-    if (heading && before !== status) {
-      statusChange(heading.textContent, {assertive: status === "admitted" || !LIVE.includes(status)});
-      if (status !== "admitted") heading.focus();
-    }
   }
-  askWrap.hidden = status !== "invited";
-  stopWrap.hidden = status !== "asking";
-  if (status === "admitted") enterCall(); else leaveCall();
+  const before = body.dataset.guestScreen, screen = panel.querySelector("[data-guest-screen]").dataset.guestScreen;
+  body.dataset.guestState = status;
+  body.dataset.guestScreen = screen;
+  const heading = panel.querySelector("[data-guest-heading]");
+  if (heading && before !== screen) {
+    statusChange(heading.textContent, {assertive: screen === "in_call" || screen === "ended"});
+    if (screen !== "in_call") heading.focus();
+  }
+  askWrap.hidden = screen !== "invited";
+  stopWrap.hidden = screen !== "asking";
+  if (screen === "in_call") enterCall(); else leaveCall();
   if (mesh) mesh.renameAll();  // who is in the call may have changed: the captions follow
-  if (!LIVE.includes(status)) {
+  if (screen === "ended") {
     deviceCheck.hidden = true;
     devices.stop();
     if (socket) socket.close("Closed");
@@ -111,7 +113,7 @@ function refresh() {
 
 if (body.dataset.socketUrl) {
   // Reopened during the call: it starts once the camera does.
-  devices.start().then(() => { if (body.dataset.guestState === "admitted") enterCall(); }, () => {});
+  devices.start().then(() => { if (body.dataset.guestScreen === "in_call") enterCall(); }, () => {});
   socket = connect(body.dataset.socketUrl, {
     onOpen: (wasReconnect) => { if (wasReconnect && mesh) mesh.restart(); refresh(); },
     onRefused: refresh,  // removed, declined, the call over: the page says how it ended

@@ -136,7 +136,7 @@ async def test_a_removed_guests_socket_closes_at_once_and_the_others_hear_bye(cl
 
 
 async def test_the_visits_end_closes_the_guests_socket(clinic_a, provider):
-    visit, patient, staff = await in_call_visit(clinic_a, provider)
+    visit, patient, _staff = await in_call_visit(clinic_a, provider)
     guest, token, session = await sync_to_async(guest_browser)(visit, provider)
     await sync_to_async(call_guests.guest_ask)(guest_id=guest.id)
     await sync_to_async(call_guests.guest_admit)(visit_id=visit.id, guest_id=guest.id, user=provider)
