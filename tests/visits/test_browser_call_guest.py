@@ -66,7 +66,7 @@ def guest_asks(new_page, link, **context):
 
 def test_three_browsers_provider_invites_admits_and_removes_a_guest(new_page, clinic_a, provider):
     started = time.monotonic()
-    dashboard, patient, visit = provider_calls_patient(new_page, clinic_a)
+    dashboard, patient, _visit = provider_calls_patient(new_page, clinic_a)
     patient.wait_for_function(CONNECTED_TO, arg=["patientCall", [f"staff-{provider.id}"]], timeout=CONNECT)
     link = invite_guest(dashboard)
     guest_page = guest_asks(new_page, link)
