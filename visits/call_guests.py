@@ -150,6 +150,9 @@ def _apply(
         guest.ended_at = now
         fields.append("ended_at")
     guest.save(update_fields=fields)
+    if GuestStatus.ADMITTED in (source, target):
+        visit.call_guest = guest if target is GuestStatus.ADMITTED else None
+        visit.save(update_fields=["call_guest"])
     _record(visit, guest, VISIT_EVENTS[event], now=now, user=user, actor=actor)
     publishing.call_guest_changed(copy.copy(guest), announce=_announcement(guest, event))
     if publish_visit and GuestStatus.ADMITTED in (source, target):

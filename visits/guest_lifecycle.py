@@ -94,8 +94,10 @@ ENDED_HEADINGS = {
     GuestStatus.REMOVED: "You were removed from the call",
     GuestStatus.DECLINED: "You weren't let into the call",
     GuestStatus.EXPIRED: "This invitation has expired",
-    GuestStatus.REVOKED: "The call has ended",
+    GuestStatus.REVOKED: "This invitation was withdrawn",
 }
+# Left or withdrawn because the visit ended or went back to the queue (the CALL_ENDED event).
+CALL_OVER_HEADING = "The call has ended"
 PANEL_ENDED_WORDS = {
     GuestStatus.LEFT: "left the call",
     GuestStatus.REMOVED: "removed from the call",

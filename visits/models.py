@@ -106,6 +106,11 @@ class Visit(models.Model):
     # clinic to call their verified mobile when it's their turn (cleared when they take it back or
     # a phone call of the visit connects).
     phone_requested_at = models.DateTimeField(null=True, blank=True)
+    # The call guest admitted into the call now (visits/call_guests.py): the card's read joins it, so
+    # the patient's screen names the guest's video without another query on every visit change.
+    call_guest = models.ForeignKey(
+        "CallGuest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     participants: models.ManyToManyField[User, CallParticipant] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CallParticipant", related_name="visits_in_call", blank=True
     )

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from visits import phone_codes
-from visits.guest_lifecycle import ENDED_HEADINGS, PANEL_ENDED_WORDS, GuestStatus
+from visits.guest_lifecycle import CALL_OVER_HEADING, ENDED_HEADINGS, PANEL_ENDED_WORDS, GuestStatus
 from visits.guest_lifecycle import LIVE_STATUSES as LIVE_GUEST_STATUSES
 from visits.guest_lifecycle import SCREEN as GUEST_SCREEN
 from visits.lifecycle import CLOSED_STATUSES, IN_PROGRESS_STATUSES, PATIENT_SCREEN, STATUS_LABELS, Status
@@ -189,9 +189,11 @@ def patient_state(*, visit: Visit, staff_names: list[tuple[str, str]] | None = N
             (staff_peer(p.user_id), p.user.get_full_name() or p.user.username)
             for p in visit.call_participants.select_related("user").order_by("joined_at", "id")
         ]
-    if visit.status in IN_PROGRESS_STATUSES:
-        # An admitted call guest's video is captioned from the same pairs (visits/call_guests.py).
-        staff_names = [*staff_names, *admitted_guest_peers(visit_id=visit.id)]
+        if visit.call_guest_id is not None and visit.status in IN_PROGRESS_STATUSES:
+            # The admitted call guest's video is captioned from the same pairs (visits/call_guests.py);
+            # a visit change passes them from its card's read (cards.call_peers), guest included.
+            assert visit.call_guest is not None
+            staff_names.append(visit.call_guest.peer_id_and_label)
     return PatientState(
         visit=visit,
         position=queue_position(visit=visit) if waiting else None,
@@ -236,13 +238,6 @@ def _pending_code_phone(visit: Visit) -> str | None:
 
 
 # --- Call guests (visits/call_guests.py) ------------------------------------------------------------
-
-
-def admitted_guest_peers(*, visit_id: int) -> list[tuple[str, str]]:
-    """(peer id, "Alex (interpreter)") of the guest admitted into the visit's call, if any."""
-    return [
-        g.peer_id_and_label for g in CallGuest.objects.filter(visit_id=visit_id, status=GuestStatus.ADMITTED)
-    ]
 
 
 @dataclass
@@ -313,11 +308,13 @@ class GuestState:
 
     @property
     def ended_heading(self) -> str:
-        return ENDED_HEADINGS.get(GuestStatus(self.guest.status), "")
-
-    @property
-    def revoked(self) -> bool:
-        return self.guest.status == GuestStatus.REVOKED
+        status = GuestStatus(self.guest.status)
+        if (
+            status in (GuestStatus.LEFT, GuestStatus.REVOKED)
+            and self.guest.visit.status not in IN_PROGRESS_STATUSES
+        ):
+            return CALL_OVER_HEADING  # the visit ended or went back to the queue
+        return ENDED_HEADINGS.get(status, "")
 
 
 def guest_state(*, guest: CallGuest) -> GuestState:

@@ -48,7 +48,9 @@ def invite_guest(dashboard, *, name="Alex", relation="interpreter", contact="+14
     dashboard.wait_for_selector("[data-call-guest][data-guest-screen='invited']", timeout=LIVE_MS)
     guest = CallGuest.objects.get(name=name)
     body = SmsMessage.objects.get(reference=f"guest-invite:{guest.id}").body
-    return re.search(r"(/g/[\w-]+/)", body).group(1)
+    found = re.search(r"(/g/[\w-]+/)", body)
+    assert found, body
+    return found.group(1)
 
 
 def guest_asks(new_page, link, **context):

@@ -144,7 +144,7 @@ async def test_the_visits_end_closes_the_guests_socket(clinic_a, provider):
     assert (await guest_ws.connect())[0]
     await sync_to_async(services.visit_end)(visit_id=visit.id, user=provider)
     ended = await until(guest_ws, "guest")
-    assert ended["status"] == "left" and "You left the call" in ended["html"]
+    assert ended["status"] == "left" and "The call has ended" in ended["html"]
     assert await close_code(guest_ws) == 4403
     await patient.disconnect()
 
