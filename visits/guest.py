@@ -21,19 +21,21 @@ from waitingroom.turn import ice_servers
 GUEST_BROWSER_KEY = "call_guest_browser"
 
 
-def browser_key(request: HttpRequest, *, create: bool = False) -> str:
-    key = request.session.get(GUEST_BROWSER_KEY, "")
-    if not key and create:
-        key = request.session[GUEST_BROWSER_KEY] = secrets.token_urlsafe(32)
-    return key
+def browser_key(request: HttpRequest) -> str:
+    return request.session.get(GUEST_BROWSER_KEY, "")
 
 
 @require_GET
 def call(request: HttpRequest, token: str) -> HttpResponse:
+    # A browser without a key gets one, kept in its session only once a link took it: a made-up
+    # link creates no session.
+    key = browser_key(request) or secrets.token_urlsafe(32)
     try:
-        guest = call_guests.guest_open(token=token, browser_key=browser_key(request, create=True))
+        guest = call_guests.guest_open(token=token, browser_key=key)
     except call_guests.GuestNotFound:
         return errors.link_not_valid(request)
+    if request.session.get(GUEST_BROWSER_KEY) != key:
+        request.session[GUEST_BROWSER_KEY] = key
     live = guest.status in LIVE_STATUSES
     return render(
         request,

@@ -176,9 +176,10 @@ def test_the_first_browser_binds_the_link_and_may_reload_any_other_gets_the_dead
     assert other.get(f"/g/{token}/state/").status_code == 404
 
 
-def test_a_made_up_link_gets_the_dead_end(clinic_a):
-    _client, response = guest_page("x" * 43)
+def test_a_made_up_link_gets_the_dead_end_and_no_session(clinic_a):
+    client, response = guest_page("x" * 43)
     assert response.status_code == 404 and response.templates[0].name == "waitingroom/link_not_valid.html"
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
 
 
 def test_the_link_expires_after_30_minutes_unused(clinic_a, provider):
