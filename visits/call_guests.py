@@ -81,6 +81,7 @@ def clean_invite(*, name: str, relation: str, contact: str, region: str) -> tupl
         raise GuestRefused("Enter the guest's mobile number or email address.")
     if "@" in contact:
         try:
+            validate_single_line(contact)  # a quoted local part may hold control characters
             validate_email(contact)
         except ValidationError as bad:
             raise GuestRefused("Enter a valid email address.") from bad

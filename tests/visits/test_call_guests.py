@@ -101,6 +101,9 @@ def test_invite_over_the_clinics_daily_sms_limit_is_refused_and_sends_nothing(cl
         ({"name": "A" * 81}, "at most 80 characters"),
         ({"name": "   "}, "Enter the guest's name."),
         ({"name": "Alex\nEvil"}, "line breaks"),
+        ({"name": "Alex\x00"}, "line breaks"),
+        ({"contact": "+1415\x005550123"}, "Enter a valid mobile number or email address."),
+        ({"contact": '"a\x0bb"@example.com'}, "Enter a valid email address."),
     ],
 )
 def test_bad_invitation_input_gets_a_clear_error_and_changes_nothing(clinic_a, provider, fields, error):
@@ -174,6 +177,12 @@ def test_the_first_browser_binds_the_link_and_may_reload_any_other_gets_the_dead
     other = Client()
     assert other.post(f"/g/{token}/ask/").status_code == 404
     assert other.get(f"/g/{token}/state/").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/g/%00/", "/g/%00/state/", "/g/" + "x" * 2000 + "/"])
+def test_odd_guest_links_get_a_404(clinic_a, path):
+    assert Client().get(path).status_code == 404
+    assert Client().post(path.replace("/state/", "/ask/")).status_code in (403, 404, 405)
 
 
 def test_a_made_up_link_gets_the_dead_end_and_no_session(clinic_a):
