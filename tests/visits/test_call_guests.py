@@ -353,3 +353,20 @@ def test_every_status_event_pair_is_allowed_or_refused(status, event, actor):
     else:
         with pytest.raises(GuestTransitionRefused):
             guest_lifecycle.transition(status, event, actor)
+
+
+def test_the_visits_history_in_the_admin_names_the_guest(
+    clinic_a, provider, django_capture_on_commit_callbacks
+):
+    from tests.factories import staff
+    from waitingroom.models import Role
+
+    visit = in_call(clinic_a, provider)
+    guest, _token, _client = asking(visit, provider, django_capture_on_commit_callbacks)
+    call_guests.guest_admit(visit_id=visit.id, guest_id=guest.id, user=provider)
+    call_guests.guest_remove(visit_id=visit.id, guest_id=guest.id, user=provider)
+    ada = staff(username="ada", clinic=clinic_a, role=Role.CLINIC_ADMIN, is_staff=True)
+    page = client_for(ada).get(f"/admin/visits/visit/{visit.id}/change/").content.decode()
+    for event in ("guest_invited", "guest_asked", "guest_joined", "guest_removed"):
+        assert event in page
+    assert page.count("Alex (interpreter)") >= 4
