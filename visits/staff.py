@@ -279,3 +279,15 @@ def call_guest_action(
         return _guest_answer(visit, str(refused), status=409)
     _record(request, visit, audit.Action.CHANGED, detail=f"call guest {action}")
     return _guest_answer(visit)
+
+
+@require_GET
+@login_required
+def call_guest_panel(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
+    """The guest part of the call panel as it is now: the panel re-fetches it after its call
+    socket (re)connects (pushes are hints). Staff in the call only."""
+    clinic = frontline_clinic(request, slug)
+    visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
+    if not visit.call_participants.filter(user=request.user).exists():
+        raise Http404("Not in this call")
+    return HttpResponse(publishing.render_guest_panel(visit))

@@ -36,6 +36,11 @@ urlpatterns = [
         staff.call_guest_action,
         name="call_guest_action",
     ),
+    path(
+        "dashboard/<slug:slug>/visits/<int:visit_id>/guests/panel/",
+        staff.call_guest_panel,
+        name="call_guest_panel",
+    ),
     path("g/<str:token>/", guest.call, name="guest_call"),
     path("g/<str:token>/state/", guest.state, name="guest_state"),
     path("g/<str:token>/ask/", guest.ask, name="guest_ask"),

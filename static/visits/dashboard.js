@@ -6,7 +6,7 @@ import {clock} from "../waitingroom/lib/format.js";
 import {getText, post} from "../waitingroom/lib/http.js";
 import {isInCall, isWaitingPhase} from "../waitingroom/lib/rules.js";
 import {connect} from "../waitingroom/lib/socket.js";
-import {fragment, refetcher, remember, swapInner} from "../waitingroom/lib/swap.js";
+import {fragment, refetcher, remember, swapInner, swapOuter} from "../waitingroom/lib/swap.js";
 import {Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
 
 const body = document.body, board = document.querySelector("[data-board]");
@@ -237,7 +237,10 @@ function openCall(url) {
       call = window.staffCall = {mesh, devices, visit: root.dataset.visit};
       call.socket = connect(root.dataset.callSocket, {
         trackState: false,
-        onOpen: () => mesh.restart(),  // (re)joined: fresh connections with everyone
+        onOpen: () => {  // (re)joined: fresh connections with everyone, and the guest part afresh
+          mesh.restart();
+          getText(root.dataset.guestPanelUrl).then((html) => showGuestPanel(html), () => {});
+        },
         onRefused: closeCall,
       });
       call.socket.on("visit", (msg) => { if (!isInCall(msg.status)) closeCall(); });
@@ -298,10 +301,12 @@ function guestName(root, id) {
 function showGuestPanel(html, words = "") {
   const part = callHost.querySelector("[data-call-guest]");
   if (!part) return;
-  const hadFocus = part.contains(document.activeElement);
-  const next = fragment(html);
-  part.replaceWith(next);
-  if (hadFocus) (next.querySelector("button, input") || callHost.querySelector("[data-call-title]")).focus();
+  // What the person is doing in it stays: the invitation form open, what they typed, the focus
+  // (or, when the focused button is gone, the nearest control: lib/swap.js).
+  const wasOpen = Boolean(part.querySelector("details[open]"));
+  const next = swapOuter(part, html);
+  const form = next && next.querySelector("details");
+  if (form && wasOpen) form.open = true;
   if (words) statusChange(words, {assertive: true});
   if (call && call.mesh) call.mesh.renameAll();
 }

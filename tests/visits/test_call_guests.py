@@ -370,3 +370,15 @@ def test_the_visits_history_in_the_admin_names_the_guest(
     for event in ("guest_invited", "guest_asked", "guest_joined", "guest_removed"):
         assert event in page
     assert page.count("Alex (interpreter)") >= 4
+
+
+def test_the_panel_re_fetch_is_for_staff_in_the_call_only(clinic_a, provider, csr, outsider):
+    visit = in_call(clinic_a, provider)
+    invite(visit, provider)
+    url = f"/dashboard/{clinic_a.slug}/visits/{visit.id}/guests/panel/"
+    response = client_for(provider).get(url)
+    assert (
+        response.status_code == 200 and "Invitation sent to Alex (interpreter)" in response.content.decode()
+    )
+    assert client_for(csr).get(url).status_code == 404  # not in the call
+    assert client_for(outsider).get(url).status_code == 404  # another clinic
