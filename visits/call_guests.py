@@ -122,7 +122,7 @@ def _record(
         event=event,
         from_status=visit.status,
         to_status=visit.status,
-        actor=actor if actor != GuestActor.GUEST else "guest",
+        actor=str(actor),  # guest, staff or system
         user=user,
         at=now,
         guest=guest,

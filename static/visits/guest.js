@@ -14,6 +14,7 @@ const callBox = document.querySelector("[data-call]");
 const askWrap = document.querySelector("[data-guest-ask-wrap]"), stopWrap = document.querySelector("[data-guest-stop-wrap]");
 const errorLine = document.querySelector("[data-guest-error]");
 const devices = new Devices(deviceCheck);
+devices.afterError = "";  // no "you keep your place in line": a guest has none
 let socket = null, mesh = null, shownHtml = panel.innerHTML;
 
 function nameOf(peerId) {
