@@ -382,3 +382,16 @@ def test_the_panel_re_fetch_is_for_staff_in_the_call_only(clinic_a, provider, cs
     )
     assert client_for(csr).get(url).status_code == 404  # not in the call
     assert client_for(outsider).get(url).status_code == 404  # another clinic
+
+
+def test_the_guest_leaves_and_their_link_is_dead(clinic_a, provider, django_capture_on_commit_callbacks):
+    visit = in_call(clinic_a, provider)
+    guest, token, client = asking(visit, provider, django_capture_on_commit_callbacks)
+    call_guests.guest_admit(visit_id=visit.id, guest_id=guest.id, user=provider)
+    answer = client.post(f"/g/{token}/leave/", HTTP_ACCEPT="application/json").json()
+    assert answer["status"] == "left" and "You left the call" in answer["html"]
+    visit.refresh_from_db()
+    assert visit.call_guest_id is None  # the patient's screen no longer names them
+    assert VisitEvent.objects.filter(guest=guest, event="guest_left", actor="guest").exists()
+    assert client.post(f"/g/{token}/ask/").status_code == 409
+    assert Client().get(f"/g/{token}/").status_code == 404
