@@ -133,3 +133,38 @@ def test_three_browsers_provider_invites_admits_and_removes_a_guest(new_page, cl
     print(
         f"\nall pairs ICE connected {after_admit:.1f} s after Admit ({connected_after:.1f} s into the journey)"
     )
+
+
+def test_the_full_mesh_patient_two_staff_and_a_guest_all_connect(new_page, clinic_a, provider, csr):
+    """The largest call the product allows: the patient, two staff and one guest, every one of the
+    six pairs ICE connected, with each name on its video."""
+    from tests.support.live import login
+
+    dashboard, patient, visit = provider_calls_patient(new_page, clinic_a)
+    chris = new_page()
+    login(chris, username="chris", password="pw-for-tests-1")
+    chris.wait_for_selector("body[data-socket='open']")
+    card = f"[data-visit='{visit.id}']"
+    chris.wait_for_selector(
+        f"{card}[data-call-staff='{provider.id}'] form[data-action='call']", timeout=LIVE_MS
+    )
+    chris.click(f"{card} form[data-action='call'] button")
+    chris.wait_for_selector("[data-staff-call] [data-call]:not([hidden])")
+    link = invite_guest(dashboard)
+    guest_page = guest_asks(new_page, link)
+    gid = f"guest-{CallGuest.objects.get(name='Alex').id}"
+    # Chris, also in the call, admits the guest Paula invited.
+    chris.click("[data-call-guest] button:has-text('Admit')")
+    started = time.monotonic()
+    paula_id, chris_id = f"staff-{provider.id}", f"staff-{csr.id}"
+    for page, name, ids in (
+        (patient, "patientCall", [paula_id, chris_id, gid]),
+        (dashboard, "staffCall", ["patient", chris_id, gid]),
+        (chris, "staffCall", ["patient", paula_id, gid]),
+        (guest_page, "guestCall", ["patient", paula_id, chris_id]),
+    ):
+        page.wait_for_function(CONNECTED_TO, arg=[name, ids], timeout=CONNECT)
+    print(f"\nfour browsers, all six pairs ICE connected {time.monotonic() - started:.1f} s after Admit")
+    for page in (patient, dashboard, chris):
+        page.wait_for_function(CAPTION, arg=[gid, "Alex (interpreter)"], timeout=LIVE_MS)
+    guest_page.wait_for_function(CAPTION, arg=[chris_id, "Chris Desk"], timeout=LIVE_MS)
