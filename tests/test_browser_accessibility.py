@@ -510,3 +510,46 @@ def test_staff_dashboard_closed_banner_and_reopen(new_page, clinic_a, provider, 
     page.get_by_role("button", name="Reopen the waiting room").click()
     page.wait_for_selector("[data-close-form]:not([hidden])")
     sweep(page, "dashboard, Close now form (clinic admin)")
+
+
+# --- Call guests (issue 20) ---------------------------------------------------------------------
+
+
+@widths()
+def test_call_guest_pages_and_the_call_panel_with_a_request(new_page, clinic_a, provider, viewport):
+    """The guest's page before asking, waiting to be let in, in the call and removed; a link opened
+    in another browser (the dead end); the provider's call panel with the guest's request showing."""
+    from tests.visits.test_browser_call_guest import invite_guest, provider_calls_patient
+
+    dashboard, _patient, _visit = provider_calls_patient(new_page, clinic_a, viewport=viewport)
+    dashboard.click("[data-call-guest] summary")
+    sweep(dashboard, "staff call panel, guest invitation form open")
+    dashboard.click("[data-call-guest] summary")  # folded again: invite_guest opens it
+    link = invite_guest(dashboard)
+    sweep(dashboard, "staff call panel, guest invited")
+
+    guest = new_page(viewport=viewport)
+    guest.goto(link)
+    guest.wait_for_selector(
+        "[data-device-result]:has-text('Camera and microphone are working.')", timeout=LIVE_MS
+    )
+    sweep(guest, "call guest, before asking")
+    dead = new_page(viewport=viewport)
+    dead.goto(link)
+    sweep(dead, "call guest link opened in another browser (dead end)")
+
+    guest.wait_for_selector("body[data-socket='open']", timeout=LIVE_MS)
+    guest.click("[data-guest-ask]")
+    guest.wait_for_selector("[data-guest-screen='asking']", timeout=LIVE_MS)
+    sweep(guest, "call guest, waiting to be let in")
+    dashboard.wait_for_selector("[data-call-guest] .guest-request", timeout=LIVE_MS)
+    sweep(dashboard, "staff call panel, a guest asking to join")
+
+    dashboard.click("[data-call-guest] button:has-text('Admit')")
+    guest.wait_for_selector("body.in-call [data-call]:not([hidden])", timeout=LIVE_MS)
+    sweep(guest, "call guest, in the call")
+    sweep(dashboard, "staff call panel, guest in the call")
+
+    dashboard.click("[data-call-guest] button:has-text('Remove Alex')")
+    guest.wait_for_selector("[data-guest-screen='ended']", timeout=LIVE_MS)
+    sweep(guest, "call guest, removed")

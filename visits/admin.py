@@ -35,7 +35,8 @@ class ClinicAdmin(BaseClinicAdmin):
 class VisitEventInline(ReadOnlyInline):
     model = VisitEvent
     view_roles = PATIENT_DATA_ROLES
-    readonly_fields = ("at", "event", "from_status", "to_status", "actor", "user")
+    # `guest`: the call guest an event names (invited, joined, left, removed, declined: issue 20).
+    readonly_fields = ("at", "event", "from_status", "to_status", "actor", "user", "guest")
     fields = readonly_fields
 
 

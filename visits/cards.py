@@ -35,8 +35,8 @@ from visits.lifecycle import (
     phase_of,
     phone_switch_refusal,
 )
-from visits.models import CallParticipant, IntakeField, Visit
-from visits.signalling import staff_peer
+from visits.models import CallGuest, CallParticipant, IntakeField, Visit
+from visits.signalling import guest_peer, staff_peer
 from waitingroom.models import Clinic
 from waitingroom.outbox.models import SmsMessage
 from waitingroom.voice.lifecycle import ACTIVE, CallStatus, Outcome
@@ -79,6 +79,10 @@ COLUMNS = (
     "phone_call__staff__first_name",
     "phone_call__staff__username",
     "phone_requested_at",  # "Call me instead" (visits/phone_request.py)
+    # The call guest admitted into the call (visits/call_guests.py), joined in the same query.
+    "call_guest_id",
+    "call_guest__name",
+    "call_guest__relation",
 )
 
 
@@ -103,6 +107,9 @@ class CardData:
     phone_staff_first_name: str | None
     phone_staff_username: str | None
     phone_requested_at: datetime | None
+    guest_id: int | None
+    guest_name: str | None
+    guest_relation: str | None
     in_call: list[str] = field(default_factory=list)  # staff names, in joining order
     in_call_ids: list[int] = field(default_factory=list)  # their user ids
 
@@ -168,11 +175,19 @@ def clock(seconds: int) -> str:
 
 
 def call_peers(card: CardData | None) -> list[tuple[str, str]]:
-    """(peer id, name) of each staff member in the card's call, for the patient's screen: the ids
-    signalling uses (visits/signalling.py), so each name goes on the right video."""
+    """(peer id, name) of each staff member in the card's call, then of its admitted call guest, for
+    the patient's screen: the ids signalling uses (visits/signalling.py), so each name goes on the
+    right video."""
     if card is None:
         return []
-    return [(staff_peer(user_id), name) for user_id, name in zip(card.in_call_ids, card.in_call, strict=True)]
+    peers = [
+        (staff_peer(user_id), name) for user_id, name in zip(card.in_call_ids, card.in_call, strict=True)
+    ]
+    if card.guest_id is not None and card.in_a_call:
+        # The admitted call guest's video: "Alex (interpreter)".
+        relation = CallGuest.Relation(card.guest_relation or CallGuest.Relation.OTHER).label
+        peers.append((guest_peer(card.guest_id), f"{card.guest_name} ({relation})"))
+    return peers
 
 
 def may_switch_to_phone(card: CardData) -> bool:

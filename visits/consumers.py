@@ -10,9 +10,12 @@ from django.db import DatabaseError
 from django.http import Http404
 from django.utils import timezone
 
-from visits import leases, offline, presence, selectors, services, signalling
+from visits import call_guests, leases, offline, presence, publishing, selectors, services, signalling
+from visits.guest import GUEST_BROWSER_KEY
+from visits.guest_lifecycle import LIVE_STATUSES as LIVE_GUEST_STATUSES
+from visits.guest_lifecycle import GuestStatus
 from visits.lifecycle import IN_CALL_STATUSES, IN_PROGRESS_STATUSES
-from visits.models import CallParticipant, Visit, hash_token
+from visits.models import CallGuest, CallParticipant, Visit, hash_token
 from waitingroom import tenancy
 from waitingroom.models import FRONTLINE_ROLES
 from waitingroom.realtime import groups, messages, publisher
@@ -372,8 +375,9 @@ class StaffCallConsumer(CallPeer):
     """A staff member's side of a visit's call. Only staff of the visit's clinic who joined the call
     (pressed Call) get in; leaving the call ends their part of it."""
 
-    # It hears the visit's group (the visit's updates) besides the call's signalling.
-    audiences = (Audience.CALL_PEERS, Audience.PATIENT_SCREEN, Audience.STAFF_MEMBER)
+    # It hears the visit's group (the visit's updates) besides the call's signalling, and the call
+    # panels' group (a call guest's request to join).
+    audiences = (Audience.CALL_PEERS, Audience.PATIENT_SCREEN, Audience.STAFF_MEMBER, Audience.CALL_STAFF)
 
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
@@ -383,7 +387,9 @@ class StaffCallConsumer(CallPeer):
             return
         self.peer_id = signalling.staff_peer(tenancy.scope_staff(self.scope).id)
         self.in_call = True
-        await self.join(groups.visit_group(self.visit_id), self.member_group())
+        await self.join(
+            groups.visit_group(self.visit_id), groups.call_staff_group(self.visit_id), self.member_group()
+        )
         await self.accept()
 
     @database_sync_to_async
@@ -411,6 +417,8 @@ class StaffCallConsumer(CallPeer):
             await self.send_json(event["payload"])
             if not self.in_call:
                 await self.end(CLOSE_LEFT_CALL)
+        elif event["payload"].get("type") == messages.CALL_GUEST.name and self.in_call:
+            await self.send_json(event["payload"])
 
     async def may_signal(self) -> bool:
         return self.in_call
@@ -418,3 +426,120 @@ class StaffCallConsumer(CallPeer):
     async def still_allowed(self) -> bool:
         # As at connect: still frontline staff of the visit's clinic, and still in its call.
         return await self._may_join(self.slug)
+
+
+class CallGuestConsumer(CallPeer):
+    """A call guest's screen (visits/call_guests.py): its own group from the start (the answer to
+    its request), the visit's call only once a staff member admitted it (checked against the
+    database before the group is joined). From the visit's group it forwards the call's signalling
+    alone: no patient status, no chat. Its credential is its link bound to its browser; a removal,
+    a decline or the call's end closes it at once."""
+
+    audiences = (Audience.CALL_GUEST, Audience.CALL_PEERS)
+    uses_login = False  # the link and the browser's session are the credentials
+
+    async def connect(self) -> None:
+        self.token_hash = hash_token(self.scope["url_route"]["kwargs"]["token"])
+        guest = await self._find()
+        if guest is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.guest_id, self.visit_id = guest.id, guest.visit_id
+        self.peer_id = signalling.guest_peer(guest.id)
+        self.status = guest.status
+        self.in_call = False
+        await self.join(groups.call_guest_group(guest.id))
+        if guest.status == GuestStatus.ADMITTED:
+            await self._enter_call()
+        await self.accept()
+
+    def _browser_hash(self) -> str:
+        session = self.scope.get("session")
+        key = session.get(GUEST_BROWSER_KEY, "") if session is not None else ""
+        return call_guests.browser_hash(key) if key else ""
+
+    @database_sync_to_async
+    def _find(self) -> CallGuest | None:
+        """This link's guest, live and bound to this browser (an invitation not yet expired)."""
+        browser = self._browser_hash()
+        guest = CallGuest.objects.filter(token_hash=self.token_hash).first() if browser else None
+        if (
+            guest is None
+            or guest.browser_hash != browser
+            or guest.status not in LIVE_GUEST_STATUSES
+            or (guest.status == GuestStatus.INVITED and guest.expires_at <= timezone.now())
+        ):
+            return None
+        return guest
+
+    @database_sync_to_async
+    def _admitted(self) -> bool:
+        return CallGuest.objects.filter(pk=self.guest_id, status=GuestStatus.ADMITTED).exists()
+
+    async def _enter_call(self) -> None:
+        """Join the visit's call, only while the database says the guest is admitted."""
+        if self.in_call or not await self._admitted():
+            return
+        self.in_call = True
+        await self.join(groups.visit_group(self.visit_id))
+
+    async def may_signal(self) -> bool:
+        return self.in_call and not self.ended
+
+    async def refusal(self) -> int | None:
+        guest = await self._find()
+        if guest is None:
+            return CLOSE_FORBIDDEN
+        if self.in_call and guest.status != GuestStatus.ADMITTED:
+            return CLOSE_FORBIDDEN
+        return None
+
+    async def end(self, code: int) -> None:
+        if self.in_call and not self.ended:
+            # The others drop the guest's video at once rather than wait for its connection to fail.
+            self.in_call = False
+            await self._relay({"type": messages.PEER.name, "event": "bye", "to": "*"})
+        await super().end(code)
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "in_call", False):
+            self.in_call = False
+            await self._relay({"type": messages.PEER.name, "event": "bye", "to": "*"})
+        await super().disconnect(code)
+
+    async def realtime_event(self, event: dict) -> None:
+        payload = event["payload"]
+        if await self.took_notice(payload):
+            return
+        kind = payload.get("type")
+        if kind == messages.GUEST.name:
+            self.status = payload["status"]
+            if self.status == GuestStatus.ADMITTED:
+                await self._enter_call()
+            await self.send_json(payload)
+            if self.status not in LIVE_GUEST_STATUSES:
+                await self.end(CLOSE_FORBIDDEN)
+        elif kind == messages.VISIT.name and self.in_call:
+            # Someone joined or left the call: the guest's screen gets the names again (never the
+            # patient's status fragment that came with this push).
+            reply = await self._state()
+            if reply is not None and not self.ended:
+                await self.send_json(reply)
+        # Anything else of the visit's group (its chat, the patient's screen) is not the guest's.
+
+    @database_sync_to_async
+    def _state(self) -> dict | None:
+        guest = (
+            CallGuest.objects.select_related("visit__clinic", "invited_by").filter(pk=self.guest_id).first()
+        )
+        if guest is None:
+            return None
+        return {
+            "type": messages.GUEST.name,
+            "status": guest.status,
+            "html": publishing.render_guest_status(guest),
+        }
+
+    async def on_call_failed(self, content: dict) -> None:
+        """A guest's failed connection is not the patient's: the visit's card does not record it."""
+        await self._refuse()

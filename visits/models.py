@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from visits.guest_lifecycle import LIVE_STATUSES as LIVE_GUEST_STATUSES
+from visits.guest_lifecycle import GuestStatus
 from visits.lifecycle import CLOSED_STATUSES, OPEN_STATUSES, Phase, Status, phase_of
 from waitingroom.models import Clinic
 from waitingroom.questions import Question
@@ -104,6 +106,11 @@ class Visit(models.Model):
     # clinic to call their verified mobile when it's their turn (cleared when they take it back or
     # a phone call of the visit connects).
     phone_requested_at = models.DateTimeField(null=True, blank=True)
+    # The call guest admitted into the call now (visits/call_guests.py): the card's read joins it, so
+    # the patient's screen names the guest's video without another query on every visit change.
+    call_guest = models.ForeignKey(
+        "CallGuest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     participants: models.ManyToManyField[User, CallParticipant] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CallParticipant", related_name="visits_in_call", blank=True
     )
@@ -181,6 +188,11 @@ class VisitEvent(models.Model):
     actor = models.CharField(max_length=10)  # patient, staff, system
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     at = models.DateTimeField()
+    # A call guest's events (invited, joined, left, removed, declined ...) name the guest; their
+    # from_status equals to_status, so the visit's wait-time figures do not see them.
+    guest = models.ForeignKey(
+        "CallGuest", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
 
     class Meta:
         ordering = ["at", "id"]
@@ -203,6 +215,66 @@ class CallParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.visit}"
+
+
+class CallGuest(models.Model):
+    """A third participant invited into a visit's call by a staff member in it (visits/call_guests.py):
+    an interpreter, family member or carer. Their link is single use: only its token's hash is
+    stored, and the first browser that opens it is bound (the hash of a random key kept in that
+    browser's session). One live guest per visit."""
+
+    class Relation(models.TextChoices):
+        INTERPRETER = "interpreter", "interpreter"
+        FAMILY = "family", "family member"
+        CARER = "carer", "carer"
+        OTHER = "other", "guest"
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="call_guests")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=80)
+    relation = models.CharField(max_length=12, choices=Relation.choices)
+    # Where the link went: an E.164 mobile number or an email address (one of the two).
+    phone = models.CharField(max_length=20, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    browser_hash = models.CharField(max_length=64, blank=True)  # set by the first open
+    status = models.CharField(
+        max_length=10, choices=[(s.value, s.value) for s in GuestStatus], default=GuestStatus.INVITED
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()  # the link must be opened and used by then
+    opened_at = models.DateTimeField(null=True, blank=True)
+    admitted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit"],
+                condition=Q(status__in=sorted(s.value for s in LIVE_GUEST_STATUSES)),
+                name="one_live_call_guest_per_visit",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """How the call names them: "Alex (interpreter)"."""
+        return f"{self.name} ({self.get_relation_display()})"
+
+    @property
+    def peer_id(self) -> str:
+        """Its id in the call's signalling (visits/signalling.py)."""
+        return f"guest-{self.id}"
+
+    @property
+    def peer_id_and_label(self) -> tuple[str, str]:
+        return self.peer_id, self.label
 
 
 class ChatMessage(models.Model):

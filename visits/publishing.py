@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 
 from visits import cards, selectors
 from visits.lifecycle import Phase, Status, phase_of
-from visits.models import APPOINTMENT_ANSWER, ChatMessage, Visit
+from visits.models import APPOINTMENT_ANSWER, CallGuest, ChatMessage, Visit
 from waitingroom.realtime import groups, messages, publisher
 
 
@@ -118,3 +118,32 @@ def link_reissued(*, visit_id: int) -> None:
     """The visit's link was re-issued: its sockets re-check their token after commit, and those
     opened with the old one close (visits/consumers.py, PatientConsumer)."""
     publisher.publish(groups.visit_group(visit_id), {"type": messages.LINK_REISSUED.name})
+
+
+def call_guest_changed(guest: CallGuest, *, announce: str) -> None:
+    """A call guest changed (invited, asking, admitted, gone): the staff in the visit's call get
+    the panel's guest part (and the words to announce), the guest's screen its new state; built
+    after commit (`guest` is the caller's copy, taken at the change)."""
+    publisher.publish_built(partial(_call_guest_batch, guest, announce=announce))
+
+
+def _call_guest_batch(guest: CallGuest, *, announce: str) -> list[tuple[str, dict]]:
+    visit = guest.visit
+    return [
+        (
+            groups.call_staff_group(visit.id),
+            {"type": messages.CALL_GUEST.name, "html": render_guest_panel(visit), "announce": announce},
+        ),
+        (
+            groups.call_guest_group(guest.id),
+            {"type": messages.GUEST.name, "status": guest.status, "html": render_guest_status(guest)},
+        ),
+    ]
+
+
+def render_guest_panel(visit: Visit) -> str:
+    return render_to_string("visits/_call_guest.html", {"panel": selectors.guest_panel(visit=visit)})
+
+
+def render_guest_status(guest: CallGuest) -> str:
+    return render_to_string("visits/_guest_status.html", {"state": selectors.guest_state(guest=guest)})

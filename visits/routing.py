@@ -8,4 +8,5 @@ websocket_urlpatterns = [
     path("ws/staff/<slug:slug>/", consumers.StaffDashboardConsumer.as_asgi()),  # type: ignore[arg-type]
     path("ws/visit/<str:token>/", consumers.PatientConsumer.as_asgi()),  # type: ignore[arg-type]
     path("ws/call/<slug:slug>/<int:visit_id>/", consumers.StaffCallConsumer.as_asgi()),  # type: ignore[arg-type]
+    path("ws/guest/<str:token>/", consumers.CallGuestConsumer.as_asgi()),  # type: ignore[arg-type]
 ]

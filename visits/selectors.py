@@ -14,8 +14,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from visits import phone_codes
+from visits.guest_lifecycle import CALL_OVER_HEADING, ENDED_HEADINGS, PANEL_ENDED_WORDS, GuestStatus
+from visits.guest_lifecycle import LIVE_STATUSES as LIVE_GUEST_STATUSES
+from visits.guest_lifecycle import SCREEN as GUEST_SCREEN
 from visits.lifecycle import (
     CLOSED_STATUSES,
+    IN_PROGRESS_STATUSES,
     PATIENT_SCREEN,
     PHASE_OF,
     STATUS_LABELS,
@@ -23,7 +27,7 @@ from visits.lifecycle import (
     Event,
     Status,
 )
-from visits.models import ChatMessage, IntakeField, Visit, hash_token
+from visits.models import CallGuest, CallParticipant, ChatMessage, IntakeField, Visit, hash_token
 from visits.signalling import staff_peer
 from waitingroom.models import Clinic
 
@@ -202,6 +206,11 @@ def patient_state(*, visit: Visit, staff_names: list[tuple[str, str]] | None = N
             (staff_peer(p.user_id), p.user.get_full_name() or p.user.username)
             for p in visit.call_participants.select_related("user").order_by("joined_at", "id")
         ]
+        if visit.call_guest_id is not None and visit.status in IN_PROGRESS_STATUSES:
+            # The admitted call guest's video is captioned from the same pairs (visits/call_guests.py);
+            # a visit change passes them from its card's read (cards.call_peers), guest included.
+            assert visit.call_guest is not None
+            staff_names.append(visit.call_guest.peer_id_and_label)
     return PatientState(
         visit=visit,
         position=queue_position(visit=visit) if waiting else None,
@@ -256,3 +265,99 @@ def queue_full(*, clinic: Clinic) -> bool:
     if clinic.max_waiting is None:
         return False
     return Visit.objects.filter(clinic_id=clinic.pk, status__in=CAPPED_STATUSES).count() >= clinic.max_waiting
+
+
+# --- Call guests (visits/call_guests.py) ------------------------------------------------------------
+
+
+@dataclass
+class GuestPanel:
+    """The call guest part of the staff call panel: the visit's live guest (invited, asking, in the
+    call) with its actions, or the invitation form, with a word on the last guest who went."""
+
+    visit: Visit
+    guest: CallGuest | None  # the live one
+    last: CallGuest | None  # the latest ended one, when no guest is live
+    now: datetime
+
+    @property
+    def expired(self) -> bool:
+        g = self.guest
+        return g is not None and g.status == GuestStatus.INVITED and g.expires_at <= self.now
+
+    @property
+    def screen(self) -> str:
+        """What the panel shows: "invite" (the form), "expired", "invited", "asking", "in_call"."""
+        if self.guest is None:
+            return "invite"
+        return "expired" if self.expired else GUEST_SCREEN[GuestStatus(self.guest.status)]
+
+    @property
+    def last_words(self) -> str:
+        return PANEL_ENDED_WORDS.get(GuestStatus(self.last.status), "") if self.last else ""
+
+    @property
+    def relations(self) -> list[tuple[str, str]]:
+        return [
+            (c.value, "Other" if c == CallGuest.Relation.OTHER else c.label.capitalize())
+            for c in CallGuest.Relation
+        ]
+
+    @property
+    def sent_to(self) -> str:
+        g = self.guest
+        if g is None:
+            return ""
+        return f"by text to {phone_codes.masked(g.phone)}" if g.phone else f"by email to {g.email}"
+
+
+def guest_panel(*, visit: Visit) -> GuestPanel:
+    latest = CallGuest.objects.filter(visit=visit).order_by("-created_at", "-id").first()
+    live = latest if latest is not None and latest.status in LIVE_GUEST_STATUSES else None
+    return GuestPanel(visit=visit, guest=live, last=None if live else latest, now=timezone.now())
+
+
+@dataclass
+class GuestState:
+    """What a call guest's screen shows: their invitation, their request, the call (with the names
+    of the others in it) or how it ended. Never the visit's intake answers or chat."""
+
+    guest: CallGuest
+    clinic_name: str
+    inviter: str
+    peer_names: list[tuple[str, str]]  # (peer id, name) of the patient and staff, once admitted
+
+    @property
+    def status(self) -> str:
+        return self.guest.status
+
+    @property
+    def screen(self) -> str:
+        """ "invited", "asking", "in_call" or "ended" (visits/guest_lifecycle.py SCREEN)."""
+        return GUEST_SCREEN[GuestStatus(self.guest.status)]
+
+    @property
+    def ended_heading(self) -> str:
+        status = GuestStatus(self.guest.status)
+        if (
+            status in (GuestStatus.LEFT, GuestStatus.REVOKED)
+            and self.guest.visit.status not in IN_PROGRESS_STATUSES
+        ):
+            return CALL_OVER_HEADING  # the visit ended or went back to the queue
+        return ENDED_HEADINGS.get(status, "")
+
+
+def guest_state(*, guest: CallGuest) -> GuestState:
+    visit = guest.visit
+    inviter = (
+        guest.invited_by.get_full_name() or guest.invited_by.username if guest.invited_by else "The clinic"
+    )
+    names: list[tuple[str, str]] = []
+    if guest.status == GuestStatus.ADMITTED:
+        names = [("patient", visit.patient_name)] + [
+            (staff_peer(p.user_id), p.user.get_full_name() or p.user.username)
+            for p in CallParticipant.objects.filter(visit=visit)
+            .select_related("user")
+            .order_by("joined_at", "id")
+        ]
+    return GuestState(guest=guest, clinic_name=visit.clinic.name, inviter=inviter, peer_names=names)

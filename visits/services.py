@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from visits import lifecycle, publishing, selectors
+from visits import call_guests, lifecycle, publishing, selectors
 from visits.lifecycle import IN_PROGRESS_STATUSES, Actor, Event, Phase, Status
 from visits.models import CallParticipant, Visit, VisitEvent, hash_token, new_token
 from waitingroom import hours, opening
@@ -87,6 +87,8 @@ def apply_event(
         visit.expires_at = None
     if target in (Status.WAITING, Status.COMPLETED, Status.CANCELLED, Status.EXPIRED, Status.LEFT):
         visit.call_participants.all().delete()
+        # The call is over for good: a call guest's part ends too (visits/call_guests.py).
+        call_guests.visit_call_over(visit, now=now)
     if visit.is_closed:
         visit.ended_at = now
         visit.grace_due_at = visit.hold_due_at = None

@@ -1,6 +1,6 @@
 """WebRTC signalling messages: who is who in a visit's call, and what a relayed message may hold.
 
-The browsers form a mesh (patient, provider, CSR: up to three). Offers, answers and ICE candidates
+The browsers form a mesh (patient, provider, CSR, an admitted call guest: up to four). Offers, answers and ICE candidates
 travel through the visit's channel group addressed to one peer; anything malformed is refused
 before it reaches anyone.
 """
@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 
 PATIENT_PEER = "patient"
-PEER_RE = re.compile(r"^(patient|staff-\d{1,12})$")
+PEER_RE = re.compile(r"^(patient|staff-\d{1,12}|guest-\d{1,12})$")
 MAX_SDP = 64 * 1024
 MAX_CANDIDATE = 2048
-MAX_PEERS = 3
+# The patient, up to two staff (visits/services.py MAX_STAFF_IN_CALL) and one admitted call guest
+# (visits/call_guests.py): "at most three participants plus the patient".
+MAX_PEERS = 4
 
 
 class BadSignal(ValueError):
@@ -22,6 +24,10 @@ class BadSignal(ValueError):
 
 def staff_peer(user_id: int) -> str:
     return f"staff-{user_id}"
+
+
+def guest_peer(guest_id: int) -> str:
+    return f"guest-{guest_id}"
 
 
 def clean_signal(content: dict, *, sender: str) -> tuple[str, dict]:

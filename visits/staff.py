@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from visits import cards, chat, offline, phone, selectors, services
+from visits import call_guests, cards, chat, offline, phone, publishing, selectors, services
 from visits.forms import BroadcastForm, ChatForm, CloseNowForm, first_error
+from visits.guest_lifecycle import GuestTransitionRefused
 from visits.lifecycle import TransitionRefused
-from visits.models import CallParticipant, Visit
+from visits.models import CallGuest, CallParticipant, Visit
 from waitingroom import opening, tenancy
 from waitingroom.audit import services as audit
 from waitingroom.audit.models import AccessEvent
@@ -153,7 +154,12 @@ def visit_room(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
     return render(
         request,
         "visits/_staff_call.html",
-        {"visit": visit, "clinic": clinic, "ice_servers": ice_servers(user_key=f"staff-{request.user.id}")},
+        {
+            "visit": visit,
+            "clinic": clinic,
+            "ice_servers": ice_servers(user_key=f"staff-{request.user.id}"),
+            "guest_panel": selectors.guest_panel(visit=visit),
+        },
     )
 
 
@@ -222,6 +228,72 @@ def broadcast(request: StaffRequest, slug: str) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"ok": True, "message": clinic.broadcast_message})
     return redirect("clinic_dashboard", slug=clinic.slug)
+
+
+# --- Call guests (visits/call_guests.py) ----------------------------------------------------------
+
+
+def _guest_answer(visit: Visit, error: str = "", status: int = 200) -> JsonResponse:
+    html = publishing.render_guest_panel(Visit.objects.select_related("clinic").get(pk=visit.pk))
+    return JsonResponse(
+        {"ok": not error, "error": error, "html": html} if error else {"ok": True, "html": html},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def call_guest_invite(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
+    """A staff member in the call invites a guest: name, relation and a mobile number or email."""
+    clinic = frontline_clinic(request, slug)
+    visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
+    try:
+        call_guests.guest_invite(
+            visit_id=visit.id,
+            user=request.user,
+            name=request.POST.get("name", ""),
+            relation=request.POST.get("relation", ""),
+            contact=request.POST.get("contact", ""),
+        )
+    except call_guests.NotInThisCall as refused:
+        return _guest_answer(visit, str(refused), status=403)
+    except call_guests.GuestRefused as refused:
+        return _guest_answer(visit, str(refused), status=400)
+    _record(request, visit, audit.Action.CHANGED, detail="call guest invited")
+    return _guest_answer(visit)
+
+
+@require_POST
+@login_required
+def call_guest_action(
+    request: StaffRequest, slug: str, visit_id: int, guest_id: int, action: str
+) -> HttpResponse:
+    """Admit, decline, remove or withdraw the visit's guest (staff in the call only)."""
+    clinic = frontline_clinic(request, slug)
+    visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
+    service = call_guests.STAFF_ACTIONS.get(action)
+    if service is None or not CallGuest.objects.filter(pk=guest_id, visit=visit).exists():
+        raise Http404("No such guest")
+    try:
+        service(visit_id=visit.id, guest_id=guest_id, user=request.user)
+    except call_guests.NotInThisCall as refused:
+        return _guest_answer(visit, str(refused), status=403)
+    except (call_guests.GuestRefused, GuestTransitionRefused) as refused:
+        return _guest_answer(visit, str(refused), status=409)
+    _record(request, visit, audit.Action.CHANGED, detail=f"call guest {action}")
+    return _guest_answer(visit)
+
+
+@require_GET
+@login_required
+def call_guest_panel(request: StaffRequest, slug: str, visit_id: int) -> HttpResponse:
+    """The guest part of the call panel as it is now: the panel re-fetches it after its call
+    socket (re)connects (pushes are hints). Staff in the call only."""
+    clinic = frontline_clinic(request, slug)
+    visit = selectors.staff_visit(clinic=clinic, visit_id=visit_id)
+    if not visit.call_participants.filter(user=request.user).exists():
+        raise Http404("Not in this call")
+    return HttpResponse(publishing.render_guest_panel(visit))
 
 
 # --- Close now / Reopen (clinic admins; waitingroom/opening.py) ----------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from visits import account, patient, staff
+from visits import account, guest, patient, staff
 
 urlpatterns = [
     # Staff
@@ -28,4 +28,24 @@ urlpatterns = [
     path("v/<str:token>/call-me/", patient.ask_for_phone, name="patient_ask_for_phone"),
     path("v/<str:token>/call-me/cancel/", patient.use_video, name="patient_use_video"),
     path("r/<str:link_token>/", patient.recall_link, name="patient_recall_link"),
+    # Call guests (visits/call_guests.py): staff in the call invite and admit; the guest's link.
+    path(
+        "dashboard/<slug:slug>/visits/<int:visit_id>/guests/invite/",
+        staff.call_guest_invite,
+        name="call_guest_invite",
+    ),
+    path(
+        "dashboard/<slug:slug>/visits/<int:visit_id>/guests/<int:guest_id>/<str:action>/",
+        staff.call_guest_action,
+        name="call_guest_action",
+    ),
+    path(
+        "dashboard/<slug:slug>/visits/<int:visit_id>/guests/panel/",
+        staff.call_guest_panel,
+        name="call_guest_panel",
+    ),
+    path("g/<str:token>/", guest.call, name="guest_call"),
+    path("g/<str:token>/state/", guest.state, name="guest_state"),
+    path("g/<str:token>/ask/", guest.ask, name="guest_ask"),
+    path("g/<str:token>/leave/", guest.leave, name="guest_leave"),
 ]

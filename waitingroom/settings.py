@@ -544,3 +544,5 @@ REPORT_SECTIONS = [
     "consultations.reports.sections",
     "waitingroom.reports.payments.sections",
 ]
+# A call guest's invitation link (visits/call_guests.py): unused after this many minutes, it expires.
+CALL_GUEST_INVITE_MINUTES = env_int("CALL_GUEST_INVITE_MINUTES", 30)

@@ -71,7 +71,8 @@ Devices.prototype.start = function () {
 Devices.prototype.explain = function (err) {
   var name = err && MEDIA_ERRORS[err.name] ? err.name : "NotReadableError", self = this;
   if (name === "OverconstrainedError") [this.cameraSelect, this.micSelect].forEach(function (sel) { if (sel) sel.value = ""; });
-  if (this.result) this.result.textContent = MEDIA_ERRORS[name] + KEEP_PLACE;
+  // A patient keeps their place in line; a call guest (visits/guest.js) has none: afterError "".
+  if (this.result) this.result.textContent = MEDIA_ERRORS[name] + (this.afterError === undefined ? KEEP_PLACE : this.afterError);
   if (this.help) {
     var platform = platformOf(navigator.userAgent, navigator.maxTouchPoints > 1);
     this.help.querySelectorAll("[data-howto]").forEach(function (ol) { ol.hidden = ol.dataset.howto !== platform; });

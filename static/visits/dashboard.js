@@ -1,12 +1,12 @@
 /* The staff dashboard. Cards arrive as HTML rendered by the server's one card renderer
  * (visits/cards.py); this file only places them, keeps counts and timers, and turns action forms
  * into fetch POSTs. */
-import {announce, toast} from "../waitingroom/lib/announce.js";
+import {announce, statusChange, toast} from "../waitingroom/lib/announce.js";
 import {clock} from "../waitingroom/lib/format.js";
 import {getJSON, getText, post} from "../waitingroom/lib/http.js";
 import {isInCall, isWaitingPhase} from "../waitingroom/lib/rules.js";
 import {connect} from "../waitingroom/lib/socket.js";
-import {fragment, refetcher, remember, swapInner} from "../waitingroom/lib/swap.js";
+import {fragment, refetcher, remember, swapInner, swapOuter} from "../waitingroom/lib/swap.js";
 import {Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
 
 const body = document.body, board = document.querySelector("[data-board]");
@@ -207,6 +207,7 @@ async function finishCall(url) {
 // whose "In call" names follow its data-call-staff ids (visits/cards.py).
 function peerName(root, id) {
   if (id === "patient") return root.dataset.patientName;
+  if (id.startsWith("guest-")) return guestName(root, id);
   const card = board.querySelector(`[data-visit='${root.dataset.visit}']`);
   const names = card && card.querySelector("[data-in-call]");
   if (!card || !names || !card.dataset.callStaff) return "Colleague";
@@ -239,10 +240,14 @@ function openCall(url) {
       call = window.staffCall = {mesh, devices, visit: root.dataset.visit};
       call.socket = connect(root.dataset.callSocket, {
         trackState: false,
-        onOpen: () => mesh.restart(),  // (re)joined: fresh connections with everyone
+        onOpen: () => {  // (re)joined: fresh connections with everyone, and the guest part afresh
+          mesh.restart();
+          getText(root.dataset.guestPanelUrl).then((html) => showGuestPanel(html), () => {});
+        },
         onRefused: closeCall,
       });
       call.socket.on("visit", (msg) => { if (!isInCall(msg.status)) closeCall(); });
+      call.socket.on("call_guest", (msg) => showGuestPanel(msg.html, msg.announce));
       routeSignalling(call.socket, () => mesh);
       wireCallControls(box, () => mesh, devices);
       root.querySelector("[data-call-leave]").addEventListener("click", () => finishCall(root.dataset.leaveUrl));
@@ -299,3 +304,38 @@ live.on("opening", (msg) => { openingState.pushed("opening"); showOpening(msg); 
 live.on("panel", (msg) => document.dispatchEvent(new CustomEvent("wr:panel", {detail: {panel: msg.panel}})));
 // Arrived from "Enter room" on the meetings overview: the host is already in the call.
 if (body.dataset.openRoom) openCall(body.dataset.openRoom);
+
+// --- A call guest (visits/call_guests.py): the call panel's guest part --------------------------
+// Its fragment comes with every change over the call socket (`call_guest`) and in the answer to
+// each of its forms; a request to join is said at once (assertive) and in the tab's title.
+function guestName(root, id) {
+  const part = root.querySelector(`[data-guest-peer='${id}']`);
+  return part ? part.dataset.guestName : "Guest";
+}
+function showGuestPanel(html, words = "") {
+  const part = callHost.querySelector("[data-call-guest]");
+  if (!part) return;
+  // What the person is doing in it stays: the invitation form open, what they typed, the focus
+  // (or, when the focused button is gone, the nearest control: lib/swap.js).
+  const wasOpen = Boolean(part.querySelector("details[open]"));
+  const next = swapOuter(part, html);
+  const form = next && next.querySelector("details");
+  if (form && wasOpen) form.open = true;
+  if (words) statusChange(words, {assertive: true});
+  if (call && call.mesh) call.mesh.renameAll();
+}
+document.addEventListener("submit", (e) => {
+  const form = e.target;
+  if (!form.matches("[data-guest-form]")) return;
+  e.preventDefault();
+  post(form.action, form).then((data) => {
+    if (!data.ok) {
+      // The panel stays as it is (the form keeps what was typed) and says what was wrong.
+      const error = callHost.querySelector("[data-guest-error]");
+      if (error) error.textContent = data.error; else toast(data.error);
+      return;
+    }
+    showGuestPanel(data.html);
+    if (form.matches("[data-guest-invite]")) toast("Invitation sent.", {ok: true});
+  });
+});

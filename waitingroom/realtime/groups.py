@@ -18,6 +18,8 @@ _NAMES = {
     Audience.STAFF_MEMBER: "staff-{}",
     Audience.CONSULTATION_STAFF: "consultation-{}-staff",
     Audience.CONSULTATION_CLIENT: "consultation-{}-client",
+    Audience.CALL_GUEST: "call-guest-{}",
+    Audience.CALL_STAFF: "visit-{}-call-staff",
 }
 _PATTERNS = [
     (re.compile(re.escape(name).replace(r"\{\}", r"\d+")), audience) for audience, name in _NAMES.items()
@@ -64,6 +66,16 @@ def consultation_staff_group(consultation_id: int) -> str:
 def consultation_client_group(consultation_id: int) -> str:
     """The client's pages open on one consultation room (through their link)."""
     return _NAMES[Audience.CONSULTATION_CLIENT].format(consultation_id)
+
+
+def call_guest_group(guest_id: int) -> str:
+    """The screen of one call guest (visits/call_guests.py), by the guest's id: its state pushes."""
+    return _NAMES[Audience.CALL_GUEST].format(guest_id)
+
+
+def call_staff_group(visit_id: int) -> str:
+    """The call panels of the staff in one visit's call: the guest part of the panel."""
+    return _NAMES[Audience.CALL_STAFF].format(visit_id)
 
 
 def audience_of(group: str) -> Audience:

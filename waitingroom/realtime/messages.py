@@ -34,7 +34,11 @@ class Audience(StrEnum):
     WAITING_PATIENTS = "every waiting patient's screen of a clinic"
     DISPATCH_PAGE = "dispatch pages of a clinic"
     MEETINGS_OVERVIEW = "meetings overviews of a clinic"
-    CALL_PEERS = "the browsers in one visit's call (patient and staff)"
+    CALL_PEERS = "the browsers in one visit's call (patient, staff and an admitted guest)"
+    # A call guest's screen (visits/call_guests.py): an invited third participant's own group.
+    CALL_GUEST = "a call guest's screen"
+    # The call panels of the staff in one visit's call (the guest's request to join, and so on).
+    CALL_STAFF = "the staff call panels of one visit"
     # Every socket a staff member has open (dashboard, dispatch, meetings overview, call).
     STAFF_MEMBER = "every socket of one staff member"
     CONSULTATION_STAFF = "staff pages of one consultation room"
@@ -162,6 +166,20 @@ OPENING = _declare(
     "the words to show and read out (empty once open again). Nobody waiting is sent away.",
     push(A.STAFF_DASHBOARD, "open", "text", "closed_now"),
     push(A.WAITING_PATIENTS, "open", "text"),
+)
+GUEST = _declare(
+    "guest",
+    "A call guest's screen changed (asking, admitted, removed, the call ended, who is in the call): "
+    "its state fragment and status; a final status ends the socket.",
+    push(A.CALL_GUEST, "status", "html"),
+    # The guest's consumer re-reads the names in the call when the visit changes.
+    reply("status", "html", audience=A.CALL_GUEST),
+)
+CALL_GUEST = _declare(
+    "call_guest",
+    "The call guest part of the staff call panel changed (invited, asking to join, admitted, gone): "
+    'its fragment, and the words to announce ("Alex (interpreter) is asking to join") or "".',
+    push(A.CALL_STAFF, "html", "announce"),
 )
 
 # Not published to a group: each process's channel layer hands it to every socket it serves once

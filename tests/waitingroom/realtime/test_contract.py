@@ -12,7 +12,7 @@ import pytest
 from consultations.consumers import ClientRoomConsumer, StaffRoomConsumer
 from scheduling.meetings.consumers import MeetingsOverviewConsumer
 from scheduling.requests.consumers import DispatchConsumer
-from visits.consumers import PatientConsumer, StaffCallConsumer, StaffDashboardConsumer
+from visits.consumers import CallGuestConsumer, PatientConsumer, StaffCallConsumer, StaffDashboardConsumer
 from waitingroom.realtime import groups, messages, publisher
 from waitingroom.realtime.messages import Audience, ContractError, Direction
 
@@ -25,6 +25,7 @@ CONSUMERS = (
     MeetingsOverviewConsumer,
     StaffRoomConsumer,
     ClientRoomConsumer,
+    CallGuestConsumer,
 )
 SERVER_TO_CLIENT = (Direction.PUSH, Direction.REPLY, Direction.RELAY)
 
@@ -80,6 +81,8 @@ def test_every_group_name_has_its_audience():
         groups.staff_member_group(7): Audience.STAFF_MEMBER,
         groups.consultation_staff_group(7): Audience.CONSULTATION_STAFF,
         groups.consultation_client_group(7): Audience.CONSULTATION_CLIENT,
+        groups.call_guest_group(7): Audience.CALL_GUEST,
+        groups.call_staff_group(7): Audience.CALL_STAFF,
     }
     assert {name: groups.audience_of(name) for name in made} == made
 
