@@ -156,3 +156,15 @@ def test_the_beat_task_runs_the_hours_sweep(clinic_a):
     assert tasks.opening_hours_sweep.name == "waitingroom.tasks.opening_hours_sweep"
     assert tasks.opening_hours_sweep() == 1
     assert tasks.opening_hours_sweep() == 0
+
+
+def test_saving_one_clinics_hours_sweeps_that_clinic_only(clinic_admin, clinic_a, clinic_b):
+    """The admin's save checks the clinic it saved, not every clinic in the platform (inside the
+    admin's request and transaction): another clinic whose hours changed its state waits for the
+    beat's sweep."""
+    OpeningHours.objects.create(clinic=clinic_b, weekday=0, opens=time(8), closes=time(9))
+    data = hours_rows(clinic_a, weekly=[(d, "00:00", "00:00") for d in range(7)])
+    assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    clinic_b.refresh_from_db()
+    assert clinic_b.hours_open is None
+    assert not ClinicEvent.objects.filter(clinic=clinic_b).exists()
