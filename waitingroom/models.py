@@ -120,6 +120,18 @@ class Clinic(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        # A cap of 0 would turn every walk-in away as "full" with nobody waiting: blank is no cap,
+        # and Close now (the dashboard) is how a clinic stops arrivals, with its message.
+        if self.max_waiting == 0:
+            raise ValidationError(
+                {
+                    "max_waiting": "The cap is at least 1. Leave it blank for no cap; to stop new "
+                    "arrivals, use Close now on the dashboard."
+                }
+            )
+
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)

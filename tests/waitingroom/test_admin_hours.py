@@ -168,3 +168,14 @@ def test_saving_one_clinics_hours_sweeps_that_clinic_only(clinic_admin, clinic_a
     clinic_b.refresh_from_db()
     assert clinic_b.hours_open is None
     assert not ClinicEvent.objects.filter(clinic=clinic_b).exists()
+
+
+def test_a_cap_of_zero_is_refused_with_words(clinic_admin, clinic_a):
+    """0 would tell every walk-in the room is full while nobody waits; blank is no cap."""
+    data = hours_rows(clinic_a)
+    data["max_waiting"] = "0"
+    response = post(client_for(clinic_admin), clinic_a, data)
+    assert response.status_code == 200
+    assert "The cap is at least 1" in response.content.decode()
+    clinic_a.refresh_from_db()
+    assert clinic_a.max_waiting is None
