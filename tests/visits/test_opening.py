@@ -370,3 +370,26 @@ def test_the_hours_sweep_reads_every_clinic_in_a_fixed_number_of_queries(django_
     opening.hours_sweep()
     with django_assert_num_queries(3):
         assert opening.hours_sweep() == 0
+
+
+def test_the_opening_push_goes_to_this_clinics_dashboards_and_waiting_patients_only(
+    clinic_a, clinic_b, clinic_admin, published
+):
+    ready(clinic_a, "In A")
+    ready(clinic_b, "In B")
+    published.clear()
+    with published.commit():
+        opening.clinic_close_now(clinic_id=clinic_a.pk, user=clinic_admin, message="Fire drill")
+    assert {group for group, _payload in published.sent} == {
+        groups.clinic_staff_group(clinic_a.id),
+        groups.clinic_patients_group(clinic_a.id),
+    }
+    # The hours sweep too: clinic B's hours close it, clinic A's state by its hours is unchanged.
+    OpeningHours.objects.create(clinic=clinic_b, weekday=0, opens=time(8), closes=time(9))
+    published.clear()
+    with time_machine.travel(MONDAY_EVENING, tick=False), published.commit():
+        assert opening.hours_sweep() == 1
+    assert {group for group, _payload in published.sent} == {
+        groups.clinic_staff_group(clinic_b.id),
+        groups.clinic_patients_group(clinic_b.id),
+    }
