@@ -393,3 +393,29 @@ def test_the_opening_push_goes_to_this_clinics_dashboards_and_waiting_patients_o
         groups.clinic_staff_group(clinic_b.id),
         groups.clinic_patients_group(clinic_b.id),
     }
+
+
+@pytest.mark.parametrize(
+    ("message", "closed", "kept"),
+    [
+        ("x" * 281, False, ""),  # too long: refused with words
+        ("a\x00b", False, ""),
+        ("a\u2028b", False, ""),
+        ("", True, ""),  # no message: closed, the clinic's words only
+        ("   ", True, ""),
+        ("\u00a0" * 300 + "Back soon", True, "Back soon"),  # spaces collapse before the limit
+        ("<script>alert(1)</script>", True, "<script>alert(1)</script>"),
+    ],
+)
+def test_close_now_with_odd_messages_never_500s_and_escapes(clinic_a, clinic_admin, message, closed, kept):
+    client = client_for(clinic_admin)
+    response = client.post(f"/dashboard/{clinic_a.slug}/close/", {"message": message})
+    assert response.status_code == 302
+    clinic_a.refresh_from_db()
+    assert (clinic_a.closed_now_at is not None, clinic_a.closed_now_message) == (closed, kept)
+    for page in (client.get(f"/dashboard/{clinic_a.slug}/"), Client().get(f"/c/{clinic_a.slug}/")):
+        assert page.status_code == 200 and b"<script>alert" not in page.content
+    # Reopening twice: the second is refused with words, not an error.
+    client.post(f"/dashboard/{clinic_a.slug}/reopen/")
+    again = client.post(f"/dashboard/{clinic_a.slug}/reopen/", follow=True)
+    assert again.status_code == 200

@@ -179,3 +179,25 @@ def test_a_cap_of_zero_is_refused_with_words(clinic_admin, clinic_a):
     assert "The cap is at least 1" in response.content.decode()
     clinic_a.refresh_from_db()
     assert clinic_a.max_waiting is None
+
+
+@pytest.mark.parametrize(
+    "weekly",
+    [
+        [(0, "22:00", "02:00")],  # across midnight: two rows, 22:00-00:00 and the next day's 00:00-02:00
+        [(0, "08:00", "24:00")],
+        [(0, "08:00", "25:00")],
+        [(9, "08:00", "12:00")],
+        [(0, "08:00\x00", "09:00")],
+    ],
+)
+def test_odd_hours_get_the_form_again_never_a_500(clinic_admin, clinic_a, weekly):
+    response = post(client_for(clinic_admin), clinic_a, hours_rows(clinic_a, weekly))
+    assert response.status_code == 200 and b"errornote" in response.content
+    assert not OpeningHours.objects.exists()
+
+
+def test_an_hour_that_does_not_exist_on_the_dst_day_is_accepted(clinic_admin, clinic_a):
+    """02:30 on the spring-forward Sunday is read as 03:30 summer time (waitingroom/hours.py)."""
+    response = post(client_for(clinic_admin), clinic_a, hours_rows(clinic_a, [(6, "02:30", "03:00")]))
+    assert response.status_code == 302
