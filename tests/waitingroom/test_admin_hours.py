@@ -201,3 +201,24 @@ def test_an_hour_that_does_not_exist_on_the_dst_day_is_accepted(clinic_admin, cl
     """02:30 on the spring-forward Sunday is read as 03:30 summer time (waitingroom/hours.py)."""
     response = post(client_for(clinic_admin), clinic_a, hours_rows(clinic_a, [(6, "02:30", "03:00")]))
     assert response.status_code == 302
+
+
+def test_the_clinic_page_lists_the_latest_openings_and_closings_only(clinic_admin, clinic_a, clinic_b):
+    """Years of the hours sweep's records (two to four a day) do not all land on the page where
+    the hours are edited: the latest 50, and saving the page still works."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now() - timedelta(days=60)
+    ClinicEvent.objects.bulk_create(
+        ClinicEvent(clinic=clinic_a, kind=ClinicEvent.Kind.HOURS_CLOSED, at=start + timedelta(hours=n))
+        for n in range(120)
+    )
+    ClinicEvent.objects.create(clinic=clinic_b, kind=ClinicEvent.Kind.CLOSED_NOW, at=timezone.now())
+    client = client_for(clinic_admin)
+    page = client.get(f"/admin/waitingroom/clinic/{clinic_a.pk}/change/")
+    [events] = [f for f in page.context["inline_admin_formsets"] if f.formset.prefix == "events"]
+    shown = [form.instance.at for form in events.formset.forms]
+    assert len(shown) == 50 and shown[0] == start + timedelta(hours=119)
+    assert post(client, clinic_a, hours_rows(clinic_a)).status_code == 302
