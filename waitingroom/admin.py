@@ -184,7 +184,7 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
-        if isinstance(inline, ClinicEventInline) and obj is not None:
+        if isinstance(inline, ClinicEventInline) and obj is not None and obj.pk is not None:
             latest = ClinicEvent.objects.filter(clinic=obj).values_list("pk", flat=True)[: inline.shown]
             kwargs["queryset"] = kwargs["queryset"].filter(pk__in=list(latest))
         return kwargs
