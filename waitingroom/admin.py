@@ -182,6 +182,15 @@ class ClinicAdmin(ClinicScopedAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
 
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the page's own fields: the row's state written elsewhere (Close now, the hours
+        # sweep, the SMS limit's alert) is never put back as this page read it a moment ago.
+        concrete = {field.name for field in obj._meta.concrete_fields}
+        obj.save(update_fields=[name for name in form.cleaned_data if name in concrete])
+
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if isinstance(inline, ClinicEventInline) and obj is not None and obj.pk is not None:

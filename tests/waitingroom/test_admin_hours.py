@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import client_for
 from tests.factories import staff
 from tests.waitingroom.test_admin_scoping import clinic_form
-from waitingroom.models import ClinicEvent, HoursException, OpeningHours, Role
+from waitingroom.models import Clinic, ClinicEvent, HoursException, OpeningHours, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +222,29 @@ def test_the_clinic_page_lists_the_latest_openings_and_closings_only(clinic_admi
     shown = [form.instance.at for form in events.formset.forms]
     assert len(shown) == 50 and shown[0] == start + timedelta(hours=119)
     assert post(client, clinic_a, hours_rows(clinic_a)).status_code == 302
+
+
+def test_saving_the_clinic_page_keeps_a_close_now_made_meanwhile(clinic_admin, clinic_a, monkeypatch):
+    """A Close now that commits after the admin's save read the clinic's row is
+    not undone by the save: it writes the page's fields only."""
+    from django.utils import timezone
+
+    from waitingroom.admin import ClinicAdmin
+
+    real = ClinicAdmin.get_object
+
+    def read_then_closed_elsewhere(self, request, object_id, from_field=None):
+        obj = real(self, request, object_id, from_field)
+        if request.method == "POST":
+            Clinic.objects.filter(pk=clinic_a.pk).update(
+                closed_now_at=timezone.now(), closed_now_message="Fire drill"
+            )
+        return obj
+
+    monkeypatch.setattr(ClinicAdmin, "get_object", read_then_closed_elsewhere)
+    data = hours_rows(clinic_a)
+    data["closed_message"] = "Call 911."
+    assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    clinic_a.refresh_from_db()
+    assert clinic_a.closed_message == "Call 911."
+    assert clinic_a.closed_now_at is not None and clinic_a.closed_now_message == "Fire drill"
