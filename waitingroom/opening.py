@@ -129,7 +129,8 @@ def words(*, clinic: Clinic, state: hours.OpenState, now: datetime | None = None
     opens = hours.opens_words(state, tz=tz, now=now, zone_label=clinic.time_zone_label)
     if state.manual is not None:
         headline = "The clinic has closed the waiting room for now."
-        message = state.manual.message
+        # Closed without a message of its own: the clinic's standing words (an urgent-help line).
+        message = state.manual.message or clinic.closed_message
     else:
         headline = "The clinic is closed."
         message = clinic.closed_message

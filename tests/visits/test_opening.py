@@ -419,3 +419,15 @@ def test_close_now_with_odd_messages_never_500s_and_escapes(clinic_a, clinic_adm
     client.post(f"/dashboard/{clinic_a.slug}/reopen/")
     again = client.post(f"/dashboard/{clinic_a.slug}/reopen/", follow=True)
     assert again.status_code == 200
+
+
+def test_closed_now_without_a_message_shows_the_clinics_own_closed_message(weekday_hours, clinic_admin):
+    """The clinic's standing words (an urgent-help line) are not lost when an admin closes the
+    room in a hurry without typing anything."""
+    opening.clinic_close_now(clinic_id=weekday_hours.pk, user=clinic_admin, message="")
+    weekday_hours.refresh_from_db()
+    with time_machine.travel(MONDAY_NOON, tick=False):
+        page = Client().get(f"/c/{weekday_hours.slug}/")
+        said = opening.clinic_words(clinic=weekday_hours)
+    assert b"For urgent help call 911." in page.content
+    assert said.patient_text.endswith("For urgent help call 911.")
