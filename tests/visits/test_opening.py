@@ -431,3 +431,21 @@ def test_closed_now_without_a_message_shows_the_clinics_own_closed_message(weekd
         said = opening.clinic_words(clinic=weekday_hours)
     assert b"For urgent help call 911." in page.content
     assert said.patient_text.endswith("For urgent help call 911.")
+
+
+def test_two_sweeps_at_once_record_and_push_a_closing_once(weekday_hours, monkeypatch, published):
+    """The sweep writes `hours_open` with a compare-and-set: a sweep that read the clinic before
+    another one recorded its closing changes nothing, records nothing and pushes nothing."""
+    from waitingroom.models import Clinic
+
+    real = opening.schedule_of
+
+    def another_sweep_got_there_first(clinic, **kwargs):
+        Clinic.objects.filter(pk=clinic.pk).update(hours_open=False)
+        return real(clinic, **kwargs)
+
+    monkeypatch.setattr(opening, "schedule_of", another_sweep_got_there_first)
+    published.clear()
+    with time_machine.travel(MONDAY_EVENING, tick=False), published.commit():
+        assert opening.hours_sweep() == 0
+    assert not ClinicEvent.objects.exists() and not published.sent
