@@ -174,8 +174,6 @@ def _per_hour(by_hour: dict) -> Chart:
 
 
 def _wait(start: date, end: date, by_day: list, period: dict) -> Chart:
-    p50 = per_day(start, end, [(day, minutes(v)) for day, v, _ in by_day], empty=None)
-    p90 = per_day(start, end, [(day, minutes(v)) for day, _, v in by_day], empty=None)
     n = period["n"]
     summary = (
         f"Median wait {fmt_minutes(minutes(period['p50']))}, 90th percentile "
@@ -183,22 +181,12 @@ def _wait(start: date, end: date, by_day: list, period: dict) -> Chart:
         if n
         else "No visit was called in this period."
     )
-    return Chart(
-        key="wait",
-        title="Wait from ready to first call",
-        kind="line",
-        x_title="Day",
-        **day_axis(start, end),
-        series=[Series("Median", p50), Series("90th percentile", p90)],
-        unit="minutes",
-        summary=summary,
+    return _percentiles_chart(
+        start, end, by_day, key="wait", title="Wait from ready to first call", summary=summary
     )
 
 
 def _in_call(start: date, end: date, figures: dict) -> Chart:
-    daily = [(day, p) for day, p in figures.items() if day is not None]
-    p50 = per_day(start, end, [(day, minutes(p[0])) for day, p in daily], empty=None)
-    p90 = per_day(start, end, [(day, minutes(p[1])) for day, p in daily], empty=None)
     whole = figures.get(None)
     summary = (
         f"Median time in call {fmt_minutes(minutes(whole[0]))}, 90th percentile "
@@ -206,9 +194,18 @@ def _in_call(start: date, end: date, figures: dict) -> Chart:
         if whole and whole[2]
         else "No call in this period."
     )
+    daily = [(day, p50, p90, n) for day, (p50, p90, n) in figures.items() if day is not None]
+    return _percentiles_chart(start, end, daily, key="time-in-call", title="Time in call", summary=summary)
+
+
+def _percentiles_chart(start: date, end: date, by_day: list, *, key: str, title: str, summary: str) -> Chart:
+    """A line chart of a duration's median and 90th percentile per day, from (day, p50, p90, ...)
+    rows; a day without a row has no figure (None), not zero."""
+    p50 = per_day(start, end, [(row[0], minutes(row[1])) for row in by_day], empty=None)
+    p90 = per_day(start, end, [(row[0], minutes(row[2])) for row in by_day], empty=None)
     return Chart(
-        key="time-in-call",
-        title="Time in call",
+        key=key,
+        title=title,
         kind="line",
         x_title="Day",
         **day_axis(start, end),

@@ -150,7 +150,10 @@ class ClinicEventInline(ReadOnlyInline):
     model = ClinicEvent
     view_roles = frozenset({Role.CLINIC_ADMIN})
     fields = readonly_fields = ("at", "kind", "user", "message")
-    verbose_name_plural = "opening and closing (latest first)"
+    verbose_name_plural = "opening and closing (the latest 50, latest first)"
+    # The hours sweep records every opening and closing (two to four a day): the clinic's page,
+    # where its hours are edited, lists the latest only, not years of them.
+    shown = 50
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
@@ -178,6 +181,22 @@ class ClinicAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Only the page's own fields: the row's state written elsewhere (Close now, the hours
+        # sweep, the SMS limit's alert) is never put back as this page read it a moment ago.
+        concrete = {field.name for field in obj._meta.concrete_fields}
+        obj.save(update_fields=[name for name in form.cleaned_data if name in concrete])
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ClinicEventInline) and obj is not None and obj.pk is not None:
+            latest = ClinicEvent.objects.filter(clinic=obj).values_list("pk", flat=True)[: inline.shown]
+            kwargs["queryset"] = kwargs["queryset"].filter(pk__in=list(latest))
+        return kwargs
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)

@@ -219,7 +219,8 @@ def closed_since_words(state: OpenState, *, tz: zoneinfo.ZoneInfo, now: datetime
     if state.manual is not None:
         words = f"Closed now by {state.manual.by} at {state.manual.at.astimezone(tz):%H:%M}"
         if day_words(state.manual.at, tz=tz, now=now) != "today":
-            words = f"Closed by {state.manual.by} {when_words(state.manual.at, tz=tz, now=now).removeprefix('on ')}"
+            # "Closed by Dana yesterday at 17:00", "Closed by Dana on Friday 4 December at 17:00".
+            words = f"Closed by {state.manual.by} {when_words(state.manual.at, tz=tz, now=now)}"
         return f"{words}: {state.manual.message}" if state.manual.message else words
     if state.closed_since is None:
         return "Closed"

@@ -120,6 +120,18 @@ class Clinic(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        super().clean()
+        # A cap of 0 would turn every walk-in away as "full" with nobody waiting: blank is no cap,
+        # and Close now (the dashboard) is how a clinic stops arrivals, with its message.
+        if self.max_waiting == 0:
+            raise ValidationError(
+                {
+                    "max_waiting": "The cap is at least 1. Leave it blank for no cap; to stop new "
+                    "arrivals, use Close now on the dashboard."
+                }
+            )
+
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
@@ -226,6 +238,15 @@ class Weekday(models.IntegerChoices):
 OPENS_BEFORE_CLOSES = models.Q(opens__lt=models.F("closes")) | models.Q(closes=datetime.time(0))
 
 
+def check_interval(opens: datetime.time | None, closes: datetime.time | None) -> None:
+    """An interval's own order (waitingroom/hours.py), as a ValidationError with its words."""
+    if opens is not None and closes is not None:
+        try:
+            check_intervals([Interval(opens, closes)])
+        except HoursError as error:
+            raise ValidationError(str(error)) from error
+
+
 class OpeningHours(models.Model):
     """One interval of a clinic's week, in the clinic's time zone; a day may have several."""
 
@@ -246,11 +267,7 @@ class OpeningHours(models.Model):
         return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
 
     def clean(self) -> None:
-        if self.opens is not None and self.closes is not None:
-            try:
-                check_intervals([Interval(self.opens, self.closes)])
-            except HoursError as error:
-                raise ValidationError(str(error)) from error
+        check_interval(self.opens, self.closes)
 
 
 class HoursException(models.Model):
@@ -282,11 +299,7 @@ class HoursException(models.Model):
     def clean(self) -> None:
         if (self.opens is None) != (self.closes is None):
             raise ValidationError("Give both the opening and the closing time, or neither (closed all day).")
-        if self.opens is not None and self.closes is not None:
-            try:
-                check_intervals([Interval(self.opens, self.closes)])
-            except HoursError as error:
-                raise ValidationError(str(error)) from error
+        check_interval(self.opens, self.closes)
 
 
 class ClinicEvent(models.Model):

@@ -129,7 +129,8 @@ def words(*, clinic: Clinic, state: hours.OpenState, now: datetime | None = None
     opens = hours.opens_words(state, tz=tz, now=now, zone_label=clinic.time_zone_label)
     if state.manual is not None:
         headline = "The clinic has closed the waiting room for now."
-        message = state.manual.message
+        # Closed without a message of its own: the clinic's standing words (an urgent-help line).
+        message = state.manual.message or clinic.closed_message
     else:
         headline = "The clinic is closed."
         message = clinic.closed_message
@@ -225,16 +226,15 @@ def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = N
     window = Q(date__gte=day - timedelta(days=hours.LOOK_BACK_DAYS + 2)) & Q(
         date__lte=day + timedelta(days=hours.LOOK_AHEAD_DAYS + 16)
     )
-    clinics = (
-        Clinic.objects.filter(
-            Q(hours_open__isnull=False)
-            | Q(pk__in=OpeningHours.objects.values("clinic_id"))
-            | Q(pk__in=HoursException.objects.values("clinic_id"))
-        )
-        .select_related("closed_now_by")
-        .prefetch_related(
-            "opening_hours", Prefetch("hours_exceptions", HoursException.objects.filter(window))
-        )
+    clinics = Clinic.objects.filter(
+        Q(hours_open__isnull=False)
+        | Q(pk__in=OpeningHours.objects.values("clinic_id"))
+        | Q(pk__in=HoursException.objects.values("clinic_id"))
+    )
+    if clinic_ids is not None:
+        clinics = clinics.filter(pk__in=clinic_ids)
+    clinics = clinics.select_related("closed_now_by").prefetch_related(
+        "opening_hours", Prefetch("hours_exceptions", HoursException.objects.filter(window))
     )
     changed = 0
     for clinic in clinics:

@@ -132,6 +132,9 @@ def test_superuser_adds_a_clinic_with_its_scheduling_settings(db):
         "request_questions",
         "consultation_profile",
         "booking_questions",
+        "opening_hours",
+        "hours_exceptions",
+        "events",
     ):
         data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
     response = client_for(admin).post("/admin/waitingroom/clinic/add/", data)

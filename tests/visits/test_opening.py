@@ -370,3 +370,82 @@ def test_the_hours_sweep_reads_every_clinic_in_a_fixed_number_of_queries(django_
     opening.hours_sweep()
     with django_assert_num_queries(3):
         assert opening.hours_sweep() == 0
+
+
+def test_the_opening_push_goes_to_this_clinics_dashboards_and_waiting_patients_only(
+    clinic_a, clinic_b, clinic_admin, published
+):
+    ready(clinic_a, "In A")
+    ready(clinic_b, "In B")
+    published.clear()
+    with published.commit():
+        opening.clinic_close_now(clinic_id=clinic_a.pk, user=clinic_admin, message="Fire drill")
+    assert {group for group, _payload in published.sent} == {
+        groups.clinic_staff_group(clinic_a.id),
+        groups.clinic_patients_group(clinic_a.id),
+    }
+    # The hours sweep too: clinic B's hours close it, clinic A's state by its hours is unchanged.
+    OpeningHours.objects.create(clinic=clinic_b, weekday=0, opens=time(8), closes=time(9))
+    published.clear()
+    with time_machine.travel(MONDAY_EVENING, tick=False), published.commit():
+        assert opening.hours_sweep() == 1
+    assert {group for group, _payload in published.sent} == {
+        groups.clinic_staff_group(clinic_b.id),
+        groups.clinic_patients_group(clinic_b.id),
+    }
+
+
+@pytest.mark.parametrize(
+    ("message", "closed", "kept"),
+    [
+        ("x" * 281, False, ""),  # too long: refused with words
+        ("a\x00b", False, ""),
+        ("a\u2028b", False, ""),
+        ("", True, ""),  # no message: closed, the clinic's words only
+        ("   ", True, ""),
+        ("\u00a0" * 300 + "Back soon", True, "Back soon"),  # spaces collapse before the limit
+        ("<script>alert(1)</script>", True, "<script>alert(1)</script>"),
+    ],
+)
+def test_close_now_with_odd_messages_never_500s_and_escapes(clinic_a, clinic_admin, message, closed, kept):
+    client = client_for(clinic_admin)
+    response = client.post(f"/dashboard/{clinic_a.slug}/close/", {"message": message})
+    assert response.status_code == 302
+    clinic_a.refresh_from_db()
+    assert (clinic_a.closed_now_at is not None, clinic_a.closed_now_message) == (closed, kept)
+    for page in (client.get(f"/dashboard/{clinic_a.slug}/"), Client().get(f"/c/{clinic_a.slug}/")):
+        assert page.status_code == 200 and b"<script>alert" not in page.content
+    # Reopening twice: the second is refused with words, not an error.
+    client.post(f"/dashboard/{clinic_a.slug}/reopen/")
+    again = client.post(f"/dashboard/{clinic_a.slug}/reopen/", follow=True)
+    assert again.status_code == 200
+
+
+def test_closed_now_without_a_message_shows_the_clinics_own_closed_message(weekday_hours, clinic_admin):
+    """The clinic's standing words (an urgent-help line) are not lost when an admin closes the
+    room in a hurry without typing anything."""
+    opening.clinic_close_now(clinic_id=weekday_hours.pk, user=clinic_admin, message="")
+    weekday_hours.refresh_from_db()
+    with time_machine.travel(MONDAY_NOON, tick=False):
+        page = Client().get(f"/c/{weekday_hours.slug}/")
+        said = opening.clinic_words(clinic=weekday_hours)
+    assert b"For urgent help call 911." in page.content
+    assert said.patient_text.endswith("For urgent help call 911.")
+
+
+def test_two_sweeps_at_once_record_and_push_a_closing_once(weekday_hours, monkeypatch, published):
+    """The sweep writes `hours_open` with a compare-and-set: a sweep that read the clinic before
+    another one recorded its closing changes nothing, records nothing and pushes nothing."""
+    from waitingroom.models import Clinic
+
+    real = opening.schedule_of
+
+    def another_sweep_got_there_first(clinic, **kwargs):
+        Clinic.objects.filter(pk=clinic.pk).update(hours_open=False)
+        return real(clinic, **kwargs)
+
+    monkeypatch.setattr(opening, "schedule_of", another_sweep_got_there_first)
+    published.clear()
+    with time_machine.travel(MONDAY_EVENING, tick=False), published.commit():
+        assert opening.hours_sweep() == 0
+    assert not ClinicEvent.objects.exists() and not published.sent

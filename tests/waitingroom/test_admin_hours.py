@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import client_for
 from tests.factories import staff
 from tests.waitingroom.test_admin_scoping import clinic_form
-from waitingroom.models import ClinicEvent, HoursException, OpeningHours, Role
+from waitingroom.models import Clinic, ClinicEvent, HoursException, OpeningHours, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +156,95 @@ def test_the_beat_task_runs_the_hours_sweep(clinic_a):
     assert tasks.opening_hours_sweep.name == "waitingroom.tasks.opening_hours_sweep"
     assert tasks.opening_hours_sweep() == 1
     assert tasks.opening_hours_sweep() == 0
+
+
+def test_saving_one_clinics_hours_sweeps_that_clinic_only(clinic_admin, clinic_a, clinic_b):
+    """The admin's save checks the clinic it saved, not every clinic in the platform (inside the
+    admin's request and transaction): another clinic whose hours changed its state waits for the
+    beat's sweep."""
+    OpeningHours.objects.create(clinic=clinic_b, weekday=0, opens=time(8), closes=time(9))
+    data = hours_rows(clinic_a, weekly=[(d, "00:00", "00:00") for d in range(7)])
+    assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    clinic_b.refresh_from_db()
+    assert clinic_b.hours_open is None
+    assert not ClinicEvent.objects.filter(clinic=clinic_b).exists()
+
+
+def test_a_cap_of_zero_is_refused_with_words(clinic_admin, clinic_a):
+    """0 would tell every walk-in the room is full while nobody waits; blank is no cap."""
+    data = hours_rows(clinic_a)
+    data["max_waiting"] = "0"
+    response = post(client_for(clinic_admin), clinic_a, data)
+    assert response.status_code == 200
+    assert "The cap is at least 1" in response.content.decode()
+    clinic_a.refresh_from_db()
+    assert clinic_a.max_waiting is None
+
+
+@pytest.mark.parametrize(
+    "weekly",
+    [
+        [(0, "22:00", "02:00")],  # across midnight: two rows, 22:00-00:00 and the next day's 00:00-02:00
+        [(0, "08:00", "24:00")],
+        [(0, "08:00", "25:00")],
+        [(9, "08:00", "12:00")],
+        [(0, "08:00\x00", "09:00")],
+    ],
+)
+def test_odd_hours_get_the_form_again_never_a_500(clinic_admin, clinic_a, weekly):
+    response = post(client_for(clinic_admin), clinic_a, hours_rows(clinic_a, weekly))
+    assert response.status_code == 200 and b"errornote" in response.content
+    assert not OpeningHours.objects.exists()
+
+
+def test_an_hour_that_does_not_exist_on_the_dst_day_is_accepted(clinic_admin, clinic_a):
+    """02:30 on the spring-forward Sunday is read as 03:30 summer time (waitingroom/hours.py)."""
+    response = post(client_for(clinic_admin), clinic_a, hours_rows(clinic_a, [(6, "02:30", "03:00")]))
+    assert response.status_code == 302
+
+
+def test_the_clinic_page_lists_the_latest_openings_and_closings_only(clinic_admin, clinic_a, clinic_b):
+    """Years of the hours sweep's records (two to four a day) do not all land on the page where
+    the hours are edited: the latest 50, and saving the page still works."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now() - timedelta(days=60)
+    ClinicEvent.objects.bulk_create(
+        ClinicEvent(clinic=clinic_a, kind=ClinicEvent.Kind.HOURS_CLOSED, at=start + timedelta(hours=n))
+        for n in range(120)
+    )
+    ClinicEvent.objects.create(clinic=clinic_b, kind=ClinicEvent.Kind.CLOSED_NOW, at=timezone.now())
+    client = client_for(clinic_admin)
+    page = client.get(f"/admin/waitingroom/clinic/{clinic_a.pk}/change/")
+    [events] = [f for f in page.context["inline_admin_formsets"] if f.formset.prefix == "events"]
+    shown = [form.instance.at for form in events.formset.forms]
+    assert len(shown) == 50 and shown[0] == start + timedelta(hours=119)
+    assert post(client, clinic_a, hours_rows(clinic_a)).status_code == 302
+
+
+def test_saving_the_clinic_page_keeps_a_close_now_made_meanwhile(clinic_admin, clinic_a, monkeypatch):
+    """A Close now that commits after the admin's save read the clinic's row is
+    not undone by the save: it writes the page's fields only."""
+    from django.utils import timezone
+
+    from waitingroom.admin import ClinicAdmin
+
+    real = ClinicAdmin.get_object
+
+    def read_then_closed_elsewhere(self, request, object_id, from_field=None):
+        obj = real(self, request, object_id, from_field)
+        if request.method == "POST":
+            Clinic.objects.filter(pk=clinic_a.pk).update(
+                closed_now_at=timezone.now(), closed_now_message="Fire drill"
+            )
+        return obj
+
+    monkeypatch.setattr(ClinicAdmin, "get_object", read_then_closed_elsewhere)
+    data = hours_rows(clinic_a)
+    data["closed_message"] = "Call 911."
+    assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    clinic_a.refresh_from_db()
+    assert clinic_a.closed_message == "Call 911."
+    assert clinic_a.closed_now_at is not None and clinic_a.closed_now_message == "Fire drill"

@@ -187,6 +187,19 @@ def test_closed_by_hand_overrides_the_hours_and_names_who():
 
 
 @pytest.mark.parametrize(
+    ("now", "words"),
+    [
+        (ny(2026, 12, 8, 9, 0), "Closed by Dana yesterday at 14:32"),
+        (ny(2026, 12, 11, 9, 0), "Closed by Dana on Monday 7 December at 14:32"),
+    ],
+)
+def test_closed_by_hand_days_ago_says_the_day_in_a_sentence(now, words):
+    manual = hours.ManualClose(at=ny(2026, 12, 7, 14, 32), by="Dana", message="")
+    state = state_at(Schedule(weekly=WEEKDAYS_8_TO_5), now, manual=manual)
+    assert hours.closed_since_words(state, tz=NY, now=now) == words
+
+
+@pytest.mark.parametrize(
     ("intervals", "words"),
     [
         ([Interval(time(9), time(8))], "the opening time must be before the closing time"),

@@ -23,17 +23,23 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
     rows = (
         Payment.objects.filter(clinic=clinic, created_at__gte=since, created_at__lt=until)
         .annotate(day=TruncDate("created_at", tzinfo=clinic.tzinfo))
-        .values_list("day", "kind", "status")
+        .values_list("day", "kind", "status", "currency")
         .annotate(n=Count("id"), amount=Sum("amount"))
         .order_by()
     )
+    currency = clinic.currency
     paid_n: Counter = Counter()
     paid: Counter = Counter()
     refund_n: Counter = Counter()
     refunded: Counter = Counter()
     failed: Counter = Counter()
-    for day, kind, status, n, amount in rows:
-        if kind == PaymentKind.CHARGE and status == PaymentStatus.SUCCEEDED:
+    # Payments taken before the clinic changed its currency keep theirs (Payment.currency): never
+    # added to this currency's sums, only counted in the summary.
+    other: Counter = Counter()
+    for day, kind, status, paid_in, n, amount in rows:
+        if paid_in.lower() != currency.lower():
+            other[paid_in.upper()] += n
+        elif kind == PaymentKind.CHARGE and status == PaymentStatus.SUCCEEDED:
             paid_n[day] += n
             paid[day] += amount
         elif kind == PaymentKind.REFUND and status == PaymentStatus.SUCCEEDED:
@@ -41,7 +47,6 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
             refunded[day] += amount
         elif kind == PaymentKind.CHARGE and status == PaymentStatus.FAILED:
             failed[day] += n
-    currency = clinic.currency
     period = days(start, end)
 
     def major(cents: int) -> float:
@@ -52,6 +57,11 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
         f"{count(sum(refund_n.values()), 'refund')}, {money(sum(refunded.values()), currency)}; "
         f"{count(sum(failed.values()), 'charge')} failed."
     )
+    if other:
+        summary += (
+            f" Not counted: {count(sum(other.values()), 'payment')} in "
+            f"{', '.join(sorted(other))}, from before the clinic's currency was {currency.upper()}."
+        )
     unit = currency.upper()
     return [
         Chart(

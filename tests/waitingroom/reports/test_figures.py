@@ -281,3 +281,26 @@ def test_payments_in_the_clinics_currency(clinic_a):
     columns, rows = chart.table()
     assert columns == ["Day", "Charges paid", "Paid (EUR)", "Refunds", "Refunded (EUR)", "Charges failed"]
     assert rows[3] == ["2026-03-04", 0, 0, 1, 15.0, 0]
+
+
+def test_payments_in_another_currency_are_not_added_to_the_clinics(clinic_a):
+    """A clinic that changed its currency keeps its older payments in theirs: 45 dollars are not
+    45 euros. They are left out of the sums and said in the summary."""
+    from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
+    from waitingroom.payments.models import Payment
+
+    for n, currency in ((1, "usd"), (2, "eur")):
+        at = local("2026-03-02 10:00")
+        Payment.objects.create(
+            clinic=clinic_a, subject=f"consultation:{n}", kind=PaymentKind.CHARGE, description="Phone",
+            amount=4500, currency=currency, status=PaymentStatus.SUCCEEDED, idempotency_key=f"k{n}",
+            created_at=at, updated_at=at,
+        )  # fmt: skip
+    clinic_a.currency = "eur"
+    clinic_a.save(update_fields=["currency"])
+    chart = report(clinic_a)["payments"]
+    assert values(chart, 0)[1] == 45.0
+    assert chart.summary == (
+        "1 charge paid, €45.00; 0 refunds, €0.00; 0 charges failed. "
+        "Not counted: 1 payment in USD, from before the clinic's currency was EUR."
+    )

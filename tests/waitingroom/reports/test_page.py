@@ -204,3 +204,20 @@ def test_the_drawing_scales_bars_to_round_ticks():
         Chart(key="e", title="t", kind="bar", x_title="Day", x_labels=[], series=[], unit="u", summary="")
     )
     assert empty.bars == [] and empty.grid
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("start=2026-01-01&start=2026-03-01&end=2026-03-08", 200),  # a repeated key: the last one
+        ("preset=last_7&start=2026-01-01&end=2026-01-02", 200),  # a preset wins over typed days
+        ("clinic=%00", 404),
+        ("clinic=no-such-clinic", 404),
+        ("start=99999-01-01&end=99999-01-02", 400),
+        ("start=" + "9" * 5000, 400),
+        ("preset=%00", 400),
+    ],
+)
+def test_odd_query_strings_get_a_page_an_error_or_404_never_a_500(admin_client, query, status):
+    for url in ("/reports/", "/reports/csv/visits-per-day/"):
+        assert admin_client.get(f"{url}?{query}").status_code == status
