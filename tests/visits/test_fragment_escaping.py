@@ -47,6 +47,9 @@ def test_the_patients_status_escapes_staff_names_clinic_names_and_phone_numbers(
     visit = in_call(clinic, user, "Pat")
     assert_escaped(render_patient_status(visit), 1)  # "You're with ..."
     visit.status, visit.verified_phone = "waiting", HOSTILE
-    assert_escaped(render_patient_status(visit), 1)  # "We'll text ..."
+    # "We'll text •••• ...": the number is shown masked (its last characters, escaped), never whole.
+    html = render_patient_status(visit)
+    assert_escaped(html, 0)
+    assert "We'll text ••••" in html and "&gt; when it" in html
     visit.status = "completed"
     assert_escaped(render_patient_status(visit), 1)  # "Thank you for visiting ..."
