@@ -310,4 +310,31 @@ function wireCallControls(box, current, devices) {
   box.querySelector("[data-toggle-camera]").addEventListener("click", function (e) { toggleTrack(devices.stream, "video", e.target, "Camera off", "Camera on"); });
 }
 
-export {Devices, MeshCall, routeSignalling, wireCallControls};
+/* Devices on the call bar: the camera and microphone pickers open over the call as a sheet (app.css
+ * "Call screen: devices"); a choice replaces the tracks the call sends (devices.onChange), with no
+ * new offer. Done, Escape or Devices again close them, and focus goes back to Devices. Returns
+ * close(), for leaving the call. */
+function wireDevicesSheet(callBox, deviceCheck) {
+  const body = document.body;
+  const button = callBox.querySelector("[data-call-devices]");
+  const done = deviceCheck.querySelector("[data-devices-close]");
+  function show(open) {
+    body.classList.toggle("devices-open", open);
+    button.setAttribute("aria-expanded", String(open));
+    done.hidden = !open;
+    if (open) (deviceCheck.querySelector("[data-picker]:not([hidden]) select") || done).focus();
+    else if (body.classList.contains("in-call")) button.focus();
+  }
+  button.addEventListener("click", () => show(!body.classList.contains("devices-open")));
+  done.addEventListener("click", () => show(false));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && body.classList.contains("devices-open")) show(false);
+  });
+  return function close() {
+    body.classList.remove("devices-open");
+    button.setAttribute("aria-expanded", "false");
+    done.hidden = true;
+  };
+}
+
+export {Devices, MeshCall, routeSignalling, wireCallControls, wireDevicesSheet};

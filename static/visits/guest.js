@@ -6,7 +6,7 @@ import {statusChange} from "../waitingroom/lib/announce.js";
 import {getJSON, post} from "../waitingroom/lib/http.js";
 import {connect} from "../waitingroom/lib/socket.js";
 import {swapInner} from "../waitingroom/lib/swap.js";
-import {Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
+import {Devices, MeshCall, routeSignalling, wireCallControls, wireDevicesSheet} from "./call.js";
 
 const body = document.body, panel = document.querySelector("[data-status-panel]");
 const deviceCheck = document.querySelector("[data-device-check]");
@@ -69,28 +69,14 @@ function enterCall() {
 function leaveCall() {
   if (mesh) { mesh.hangup(); mesh = window.guestCall = null; }
   callBox.hidden = true;
-  body.classList.remove("in-call", "devices-open");
-  devicesButton.setAttribute("aria-expanded", "false");
-  devicesDone.hidden = true;
+  body.classList.remove("in-call");
+  closeDevices();
 }
 wireCallControls(callBox, () => mesh, devices);
 devices.onChange = (stream) => { if (mesh) mesh.replaceStream(stream); };
 
 // Devices: the pickers open over the call, as on the patient's page.
-const devicesButton = callBox.querySelector("[data-call-devices]");
-const devicesDone = deviceCheck.querySelector("[data-devices-close]");
-function showDevices(open) {
-  body.classList.toggle("devices-open", open);
-  devicesButton.setAttribute("aria-expanded", String(open));
-  devicesDone.hidden = !open;
-  if (open) (deviceCheck.querySelector("[data-picker]:not([hidden]) select") || devicesDone).focus();
-  else if (body.classList.contains("in-call")) devicesButton.focus();
-}
-devicesButton.addEventListener("click", () => showDevices(!body.classList.contains("devices-open")));
-devicesDone.addEventListener("click", () => showDevices(false));
-document.addEventListener("keydown", (e) => {
-  if (e.key === "Escape" && body.classList.contains("devices-open")) showDevices(false);
-});
+const closeDevices = wireDevicesSheet(callBox, deviceCheck);
 
 async function act(url) {
   errorLine.textContent = "";

@@ -9,7 +9,7 @@ import {getJSON, post} from "../waitingroom/lib/http.js";
 import {isClosed, isInCall, phaseOf, phases, screenOf} from "../waitingroom/lib/rules.js";
 import {connect, markSocket} from "../waitingroom/lib/socket.js";
 import {fragment, refetcher, swapInner} from "../waitingroom/lib/swap.js";
-import {Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
+import {Devices, MeshCall, routeSignalling, wireCallControls, wireDevicesSheet} from "./call.js";
 
 const body = document.body, panel = document.querySelector("[data-status-panel]");
 const deviceCheck = document.querySelector("[data-device-check]");
@@ -123,29 +123,13 @@ function enterCall() {
 function leaveCall() {
   if (mesh) { mesh.hangup(); mesh = window.patientCall = null; }
   callBox.hidden = true;
-  body.classList.remove("in-call", "devices-open");
-  devicesButton.setAttribute("aria-expanded", "false");
-  devicesDone.hidden = true;
+  body.classList.remove("in-call");
+  closeDevices();
 }
 wireCallControls(callBox, () => mesh, devices);
 
-// Devices: the camera and microphone pickers open over the call (app.css "Call screen: devices");
-// a choice replaces the tracks the call sends (devices.onChange), with no new offer. Done, Escape
-// or Devices again close them, and focus goes back to Devices.
-const devicesButton = callBox.querySelector("[data-call-devices]");
-const devicesDone = deviceCheck.querySelector("[data-devices-close]");
-function showDevices(open) {
-  body.classList.toggle("devices-open", open);
-  devicesButton.setAttribute("aria-expanded", String(open));
-  devicesDone.hidden = !open;
-  if (open) (deviceCheck.querySelector("[data-picker]:not([hidden]) select") || devicesDone).focus();
-  else if (body.classList.contains("in-call")) devicesButton.focus();
-}
-devicesButton.addEventListener("click", () => showDevices(!body.classList.contains("devices-open")));
-devicesDone.addEventListener("click", () => showDevices(false));
-document.addEventListener("keydown", (e) => {
-  if (e.key === "Escape" && body.classList.contains("devices-open")) showDevices(false);
-});
+// Devices: the camera and microphone pickers over the call (call.js wireDevicesSheet).
+const closeDevices = wireDevicesSheet(callBox, deviceCheck);
 // Hanging up ends the patient's visit (the same as Leave, which asks first).
 callBox.querySelector("[data-hangup]").addEventListener("click", () => {
   document.querySelector("[data-leave-form]").requestSubmit();
