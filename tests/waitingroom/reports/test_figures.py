@@ -281,3 +281,6 @@ def test_payments_in_the_clinics_currency(clinic_a):
     columns, rows = chart.table()
     assert columns == ["Day", "Charges paid", "Paid (EUR)", "Refunds", "Refunded (EUR)", "Charges failed"]
     assert rows[3] == ["2026-03-04", 0, 0, 1, 15.0, 0]
+    # Money in the table and the CSV has its cents, as a manager reads it: 15.00, 0.00 (not 15.0).
+    assert [str(cell) for cell in rows[3]] == ["2026-03-04", "0", "0.00", "1", "15.00", "0"]
+    assert str(rows[7][2]) == "40.00"
