@@ -275,3 +275,20 @@ def test_the_clinic_admin_can_save_the_seeded_demo_clinic_as_it_is(settings, cli
         ]
         raise AssertionError(f"the admin refused the seeded demo clinic: {errors}")
     assert saved.status_code == 302
+
+
+def test_the_demo_history_gives_the_wait_screen_an_estimate(settings):
+    """Walked under make run: a patient of the demo clinic, with 90 days of called visits behind
+    it, read "No wait estimate yet": the history's visits had no place in line when ready, which
+    the estimate divides each wait by. Now each has the place it would have had."""
+    from visits.models import Visit
+    from visits.selectors import seconds_per_place
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    clinic = Clinic.objects.get(slug="demo")
+    called = Visit.objects.filter(clinic=clinic, first_called_at__isnull=False)
+    assert not called.filter(position_when_ready__isnull=True).exists()
+    assert called.filter(position_when_ready__gt=1).exists()  # some found others already in line
+    per_place = seconds_per_place(clinic=clinic)
+    assert per_place is not None and 30 < per_place < 20 * 60
