@@ -24,8 +24,8 @@ from scheduling.models import Requester, Service
 from waitingroom.models import Clinic, StaffPhone
 
 DEMO_CLIENTS = "@demo-client.example"
-VOICE_NUMBER = "+15555550100"
-DEMO_EXPERT_PHONE = "+15555550111"
+VOICE_NUMBER = "+12125550100"  # 555-01xx: fictional, yet a valid New York number (the admin checks it)
+DEMO_EXPERT_PHONE = "+12125550111"
 QUESTIONS = [
     ("pet_name", "Your animal's name", "text", "", True),
     ("species", "Species", "choice", "Dog\nCat\nRabbit\nBird\nOther", True),

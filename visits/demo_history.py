@@ -12,9 +12,10 @@ services record (visits/services.py), so the figures come from the same rows as 
 
 from __future__ import annotations
 
+import heapq
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -76,9 +77,27 @@ def planned_call(name: str, arrived: datetime, *, wait: timedelta, call: timedel
     return visit
 
 
+def places_in_line(planned: list[Planned]) -> list[int | None]:
+    """Each visit's place in line when it became ready (itself included), as `visit_start` stores
+    it for the wait screen's estimate: one more than those ready before it and not yet called or
+    gone."""
+    forever = datetime.max.replace(tzinfo=UTC)
+    order = sorted((p.ready_at, n) for n, p in enumerate(planned) if p.ready_at is not None)
+    still_waiting: list[datetime] = []  # when each earlier one left the line
+    places: list[int | None] = [None] * len(planned)
+    for ready, n in order:
+        while still_waiting and still_waiting[0] <= ready:
+            heapq.heappop(still_waiting)
+        places[n] = len(still_waiting) + 1
+        p = planned[n]
+        heapq.heappush(still_waiting, p.first_called_at or p.ended_at or forever)
+    return places
+
+
 def create(clinic: Clinic, planned: list[Planned], *, key: str) -> list[Visit]:
     """The visits, their events and their recall SMS, in bulk. `key` makes their tokens (and SMS
     references) unique and recognisable to the seeder that made them."""
+    places = places_in_line(planned)
     visits = Visit.objects.bulk_create(
         [
             Visit(
@@ -91,6 +110,7 @@ def create(clinic: Clinic, planned: list[Planned], *, key: str) -> list[Visit]:
                 status_changed_at=p.steps[-1].at,
                 ready_at=p.ready_at,
                 first_called_at=p.first_called_at,
+                position_when_ready=places[n],
                 ended_at=p.ended_at,
                 media_check=Visit.MediaCheck.PASSED,
                 verified_phone="+15555550177" if p.recalls else "",

@@ -199,3 +199,96 @@ def test_seed_gives_the_demo_clinic_hours_that_keep_it_open_and_harbor_a_closed_
         "provider",
         "clinicadmin",
     }
+
+
+def _submitted(html: str, form_id: str) -> list[tuple[str, str]]:
+    """What a browser sends for the form `form_id` as rendered, untouched: inputs, checked boxes,
+    selected options, textareas (the admin's submit buttons left out)."""
+    from html.parser import HTMLParser
+
+    class Form(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.inside = False
+            self.pairs: list[tuple[str, str]] = []
+            self.select: str | None = None
+            self.textarea: str | None = None
+            self.text = ""
+
+        def handle_starttag(self, tag, attrs) -> None:
+            a = {key: value or "" for key, value in attrs}
+            if tag == "form":
+                self.inside = a.get("id") == form_id
+            if not self.inside:
+                return
+            if tag == "input" and a.get("name") and a.get("type", "text") not in ("submit", "button", "file"):
+                if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                    self.pairs.append(
+                        (a["name"], a.get("value", "on" if a.get("type") == "checkbox" else ""))
+                    )
+            elif tag == "select":
+                self.select = a.get("name")
+            elif tag == "option" and self.select and "selected" in a:
+                self.pairs.append((self.select, a.get("value", "")))
+            elif tag == "textarea":
+                self.textarea, self.text = a.get("name"), ""
+
+        def handle_data(self, data) -> None:
+            if self.textarea:
+                self.text += data
+
+        def handle_endtag(self, tag) -> None:
+            if tag == "form":
+                self.inside = False
+            elif tag == "select":
+                self.select = None
+            elif tag == "textarea" and self.textarea:
+                self.pairs.append((self.textarea, self.text.removeprefix("\n")))
+                self.textarea = None
+
+    parser = Form()
+    parser.feed(html)
+    return parser.pairs
+
+
+def test_the_clinic_admin_can_save_the_seeded_demo_clinic_as_it_is(settings, client):
+    """Under `make run` a clinic admin edits the demo clinic's hours in the admin: its page, saved
+    untouched, must pass its own checks (the seeded phone-consultation number was one the admin
+    refuses, +1 555..., so no change to the clinic could be saved)."""
+    from urllib.parse import urlencode
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    clinic = Clinic.objects.get(slug="demo")
+    client.force_login(Membership.objects.get(clinic=clinic, role=Role.CLINIC_ADMIN).user)
+    url = f"/admin/waitingroom/clinic/{clinic.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    data = _submitted(page.content.decode(), "clinic_form")
+    assert ("opening_hours-0-closes", "00:00:00") in data
+    saved = client.post(
+        url, urlencode([*data, ("_continue", "1")]), content_type="application/x-www-form-urlencoded"
+    )
+    if saved.status_code == 200:  # the page again, with its errors
+        errors = [saved.context["adminform"].form.errors] + [
+            inline.formset.errors for inline in saved.context["inline_admin_formsets"]
+        ]
+        raise AssertionError(f"the admin refused the seeded demo clinic: {errors}")
+    assert saved.status_code == 302
+
+
+def test_the_demo_history_gives_the_wait_screen_an_estimate(settings):
+    """Walked under make run: a patient of the demo clinic, with 90 days of called visits behind
+    it, read "No wait estimate yet": the history's visits had no place in line when ready, which
+    the estimate divides each wait by. Now each has the place it would have had."""
+    from visits.models import Visit
+    from visits.selectors import seconds_per_place
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    clinic = Clinic.objects.get(slug="demo")
+    called = Visit.objects.filter(clinic=clinic, first_called_at__isnull=False)
+    assert not called.filter(position_when_ready__isnull=True).exists()
+    assert called.filter(position_when_ready__gt=1).exists()  # some found others already in line
+    per_place = seconds_per_place(clinic=clinic)
+    assert per_place is not None and 30 < per_place < 20 * 60

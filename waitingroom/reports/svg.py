@@ -22,6 +22,10 @@ FONT = 15
 COLORS = ["#1f5fa8", "#b4531b", "#2e7d32", "#6a3d9a", "#8a6d00"]
 DASHES = ["", "6 4", "2 3", "8 3 2 3", "1 2"]
 MAX_X_LABELS = 5
+# A label's width, generously: 0.6 of the font size a character (system sans fonts average less).
+CHAR_WIDTH = 0.6
+LABEL_GAP = 6  # the least space between two x labels
+ROW = FONT + 2  # a staggered x label's second row
 MAX_POINTS = 62  # above this a line's points are not marked
 
 
@@ -33,6 +37,7 @@ class Mark:
     h: float = 0
     color: str = ""
     label: str = ""
+    dy: float = 0  # an x label's second row (labels too wide for their slot alternate rows)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,10 @@ def number(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
+def label_width(label: str) -> float:
+    return len(label) * FONT * CHAR_WIDTH
+
+
 def _r(value: float) -> float:
     return round(value, 1)
 
@@ -98,9 +107,21 @@ def draw(chart: Chart) -> Drawing:
         Mark(x=LEFT, y=_r(y_of(step * i)), w=PLOT_W, label=number(step * i))
         for i in range(round(top / step) + 1)
     ]
+    # Every `every`-th x label, each centred on its slot. Labels wider than the space between them
+    # ("In progress", "Completed" side by side) alternate between two rows, the drawing a row
+    # taller; if even that leaves them touching, fewer labels are shown.
     every = max(1, math.ceil(n / MAX_X_LABELS))
+    widest = max((label_width(label) for label in chart.x_labels), default=0) + LABEL_GAP
+    while widest > 2 * every * slot:
+        every += 1
+    stagger = widest > every * slot
     x_ticks = [
-        Mark(x=_r(LEFT + (i + 0.5) * slot), y=TOP + PLOT_H, label=label)
+        Mark(
+            x=_r(LEFT + (i + 0.5) * slot),
+            y=TOP + PLOT_H,
+            label=label,
+            dy=ROW if stagger and (i // every) % 2 else 0,
+        )
         for i, label in enumerate(chart.x_labels)
         if i % every == 0
     ]
@@ -158,7 +179,7 @@ def draw(chart: Chart) -> Drawing:
         kind=chart.kind,
         font=FONT,
         width=WIDTH,
-        height=HEIGHT,
+        height=HEIGHT + (ROW if stagger else 0),
         title=chart.title,
         desc=f"{chart.kind.capitalize()} chart of {chart.unit} by {chart.x_title.lower()}. {chart.summary} "
         "The table after the chart gives every value.",

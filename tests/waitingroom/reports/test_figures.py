@@ -280,7 +280,9 @@ def test_payments_in_the_clinics_currency(clinic_a):
     assert values(chart, 0) == [0, 45.0, 0, 0, 0, 0, 0, 40.0]
     columns, rows = chart.table()
     assert columns == ["Day", "Charges paid", "Paid (EUR)", "Refunds", "Refunded (EUR)", "Charges failed"]
-    assert rows[3] == ["2026-03-04", 0, 0, 1, 15.0, 0]
+    # Money in the table and the CSV has its cents, as a manager reads it: 15.00, 0.00 (not 15.0).
+    assert [str(cell) for cell in rows[3]] == ["2026-03-04", "0", "0.00", "1", "15.00", "0"]
+    assert str(rows[7][2]) == "40.00"
 
 
 def test_payments_in_another_currency_are_not_added_to_the_clinics(clinic_a):

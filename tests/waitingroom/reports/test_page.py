@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from dataclasses import replace
 from datetime import date
@@ -181,7 +182,8 @@ def test_the_svg_escapes_its_text_and_has_a_text_alternative(admin_client, monke
     assert 'aria-labelledby="chart-evil-title chart-evil-desc"' in svg_markup
     assert '<title id="chart-evil-title">Title &lt;script&gt;' in svg_markup
     assert re.search(r'<desc id="chart-evil-desc">Line chart of .*Summary &lt;script&gt;', svg_markup)
-    assert 'viewBox="0 0 420 250"' in svg_markup and 'width="100%"' in svg_markup
+    # 420 wide; a row taller here, its first x label being too wide for one row.
+    assert re.search(r'viewBox="0 0 420 2(50|67)"', svg_markup) and 'width="100%"' in svg_markup
     # Axis labels: the unit, the x axis' title, the ticks; a gap (None) breaks the line in two.
     assert ">U &lt;script&gt;" in svg_markup and ">X &lt;script&gt;" in svg_markup
     assert svg_markup.count("<path") == 2 and svg_markup.count(" M") + svg_markup.count('d="M') >= 3
@@ -221,3 +223,48 @@ def test_the_drawing_scales_bars_to_round_ticks():
 def test_odd_query_strings_get_a_page_an_error_or_404_never_a_500(admin_client, query, status):
     for url in ("/reports/", "/reports/csv/visits-per-day/"):
         assert admin_client.get(f"{url}?{query}").status_code == status
+
+
+def _no_x_labels_touch(drawing) -> None:
+    rows: dict[float, list] = {}
+    for tick in drawing.x_ticks:
+        rows.setdefault(tick.dy, []).append(tick)
+    for ticks in rows.values():
+        for left, right in itertools.pairwise(ticks):
+            room = right.x - left.x
+            needed = (svg.label_width(left.label) + svg.label_width(right.label)) / 2 + svg.LABEL_GAP
+            assert room >= needed, (left.label, right.label, room, needed)
+
+
+def test_x_labels_too_wide_for_their_bars_alternate_rows_and_never_overlap(admin_client, monkeypatch):
+    """Walked under make run: "Consultations by status" printed "In progressCompleted" as one word
+    at 1366 px, and worse on a phone. Category labels too wide for their slot now alternate between
+    two rows (the drawing a row taller), every one still shown; narrow ones keep one row."""
+    statuses = ["Available", "Claimed", "In progress", "Completed", "Cancelled"]
+    chart = Chart(
+        key="by-status", title="t", kind="bar", x_title="Status", x_labels=statuses,
+        series=[Series("n", [0, 0, 1, 12, 0])], unit="consultations", summary="s",
+    )  # fmt: skip
+    drawing = svg.draw(chart)
+    assert [t.label for t in drawing.x_ticks] == statuses
+    assert {t.dy for t in drawing.x_ticks} == {0, svg.ROW}
+    assert drawing.height == svg.HEIGHT + svg.ROW
+    _no_x_labels_touch(drawing)
+    # Days and hours fit on one row, as before.
+    for labels in ([f"Nov {d}" for d in range(1, 31)], [f"{h:02}:00" for h in range(24)], ["a", "b"]):
+        short = svg.draw(replace(chart, x_labels=labels, series=[Series("n", [1] * len(labels))]))
+        assert {t.dy for t in short.x_ticks} == {0} and short.height == svg.HEIGHT
+        _no_x_labels_touch(short)
+    # Many long labels: fewer shown, still none touching.
+    many = [f"Category number {i}" for i in range(12)]
+    crowded = svg.draw(replace(chart, x_labels=many, series=[Series("n", [1] * 12)]))
+    assert 1 < len(crowded.x_ticks) < 12
+    _no_x_labels_touch(crowded)
+    # The page writes the second row lower, inside the taller viewBox.
+    monkeypatch.setattr("waitingroom.reports.views._sections", lambda: [lambda **kw: [chart]])
+    html = admin_client.get(f"/reports/?{PERIOD}").content.decode()
+    svg_markup = re.search(r'<svg class="report-svg".*?</svg>', html, re.S).group(0)
+    assert f'viewBox="0 0 420 {svg.HEIGHT + svg.ROW}"' in svg_markup
+    base = 28 + svg.PLOT_H + 19
+    assert f'y="{base}" text-anchor="middle" fill="#333">Claimed<' not in svg_markup
+    assert f'y="{base + svg.ROW}" text-anchor="middle" fill="#333">Claimed<' in svg_markup
