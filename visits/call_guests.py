@@ -260,20 +260,30 @@ def _send_invitation(visit: Visit, guest: CallGuest, token: str, user: User) -> 
         )
 
 
+def _act(
+    *, visit_id: int, guest_id: int, event: GuestEvent, actor: GuestActor, user: User | None = None
+) -> CallGuest:
+    """One event on a guest under the visit's row lock, by staff in the call (`user`) or by the guest.
+    An invitation past its time expires instead (committed), and the caller hears why."""
+    now = timezone.now()
+    with transaction.atomic():
+        visit = _locked_visit(visit_id)
+        if user is not None:
+            _require_participant(visit, user)
+        guest = _locked_guest(visit, guest_id)
+        expired = _expire_if_due(visit, guest, now)
+        if not expired:
+            if event is GuestEvent.ASK and visit.status not in IN_PROGRESS_STATUSES:
+                raise GuestRefused("The call has ended.")
+            _apply(visit, guest, event, actor, now=now, user=user)
+    if expired:
+        raise GuestRefused("The invitation has expired.")
+    return guest
+
+
 def _staff_action(event: GuestEvent):
     def service(*, visit_id: int, guest_id: int, user: User) -> CallGuest:
-        now = timezone.now()
-        expired = False
-        with transaction.atomic():
-            visit = _locked_visit(visit_id)
-            _require_participant(visit, user)
-            guest = _locked_guest(visit, guest_id)
-            expired = _expire_if_due(visit, guest, now)
-            if not expired:
-                _apply(visit, guest, event, GuestActor.STAFF, now=now, user=user)
-        if expired:
-            raise GuestRefused("The invitation has expired.")
-        return guest
+        return _act(visit_id=visit_id, guest_id=guest_id, event=event, actor=GuestActor.STAFF, user=user)
 
     service.__name__ = f"guest_{event.value}"
     return service
@@ -341,20 +351,8 @@ def guest_of_browser(*, token: str, browser_key: str) -> CallGuest:
 
 def _guest_action(event: GuestEvent):
     def service(*, guest_id: int) -> CallGuest:
-        now = timezone.now()
         visit_id = CallGuest.objects.values_list("visit_id", flat=True).get(pk=guest_id)
-        expired = False
-        with transaction.atomic():
-            visit = _locked_visit(visit_id)
-            guest = _locked_guest(visit, guest_id)
-            expired = _expire_if_due(visit, guest, now)
-            if not expired:
-                if event is GuestEvent.ASK and visit.status not in IN_PROGRESS_STATUSES:
-                    raise GuestRefused("The call has ended.")
-                _apply(visit, guest, event, GuestActor.GUEST, now=now, user=None)
-        if expired:
-            raise GuestRefused("The invitation has expired.")
-        return guest
+        return _act(visit_id=visit_id, guest_id=guest_id, event=event, actor=GuestActor.GUEST)
 
     service.__name__ = f"guest_{event.value}"
     return service
