@@ -15,10 +15,12 @@ const baseTitle = document.title, drawer = document.querySelector("[data-chat-dr
 const prefix = "wr:" + body.dataset.user + ":" + body.dataset.clinic + ":";
 
 // A card is the same HTML on every dashboard; it lists who is in its call (data-call-staff), and
-// this rule hides Join call from them on every card this page ever shows (the server refuses it).
-// A constructed style sheet, not a <style> element: the rule is data, and no inline style is needed.
-const joinRule = new CSSStyleSheet();
-joinRule.replaceSync(`[data-call-staff~="${CSS.escape(body.dataset.userId)}"] form[data-action="call"] { display: none; }`);
+// these rules hide Join call from them on every card this page ever shows (the server refuses it)
+// and offer Return to call instead while this page has no call open (it was reloaded mid-call).
+// A constructed style sheet, not a <style> element: the rules are data, and no inline style is needed.
+const joinRule = new CSSStyleSheet(), inCall = `[data-call-staff~="${CSS.escape(body.dataset.userId)}"]`;
+joinRule.replaceSync(`${inCall} form[data-action="call"] { display: none; }
+body:not(.has-call) ${inCall} [data-return-to-call] { display: inline-flex; }`);
 document.adoptedStyleSheets = [...document.adoptedStyleSheets, joinRule];
 
 // --- Sections: expand/collapse remembered per person, counts, tab title -----------------------

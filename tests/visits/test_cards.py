@@ -64,7 +64,9 @@ def test_everything_typed_by_patients_and_staff_is_escaped(clinic_a):
         "footer",
         "form",
         "button",
+        "a",  # Return to call (shown only to the staff in the call; test_browser_return_to_call.py)
     }
+    assert f'href="?room={visit.id}"' in html
     # Jinja2 (markupsafe) writes a double quote as &#34;.
     escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
     # The name, the appointment, the shown answer, its label and the staff member's name.
