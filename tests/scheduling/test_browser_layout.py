@@ -137,6 +137,9 @@ def test_the_assign_dialog_has_close_in_its_header_and_keeps_focus_on_the_pick(
     assert close["x"] + close["width"] > frame["x"] + frame["width"] * 0.8
 
     pick = f"{dialog} tr[data-provider='{provider.pk}'] input[data-pick]"
+    # The provider's radio button is a target of at least 24 x 24 px (WCAG 2.2, 2.5.8).
+    target = page.locator(pick).bounding_box()
+    assert target["width"] >= 24 and target["height"] >= 24, target
     page.focus(pick)
     page.keyboard.press("Space")
     page.wait_for_selector(f"{dialog} button[data-accept]:not([disabled])")
