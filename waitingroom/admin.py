@@ -203,6 +203,10 @@ class ClinicAdmin(ClinicScopedAdmin):
         # New hours that close (or open) the clinic now reach its dashboards and waiting patients
         # at once, after this save commits, instead of at the next hours sweep.
         opening.hours_sweep(clinic_ids=[form.instance.pk])
+        if change and "closed_message" in form.changed_data:
+            # The closed message shows on waiting patients' screens while the room is closed: a
+            # new one reaches them now, not at their next re-fetch.
+            opening.opening_changed(form.instance)
 
 
 @admin.register(EmailMessage)

@@ -248,3 +248,25 @@ def test_saving_the_clinic_page_keeps_a_close_now_made_meanwhile(clinic_admin, c
     clinic_a.refresh_from_db()
     assert clinic_a.closed_message == "Call 911."
     assert clinic_a.closed_now_at is not None and clinic_a.closed_now_message == "Fire drill"
+
+
+def test_a_new_closed_message_reaches_the_waiting_patients_at_once(
+    clinic_admin, clinic_a, monkeypatch, django_capture_on_commit_callbacks
+):
+    from waitingroom import opening
+    from waitingroom.realtime import groups, publisher
+
+    opening.clinic_close_now(clinic_id=clinic_a.pk, user=clinic_admin, message="")
+    sent: list = []
+    monkeypatch.setattr(publisher, "_deliver", lambda batch: sent.extend(batch))
+    data = hours_rows(clinic_a)
+    data["closed_message"] = "For urgent help call 911."
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    to_patients = [p for g, p in sent if g == groups.clinic_patients_group(clinic_a.pk)]
+    assert to_patients and "For urgent help call 911." in to_patients[-1]["text"]
+    # Saving the page again without changing the message pushes nothing.
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    assert not sent
