@@ -106,15 +106,22 @@ def test_dispatch_fits_a_phone_and_its_rows_keep_their_labels(
     waiting_and_requested(clinic_a, provider, service)
     page = staff_page(new_page, "sam")
     page.goto("/dispatch/")
-    page.wait_for_selector("tbody[data-rows] tr[data-request]")
+    # The rows re-fetch themselves when the page's socket opens: a cell read while its row is being
+    # replaced has no computed style (once, in CI, every label read "").
+    page.wait_for_selector("body[data-socket='open'] tbody[data-rows] tr[data-request]")
     assert_fits(page)
-    labels = page.locator("tbody[data-rows] tr[data-request] td").evaluate_all(
-        "cells => cells.map(c => getComputedStyle(c, '::before').content)"
-    )
     # Each shown under its column's name, with an empty alternative text: the column header is
     # what a screen reader says (tests/scheduling/test_browser_table_semantics.py).
-    for label in ("Requestor", "Request Pending For", "Request Time(s)"):
-        assert f'"{label}" / ""' in labels, labels
+    wanted = [f'"{label}" / ""' for label in ("Requestor", "Request Pending For", "Request Time(s)")]
+    page.wait_for_function(
+        """(wanted) => {
+          const cells = [...document.querySelectorAll("tbody[data-rows] tr[data-request] td")];
+          const labels = cells.map((c) => getComputedStyle(c, "::before").content);
+          return wanted.every((w) => labels.includes(w));
+        }""",
+        arg=wanted,
+        timeout=5000,
+    )
 
 
 def test_the_assign_dialog_has_close_in_its_header_and_keeps_focus_on_the_pick(

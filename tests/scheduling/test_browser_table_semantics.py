@@ -68,12 +68,17 @@ def _assert_a_table(page, selector: str, cell_text: str) -> None:
     assert any(cell_text in tables.nth(n).aria_snapshot() for n in range(tables.count()))
 
 
-def looks_like_cards(page, selector: str) -> bool:
-    """Whether the cells are laid out as cards (display: block), read in one go in the page: a
-    panel that re-fetches itself may replace a cell between two reads."""
-    return page.evaluate(
-        "(s) => [...document.querySelectorAll(s + ' td')].every((td) => getComputedStyle(td).display === 'block')",
-        selector,
+def assert_cards(page, selector: str, *, cards: bool) -> None:
+    """The cells are laid out as cards (display: block) or not, read in one go in the page and
+    waited for: a panel that re-fetches itself when its socket opens replaces its cells, and a cell
+    read while it is replaced has no computed style."""
+    page.wait_for_function(
+        """([s, cards]) => {
+          const cells = [...document.querySelectorAll(s + " td")];
+          return cells.length > 0 && cells.every((td) => getComputedStyle(td).display === "block") === cards;
+        }""",
+        arg=[selector, cards],
+        timeout=5000,
     )
 
 
@@ -93,7 +98,7 @@ def test_the_dashboards_upcoming_appointments_stay_tables(new_page, clinic_a, pr
     page.wait_for_selector("[data-panel='consultations'] table[data-available] tr[data-consultation]")
     page.wait_for_selector("[data-panel='consultations'] table[data-claimed] tr[data-consultation]")
     selector = "[data-panel='consultations'] table"
-    assert looks_like_cards(page, selector) == (viewport is PHONE)
+    assert_cards(page, selector, cards=viewport is PHONE)
     assert_a_table(page, selector, "Casey Client")
 
 
@@ -103,7 +108,7 @@ def test_dispatch_stays_a_table(new_page, frozen, clinic_a, provider, scheduler,
     page = staff_page(new_page, "sam", viewport)
     page.goto("/dispatch/")
     page.wait_for_selector("tbody[data-rows] tr[data-request]")
-    assert looks_like_cards(page, "table[data-dispatch]") == (viewport is PHONE)
+    assert_cards(page, "table[data-dispatch]", cards=viewport is PHONE)
     assert_a_table(page, "table[data-dispatch]", "Mornings suit me best.")
 
 
@@ -122,5 +127,5 @@ def test_the_meetings_overview_stays_a_table(new_page, frozen, clinic_a, provide
     page = staff_page(new_page, "paula", viewport)
     page.goto("/meetings/")
     page.wait_for_selector("tbody[data-rows] tr[data-meeting]")
-    assert looks_like_cards(page, "table[data-meetings]") == (viewport is PHONE)
+    assert_cards(page, "table[data-meetings]", cards=viewport is PHONE)
     assert_a_table(page, "table[data-meetings]", "Gina Guest")
