@@ -50,6 +50,21 @@ def staff_page(new_page, username: str, viewport=PHONE):
     return page
 
 
+def gina_meeting(clinic, provider, service, n: int = 0):
+    """A meeting booked for tomorrow with guest Gina (number `n`), off the browser's event loop."""
+    suffix = f" {n}" if n else ""
+    return off_loop(
+        meeting_schedule,
+        clinic=clinic,
+        by=provider,
+        provider_id=provider.pk,
+        service=service,
+        guest_name=f"Gina Guest{suffix}",
+        guest_email=f"gina{n or ''}@example.com",
+        times=[timezone.now() + timedelta(days=1, hours=n)],
+    )
+
+
 def waiting_and_requested(clinic, provider, service) -> None:
     off_loop(ready, clinic, "Tom Ready")
     off_loop(arrive, clinic, "Ann Arriving")
@@ -163,16 +178,7 @@ def test_the_assign_dialog_has_close_in_its_header_and_keeps_focus_on_the_pick(
 
 def test_the_meetings_overview_fits_a_phone(new_page, frozen, clinic_a, provider, service, hours):
     for n in range(2):
-        off_loop(
-            meeting_schedule,
-            clinic=clinic_a,
-            by=provider,
-            provider_id=provider.pk,
-            service=service,
-            guest_name=f"Gina Guest {n}",
-            guest_email=f"gina{n}@example.com",
-            times=[timezone.now() + timedelta(days=1, hours=n)],
-        )
+        gina_meeting(clinic_a, provider, service, n)
     page = staff_page(new_page, "paula")
     page.goto("/meetings/")
     page.wait_for_selector("tbody[data-rows] tr[data-meeting]")
@@ -180,16 +186,7 @@ def test_the_meetings_overview_fits_a_phone(new_page, frozen, clinic_a, provider
 
 
 def test_a_paid_meetings_payment_page_fits_a_phone(new_page, frozen, clinic_a, provider, paid_service, hours):
-    meeting = off_loop(
-        meeting_schedule,
-        clinic=clinic_a,
-        by=provider,
-        provider_id=provider.pk,
-        service=paid_service,
-        guest_name="Gina Guest",
-        guest_email="gina@example.com",
-        times=[timezone.now() + timedelta(days=1)],
-    )
+    meeting = gina_meeting(clinic_a, provider, paid_service)
     page = staff_page(new_page, "paula")
     page.goto(f"/meetings/{meeting.pk}/payment/")
     page.wait_for_selector("main h1")

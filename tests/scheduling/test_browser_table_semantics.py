@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 
-from scheduling.meetings.booking import meeting_schedule
 from scheduling.models import Service
 from tests.consultations.conftest import make_consultation
-from tests.scheduling.test_browser_layout import DESK, PHONE, staff_page, waiting_and_requested
+from tests.scheduling.test_browser_layout import DESK, PHONE, gina_meeting, staff_page, waiting_and_requested
 from tests.support.live import off_loop
 
 pytestmark = pytest.mark.browser
@@ -114,16 +111,7 @@ def test_dispatch_stays_a_table(new_page, frozen, clinic_a, provider, scheduler,
 
 @pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["360px", "1366px"])
 def test_the_meetings_overview_stays_a_table(new_page, frozen, clinic_a, provider, service, hours, viewport):
-    off_loop(
-        meeting_schedule,
-        clinic=clinic_a,
-        by=provider,
-        provider_id=provider.pk,
-        service=service,
-        guest_name="Gina Guest",
-        guest_email="gina@example.com",
-        times=[timezone.now() + timedelta(days=1)],
-    )
+    gina_meeting(clinic_a, provider, service)
     page = staff_page(new_page, "paula", viewport)
     page.goto("/meetings/")
     page.wait_for_selector("tbody[data-rows] tr[data-meeting]")

@@ -80,24 +80,22 @@ def test_a_payment_no_longer_waiting_shows_its_state(save_card, charge):
     assert "Confirm payment" not in html
 
 
-def test_an_unknown_or_refund_token_is_a_404_page(waiting):
+def refund_of(charge, *, key: str):
+    """A refund row of `charge` (it has its own client token, which opens no pay page)."""
     from django.utils import timezone
 
     from waitingroom.payments.models import Payment
 
     now = timezone.now()
-    refund = Payment.objects.create(
-        clinic=waiting.clinic,
-        subject=SUBJECT,
-        kind="refund",
-        parent=waiting,
-        description="x",
-        amount=100,
-        currency="usd",
-        idempotency_key="refund:x",
-        created_at=now,
-        updated_at=now,
-    )
+    return Payment.objects.create(
+        clinic=charge.clinic, subject=SUBJECT, kind="refund", parent=charge, description="x",
+        amount=100, currency="usd", idempotency_key=key, created_at=now, updated_at=now,
+    )  # fmt: skip
+
+
+def test_an_unknown_or_refund_token_is_a_404_page(waiting):
+
+    refund = refund_of(waiting, key="refund:x")
     assert Client().get(page_url(refund)).status_code == 404
     response = Client().get("/pay/AAAAAAAAAAAAAAAAAAAAAAAA/")
     assert response.status_code == 404 and "This link is no longer valid" in response.content.decode()
@@ -131,24 +129,10 @@ def test_the_confirm_post_needs_post(waiting):
 
 
 def test_a_refund_token_names_its_clinic_to_contact_and_an_unknown_one_names_none(waiting):
-    from django.utils import timezone
 
     from tests.waitingroom.web.test_dead_ends import assert_product_page
-    from waitingroom.payments.models import Payment
 
-    now = timezone.now()
-    refund = Payment.objects.create(
-        clinic=waiting.clinic,
-        subject=SUBJECT,
-        kind="refund",
-        parent=waiting,
-        description="x",
-        amount=100,
-        currency="usd",
-        idempotency_key="refund:y",
-        created_at=now,
-        updated_at=now,
-    )
+    refund = refund_of(waiting, key="refund:y")
     name = waiting.clinic.name
     found = assert_product_page(Client().get(page_url(refund)), 404, "This link is no longer valid")
     assert f"Contact {name} by the" in found and f"· {name} ·" in found
