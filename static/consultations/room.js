@@ -64,7 +64,9 @@ function scrollLog() {
 }
 
 // The attachments part holds the attach form: while a file is uploading it is not swapped (that
-// would drop the progress bar); a re-fetch asked meanwhile runs when the upload ends.
+// would drop the progress bar and its Cancel); a re-fetch asked meanwhile, or whose answer arrives
+// meanwhile (the one the socket's opening asks for, when a file is chosen at once), runs again when
+// the upload ends.
 const uploading = () => Boolean(document.querySelector("[data-part='attachments'] [data-attach-progress]:not([hidden])"));
 let attachmentsHeld = false;
 
@@ -79,6 +81,10 @@ function refresh(name) {
     parts.set(name, refetcher(() => getText(partEl(name).dataset.partUrl), (html) => {
       const el = partEl(name);
       if (!el) return;
+      if (name === "attachments" && uploading()) {
+        attachmentsHeld = true;
+        return;
+      }
       const news = NEWS[name], before = news && news.words();
       swapOuter(el, html);
       if (news) {

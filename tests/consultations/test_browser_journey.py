@@ -237,3 +237,38 @@ def test_an_upload_cancelled_midway_stores_nothing_and_a_disguised_program_is_re
     assert client.locator("[data-attachments-empty]").count() == 1
     assert not consultation.attachments.exists()
     assert stored_files(media) == []
+
+
+def test_a_file_chosen_while_the_room_is_still_re_fetching_its_list_keeps_its_progress_and_cancel(
+    new_page, clinic_a, provider, phone_service, media, tmp_path
+):
+    """The room re-fetches every part when its socket opens. A file chosen before the attachments
+    part's answer arrives must not be swapped out from under its progress bar: the fresh form
+    would show no progress and its Cancel would stop nothing."""
+    consultation = off_loop(make_consultation, clinic_a, phone_service, expert=provider)
+    client = new_page()
+    held = []
+    client.route("**/part/attachments/", lambda route: held.append(route))
+    client.goto(f"/consult/room/{consultation.client_token}/")
+    client.wait_for_selector("body[data-socket='open']")
+    client.wait_for_function("() => true")  # let the held re-fetch reach the route
+    assert len(held) == 1, "the socket's opening re-fetches the attachments part"
+
+    uplink = Uplink(client)
+    uplink.limit(1_000_000)
+    video = tmp_path / "walk.mp4"
+    video.write_bytes(mp4(15 * 1024 * 1024))
+    client.set_input_files("[data-part='attachments'] [data-attach-input]", video)
+    client.wait_for_function(PART_WAY)
+
+    # The re-fetch's answer arrives mid-upload.
+    with client.expect_event("requestfinished", lambda request: "/part/attachments/" in request.url):
+        held.pop().continue_()
+    client.wait_for_function(PART_WAY)
+    assert client.is_visible("[data-part='attachments'] [data-attach-progress]")
+
+    client.click("[data-part='attachments'] [data-attach-cancel]")
+    client.wait_for_selector("[data-attach-error] >> text=Upload cancelled.")
+    uplink.limit(None)
+    assert not consultation.attachments.exists()
+    assert stored_files(media) == []
