@@ -19,13 +19,18 @@ from bench.stats import _round, percentile
 
 RENDERS = 20
 # One visit in 20 leaves while waiting, one in 25 is cancelled, one in 30 expires after its call
-# dropped; the rest complete. Waits of 0.5-25 minutes, calls of 3-23 minutes.
+# dropped; the rest complete. Waits of 0.5-25 minutes, calls of 3-23 minutes. A visit's time in call
+# (Visit.time_in_call, what apply_event stores when it closes: visits/call_time.py) is the call until
+# it ends, or until the connection is lost for one that expired (EVENTS_SQL); none if never called.
 VISITS_SQL = """
 INSERT INTO visits_visit (clinic_id, token_hash, patient_name, answers, status, arrived_at,
     status_changed_at, ready_at, first_called_at, ended_at, open_sockets, connection_lost,
-    media_check, unread_by_staff, recall_count, recall_no_response, recall_token_hash, verified_phone)
+    media_check, unread_by_staff, recall_count, recall_no_response, recall_token_hash, verified_phone,
+    time_in_call)
 SELECT %(clinic)s, md5(%(salt)s || g::text) || md5(g::text || %(salt)s), 'Patient ' || g, '{}'::jsonb,
-    s.status, t.arrived, e.ended, r.ready, c.called, e.ended, 0, false, 'passed', 0, 0, false, '', ''
+    s.status, t.arrived, e.ended, r.ready, c.called, e.ended, 0, false, 'passed', 0, 0, false, '', '',
+    CASE s.status WHEN 'completed' THEN e.ended - c.called
+        WHEN 'expired' THEN (c.called + (e.ended - c.called) / 2) - c.called END
 FROM generate_series(1::bigint, %(count)s) AS g
 CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (g - 1) * (%(span)s::interval / %(count)s) AS arrived) t
 CROSS JOIN LATERAL (SELECT CASE WHEN g %% 20 = 0 THEN 'left' WHEN g %% 25 = 0 THEN 'cancelled'
