@@ -26,7 +26,8 @@ RENDER_SIZES = (10, 100, 1000)
 # reconnect storm alone on one daphne process and spread over two, with the chosen layer; "soak"
 # (never part of the full run: 30 minutes, 2 with --quick) holds sockets under status changes
 # and chat and reports the processes' memory growth. "reports" (never part of the full run) renders
-# the month report of a clinic with 100,000 visits in-process (bench/reports.py).
+# the month report (or with --reports-period year the year's) of a clinic with 100,000 visits
+# in-process (bench/reports.py).
 SCENARIOS = ("layers", "two_process", "storm2", "capacity", "render", "voice", "storm", "soak", "reports")
 FULL_RUN = ("layers", "two_process", "storm2", "capacity", "render")
 
@@ -56,6 +57,12 @@ def parse_args() -> argparse.Namespace:
         "--patients", type=int, help="N for scenarios 3 and 5 (default 5,000; 500 with --quick)"
     )
     parser.add_argument(
+        "--reports-period",
+        choices=("month", "year"),
+        default="month",
+        help="reports: render the last full month (default) or the whole year before today",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="record each daphne with py-spy during scenario 5 alone (.run/profile-storm*.txt, raw format)",
@@ -63,7 +70,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def prepare(env: StackEnv, plan, only: tuple[str, ...]) -> dict[str, Any]:
+def prepare(env: StackEnv, plan, only: tuple[str, ...], *, reports_period: str = "month") -> dict[str, Any]:
     """Everything that needs the ORM, done before the event loop starts."""
     import django
 
@@ -100,8 +107,8 @@ def prepare(env: StackEnv, plan, only: tuple[str, ...]) -> dict[str, Any]:
     if "reports" in only:
         from bench import reports
 
-        print("  reports: the month report of a clinic with 100,000 visits ...", flush=True)
-        report_figures = reports.reports_run()
+        print(f"  reports: the {reports_period} report of a clinic with 100,000 visits ...", flush=True)
+        report_figures = reports.reports_run(period=reports_period)
     return {
         "reports": report_figures,
         "clinic": clinic,
@@ -211,7 +218,7 @@ def main() -> None:
     print(
         f"Benchmark ({'quick' if args.quick else 'full'}): preparing {env.database_url.rsplit('/', 1)[1]} ..."
     )
-    prepared = prepare(env, plan, args.only)
+    prepared = prepare(env, plan, args.only, reports_period=args.reports_period)
     results = asyncio.run(run(env, plan, prepared, args.only))
     if prepared["reports"] is not None:
         results["reports"] = prepared["reports"]

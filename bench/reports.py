@@ -3,6 +3,8 @@ with 100,000 visits spread over a year, with their events, made in bulk SQL (INS
 generate_series: seconds, not minutes); the report of its last full month rendered through the
 view in-process (Django's test client, as the dashboard's query count is taken), p50/p95 over 20
 renders (goal <= 300 ms); and the queries of one render at 100 and at 100,000 visits (must be equal).
+`--reports-period year` renders the whole year before today instead (the longest period a report
+takes); every render's queries are timed too (their sum, and the time-in-call query alone).
 
 `fill_visits` is also what tests/waitingroom/reports/test_report_queries.py builds its clinics with.
 """
@@ -17,13 +19,18 @@ from bench.stats import _round, percentile
 
 RENDERS = 20
 # One visit in 20 leaves while waiting, one in 25 is cancelled, one in 30 expires after its call
-# dropped; the rest complete. Waits of 0.5-25 minutes, calls of 3-23 minutes.
+# dropped; the rest complete. Waits of 0.5-25 minutes, calls of 3-23 minutes. A visit's time in call
+# (Visit.time_in_call, what apply_event stores when it closes: visits/call_time.py) is the call until
+# it ends, or until the connection is lost for one that expired (EVENTS_SQL); none if never called.
 VISITS_SQL = """
 INSERT INTO visits_visit (clinic_id, token_hash, patient_name, answers, status, arrived_at,
     status_changed_at, ready_at, first_called_at, ended_at, open_sockets, connection_lost,
-    media_check, unread_by_staff, recall_count, recall_no_response, recall_token_hash, verified_phone)
+    media_check, unread_by_staff, recall_count, recall_no_response, recall_token_hash, verified_phone,
+    time_in_call)
 SELECT %(clinic)s, md5(%(salt)s || g::text) || md5(g::text || %(salt)s), 'Patient ' || g, '{}'::jsonb,
-    s.status, t.arrived, e.ended, r.ready, c.called, e.ended, 0, false, 'passed', 0, 0, false, '', ''
+    s.status, t.arrived, e.ended, r.ready, c.called, e.ended, 0, false, 'passed', 0, 0, false, '', '',
+    CASE s.status WHEN 'completed' THEN e.ended - c.called
+        WHEN 'expired' THEN (c.called + (e.ended - c.called) / 2) - c.called END
 FROM generate_series(1::bigint, %(count)s) AS g
 CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (g - 1) * (%(span)s::interval / %(count)s) AS arrived) t
 CROSS JOIN LATERAL (SELECT CASE WHEN g %% 20 = 0 THEN 'left' WHEN g %% 25 = 0 THEN 'cancelled'
@@ -94,6 +101,17 @@ def last_full_month(today: date) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
+def whole_year(today: date) -> tuple[date, date]:
+    """The year before today: the days the bench's visits arrive on (365 days, within MAX_DAYS)."""
+    return today - timedelta(days=365), today - timedelta(days=1)
+
+
+PERIODS = {"month": last_full_month, "year": whole_year}
+# The time-in-call query of visits/reports.py (the one whose rows are per visit, before or after
+# the stored field): found in a render's queries by its CTE's name.
+IN_CALL_MARK = "per_visit"
+
+
 def report_queries(client, url: str) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -103,14 +121,20 @@ def report_queries(client, url: str) -> int:
     return len(captured)
 
 
-def reports_run(*, sizes: tuple[int, ...] = (100, 100_000)) -> dict[str, Any]:
+def reports_run(*, sizes: tuple[int, ...] = (100, 100_000), period: str = "month") -> dict[str, Any]:
     from django.conf import settings
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     today = timezone.localdate()
-    first, last = last_full_month(today)
-    results: dict[str, Any] = {"month": f"{first.isoformat()}..{last.isoformat()}", "sizes": {}}
+    first, last = PERIODS[period](today)
+    results: dict[str, Any] = {
+        "period": period,
+        "month": f"{first.isoformat()}..{last.isoformat()}",
+        "sizes": {},
+    }
     for size in sizes:
         t0 = time.monotonic()
         slug, login = make_report_clinic(size, today=today)
@@ -120,11 +144,17 @@ def reports_run(*, sizes: tuple[int, ...] = (100, 100_000)) -> dict[str, Any]:
         url = f"/reports/?clinic={slug}&start={first.isoformat()}&end={last.isoformat()}"
         client.get(url)  # warm: templates, imports, the connection
         queries = report_queries(client, url)
-        seconds = []
+        seconds, sql_ms, in_call_ms = [], [], []
         for _ in range(RENDERS):
             t0 = time.monotonic()
-            assert client.get(url).status_code == 200
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
             seconds.append(time.monotonic() - t0)
+            # Django's own timing of each statement (its cursor wrapper, in seconds).
+            sql_ms.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+            in_call_ms.append(
+                sum(float(q["time"]) for q in captured.captured_queries if IN_CALL_MARK in q["sql"]) * 1000
+            )
         ms = [s * 1000 for s in seconds]
         results["sizes"][str(size)] = {
             "visits": size,
@@ -134,5 +164,7 @@ def reports_run(*, sizes: tuple[int, ...] = (100, 100_000)) -> dict[str, Any]:
             "p50_ms": _round(percentile(ms, 50)),
             "p95_ms": _round(percentile(ms, 95)),
             "max_ms": _round(max(ms)),
+            "sql_p50_ms": _round(percentile(sql_ms, 50)),
+            "in_call_sql_p50_ms": _round(percentile(in_call_ms, 50)),
         }
     return results

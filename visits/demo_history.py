@@ -16,10 +16,11 @@ import heapq
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
 
 from django.utils import timezone
 
-from visits.lifecycle import Actor, Event, Status
+from visits.lifecycle import IN_PROGRESS_STATUSES, Actor, Event, Status
 from visits.models import Visit, VisitEvent, hash_token
 from waitingroom.models import Clinic
 from waitingroom.outbox.models import SmsMessage
@@ -64,6 +65,20 @@ class Planned:
             self.first_called_at = at
         if to in (Status.COMPLETED, Status.LEFT, Status.CANCELLED, Status.EXPIRED):
             self.ended_at = at
+
+    @property
+    def time_in_call(self) -> timedelta | None:
+        """What apply_event stores when a visit closes (visits/call_time.py): the intervals from
+        each step entering an In Progress status to the next step; None while open or if never
+        called. The steps are in time order, as their events' (at, id)."""
+        if self.ended_at is None or self.first_called_at is None:
+            return None
+        lengths = [
+            after.at - step.at
+            for step, after in pairwise(self.steps)
+            if step.to_status in IN_PROGRESS_STATUSES
+        ]
+        return sum(lengths, timedelta()) if lengths else None
 
 
 def planned_call(name: str, arrived: datetime, *, wait: timedelta, call: timedelta, answers=None) -> Planned:
@@ -112,6 +127,7 @@ def create(clinic: Clinic, planned: list[Planned], *, key: str) -> list[Visit]:
                 first_called_at=p.first_called_at,
                 position_when_ready=places[n],
                 ended_at=p.ended_at,
+                time_in_call=p.time_in_call,
                 media_check=Visit.MediaCheck.PASSED,
                 verified_phone="+15555550177" if p.recalls else "",
                 recall_count=len(p.recalls),

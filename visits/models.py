@@ -62,6 +62,10 @@ class Visit(models.Model):
     first_called_at = models.DateTimeField(null=True, blank=True)
     position_when_ready = models.PositiveIntegerField(null=True, blank=True)  # for wait estimates
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Time in call, set once when the visit closes (visits/call_time.py, from its events: the sum
+    # of the intervals spent in an In Progress status), so that reports aggregate one column
+    # instead of reading every visit's events. Null while open and for a visit never called.
+    time_in_call = models.DurationField(null=True, blank=True)
 
     # Presence. Open sockets of the patient's page(s); the due times are applied by the sweep.
     open_sockets = models.IntegerField(default=0)

@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.models import Count, DurationField, ExpressionWrapper, F
 from django.db.models.functions import ExtractHour, TruncDate
 
-from visits.lifecycle import IN_PROGRESS_STATUSES, Status
-from visits.models import Visit, VisitEvent
+from visits.lifecycle import Status
+from visits.models import Visit
 from waitingroom.models import Clinic
 from waitingroom.outbox.models import SmsMessage
 from waitingroom.reports.charts import (
@@ -91,39 +91,27 @@ def sections(*, clinic: Clinic, start: date, end: date) -> list[Chart]:
 
 
 def time_in_call(*, clinic: Clinic, since: datetime, until: datetime) -> dict[date | None, tuple]:
-    """Time in call per visit: the sum of the intervals its events spent in an In Progress status
-    (in call, staff stepped out, away), each interval from the event that entered the status to
-    the visit's next event. A visit still in a call has its open interval left out (it has no end
-    yet). Median and 90th percentile per arrival day, and for the period (the key None), with the
-    number of visits: one query.
+    """Time in call per visit, as stored when the visit closed (Visit.time_in_call, visits/call_time.py:
+    the sum of the intervals its events spent in an In Progress status). Median and 90th percentile
+    per arrival day, and for the period (the key None), with the number of visits: one query.
+    Open visits have no stored figure yet and are left out, as are visits never called.
 
-    Each visit's events are read through a LATERAL subquery holding the window (`LEAD`), which
-    PostgreSQL cannot flatten into a join: one probe of the (visit, at) index per visit of the
-    period. A plain join with `PARTITION BY visit_id` was planned as a scan of every event of
-    every clinic (hash or merge join): 45-60 ms against 12-20 ms for a month of 8,000 visits among
-    100,000, and growing with the whole table instead of the period (docs/performance.md, item 20).
-    Only a called visit (first_called_at set) can have been In Progress."""
+    Until item 21 of docs/performance.md this read each visit's events through a LATERAL window
+    (one index probe per visit of the period: about 0.6 s for a year of 100,000 visits); now it
+    aggregates one column of the period's visits."""
     sql = f"""
         WITH per_visit AS (
-            SELECT (v.arrived_at AT TIME ZONE %s)::date AS day, calls.in_call
+            SELECT (v.arrived_at AT TIME ZONE %s)::date AS day, v.time_in_call AS in_call
             FROM {Visit._meta.db_table} v
-            CROSS JOIN LATERAL (
-                SELECT SUM(steps.length) FILTER (WHERE steps.to_status = ANY(%s)) AS in_call
-                FROM (
-                    SELECT e.to_status, LEAD(e.at) OVER (ORDER BY e.at, e.id) - e.at AS length
-                    FROM {VisitEvent._meta.db_table} e WHERE e.visit_id = v.id
-                ) steps
-            ) calls
             WHERE v.clinic_id = %s AND v.arrived_at >= %s AND v.arrived_at < %s
-                AND v.first_called_at IS NOT NULL AND calls.in_call IS NOT NULL
+                AND v.time_in_call IS NOT NULL
         )
         SELECT day, percentile_cont(0.5) WITHIN GROUP (ORDER BY in_call),
                percentile_cont(0.9) WITHIN GROUP (ORDER BY in_call), COUNT(*)
         FROM per_visit GROUP BY GROUPING SETS ((day), ())
-    """  # noqa: S608 - table names from the models, values as parameters
-    statuses = sorted(s.value for s in IN_PROGRESS_STATUSES)
+    """  # noqa: S608 - the table name from the model, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [clinic.time_zone, statuses, clinic.pk, since, until])
+        cursor.execute(sql, [clinic.time_zone, clinic.pk, since, until])
         return {day: (p50, p90, n) for day, p50, p90, n in cursor.fetchall()}
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from visits import call_guests, lifecycle, publishing, selectors
+from visits import call_guests, call_time, lifecycle, publishing, selectors
 from visits.lifecycle import IN_PROGRESS_STATUSES, Actor, Event, Phase, Status
 from visits.models import CallParticipant, Visit, VisitEvent, hash_token, new_token
 from waitingroom import hours, opening
@@ -98,6 +98,9 @@ def apply_event(
     VisitEvent.objects.create(
         visit=visit, event=event, from_status=source, to_status=target, actor=actor, user=user, at=now
     )
+    if visit.is_closed:
+        # Its events are complete now (closed is final): reports read the stored figure.
+        call_time.store_time_in_call(visit)
     publishing.visit_changed(visit, before=source, alert=_becomes_ready(source, target))
     return source
 
