@@ -157,8 +157,13 @@ def _apply(
     _record(visit, guest, VISIT_EVENTS[event], now=now, user=user, actor=actor)
     publishing.call_guest_changed(copy.copy(guest), announce=_announcement(guest, event))
     if publish_visit and GuestStatus.ADMITTED in (source, target):
-        # The patient's screen names who is in the call (the guest's video caption).
+        # The patient's screen names who is in the call (the guest's video caption), and the
+        # dashboards' card says "Alex (interpreter) in the call".
         publishing.visit_changed(visit, before=Status(visit.status))
+    elif publish_visit and GuestStatus.ASKING in (source, target):
+        # The dashboards' card says who is asking to join (cards.guest_line); the patient's
+        # screen shows nothing of it.
+        publishing.card_changed(copy.copy(visit))
     return source
 
 
