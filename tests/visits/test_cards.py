@@ -215,15 +215,15 @@ def test_the_card_lists_the_call_guest_asking_to_join_then_in_the_call(provider_
         visit_id=visit.id, user=provider, name="Alex", relation="interpreter", contact="alex@example.com"
     )
     # An invitation not yet used is the call panel's business, not the card's.
-    assert "data-call-guest" not in card_on_page(provider_client.get(board).content.decode(), visit.id)
+    assert "data-card-guest" not in card_on_page(provider_client.get(board).content.decode(), visit.id)
     call_guests.guest_ask(guest_id=guest.id)
     card = card_on_page(provider_client.get(board).content.decode(), visit.id)
-    assert '<p class="call-guest-line" data-call-guest>Alex (interpreter) asking to join</p>' in card
+    assert '<p class="call-guest-line" data-card-guest>Alex (interpreter) asking to join</p>' in card
     call_guests.guest_admit(visit_id=visit.id, guest_id=guest.id, user=provider)
     card = card_on_page(provider_client.get(board).content.decode(), visit.id)
-    assert '<p class="call-guest-line" data-call-guest>Alex (interpreter) in the call</p>' in card
+    assert '<p class="call-guest-line" data-card-guest>Alex (interpreter) in the call</p>' in card
     call_guests.guest_remove(visit_id=visit.id, guest_id=guest.id, user=provider)
-    assert "data-call-guest" not in card_on_page(provider_client.get(board).content.decode(), visit.id)
+    assert "data-card-guest" not in card_on_page(provider_client.get(board).content.decode(), visit.id)
 
 
 def test_the_call_guests_name_on_the_card_is_escaped(clinic_a, provider):
@@ -258,7 +258,7 @@ def test_the_card_with_its_call_guest_is_pushed_to_this_clinics_dashboards_only(
     with published.commit():
         call_guests.guest_remove(visit_id=visit.id, guest_id=guest.id, user=provider)
     [gone] = [p for p in published.to(dashboards) if p["type"] == "visit"][2:]
-    assert "data-call-guest" not in gone["html"]
+    assert "data-card-guest" not in gone["html"]
     assert published.to(groups.clinic_staff_group(clinic_b.id)) == []
 
 
