@@ -157,8 +157,13 @@ def _apply(
     _record(visit, guest, VISIT_EVENTS[event], now=now, user=user, actor=actor)
     publishing.call_guest_changed(copy.copy(guest), announce=_announcement(guest, event))
     if publish_visit and GuestStatus.ADMITTED in (source, target):
-        # The patient's screen names who is in the call (the guest's video caption).
+        # The patient's screen names who is in the call (the guest's video caption), and the
+        # dashboards' card says "Alex (interpreter) in the call".
         publishing.visit_changed(visit, before=Status(visit.status))
+    elif publish_visit and GuestStatus.ASKING in (source, target):
+        # The dashboards' card says who is asking to join (cards.guest_line); the patient's
+        # screen shows nothing of it.
+        publishing.card_changed(copy.copy(visit))
     return source
 
 
@@ -172,7 +177,9 @@ def _announcement(guest: CallGuest, event: GuestEvent) -> str:
 
 
 def _expire_if_due(visit: Visit, guest: CallGuest, now: datetime) -> bool:
-    """An unused invitation past its time expires (applied when it is next looked at). True if it did."""
+    """An unused invitation past its time expires, under the visit's and the guest's row locks: the
+    status is read under them, so of the sweep and a look at the link at once only one expires it
+    (one VisitEvent, one push). True if this call did."""
     if guest.status == GuestStatus.INVITED and now >= guest.expires_at:
         _apply(visit, guest, GuestEvent.EXPIRE, GuestActor.SYSTEM, now=now, user=None)
         return True
@@ -364,6 +371,44 @@ guest_leave = _guest_action(GuestEvent.LEAVE)
 guest_leave.__doc__ = "The guest left the call (or stopped asking): their link is dead."
 
 
+# --- Expiry on time -------------------------------------------------------------------------------
+
+# Invitations expired per sweep; any left over are taken by the next one (a few seconds later).
+EXPIRE_BATCH = 200
+
+
+def guest_expire(*, guest_id: int, now: datetime | None = None) -> bool:
+    """Expire one invitation if it is still unused and past its time: the staff call panel hears it
+    (announced) and the guest's screen shows it, the VisitEvent `guest_expired` is recorded. True if
+    this call expired it; False if it was used, withdrawn or already expired (by a look at the link
+    or another sweep): compare-and-set under the row locks, so it expires once."""
+    now = now or timezone.now()
+    visit_id = CallGuest.objects.filter(pk=guest_id).values_list("visit_id", flat=True).first()
+    if visit_id is None:
+        return False
+    with transaction.atomic():
+        visit = _locked_visit(visit_id)
+        guest = CallGuest.objects.select_for_update().filter(pk=guest_id, visit=visit).first()
+        if guest is None:
+            return False
+        guest.visit = visit
+        return _expire_if_due(visit, guest, now)
+
+
+def guests_expire_due(*, now: datetime | None = None) -> int:
+    """Beat, every few seconds (visits.tasks.expire_call_guests): every unused invitation past its
+    time expires then, not when its link is next looked at, so the staff panel stops offering it on
+    time. One query finds them (a partial index on the invited ones); each is expired in its own
+    transaction, safe to run twice and alongside a look at the link. Returns how many expired."""
+    now = now or timezone.now()
+    due = list(
+        CallGuest.objects.filter(status=GuestStatus.INVITED, expires_at__lte=now)
+        .order_by("expires_at", "id")
+        .values_list("id", flat=True)[:EXPIRE_BATCH]
+    )
+    return sum(guest_expire(guest_id=guest_id, now=now) for guest_id in due)
+
+
 # --- The call's end -------------------------------------------------------------------------------
 
 
@@ -386,11 +431,13 @@ __all__ = [
     "guest_admit",
     "guest_ask",
     "guest_decline",
+    "guest_expire",
     "guest_invite",
     "guest_leave",
     "guest_of_browser",
     "guest_open",
     "guest_remove",
     "guest_revoke",
+    "guests_expire_due",
     "visit_call_over",
 ]

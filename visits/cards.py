@@ -17,11 +17,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import FilteredRelation, Q
 from django.template import engines
 from django.urls import reverse
 from markupsafe import Markup
 
+from visits.guest_lifecycle import GuestStatus
 from visits.lifecycle import (
     OPEN_STATUSES,
     PHASE_TITLES,
@@ -83,6 +84,9 @@ COLUMNS = (
     "call_guest_id",
     "call_guest__name",
     "call_guest__relation",
+    # A call guest asking to join (at most one live guest per visit: a LEFT JOIN of one row).
+    "asking_guest__name",
+    "asking_guest__relation",
 )
 
 
@@ -110,6 +114,8 @@ class CardData:
     guest_id: int | None
     guest_name: str | None
     guest_relation: str | None
+    asking_name: str | None
+    asking_relation: str | None
     in_call: list[str] = field(default_factory=list)  # staff names, in joining order
     in_call_ids: list[int] = field(default_factory=list)  # their user ids
 
@@ -185,9 +191,24 @@ def call_peers(card: CardData | None) -> list[tuple[str, str]]:
     ]
     if card.guest_id is not None and card.in_a_call:
         # The admitted call guest's video: "Alex (interpreter)".
-        relation = CallGuest.Relation(card.guest_relation or CallGuest.Relation.OTHER).label
-        peers.append((guest_peer(card.guest_id), f"{card.guest_name} ({relation})"))
+        peers.append((guest_peer(card.guest_id), _guest_label(card.guest_name, card.guest_relation)))
     return peers
+
+
+def guest_line(card: CardData) -> str:
+    """The card's line on the visit's call guest: "Alex (interpreter) in the call" while admitted,
+    "… asking to join" while a staff member in the call has yet to admit them; "" otherwise (an
+    invitation not yet used, or a guest gone, is the call panel's business)."""
+    if card.guest_id is not None:
+        return f"{_guest_label(card.guest_name, card.guest_relation)} in the call"
+    if card.asking_name is not None:
+        return f"{_guest_label(card.asking_name, card.asking_relation)} asking to join"
+    return ""
+
+
+def _guest_label(name: str | None, relation: str | None) -> str:
+    """As CallGuest.label: "Alex (interpreter)"."""
+    return f"{name} ({CallGuest.Relation(relation or CallGuest.Relation.OTHER).label})"
 
 
 def may_switch_to_phone(card: CardData) -> bool:
@@ -216,7 +237,16 @@ class Section:
 
 def _read(clinic: Clinic, visits: Q) -> list[CardData]:
     """Cards of the clinic's visits matching `visits`, in arrival order: two queries."""
-    rows = Visit.objects.filter(visits, clinic=clinic).order_by("arrived_at", "id").values_list(*COLUMNS)
+    rows = (
+        Visit.objects.filter(visits, clinic=clinic)
+        .alias(
+            asking_guest=FilteredRelation(
+                "call_guests", condition=Q(call_guests__status=GuestStatus.ASKING.value)
+            )
+        )
+        .order_by("arrived_at", "id")
+        .values_list(*COLUMNS)
+    )
     cards = {row[0]: CardData(row[0], Status(row[1]), *row[2:]) for row in rows}
     if cards:
         names = (
@@ -267,6 +297,7 @@ class Renderer:
             prefix=self.prefix,
             phone=phone_state(card),
             may_phone=may_switch_to_phone(card),
+            guest=guest_line(card),
         )
 
 

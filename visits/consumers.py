@@ -24,6 +24,7 @@ from waitingroom.realtime.consumer import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
     CLOSE_RECONNECT,
+    CLOSE_TAKEN_OVER,
     RealtimeConsumer,
 )
 from waitingroom.realtime.messages import Audience
@@ -390,7 +391,26 @@ class StaffCallConsumer(CallPeer):
         await self.join(
             groups.visit_group(self.visit_id), groups.call_staff_group(self.visit_id), self.member_group()
         )
+        # The newest socket of a peer id holds the call: the same staff member's older call socket
+        # of this visit (Return to call in a second tab) ends. Sent before the accept, so it reaches
+        # the older socket before anything this page's hello brings about (an offer addressed to
+        # this peer id, which the older page would answer too).
+        await publisher.notify(
+            groups.call_staff_group(self.visit_id),
+            {"type": messages.CALL_TAKEN_OVER.name, "peer": self.peer_id, "channel": self.channel_name},
+        )
         await self.accept()
+
+    def notice_handlers(self) -> dict:
+        return {**super().notice_handlers(), messages.CALL_TAKEN_OVER.name: self.on_taken_over}
+
+    async def on_taken_over(self, payload: dict) -> None:
+        """Another socket of this staff member opened this visit's call: this one ends (its page
+        says the call continued in another tab, and does not reconnect). No bye is relayed: the
+        peer id is still in the call, in the newer tab."""
+        if payload["peer"] == self.peer_id and payload["channel"] != self.channel_name:
+            self.in_call = False
+            await self.end(CLOSE_TAKEN_OVER)
 
     @database_sync_to_async
     def _may_join(self, slug: str) -> bool:

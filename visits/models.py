@@ -262,6 +262,15 @@ class CallGuest(models.Model):
                 name="one_live_call_guest_per_visit",
             )
         ]
+        indexes = [
+            # The expiry sweep's query (call_guests.guests_expire_due): only unused invitations,
+            # a handful, however many guests the table has seen.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status=GuestStatus.INVITED.value),
+                name="call_guest_invite_due",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.label

@@ -35,23 +35,34 @@ def visit_changed(visit: Visit, *, before: Status | None, alert: bool = False) -
     )
 
 
-def _visit_batch(visit: Visit, *, queue_change: int, alert: bool) -> list[tuple[str, dict]]:
-    card = cards.read_card(visit=visit)  # its names serve the patient's screen too
+def card_changed(visit: Visit) -> None:
+    """Only what the visit's card shows changed (a call guest asks to join or stops asking): the
+    clinic's dashboards get the card, read and rendered after commit; the patient's screen, which
+    shows nothing of it, is not sent anything."""
+    publisher.publish_built(lambda: [_dashboard_leg(visit, cards.read_card(visit=visit), alert=False)])
+
+
+def _dashboard_leg(visit: Visit, card: cards.CardData | None, *, alert: bool) -> tuple[str, dict[str, Any]]:
     phase, html = cards.card_state(visit=visit, card=card)
     # Read after commit, the card may already show a later change: its status and phase go with it.
     status = card.status if card is not None else visit.status
+    return (
+        groups.clinic_staff_group(visit.clinic_id),
+        {
+            "type": messages.VISIT.name,
+            "visit_id": visit.id,
+            "status": status,
+            "phase": phase.value,
+            "html": html,
+            "alert": alert,
+        },
+    )
+
+
+def _visit_batch(visit: Visit, *, queue_change: int, alert: bool) -> list[tuple[str, dict]]:
+    card = cards.read_card(visit=visit)  # its names serve the patient's screen too
     batch: list[tuple[str, dict[str, Any]]] = [
-        (
-            groups.clinic_staff_group(visit.clinic_id),
-            {
-                "type": messages.VISIT.name,
-                "visit_id": visit.id,
-                "status": status,
-                "phase": phase.value,
-                "html": html,
-                "alert": alert,
-            },
-        ),
+        _dashboard_leg(visit, card, alert=alert),
         (
             groups.visit_group(visit.id),
             {

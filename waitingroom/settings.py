@@ -311,6 +311,12 @@ CELERY_TIMEZONE = "UTC"
 # twice, so no timer relies on a long Celery countdown (which the Redis broker may deliver twice).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "visits-sweep": {"task": "visits.tasks.sweep_due_visits", "schedule": 2.0, "options": {"expires": 10}},
+    # A call guest's unused invitation expires within 10 s of its time (visits/call_guests.py).
+    "call-guests-expiry": {
+        "task": "visits.tasks.expire_call_guests",
+        "schedule": 10.0,
+        "options": {"expires": 10},
+    },
     "requests-expiry": {
         "task": "scheduling.tasks.expire_requests",
         "schedule": 30.0,

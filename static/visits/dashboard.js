@@ -4,7 +4,7 @@
 import {announce, statusChange, toast} from "../waitingroom/lib/announce.js";
 import {clock} from "../waitingroom/lib/format.js";
 import {getJSON, getText, post} from "../waitingroom/lib/http.js";
-import {isInCall, isWaitingPhase} from "../waitingroom/lib/rules.js";
+import {closeCodes, isInCall, isWaitingPhase} from "../waitingroom/lib/rules.js";
 import {connect} from "../waitingroom/lib/socket.js";
 import {fragment, refetcher, remember, swapInner, swapOuter} from "../waitingroom/lib/swap.js";
 import {Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
@@ -196,6 +196,16 @@ function closeCall() {
     if (document.activeElement !== target) board.focus();  // the card is in a folded section
   }
 }
+// The call continued in another tab of this staff member: the panel goes, the words stay in its place
+// (read out) until a call is opened here again; the card offers Return to call to take it back.
+const MOVED = "This call continued in another tab.";
+function callMoved() {
+  closeCall();
+  const note = document.createElement("p");
+  note.className = "call-moved"; note.dataset.callMoved = ""; note.textContent = MOVED;
+  callHost.replaceChildren(note);
+  announce(MOVED);
+}
 // Leave the call or end the visit (the server's action at `url`); true once done.
 async function finishCall(url) {
   if (call) call.mesh.hangup();  // say bye while the call socket is still open
@@ -246,7 +256,9 @@ function openCall(url) {
           mesh.restart();
           getText(root.dataset.guestPanelUrl).then((html) => showGuestPanel(html), () => {});
         },
-        onRefused: closeCall,
+        // The same staff member opened this call in another tab (Return to call there): that tab
+        // holds it now. This one ends the call here, says so, and does not reconnect.
+        onRefused: (code) => (code === closeCodes.takenOver ? callMoved() : closeCall()),
       });
       call.socket.on("visit", (msg) => { if (!isInCall(msg.status)) closeCall(); });
       call.socket.on("call_guest", (msg) => showGuestPanel(msg.html, msg.announce));

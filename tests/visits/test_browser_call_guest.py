@@ -21,6 +21,10 @@ CONNECT = 20_000  # ms: ICE over the machine's own address
 # Every peer of `window[name]`'s mesh among `ids` has reached connected/completed.
 CONNECTED_TO = """([name, ids]) => { const call = window[name]; const mesh = call && (call.mesh || call);
   return !!mesh && ids.every(id => mesh.peers[id] && ['connected', 'completed'].includes(mesh.peers[id].pc.iceConnectionState)); }"""
+# The visit's card on the board says who the guest is and where (pushed live: visits/cards.py guest_line).
+CARD_GUEST = (
+    """([card, words]) => document.querySelector(`${card} [data-card-guest]`)?.textContent === words"""
+)
 CAPTION = """([peer, name]) => { const f = document.querySelector(`[data-remote-videos] [data-peer='${peer}']`);
   return !!f && f.querySelector('figcaption').textContent === name; }"""
 
@@ -68,7 +72,8 @@ def guest_asks(new_page, link, **context):
 
 def test_three_browsers_provider_invites_admits_and_removes_a_guest(new_page, clinic_a, provider):
     started = time.monotonic()
-    dashboard, patient, _visit = provider_calls_patient(new_page, clinic_a)
+    dashboard, patient, visit = provider_calls_patient(new_page, clinic_a)
+    card = f"[data-visit='{visit.id}']"
     patient.wait_for_function(CONNECTED_TO, arg=["patientCall", [f"staff-{provider.id}"]], timeout=CONNECT)
     link = invite_guest(dashboard)
     guest_page = guest_asks(new_page, link)
@@ -83,6 +88,7 @@ def test_three_browsers_provider_invites_admits_and_removes_a_guest(new_page, cl
         "() => document.querySelector('[data-announce=assertive]')?.textContent === 'Alex (interpreter) is asking to join'",
         timeout=LIVE_MS,
     )
+    dashboard.wait_for_function(CARD_GUEST, arg=[card, "Alex (interpreter) asking to join"], timeout=LIVE_MS)
     # Before Admit the guest is in no call.
     assert guest_page.evaluate("() => !window.guestCall")
     # Admit by keyboard: from the call's heading, Tab reaches it; Enter presses it.
@@ -106,6 +112,7 @@ def test_three_browsers_provider_invites_admits_and_removes_a_guest(new_page, cl
     )
     connected_after, after_admit = time.monotonic() - started, time.monotonic() - admitted_at
 
+    dashboard.wait_for_function(CARD_GUEST, arg=[card, "Alex (interpreter) in the call"], timeout=LIVE_MS)
     # Names on the videos: everyone sees "Alex (interpreter)"; the guest sees the others' names.
     patient.wait_for_function(CAPTION, arg=[gid, "Alex (interpreter)"], timeout=LIVE_MS)
     dashboard.wait_for_function(CAPTION, arg=[gid, "Alex (interpreter)"], timeout=LIVE_MS)

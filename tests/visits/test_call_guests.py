@@ -395,3 +395,80 @@ def test_the_guest_leaves_and_their_link_is_dead(clinic_a, provider, django_capt
     assert VisitEvent.objects.filter(guest=guest, event="guest_left", actor="guest").exists()
     assert client.post(f"/g/{token}/ask/").status_code == 409
     assert Client().get(f"/g/{token}/").status_code == 404
+
+
+# --- Expiry on time (the beat sweep) ------------------------------------------------------------------
+
+
+def test_the_sweep_expires_an_unused_invitation_on_time_and_the_staff_panel_hears_it(
+    clinic_a, provider, published
+):
+    visit = in_call(clinic_a, provider)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        guest, _token = invite(visit, provider)
+    published.clear()
+    with time_machine.travel(start + timedelta(minutes=29, seconds=59), tick=False), published.commit():
+        assert call_guests.guests_expire_due() == 0
+    assert published.sent == []
+    with time_machine.travel(start + timedelta(minutes=30), tick=False), published.commit():
+        # Nobody opened the link: the sweep alone expires it.
+        assert call_guests.guests_expire_due() == 1
+    guest.refresh_from_db()
+    assert guest.status == GuestStatus.EXPIRED and guest.ended_at == start + timedelta(minutes=30)
+    [panel] = published.to(f"visit-{visit.id}-call-staff")
+    assert panel["type"] == "call_guest" and panel["announce"] == "The invitation to Alex has expired"
+    assert "Invite a guest" in panel["html"]  # the place is free again
+    [screen] = published.to(f"call-guest-{guest.id}")
+    assert screen["status"] == "expired"
+    assert VisitEvent.objects.filter(guest=guest, event="guest_expired", actor="system").count() == 1
+
+
+def test_an_invitation_expires_once_whoever_gets_there_first(clinic_a, provider, published):
+    visit = in_call(clinic_a, provider)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        guest, token = invite(visit, provider)
+    later = start + timedelta(minutes=31)
+    with time_machine.travel(later, tick=False):
+        assert call_guests.guest_expire(guest_id=guest.id) is True
+        # A second sweep, and the guest opening the link after it, find it expired already.
+        assert call_guests.guest_expire(guest_id=guest.id) is False
+        assert call_guests.guests_expire_due() == 0
+        assert guest_page(token)[1].status_code == 404
+    assert VisitEvent.objects.filter(guest=guest, event="guest_expired").count() == 1
+
+
+def test_the_sweep_leaves_used_and_unexpired_invitations_alone(
+    clinic_a, provider, csr, django_capture_on_commit_callbacks
+):
+    asked = in_call(clinic_a, provider)
+    fresh = in_call(clinic_a, csr, name="Bo Fresh")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        asking_guest, _token, _client = asking(asked, provider, django_capture_on_commit_callbacks)
+    with time_machine.travel(start + timedelta(minutes=20), tick=False):
+        fresh_guest, _token = invite(fresh, csr, name="Sam")
+    with time_machine.travel(start + timedelta(minutes=40), tick=False):
+        # The asking guest used the link in time: staff admit or decline them, the clock does not.
+        assert call_guests.guests_expire_due() == 0
+    asking_guest.refresh_from_db()
+    fresh_guest.refresh_from_db()
+    assert asking_guest.status == GuestStatus.ASKING and fresh_guest.status == GuestStatus.INVITED
+    assert call_guests.guest_expire(guest_id=10**9) is False  # gone: nothing to do, no error
+
+
+def test_the_beat_task_runs_the_expiry_sweep(clinic_a, provider, settings):
+    from visits import tasks
+
+    assert settings.CELERY_BEAT_SCHEDULE["call-guests-expiry"]["task"] == tasks.expire_call_guests.name
+    assert tasks.expire_call_guests.name == "visits.tasks.expire_call_guests"
+    visit = in_call(clinic_a, provider)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        guest, _token = invite(visit, provider)
+    with time_machine.travel(start + timedelta(minutes=30, seconds=5), tick=False):
+        assert tasks.expire_call_guests() == 1
+        assert tasks.expire_call_guests() == 0
+    guest.refresh_from_db()
+    assert guest.status == GuestStatus.EXPIRED

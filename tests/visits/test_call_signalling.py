@@ -162,3 +162,31 @@ async def test_media_check_progress_is_recorded(clinic_a):
     await ws.send_json_to({"type": "media_check", "state": "bogus"})
     assert "error" in await ws.receive_json_from(timeout=3)
     await ws.disconnect()
+
+
+async def test_a_second_call_socket_of_the_same_staff_member_takes_the_call_over(clinic_a, provider, csr):
+    visit, patient, older = await in_call_visit(clinic_a, provider)
+    await sync_to_async(services.visit_call)(visit_id=visit.id, user=csr)
+    for socket in (patient, older):
+        assert (await socket.receive_json_from(timeout=3))["type"] == "visit"  # Chris joined the call
+    colleague = communicator(
+        f"/ws/call/{clinic_a.slug}/{visit.id}/", session_key=await sync_to_async(session_key_for)(csr)
+    )
+    assert (await colleague.connect())[0]
+    # Return to call in a second tab: the same peer id connects again.
+    newer = communicator(
+        f"/ws/call/{clinic_a.slug}/{visit.id}/", session_key=await sync_to_async(session_key_for)(provider)
+    )
+    assert (await newer.connect())[0]
+    assert await older.receive_output(timeout=3) == {"type": "websocket.close", "code": 4409}
+    # The colleague's own socket stays, and nobody is told the provider left: they are still in the call.
+    assert await colleague.receive_nothing(timeout=0.2) and await patient.receive_nothing(timeout=0.2)
+    await newer.send_json_to({"type": "hello"})
+    assert (await patient.receive_json_from(timeout=3))["from"] == f"staff-{provider.id}"
+    # The patient's offer to that peer id reaches the newer socket alone.
+    await patient.send_json_to(
+        {"type": "signal", "to": f"staff-{provider.id}", "data": {"sdp": {"type": "offer", "sdp": "v=0\r\n"}}}
+    )
+    assert (await newer.receive_json_from(timeout=3))["data"]["sdp"]["type"] == "offer"
+    for socket in (patient, colleague, newer):
+        await socket.disconnect()

@@ -190,3 +190,81 @@ def test_a_recall_sms_not_confirmed_as_sent_shows_on_the_card(clinic_a):
     Visit.objects.filter(pk=visit.pk).update(last_recall_sms=sms)
     html = cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=visit.pk))
     assert "data-sms-stuck" in html and "SMS not confirmed" in html and "data-sms-failed" not in html
+
+
+# --- The call guest on the card ---------------------------------------------------------------------
+
+
+def guest_asking(visit, user, *, name="Alex", relation="interpreter"):
+    """A call guest invited by `user` who opened the link and pressed Ask to join."""
+    from visits import call_guests
+
+    guest, _token = call_guests.guest_invite(
+        visit_id=visit.id, user=user, name=name, relation=relation, contact="alex@example.com"
+    )
+    call_guests.guest_ask(guest_id=guest.id)
+    return guest
+
+
+def test_the_card_lists_the_call_guest_asking_to_join_then_in_the_call(provider_client, clinic_a, provider):
+    from visits import call_guests
+
+    visit = in_call(clinic_a, provider)
+    board = f"/dashboard/{clinic_a.slug}/board/"
+    guest, _token = call_guests.guest_invite(
+        visit_id=visit.id, user=provider, name="Alex", relation="interpreter", contact="alex@example.com"
+    )
+    # An invitation not yet used is the call panel's business, not the card's.
+    assert "data-card-guest" not in card_on_page(provider_client.get(board).content.decode(), visit.id)
+    call_guests.guest_ask(guest_id=guest.id)
+    card = card_on_page(provider_client.get(board).content.decode(), visit.id)
+    assert '<p class="call-guest-line" data-card-guest>Alex (interpreter) asking to join</p>' in card
+    call_guests.guest_admit(visit_id=visit.id, guest_id=guest.id, user=provider)
+    card = card_on_page(provider_client.get(board).content.decode(), visit.id)
+    assert '<p class="call-guest-line" data-card-guest>Alex (interpreter) in the call</p>' in card
+    call_guests.guest_remove(visit_id=visit.id, guest_id=guest.id, user=provider)
+    assert "data-card-guest" not in card_on_page(provider_client.get(board).content.decode(), visit.id)
+
+
+def test_the_call_guests_name_on_the_card_is_escaped(clinic_a, provider):
+    visit = in_call(clinic_a, provider)
+    guest_asking(visit, provider, name=HOSTILE[:80], relation="family")
+    html = cards.card_html(visit=Visit.objects.select_related("clinic").get(pk=visit.pk))
+    assert "&lt;script&gt;" in html and "family member) asking to join" in html
+    assert not {"script", "img"} & tags_of(html)
+
+
+def test_the_card_with_its_call_guest_is_pushed_to_this_clinics_dashboards_only(
+    clinic_a, clinic_b, provider, published
+):
+    from visits import call_guests
+
+    visit = in_call(clinic_a, provider)
+    guest, _token = call_guests.guest_invite(
+        visit_id=visit.id, user=provider, name="Alex", relation="interpreter", contact="alex@example.com"
+    )
+    dashboards = groups.clinic_staff_group(clinic_a.id)
+    published.clear()
+    with published.commit():
+        call_guests.guest_ask(guest_id=guest.id)
+    [asked] = [p for p in published.to(dashboards) if p["type"] == "visit"]
+    assert asked["visit_id"] == visit.id and "Alex (interpreter) asking to join" in asked["html"]
+    # The patient's screen shows nothing of a request to join: it is sent nothing.
+    assert published.to(groups.visit_group(visit.id)) == []
+    with published.commit():
+        call_guests.guest_admit(visit_id=visit.id, guest_id=guest.id, user=provider)
+    [admitted] = [p for p in published.to(dashboards) if p["type"] == "visit"][1:]
+    assert "Alex (interpreter) in the call" in admitted["html"]
+    with published.commit():
+        call_guests.guest_remove(visit_id=visit.id, guest_id=guest.id, user=provider)
+    [gone] = [p for p in published.to(dashboards) if p["type"] == "visit"][2:]
+    assert "data-card-guest" not in gone["html"]
+    assert published.to(groups.clinic_staff_group(clinic_b.id)) == []
+
+
+def test_staff_of_another_clinic_see_nothing_of_the_call_guest(clinic_a, clinic_b, provider, outsider_client):
+    visit = in_call(clinic_a, provider)
+    guest_asking(visit, provider)
+    assert outsider_client.get(f"/dashboard/{clinic_a.slug}/board/").status_code == 404
+    own = outsider_client.get(f"/dashboard/{clinic_b.slug}/board/")
+    assert own.status_code == 200 and "Alex" not in own.content.decode()

@@ -15,7 +15,9 @@ def test_every_status_has_a_patient_screen_and_the_page_gets_them_all():
     rules = json.loads(re.search(r">(.*)</script>", html, re.S).group(1))
     assert rules["phaseOf"] == {s.value: p.value for s, p in PHASE_OF.items()}
     assert rules["screenOf"]["left"] == "left" and rules["inCall"] == ["away", "in_call"]
-    assert set(rules["closeCodes"]["refused"]) == {4401, 4403, 4404}
+    assert set(rules["closeCodes"]["refused"]) == {4401, 4403, 4404, 4409}
+    # The call continued in another tab (visits/consumers.py): the dashboard says so, never reconnects.
+    assert rules["closeCodes"]["takenOver"] == 4409
 
 
 def test_the_estimate_table_is_the_one_formula_for_each_place():

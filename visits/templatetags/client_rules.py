@@ -9,7 +9,12 @@ from django.utils.html import json_script
 from django.utils.safestring import SafeString
 
 from visits.lifecycle import IN_CALL_STATUSES, PATIENT_SCREEN, PHASE_OF, WAITING_PHASES, Phase
-from waitingroom.realtime.consumer import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_SESSION_ENDED
+from waitingroom.realtime.consumer import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_SESSION_ENDED,
+    CLOSE_TAKEN_OVER,
+)
 
 register = template.Library()
 
@@ -22,8 +27,12 @@ RULES = {
     "inCall": sorted(IN_CALL_STATUSES),
     "waitingPhases": [phase.value for phase in WAITING_PHASES],
     # Closes after which reconnecting would not help (signed out; not found, or a link re-issued to
-    # another browser; no longer allowed: membership or role changed, no longer in the call).
-    "closeCodes": {"refused": [CLOSE_SESSION_ENDED, CLOSE_NOT_FOUND, CLOSE_FORBIDDEN]},
+    # another browser; no longer allowed: membership or role changed, no longer in the call; the call
+    # continued in another tab of the same staff member, `takenOver`).
+    "closeCodes": {
+        "refused": [CLOSE_SESSION_ENDED, CLOSE_NOT_FOUND, CLOSE_FORBIDDEN, CLOSE_TAKEN_OVER],
+        "takenOver": CLOSE_TAKEN_OVER,
+    },
 }
 _RENDERED = json_script(RULES, "wr-rules")
 

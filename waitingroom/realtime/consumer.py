@@ -29,6 +29,9 @@ CLOSE_FORBIDDEN = 4403
 # The server's restart (1012's meaning): the page reconnects at once. 1012 itself cannot be sent:
 # daphne's websocket library (autobahn) lets a server close only with 1000 or 3000-4999.
 CLOSE_RECONNECT = 4012
+# The same staff member opened the same call in another tab or browser (Return to call): the newest
+# socket holds the call, this one ends and its page must not reconnect (visits/consumers.py).
+CLOSE_TAKEN_OVER = 4409
 
 # Published for the consumers and never forwarded to a browser (messages.Direction.NOTICE).
 NOTICES = frozenset(messages.names(Direction.NOTICE))

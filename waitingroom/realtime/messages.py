@@ -204,6 +204,13 @@ LINK_REISSUED = _declare(
     "with the old token closes.",
     notice(A.PATIENT_SCREEN),
 )
+CALL_TAKEN_OVER = _declare(
+    "call_taken_over",
+    "A staff member's call socket opened for a visit (Return to call in another tab): their older "
+    "call socket of that visit (same `peer`, another `channel`) closes with 4409, so that one peer id "
+    "has one connection. Sent by the new socket's consumer as it connects, not after a commit.",
+    notice(A.CALL_STAFF, "peer", "channel"),
+)
 CONSULTATION_LINK_REISSUED = _declare(
     "consultation_link_reissued",
     "The client's consultation link was re-issued: every client socket opened with the old one closes.",

@@ -152,6 +152,16 @@ async def _send_in_order(layer, batch: list[tuple[str, dict[str, Any]]]) -> None
         await layer.group_send(group, {"type": EVENT_TYPE, "payload": payload})
 
 
+async def notify(group: str, payload: dict[str, Any]) -> None:
+    """A notice from a consumer to the other consumers of `group`, sent at once: it tells of a
+    socket, not of a database change, so there is no transaction to wait for (a staff member's
+    new call socket taking over from their older one, visits/consumers.py)."""
+    messages.check(messages.Direction.NOTICE, groups.audience_of(group), payload)
+    layer = get_channel_layer()
+    assert layer is not None  # CHANNEL_LAYERS is always configured
+    await layer.group_send(group, {"type": EVENT_TYPE, "payload": payload})
+
+
 # The consumer method that receives relayed call signalling: `call.signal` -> `call_signal`.
 SIGNAL_TYPE = "call.signal"
 
