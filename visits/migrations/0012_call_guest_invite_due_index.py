@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('visits', '0010_call_guests'),
+        ('visits', '0011_visit_time_in_call'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
