@@ -599,7 +599,14 @@ def refund_send(*, payment_id: int) -> None:
     params: dict[str, object] = {
         "payment_intent": charge.stripe_payment_intent_id,
         "amount": refund.amount,
-        "metadata": {"reason": refund.reason, "payment": str(refund.pk)},
+        # What the webhook checks a refund's events against (answers.refund_mismatch), and finds
+        # the refund by when the answer to this request was lost.
+        "metadata": {
+            "reason": refund.reason,
+            "payment": str(refund.pk),
+            "subject": refund.subject,
+            "clinic": str(refund.clinic_id),
+        },
     }
     if refund.destination_account:
         params["reverse_transfer"] = True
@@ -655,19 +662,40 @@ def event_apply(*, event_id: str, event_type: str, obj: dict[str, object]) -> bo
             if payment_id is not None:
                 changed = answers.apply_intent(payment_id, dict(obj))
         elif event_type in REFUND_EVENTS:
-            payment_id = answers.payment_for(obj, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
-            if payment_id is not None:
-                changed = answers.apply_refund(payment_id, dict(obj))
+            changed = _refund_event(event, dict(obj))
         elif event_type == "charge.refunded":
             refunds = obj.get("refunds")
             items = refunds.get("data") if isinstance(refunds, dict) else None
             for item in items if isinstance(items, list) else []:
                 if not isinstance(item, dict):
                     continue
-                payment_id = answers.payment_for(item, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
-                if payment_id is not None:
-                    changed = answers.apply_refund(payment_id, item) or changed
+                # The refunds a charge lists are that charge's: they name it by the event's object.
+                charge_of = {
+                    "charge_id": object_id,
+                    "intent_id": answers.stripe_id(obj.get("payment_intent")),
+                }
+                changed = _refund_event(event, item, **charge_of) or changed
         if changed:
             event.applied = True
             event.save(update_fields=["applied"])
     return changed
+
+
+def _refund_event(event: StripeEvent, refund: dict, *, charge_id: str = "", intent_id: str = "") -> bool:
+    """A refund in an event, applied to the refund it belongs to only (answers.refund_mismatch): one
+    of another charge or subject is kept with its event and changes nothing, and is logged."""
+    payment_id = answers.payment_for(refund, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
+    if payment_id is None:
+        return False
+    mismatch = answers.refund_mismatch(payment_id, refund, charge_id=charge_id, intent_id=intent_id)
+    if mismatch:
+        logger.warning(
+            "stripe event %s (%s): refund %s of it not applied to payment %s: %s",
+            event.event_id,
+            event.type,
+            str(refund.get("id") or "")[:64],
+            payment_id,
+            mismatch,
+        )
+        return False
+    return answers.apply_refund(payment_id, refund)
