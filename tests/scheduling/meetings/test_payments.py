@@ -439,4 +439,4 @@ def test_the_host_cancels_a_charge_waiting_for_the_guest_and_may_charge_again(
     again = host.post(payment_url(paid_meeting), {"action": "cancel"}, follow=True)
     assert "This charge is already cancelled." in unescape(again.content.decode())
     assert charge(host, paid_meeting, "50.00").status_code == 302
-    assert Payment.objects.order_by("-id").first().attempt == 2  # type: ignore[union-attr]
+    assert Payment.objects.order_by("-id").first().attempt == 2
