@@ -487,10 +487,12 @@ def charge_cancel(*, payment: Payment, by: User) -> Payment:
             raise PaymentRefused(CANCEL_ONLY_WAITING)
     intent_id = payment.stripe_payment_intent_id
     stripe_client = gateway.client()
+    accepted = False  # whether Stripe cancelled it for this call (or its idempotent repeat)
     try:
         answer = stripe_client.v1.payment_intents.cancel(
             intent_id, options={"idempotency_key": cancel_key(payment)}
         )
+        accepted = True
     except stripe.InvalidRequestError as error:
         # Stripe cancels only an intent still waiting: the client confirmed it (or another press
         # cancelled it) first. What Stripe holds now is applied, forward only.
@@ -507,10 +509,12 @@ def charge_cancel(*, payment: Payment, by: User) -> Payment:
         raise PaymentRefused(
             "Stripe could not be reached, so the charge was not cancelled. Try again."
         ) from error
-    moved = answers.apply_intent(payment.pk, answer.to_dict())
+    answers.apply_intent(payment.pk, answer.to_dict())
     payment = Payment.objects.select_related("clinic", "card").get(pk=payment.pk)
     if payment.status == PaymentStatus.CANCELED:
-        if not moved:
+        # Stripe's payment_intent.canceled event may have moved the row before this answer did:
+        # the cancel is still this call's. Stripe refusing it means another cancel came first.
+        if not accepted:
             raise PaymentRefused("This charge is already cancelled.")
         logger.info("payment %s cancelled by user %s", payment.pk, by.pk)
         return payment

@@ -139,3 +139,22 @@ def test_stripe_unreachable_refuses_the_cancel_and_changes_nothing(card_row, cha
     assert len(cancels) == 3
     # The SDK's retries carry one key, ours: Stripe applies the cancel once.
     assert {r.headers.get("Idempotency-Key") for r in cancels} == {f"cancel:{waiting.idempotency_key}"}
+
+
+def test_a_cancel_whose_event_arrives_before_its_answer_is_still_a_success(
+    card_row, charge, provider, fake_stripe
+):
+    card_row()
+    fake_stripe.default = lambda request: intent_answer(request, status="requires_action")
+    waiting = charge(4500)
+
+    def cancel_answer(request):
+        _, cancelled = intent_answer(request, status="canceled", amount=4500)
+        # Stripe's payment_intent.canceled reaches the webhook before the answer reaches us.
+        assert services.event_apply(
+            event_id="evt_cancel_first", event_type="payment_intent.canceled", obj=cancelled
+        )
+        return 200, cancelled
+
+    fake_stripe.default = cancel_answer
+    assert services.charge_cancel(payment=waiting, by=provider).status == PaymentStatus.CANCELED
