@@ -70,6 +70,12 @@ def test_a_paid_or_refund_payment_is_not_cancelled(save_card, charge, provider, 
         services.charge_cancel(payment=paid, by=provider)
     assert snapshot(paid) == before and heard == []
     assert local_api("GET", f"/v1/payment_intents/{paid.stripe_payment_intent_id}")["status"] == "succeeded"
+    refund = services.refund_request(charge=paid, amount=1000, reason="Short call", by=provider)
+    before = snapshot(refund)
+    heard.clear()
+    with pytest.raises(services.PaymentRefused, match="A refund can't be cancelled here"):
+        services.charge_cancel(payment=refund, by=provider)
+    assert snapshot(refund) == before and heard == []
 
 
 def test_the_client_confirming_first_leaves_it_paid_and_the_cancel_says_so(waiting, provider):
