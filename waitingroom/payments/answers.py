@@ -189,27 +189,29 @@ def stripe_id(value: object) -> str:
 def refund_mismatch(payment_id: int, refund: dict, *, charge_id: str = "", intent_id: str = "") -> str:
     """Why a Stripe refund object (an event's) is not the refund `payment_id` it was found for, or
     "" when it is. It must name the refund's charge, by the charge or the payment intent (a
-    `charge.refunded` event's refunds inherit the event's charge: `charge_id`, `intent_id`), and
-    neither may be another's; the metadata we sent with it (`payment`, `subject`, `clinic`) must
+    `charge.refunded` event's refunds are checked against the event's charge too: `charge_id`,
+    `intent_id`), and none of them may be another's; the metadata we sent with it (`payment`, `subject`, `clinic`) must
     agree where present. Found by a refund id or by metadata alone, an event of another charge (a
     bug, another deployment on the same Stripe account, a forged object) must not move ours."""
     payment = Payment.objects.select_related("parent").get(pk=payment_id)
     charge = payment.parent
     if charge is None:
         return "it has no charge"
+    # Each id the event gives (the refund's own, and a charge.refunded event's charge) must be the
+    # refund's charge's, and at least one must be there to compare.
     named = {
         "payment intent": (
-            stripe_id(refund.get("payment_intent")) or intent_id,
+            [stripe_id(refund.get("payment_intent")), intent_id],
             charge.stripe_payment_intent_id,
         ),
-        "charge": (stripe_id(refund.get("charge")) or charge_id, charge.stripe_charge_id),
+        "charge": ([stripe_id(refund.get("charge")), charge_id], charge.stripe_charge_id),
     }
     matched = False
-    for what, (theirs, ours) in named.items():
-        if theirs and ours:
-            if theirs != ours:
+    for what, (given, ours) in named.items():
+        for theirs in filter(None, given):
+            if ours and theirs != ours:
                 return f"its {what} is {theirs}, the refund's charge is {ours}"
-            matched = True
+            matched = matched or theirs == ours
     if not matched:
         return "it names none of the refund's charge's Stripe ids"
     metadata = refund.get("metadata")

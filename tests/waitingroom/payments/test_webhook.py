@@ -378,7 +378,16 @@ def test_a_charge_refunded_event_of_another_charge_changes_none_of_our_refunds(p
         "payment_intent": "pi_other",
         "refunds": {
             "object": "list",
-            "data": [{"id": "re_fake1", "object": "refund", "status": "succeeded"}],
+            "data": [
+                # Even a listed refund that claims our charge: the event is another charge's.
+                {
+                    "id": "re_fake1",
+                    "object": "refund",
+                    "status": "succeeded",
+                    "charge": "ch_fake1",
+                    "payment_intent": "pi_fake1",
+                },
+            ],
         },
     }
     with caplog.at_level("WARNING", logger="waitingroom.payments.services"):
