@@ -148,6 +148,35 @@ def charge_retry(*, consultation_id: int, payment_id: int, by: User) -> Payment:
             raise services.ConsultationRefused(str(refused)) from None
 
 
+def may_cancel(consultation: Consultation, *, role: str | None, user_id: int | None) -> bool:
+    """Who may cancel a charge waiting for the client's confirmation: whoever may charge (the
+    expert holding the claim, a clinic admin), whatever the consultation's status since."""
+    return access.may_charge(role=role, user_id=user_id, consultation=consultation)
+
+
+def charge_cancel(*, consultation_id: int, payment_id: int, by: User) -> Payment:
+    """Cancel a charge the bank holds for the client's confirmation, so the consultation may be
+    charged again. The consultation's row lock serialises it with a Charge; the payments core calls
+    Stripe and moves the charge forward only (a client who confirmed first leaves it paid)."""
+    with transaction.atomic():
+        consultation = services.locked(consultation_id)
+        role = access.room_role(user=by, clinic_id=consultation.clinic_id)
+        if not may_cancel(consultation, role=role, user_id=by.pk):
+            raise services.ConsultationRefused(
+                "Only the consultation's expert or a clinic admin can cancel the charge."
+            )
+        payment = Payment.objects.filter(
+            pk=payment_id, subject=subject_of(consultation.pk), kind=PaymentKind.CHARGE
+        ).first()
+        if payment is None:
+            raise services.ConsultationRefused("This charge is not one of this consultation's.")
+    # Outside the consultation's transaction: the payments core calls Stripe outside row locks.
+    try:
+        return pay.charge_cancel(payment=payment, by=by)
+    except pay.PaymentRefused as refused:
+        raise services.ConsultationRefused(str(refused)) from None
+
+
 def payment_changed(payment: Payment, *, what: str) -> None:
     """settings.PAYMENT_SUBJECTS' handler, inside the transaction that changed the payment: both
     sides of the room re-fetch the payment part (published after commit)."""
@@ -178,7 +207,7 @@ def _refund_words(refund: Payment, currency: str, tz) -> Refund:
     return Refund(f"Refund of {amount} on its way", False)
 
 
-STATES = ("none", "sending", "unreachable", "waiting", "paid", "failed")
+STATES = ("none", "sending", "unreachable", "waiting", "paid", "failed", "cancelled")
 
 
 def _state(charge: Payment | None) -> str:
@@ -189,8 +218,10 @@ def _state(charge: Payment | None) -> str:
         return "paid"
     if status == PaymentStatus.NEEDS_AUTHENTICATION:
         return "waiting"
-    if status in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
+    if status == PaymentStatus.FAILED:
         return "failed"
+    if status == PaymentStatus.CANCELED:
+        return "cancelled"
     # Pending: on its way to Stripe, or left there because Stripe could not be reached (the
     # payments core keeps the reason on the payment until a retry is answered).
     return "unreachable" if charge.failure_message else "sending"
@@ -234,14 +265,20 @@ def shows_payment(consultation: Consultation) -> bool:
 
 
 def staff_part(
-    viewer: access.StaffViewer, *, part_url: str, charge_url: str, retry_url: str, request
+    viewer: access.StaffViewer,
+    *,
+    part_url: str,
+    charge_url: str,
+    retry_url: str,
+    cancel_url: str,
+    request,
 ) -> Markup:
     consultation = viewer.consultation
     if not shows_payment(consultation):
         return Markup("")
     panel = _panel(consultation)
     verdict = charge_offer(consultation, role=viewer.role, user_id=viewer.user.pk, card=panel["saved_card"])
-    may_charge = verdict.allowed and (panel["is_none"] or panel["is_failed"])
+    may_charge = verdict.allowed and (panel["is_none"] or panel["is_failed"] or panel["is_cancelled"])
     return render_fragment(
         "consultations/_payment.html",
         {
@@ -250,10 +287,13 @@ def staff_part(
             "p": panel,
             "offer": verdict,
             "may_charge": may_charge,
-            "charge_label": "Charge again" if panel["is_failed"] else "Charge",
+            "charge_label": "Charge again" if panel["is_failed"] or panel["is_cancelled"] else "Charge",
             "may_retry": verdict.allowed and panel["is_unreachable"],
+            "may_cancel": panel["is_waiting"]
+            and may_cancel(consultation, role=viewer.role, user_id=viewer.user.pk),
             "charge_url": charge_url,
             "retry_url": retry_url,
+            "cancel_url": cancel_url,
             "default_amount": f"{consultation.service.price or 0:.2f}",
             "currency": consultation.clinic.currency.upper(),
         },

@@ -182,6 +182,7 @@ def _payment(viewer: StaffViewer, request: HttpRequest) -> Markup:
         part_url=_part_url(consultation, Part.PAYMENT),
         charge_url=reverse("consultation_charge", args=[consultation.pk]),
         retry_url=reverse("consultation_charge_retry", args=[consultation.pk]),
+        cancel_url=reverse("consultation_charge_cancel", args=[consultation.pk]),
         request=request,
     )
 
@@ -432,6 +433,30 @@ def charge_retry(request: StaffRequest, consultation_id: int) -> HttpResponse:
         return _reply(request, consultation, ok=False, message=str(refused), status=409)
     record(request, consultation, audit.Action.CHANGED, "charge retry")
     return _reply(request, consultation, ok=True, message="Sending the charge again.")
+
+
+@require_POST
+@login_required
+def charge_cancel(request: StaffRequest, consultation_id: int) -> HttpResponse:
+    """Cancel a charge waiting for the client's confirmation (they were emailed the link)."""
+    viewer = _viewer(request, consultation_id)
+    consultation = viewer.consultation
+    form = RetryForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.ConsultationRefused(first_error(form))
+        payment = payments.charge_cancel(
+            consultation_id=consultation.pk, payment_id=form.cleaned_data["payment"], by=request.user
+        )
+    except services.ConsultationRefused as refused:
+        return _reply(request, consultation, ok=False, message=str(refused), status=409)
+    record(request, consultation, audit.Action.CHANGED, "charge cancel")
+    return _reply(
+        request,
+        consultation,
+        ok=True,
+        message=f"Charge of {payments.money(payment.amount, payment.currency)} cancelled: you may charge again.",
+    )
 
 
 # --- The dashboard's Upcoming Appointments -------------------------------------------------------

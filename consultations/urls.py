@@ -19,6 +19,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         staff.charge_retry,
         name="consultation_charge_retry",
     ),
+    path(
+        "consultations/<int:consultation_id>/charge/cancel/",
+        staff.charge_cancel,
+        name="consultation_charge_cancel",
+    ),
     path("consultations/<int:consultation_id>/do/<str:action>/", staff.action, name="consultation_action"),
     path("dashboard/<slug:slug>/consultations/", staff.upcoming_panel, name="consultations_panel"),
     # The client, through their link

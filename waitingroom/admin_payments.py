@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from datetime import datetime
 from decimal import Decimal
 
 from django import forms
@@ -71,6 +72,16 @@ def client_card(payment: Payment) -> SavedCard | None:
     if payment.card_id is None and payment.parent_id is not None:
         return payment.parent.card  # type: ignore[union-attr]  # a refund always has its charge
     return payment.card
+
+
+def clinic_time(payment: Payment, value: datetime | None) -> str:
+    """A payment's time as its clinic's staff read it: "7 Dec 2026, 09:05 New York time" (the
+    clinic's time zone, named; Django's admin would show the server's UTC). "" when unset."""
+    if value is None:
+        return ""
+    clinic = payment.clinic
+    local = value.astimezone(clinic.tzinfo)
+    return f"{local.day} {local:%b %Y, %H:%M} {clinic.time_zone_label}"
 
 
 def decimal_amount(amount: int) -> Decimal:
@@ -171,7 +182,7 @@ class RefundInline(ReadOnlyInline):
     view_roles = PATIENT_DATA_ROLES
     verbose_name, verbose_name_plural = "refund", "refunds"
     fields = readonly_fields = (
-        "created_at",
+        "created_shown",
         "amount_shown",
         "status",
         "reason",
@@ -179,6 +190,13 @@ class RefundInline(ReadOnlyInline):
         "stripe_refund_id",
         "failure_message",
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
+        return super().get_queryset(request).select_related("clinic")  # each row's time zone
+
+    @admin.display(description="created at")
+    def created_shown(self, obj: Payment) -> str:
+        return clinic_time(obj, obj.created_at)
 
     @admin.display(description="amount")
     def amount_shown(self, obj: Payment) -> str:
@@ -197,7 +215,7 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
     audit_kind = AccessEvent.Kind.CONSULTATION  # unused: audit_target names the payment's booking
     audit_detail = "payment"
     list_display = [
-        "created_at",
+        "created_shown",
         "kind",
         "description",
         "client",
@@ -233,9 +251,9 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         "failure_message",
         "reason",
         "pressed_by",
-        "created_at",
-        "succeeded_at",
-        "receipt_sent_at",
+        "created_shown",
+        "succeeded_shown",
+        "receipt_shown",
         "stripe_payment_intent_id",
         "stripe_charge_id",
         "stripe_refund_id",
@@ -245,6 +263,20 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
     inlines = [RefundInline]
 
     # --- Columns -------------------------------------------------------------------------------
+
+    # Times in the clinic's own time zone, named (clinic_time): the admin's staff are the clinic's,
+    # and a refund asked about on the phone is "the charge at 14:05", not 19:05 UTC.
+    @admin.display(description="created at", ordering="created_at")
+    def created_shown(self, obj: Payment) -> str:
+        return clinic_time(obj, obj.created_at)
+
+    @admin.display(description="succeeded at")
+    def succeeded_shown(self, obj: Payment) -> str:
+        return clinic_time(obj, obj.succeeded_at)
+
+    @admin.display(description="receipt sent at")
+    def receipt_shown(self, obj: Payment) -> str:
+        return clinic_time(obj, obj.receipt_sent_at)
 
     @admin.display(description="amount", ordering="amount")
     def amount_shown(self, obj: Payment) -> str:

@@ -100,3 +100,29 @@ def meeting_charge_retry(*, meeting_id: int, by: User) -> Payment:
             raise MeetingRefused(str(refused)) from None
         record(meeting, "charge_retry", by=by, now=now)
     return payment
+
+
+def meeting_charge_cancel(*, meeting_id: int, by: User) -> Payment:
+    """Cancel the meeting's charge while it waits for the guest's confirmation (their bank asked;
+    they were emailed the link), so the meeting may be charged again. The caller checked
+    may_charge(); waitingroom/payments/ calls Stripe (outside this meeting's lock) and moves the
+    charge forward only: a guest who confirmed first leaves it paid, and the refusal says so."""
+    now = timezone.now()
+    with transaction.atomic():
+        meeting = locked(meeting_id)
+        charge = pay.current_charge(subject=subject_of(meeting.pk))
+        if charge is None:
+            raise MeetingRefused("There is no charge to cancel.")
+    try:
+        payment = payments.charge_cancel(payment=charge, by=by)
+    except payments.PaymentRefused as refused:
+        raise MeetingRefused(str(refused)) from None
+    with transaction.atomic():
+        record(
+            locked(meeting_id),
+            "charge_cancel",
+            by=by,
+            now=now,
+            detail=pay.money(payment.amount, payment.currency),
+        )
+    return payment

@@ -231,6 +231,12 @@ class MeetingPayment:
         )
 
     @property
+    def cancellable(self) -> bool:
+        """The charge waits for the guest's confirmation: whoever may charge may cancel it."""
+        charge = self.charge
+        return self.may_charge and charge is not None and charge.status == PaymentStatus.NEEDS_AUTHENTICATION
+
+    @property
     def why_not(self) -> str:
         """Why there is no Charge button, for whoever may charge."""
         if not self.open or not self.may_charge:

@@ -284,8 +284,14 @@ def payment(request: StaffRequest, meeting_id: int) -> HttpResponse:
         elif action == "retry":
             charges.meeting_charge_retry(meeting_id=meeting.pk, by=request.user)
             messages.success(request, "Sent again: the result shows here.")
+        elif action == "cancel":
+            cancelled = charges.meeting_charge_cancel(meeting_id=meeting.pk, by=request.user)
+            messages.success(
+                request,
+                f"Charge of {money(cancelled.amount, cancelled.currency)} cancelled: you may charge again.",
+            )
         else:
-            raise services.MeetingRefused("Choose Charge or Retry.")
+            raise services.MeetingRefused("Choose Charge, Retry or Cancel charge.")
     except services.MeetingRefused as refused:
         if action != "charge":
             messages.error(request, str(refused))

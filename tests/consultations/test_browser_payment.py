@@ -142,3 +142,48 @@ def test_a_card_the_bank_wants_confirmed_is_confirmed_in_the_booking_page(
         "3155",
     )
     assert "Your card: Visa ending 3155" in client.inner_text("[data-part='payment']")
+
+
+# The payment part's state and buttons, read in the page in one go (the part re-fetches itself when
+# the socket opens, and on every push: never read element by element while it may be replaced).
+CANCELLED_SHOWN = """(side) => {
+  const part = document.querySelector("[data-part='payment']");
+  const state = part && part.querySelector("[data-payment-cancelled]");
+  if (!state) return false;
+  const text = state.textContent.trim();
+  if (side === "client") return !part.querySelector("[data-payment-confirm]") && text;
+  return !part.querySelector("[data-charge-cancel]") && !!part.querySelector("[data-charge]") && text;
+}"""
+
+
+def test_the_expert_cancels_a_charge_waiting_for_the_client_and_both_rooms_show_it_live(
+    new_page, paid_clinic, paid_service, provider
+):
+    from consultations import payments
+    from consultations.lifecycle import Status
+    from tests.consultations.conftest import make_consultation
+    from tests.consultations.payment_support import with_card
+
+    consultation = make_consultation(paid_clinic, paid_service, expert=provider, status=Status.COMPLETED)
+    with_card(consultation, number=NEEDS_AUTHENTICATION)
+    waiting = payments.charge(consultation_id=consultation.pk, by=provider, amount=4500)
+    waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.NEEDS_AUTHENTICATION
+
+    client = new_page()
+    client.goto(f"/consult/room/{consultation.client_token}/")
+    client.wait_for_selector("body[data-socket='open']")
+    expert = new_page()
+    expert.on("dialog", lambda dialog: dialog.accept())
+    open_dashboard(expert)
+    expert.goto(f"/consultations/{consultation.pk}/")
+    expert.wait_for_selector("body[data-socket='open']")
+    expert.wait_for_selector("[data-part='payment'] [data-charge-cancel]", timeout=LIVE_MS)
+    expert.click("[data-part='payment'] [data-charge-cancel]")
+
+    said = expert.wait_for_function(CANCELLED_SHOWN, arg="staff", timeout=LIVE_MS).json_value()
+    assert said == "Charge of $45.00 cancelled: nothing was taken from the card."
+    said = client.wait_for_function(CANCELLED_SHOWN, arg="client", timeout=LIVE_MS).json_value()
+    assert said == "The clinic cancelled the charge of $45.00: nothing was taken from your card."
+    waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.CANCELED

@@ -25,10 +25,13 @@ import stripe
 from django.conf import settings
 
 # localstripe writes its whole store to /tmp/localstripe.pickle on every write; the tests' server
-# must not overwrite (or race with) the one `make run` keeps, so this launcher turns that off.
+# must not overwrite (or race with) the one `make run` keeps, so this launcher turns that off. It
+# serves on the loopback address only, as `manage.py localstripe` does (localstripe's own start()
+# listens on every interface).
 _LAUNCH = (
     "import sys, localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
-    "from localstripe.server import start; sys.argv = ['localstripe', '--port', sys.argv[1], '--from-scratch']; start()"
+    "from aiohttp import web; from localstripe.server import app; "
+    "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), access_log=None)"
 )
 
 

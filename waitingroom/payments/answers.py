@@ -177,3 +177,47 @@ def payment_for(obj: dict, *, kind: str, id_field: str) -> int | None:
     if kind == PaymentKind.CHARGE and subject != candidate.subject:
         return None  # another deployment's payment of the same number, on the same Stripe account
     return candidate.pk
+
+
+def stripe_id(value: object) -> str:
+    """A Stripe reference as sent: an id, or the object expanded in its place."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else ""
+
+
+def refund_mismatch(payment_id: int, refund: dict, *, charge_id: str = "", intent_id: str = "") -> str:
+    """Why a Stripe refund object (an event's) is not the refund `payment_id` it was found for, or
+    "" when it is. It must name the refund's charge, by the charge or the payment intent (a
+    `charge.refunded` event's refunds are checked against the event's charge too: `charge_id`,
+    `intent_id`), and none of them may be another's; the metadata we sent with it (`payment`, `subject`, `clinic`) must
+    agree where present. Found by a refund id or by metadata alone, an event of another charge (a
+    bug, another deployment on the same Stripe account, a forged object) must not move ours."""
+    payment = Payment.objects.select_related("parent").get(pk=payment_id)
+    charge = payment.parent
+    if charge is None:
+        return "it has no charge"
+    # Each id the event gives (the refund's own, and a charge.refunded event's charge) must be the
+    # refund's charge's, and at least one must be there to compare.
+    named = {
+        "payment intent": (
+            [stripe_id(refund.get("payment_intent")), intent_id],
+            charge.stripe_payment_intent_id,
+        ),
+        "charge": ([stripe_id(refund.get("charge")), charge_id], charge.stripe_charge_id),
+    }
+    matched = False
+    for what, (given, ours) in named.items():
+        for theirs in filter(None, given):
+            if ours and theirs != ours:
+                return f"its {what} is {theirs}, the refund's charge is {ours}"
+            matched = matched or theirs == ours
+    if not matched:
+        return "it names none of the refund's charge's Stripe ids"
+    metadata = refund.get("metadata")
+    expected = {"payment": str(payment.pk), "subject": payment.subject, "clinic": str(payment.clinic_id)}
+    for key, ours_value in expected.items():
+        theirs_value = metadata.get(key) if isinstance(metadata, dict) else None
+        if theirs_value not in (None, "") and str(theirs_value) != ours_value:
+            return f"its metadata {key} is {theirs_value!r}, not {ours_value!r}"
+    return ""

@@ -127,6 +127,7 @@ def pay(request: HttpRequest, client_token: str) -> HttpResponse:
             "card_label": card.label if card is not None else "",
             "waiting": waiting,
             "paid": payment.status == PaymentStatus.SUCCEEDED,
+            "cancelled": payment.status == PaymentStatus.CANCELED,
             "client_secret": secret,
             "payment_method": card.stripe_payment_method_id if card is not None else "",
         },
@@ -147,6 +148,10 @@ def pay_confirmed(request: HttpRequest, client_token: str) -> HttpResponse:
     else:
         if payment.status == PaymentStatus.SUCCEEDED:
             messages.success(request, "Thank you: your payment is confirmed. We emailed you a receipt.")
+        elif payment.status == PaymentStatus.CANCELED:
+            # The clinic cancelled it while the client was confirming: Stripe refused the
+            # confirmation, and the page says so rather than asking them to try again.
+            messages.error(request, "The clinic cancelled this charge, so nothing was taken from your card.")
         elif payment.status == PaymentStatus.NEEDS_AUTHENTICATION:
             messages.error(
                 request, "Your bank has not confirmed the payment yet. Press Confirm payment to try again."

@@ -117,4 +117,6 @@ def client_status_text(payment: Payment) -> str:
         return f"{amount}: waiting for you to confirm it with your bank"
     if payment.status == PaymentStatus.PENDING:
         return f"Your payment of {amount} is being processed."
+    if payment.status == PaymentStatus.CANCELED and payment.kind == PaymentKind.CHARGE:
+        return f"The charge of {amount} was cancelled"
     return status_text(payment)

@@ -456,6 +456,77 @@ def client_confirmed(*, payment: Payment) -> Payment:
     return Payment.objects.select_related("clinic", "card").get(pk=payment.pk)
 
 
+def cancel_key(payment: Payment) -> str:
+    """The idempotency key of a charge's cancel: a press sent twice (or retried by the SDK after a
+    lost answer) is one cancel at Stripe."""
+    return f"cancel:{payment.idempotency_key}"
+
+
+CANCEL_ONLY_WAITING = "Only a charge waiting for the client to confirm it can be cancelled."
+
+
+def charge_cancel(*, payment: Payment, by: User) -> Payment:
+    """Staff who may charge cancel a charge the bank holds for the client's confirmation
+    (needs_authentication), so it no longer holds the subject and a new Charge may be asked for.
+
+    Stripe is called outside the row lock (PaymentIntent cancel, with its own idempotency key);
+    Stripe's answer, or on a refusal the intent read back, is applied forward only under the lock
+    (answers.apply_intent), so a cancel racing the client's confirmation ends in whichever Stripe
+    applied first: cancelled, or paid (and the caller is told so). A late requires_action answer or
+    event never moves a cancelled charge back. Raises PaymentRefused, changing nothing, for a
+    charge that is not waiting (paid, failed, cancelled already, not sent yet) or when Stripe
+    can't be reached."""
+    with transaction.atomic():
+        # Read under the row's lock: a cancel never starts from a status another writer is moving.
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.kind != PaymentKind.CHARGE:
+            raise PaymentRefused("A refund can't be cancelled here.")
+        if payment.status == PaymentStatus.CANCELED:
+            raise PaymentRefused("This charge is already cancelled.")
+        if payment.status != PaymentStatus.NEEDS_AUTHENTICATION or not payment.stripe_payment_intent_id:
+            raise PaymentRefused(CANCEL_ONLY_WAITING)
+    intent_id = payment.stripe_payment_intent_id
+    stripe_client = gateway.client()
+    accepted = False  # whether Stripe cancelled it for this call (or its idempotent repeat)
+    try:
+        answer = stripe_client.v1.payment_intents.cancel(
+            intent_id, options={"idempotency_key": cancel_key(payment)}
+        )
+        accepted = True
+    except stripe.InvalidRequestError as error:
+        # Stripe cancels only an intent still waiting: the client confirmed it (or another press
+        # cancelled it) first. What Stripe holds now is applied, forward only.
+        logger.info("Stripe refused to cancel payment %s: %r", payment.pk, error)
+        try:
+            answer = stripe_client.v1.payment_intents.retrieve(intent_id)
+        except stripe.StripeError as read_error:
+            logger.warning("reading intent of payment %s failed: %r", payment.pk, read_error)
+            raise PaymentRefused(
+                "Stripe refused to cancel this charge and could not be asked why. Reload the page in a moment."
+            ) from read_error
+    except stripe.StripeError as error:
+        logger.warning("cancelling payment %s failed: %r", payment.pk, error)
+        raise PaymentRefused(
+            "Stripe could not be reached, so the charge was not cancelled. Try again."
+        ) from error
+    answers.apply_intent(payment.pk, answer.to_dict())
+    payment = Payment.objects.select_related("clinic", "card").get(pk=payment.pk)
+    if payment.status == PaymentStatus.CANCELED:
+        # Stripe's payment_intent.canceled event may have moved the row before this answer did:
+        # the cancel is still this call's. Stripe refusing it means another cancel came first.
+        if not accepted:
+            raise PaymentRefused("This charge is already cancelled.")
+        logger.info("payment %s cancelled by user %s", payment.pk, by.pk)
+        return payment
+    if payment.status == PaymentStatus.SUCCEEDED:
+        raise PaymentRefused(
+            "The client confirmed the payment before it could be cancelled: it is paid. Refund it if needed."
+        )
+    if payment.status == PaymentStatus.FAILED:
+        raise PaymentRefused("The charge failed before it could be cancelled: nothing was charged.")
+    raise PaymentRefused("Stripe did not cancel this charge. Reload the page and try again.")
+
+
 def client_secret(*, payment: Payment) -> str:
     """The PaymentIntent's client secret, for the client's page to confirm it with Stripe.js: read
     from Stripe when the page is shown, never stored. "" when Stripe can't be reached."""
@@ -532,7 +603,14 @@ def refund_send(*, payment_id: int) -> None:
     params: dict[str, object] = {
         "payment_intent": charge.stripe_payment_intent_id,
         "amount": refund.amount,
-        "metadata": {"reason": refund.reason, "payment": str(refund.pk)},
+        # What the webhook checks a refund's events against (answers.refund_mismatch), and finds
+        # the refund by when the answer to this request was lost.
+        "metadata": {
+            "reason": refund.reason,
+            "payment": str(refund.pk),
+            "subject": refund.subject,
+            "clinic": str(refund.clinic_id),
+        },
     }
     if refund.destination_account:
         params["reverse_transfer"] = True
@@ -588,19 +666,40 @@ def event_apply(*, event_id: str, event_type: str, obj: dict[str, object]) -> bo
             if payment_id is not None:
                 changed = answers.apply_intent(payment_id, dict(obj))
         elif event_type in REFUND_EVENTS:
-            payment_id = answers.payment_for(obj, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
-            if payment_id is not None:
-                changed = answers.apply_refund(payment_id, dict(obj))
+            changed = _refund_event(event, dict(obj))
         elif event_type == "charge.refunded":
             refunds = obj.get("refunds")
             items = refunds.get("data") if isinstance(refunds, dict) else None
             for item in items if isinstance(items, list) else []:
                 if not isinstance(item, dict):
                     continue
-                payment_id = answers.payment_for(item, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
-                if payment_id is not None:
-                    changed = answers.apply_refund(payment_id, item) or changed
+                # The refunds a charge lists are that charge's: they name it by the event's object.
+                charge_of = {
+                    "charge_id": object_id,
+                    "intent_id": answers.stripe_id(obj.get("payment_intent")),
+                }
+                changed = _refund_event(event, item, **charge_of) or changed
         if changed:
             event.applied = True
             event.save(update_fields=["applied"])
     return changed
+
+
+def _refund_event(event: StripeEvent, refund: dict, *, charge_id: str = "", intent_id: str = "") -> bool:
+    """A refund in an event, applied to the refund it belongs to only (answers.refund_mismatch): one
+    of another charge or subject is kept with its event and changes nothing, and is logged."""
+    payment_id = answers.payment_for(refund, kind=PaymentKind.REFUND, id_field="stripe_refund_id")
+    if payment_id is None:
+        return False
+    mismatch = answers.refund_mismatch(payment_id, refund, charge_id=charge_id, intent_id=intent_id)
+    if mismatch:
+        logger.warning(
+            "stripe event %s (%s): refund %s of it not applied to payment %s: %s",
+            event.event_id,
+            event.type,
+            str(refund.get("id") or "")[:64],
+            payment_id,
+            mismatch,
+        )
+        return False
+    return answers.apply_refund(payment_id, refund)

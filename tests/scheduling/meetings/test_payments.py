@@ -405,3 +405,38 @@ def test_a_charge_whose_send_never_finished_offers_retry_after_the_send_claim(fr
     assert "data-retry" not in client_for(provider).get(part_url).content.decode()
     frozen.shift(timedelta(minutes=3))
     assert "data-retry" in client_for(provider).get(part_url).content.decode()
+
+
+# --- Cancelling a charge that waits for the guest -------------------------------------------------
+
+
+def test_the_host_cancels_a_charge_waiting_for_the_guest_and_may_charge_again(
+    frozen, client, paid_meeting, provider, csr
+):
+    guest_saves_card(client, paid_meeting, number=NEEDS_AUTHENTICATION)
+    hold(frozen, paid_meeting, provider)
+    host = client_for(provider)
+    charge(host, paid_meeting, "60.00")
+    waiting = Payment.objects.get()
+    assert waiting.status == PaymentStatus.NEEDS_AUTHENTICATION
+    assert "data-cancel-charge" in host.get(f"{payment_url(paid_meeting)}part/").content.decode()
+    # A CSR sees the payment but may not cancel it.
+    assert "data-cancel-charge" not in client_for(csr).get(payment_url(paid_meeting)).content.decode()
+    refused = client_for(csr).post(payment_url(paid_meeting), {"action": "cancel"})
+    assert refused.status_code == 403
+    waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.NEEDS_AUTHENTICATION
+
+    done = host.post(payment_url(paid_meeting), {"action": "cancel"}, follow=True)
+    page = unescape(done.content.decode())
+    assert "Charge of $60.00 cancelled: you may charge again." in page
+    waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.CANCELED
+    assert [pi["status"] for pi in stripe_payment_intents(waiting.card.stripe_customer_id)] == ["canceled"]
+    assert MeetingEvent.objects.filter(meeting=paid_meeting, event="charge_cancel", user=provider).exists()
+    assert 'name="amount"' in page and "data-cancel-charge" not in page
+
+    again = host.post(payment_url(paid_meeting), {"action": "cancel"}, follow=True)
+    assert "This charge is already cancelled." in unescape(again.content.decode())
+    assert charge(host, paid_meeting, "50.00").status_code == 302
+    assert Payment.objects.order_by("-id").first().attempt == 2

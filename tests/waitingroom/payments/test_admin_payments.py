@@ -195,6 +195,30 @@ def test_a_payments_page_shows_its_client_and_its_refunds_and_is_an_access_trail
     assert AccessEvent.objects.count() == 1
 
 
+def test_payment_times_show_in_the_clinics_time_zone_named_as_people_read_it(clinic_admin, rows):
+    """Clinic A is in New York: a charge made at 19:05 UTC on 7 Dec 2026 was made at 14:05 there."""
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 12, 7, 19, 5, tzinfo=UTC)
+    Payment.objects.filter(pk=rows["paid"].pk).update(
+        created_at=at, succeeded_at=at + timedelta(seconds=3), receipt_sent_at=at + timedelta(minutes=1)
+    )
+    Payment.objects.filter(pk=rows["refund"].pk).update(created_at=datetime(2026, 12, 8, 3, 30, tzinfo=UTC))
+    client = client_for(clinic_admin)
+    listed = client.get(PAYMENTS).content.decode()
+    assert "7 Dec 2026, 14:05 New York time" in listed
+    assert "7 Dec 2026, 22:30 New York time" in listed  # the refund: 03:30 UTC the next day
+    assert "19:05" not in listed and "7 Dec 2026, 7:05" not in listed
+    page = client.get(f"{PAYMENTS}{rows['paid'].pk}/change/").content.decode()
+    for shown in (
+        "7 Dec 2026, 14:05 New York time",  # created, and succeeded three seconds later
+        "7 Dec 2026, 14:06 New York time",  # the receipt
+        "7 Dec 2026, 22:30 New York time",  # its refund, in the inline
+    ):
+        assert shown in page, shown
+    assert "19:05" not in page
+
+
 def test_payments_and_cards_are_read_only_for_everyone(clinic_admin, root, rows):
     for user in (clinic_admin, root):
         client = client_for(user)

@@ -47,3 +47,52 @@ def test_two_experts_charging_at_once_make_one_payment_intent(
     ]
     assert [pi["id"] for pi in intents] == [payment.stripe_payment_intent_id]
     assert [what for what, *_ in heard] == ["started", "updated"]
+
+
+def test_a_cancel_meeting_the_clients_confirmation_ends_paid_once_and_the_cancel_is_told(
+    save_card, clinic_a, provider, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The client confirmed at Stripe a moment before staff pressed Cancel: the client's page reading
+    the payment back and the cancel (refused by Stripe, so it reads it back too) apply at once, in
+    two transactions that meet at the row's lock. One moves it to paid; one receipt; the cancel
+    says the client confirmed first."""
+    from types import SimpleNamespace
+
+    from tests.waitingroom.payments import cards
+    from waitingroom.outbox.models import EmailMessage
+    from waitingroom.payments import answers
+
+    save_card(cards.NEEDS_AUTHENTICATION, subject=SUBJECT)
+    with django_capture_on_commit_callbacks(execute=True):
+        payment = services.charge_request(
+            clinic=clinic_a,
+            subject=SUBJECT,
+            amount=4500,
+            price=4500,
+            description="Nutrition call",
+            by=provider,
+        )
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.NEEDS_AUTHENTICATION
+    cards.authenticate_payment(services.client_secret(payment=payment))
+
+    meet_at(answers, "move", monkeypatch)
+    client = SimpleNamespace(username="client")
+    outcomes = at_once(
+        lambda who: (
+            services.client_confirmed(payment=payment)
+            if who is client
+            else services.charge_cancel(payment=payment, by=who)
+        ),
+        (client, provider),
+        refused=services.PaymentRefused,
+    )
+
+    assert outcomes == {
+        "client": "done",
+        provider.username: "The client confirmed the payment before it could be cancelled: it is paid. "
+        "Refund it if needed.",
+    }
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert EmailMessage.objects.filter(reference=f"payment-receipt:{payment.pk}").count() == 1

@@ -2,8 +2,8 @@
 port, registers the app's webhook with it (localstripe's signed events reach PUBLIC_BASE_URL's
 /stripe/webhook/), passes SIGTERM on, and refuses to run when the app talks to the real Stripe.
 
-The run here puts a stand-in `localstripe` first on PATH: the real console script with the tests'
-launcher, which keeps localstripe from writing /tmp/localstripe.pickle (`make run`'s store)."""
+The run here puts a sitecustomize first on PYTHONPATH that keeps localstripe from writing
+/tmp/localstripe.pickle (`make run`'s store)."""
 
 from __future__ import annotations
 
@@ -24,16 +24,24 @@ from tests.support.live import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
-STAND_IN = f"""#!{sys.executable}
-import sys
-from pathlib import Path
-Path(sys.argv[0]).with_name("argv").write_text(" ".join(sys.argv[1:]))
+# Loaded by every Python process of the run (first on PYTHONPATH): localstripe's store is never
+# written to /tmp/localstripe.pickle (`make run`'s).
+SITECUSTOMIZE = """
 import localstripe.resources as r
 r.Store.dump_to_disk = lambda self: None
-from localstripe.server import start
-sys.argv = ["localstripe", "--port", sys.argv[2], "--from-scratch"]
-start()
 """
+
+
+def listening(port: int) -> set[tuple[str, str]]:
+    """The (protocol, local address in /proc's hex) of every socket listening on `port`."""
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            address, _, hex_port = fields[1].partition(":")
+            if fields[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add((table, address))
+    return found
 
 
 def test_it_refuses_to_run_when_a_stripe_key_is_configured(settings):
@@ -62,16 +70,14 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 
 
 def test_it_runs_localstripe_with_the_apps_webhook_and_stops_on_sigterm(tmp_path):
-    script = tmp_path / "localstripe"
-    script.write_text(STAND_IN)
-    script.chmod(0o755)
+    (tmp_path / "sitecustomize.py").write_text(SITECUSTOMIZE)
     app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=app.serve_forever, daemon=True).start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "PATH": f"{tmp_path}:{os.environ['PATH']}",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])),
         "DJANGO_SETTINGS_MODULE": "waitingroom.settings",
         "DEBUG": "1",
         "LOCALSTRIPE_URL": base,
@@ -94,7 +100,9 @@ def test_it_runs_localstripe_with_the_apps_webhook_and_stops_on_sigterm(tmp_path
         while ready not in lines:
             assert time.monotonic() < deadline and command.poll() is None, lines
             time.sleep(0.1)
-        assert (tmp_path / "argv").read_text() == f"--port {port}"
+        # On the loopback address only: localstripe's own command listens on "::" (every
+        # interface, IPv4 and IPv6).
+        assert listening(port) == {("tcp", "0100007F")}
 
         # A charge at localstripe: its signed event arrives at the app's webhook URL.
         client = stripe.StripeClient("sk_test_localstripe", base_addresses={"api": base})

@@ -49,7 +49,12 @@ def test_a_full_refund_goes_back_to_the_card_and_the_client_gets_a_refund_receip
     assert made.reason == "Clinic cancelled the session." and made.idempotency_key == f"refund:{SUBJECT}:1:1"
     at_stripe = local_api("GET", f"/v1/refunds/{made.stripe_refund_id}")
     assert at_stripe["amount"] == 4500 and at_stripe["payment_intent"] == paid.stripe_payment_intent_id
-    assert at_stripe["metadata"] == {"reason": "Clinic cancelled the session.", "payment": str(made.pk)}
+    assert at_stripe["metadata"] == {
+        "reason": "Clinic cancelled the session.",
+        "payment": str(made.pk),
+        "subject": SUBJECT,
+        "clinic": str(paid.clinic_id),
+    }
     assert [(what, kind, status) for what, kind, status, _ in heard[-2:]] == [
         ("started", "refund", "pending"),
         ("updated", "refund", "succeeded"),
@@ -168,6 +173,7 @@ def test_a_refund_stripe_answers_pending_waits_for_its_event(card_row, charge, r
             "id": "re_fake1",
             "object": "refund",
             "status": "succeeded",
+            "payment_intent": "pi_fake1",
             "metadata": {"payment": str(made.pk)},
         },
     )

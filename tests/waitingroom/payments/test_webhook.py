@@ -238,6 +238,8 @@ def test_charge_refunded_moves_the_refunds_it_lists(
         "object": "refund",
         "status": "failed",
         "failure_reason": "expired_or_canceled_card",
+        "charge": "ch_fake1",
+        "payment_intent": "pi_fake1",
     }
     assert send("charge.refund.updated", failed) == 200
     refund.refresh_from_db()
@@ -261,6 +263,8 @@ def test_a_pending_refund_that_fails_says_why(
         "object": "refund",
         "status": "failed",
         "failure_reason": "expired_or_canceled_card",
+        "charge": "ch_fake1",
+        "payment_intent": "pi_fake1",
     }
     assert send("refund.updated", failed) == 200
     refund.refresh_from_db()
@@ -287,3 +291,108 @@ def test_an_event_id_is_kept_once(db):
     assert services.event_apply(event_id="evt_x", event_type="customer.created", obj={"id": "cus_1"}) is False
     assert StripeEvent.objects.filter(event_id="evt_x").count() == 1
     assert StripeEvent.objects.get().received_at <= timezone.now()
+
+
+# --- A refund event applies only to the refund it belongs to -----------------------------------
+
+
+@pytest.fixture
+def pending_refund(card_row, charge, fake_stripe, provider, django_capture_on_commit_callbacks):
+    """A paid charge (pi_fake1, ch_fake1) and its refund Stripe answered pending (re_fake1)."""
+    from tests.waitingroom.payments.conftest import refund_answer
+    from waitingroom.payments import services
+
+    card_row()
+    fake_stripe.default = stripe_answers
+    paid = charge(4500)
+    fake_stripe.default = lambda request: refund_answer(request, status="pending")
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = services.refund_request(charge=paid, amount=1500, reason="Short call", by=provider)
+    refund.refresh_from_db()
+    assert refund.status == PaymentStatus.PENDING and refund.stripe_refund_id == "re_fake1"
+    return refund
+
+
+def refund_obj(refund: Payment, **extra) -> dict:
+    """The refund as Stripe sends it in an event: its charge, its intent and the metadata we sent."""
+    return {
+        "id": "re_fake1",
+        "object": "refund",
+        "status": "succeeded",
+        "amount": refund.amount,
+        "charge": "ch_fake1",
+        "payment_intent": "pi_fake1",
+        "metadata": {"payment": str(refund.pk), "subject": refund.subject, "clinic": str(refund.clinic_id)},
+        **extra,
+    }
+
+
+def test_refunds_are_created_with_their_subject_and_payment_in_the_metadata(pending_refund, fake_stripe):
+    (sent,) = fake_stripe.posts("/v1/refunds")
+    assert sent.params["metadata[payment]"] == str(pending_refund.pk)
+    assert sent.params["metadata[subject]"] == SUBJECT
+    assert sent.params["metadata[clinic]"] == str(pending_refund.clinic_id)
+
+
+def test_a_refund_event_of_its_own_charge_and_subject_is_applied(pending_refund):
+    assert send("refund.updated", refund_obj(pending_refund), event_id="evt_ok") == 200
+    pending_refund.refresh_from_db()
+    assert pending_refund.status == PaymentStatus.SUCCEEDED
+    assert StripeEvent.objects.get(event_id="evt_ok").applied is True
+
+
+@pytest.mark.parametrize(
+    "mismatch",
+    [
+        {"charge": "ch_other", "payment_intent": "pi_other"},
+        {"payment_intent": "pi_other"},
+        {"charge": None, "payment_intent": None},  # names no charge at all
+        {"metadata": {"payment": "999999", "subject": SUBJECT}},
+        {"metadata": {"subject": "consultation:999"}},
+    ],
+    ids=["other-charge", "other-intent", "no-charge", "other-payment", "other-subject"],
+)
+def test_a_refund_event_of_another_charge_or_subject_is_kept_logged_and_changes_nothing(
+    pending_refund, mismatch, caplog
+):
+    before = (pending_refund.status, pending_refund.updated_at)
+    obj = {
+        key: value for key, value in {**refund_obj(pending_refund), **mismatch}.items() if value is not None
+    }
+    with caplog.at_level("WARNING", logger="waitingroom.payments.services"):
+        assert send("refund.updated", obj, event_id="evt_mismatch") == 200
+    pending_refund.refresh_from_db()
+    assert (pending_refund.status, pending_refund.updated_at) == before
+    event = StripeEvent.objects.get(event_id="evt_mismatch")
+    assert event.applied is False and event.object_id == "re_fake1"
+    assert any(
+        "evt_mismatch" in record.getMessage() and f"payment {pending_refund.pk}" in record.getMessage()
+        for record in caplog.records
+    )
+
+
+def test_a_charge_refunded_event_of_another_charge_changes_none_of_our_refunds(pending_refund, caplog):
+    other_charge = {
+        "id": "ch_other",
+        "object": "charge",
+        "payment_intent": "pi_other",
+        "refunds": {
+            "object": "list",
+            "data": [
+                # Even a listed refund that claims our charge: the event is another charge's.
+                {
+                    "id": "re_fake1",
+                    "object": "refund",
+                    "status": "succeeded",
+                    "charge": "ch_fake1",
+                    "payment_intent": "pi_fake1",
+                },
+            ],
+        },
+    }
+    with caplog.at_level("WARNING", logger="waitingroom.payments.services"):
+        assert send("charge.refunded", other_charge, event_id="evt_other_charge") == 200
+    pending_refund.refresh_from_db()
+    assert pending_refund.status == PaymentStatus.PENDING
+    assert StripeEvent.objects.get(event_id="evt_other_charge").applied is False
+    assert any("evt_other_charge" in record.getMessage() for record in caplog.records)

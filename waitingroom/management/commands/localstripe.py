@@ -1,15 +1,15 @@
 """`manage.py localstripe` (the Procfile's `stripe:` line under `make run`): localstripe, a fake but
-stateful Stripe server from PyPI, on LOCALSTRIPE_URL's port, with the app's webhook registered, so
-a newcomer books, pays and refunds with test cards and no Stripe account.
+stateful Stripe server from PyPI, on LOCALSTRIPE_URL's loopback address and port (never every
+interface, as its own command would), with the app's webhook registered, so a newcomer books,
+pays and refunds with test cards and no Stripe account.
 
-localstripe runs as it ships, in a process of its own (it is GPL and a development dependency:
-the app never imports it). It keeps its data in /tmp/localstripe.pickle across restarts, but not
+localstripe's app runs unmodified, in a process of its own (it is GPL and a development
+dependency: the app's process never imports it). It keeps its data in /tmp/localstripe.pickle across restarts, but not
 its webhooks, so they are registered on every start. SIGTERM and SIGINT are passed on to it."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,15 +27,29 @@ from django.urls import reverse
 READY_SECONDS = 30
 
 
-def localstripe_argv(port: int) -> list[str]:
-    """The console script when it is on PATH (`make run` puts the virtualenv's bin first), else the
-    package run as a module by this interpreter."""
-    script = shutil.which("localstripe")
-    return (
-        [script, "--port", str(port)]
-        if script
-        else [sys.executable, "-m", "localstripe", "--port", str(port)]
-    )
+# localstripe's own entry point (`localstripe --port N`, server.start()) binds its socket to "::",
+# every interface of the machine, IPv4 and IPv6 alike, and has no option for the address. This
+# launcher does what start() does (load the store kept in /tmp/localstripe.pickle, log each request)
+# but serves localstripe's aiohttp app on LOCALSTRIPE_URL's loopback host only, so a development
+# machine on a shared network doesn't offer its fake Stripe (and the cards, customers and webhook
+# registrations it holds) to the network. It runs in a process of its own, as before: the app's
+# process never imports localstripe.
+LAUNCH = """\
+import logging, sys
+from aiohttp import web
+from localstripe.server import app, store
+store.try_load_from_disk()
+access = logging.getLogger("aiohttp.access")
+access.setLevel(logging.DEBUG)
+access.addHandler(logging.StreamHandler())
+web.run_app(app, host=sys.argv[1], port=int(sys.argv[2]), access_log=access)
+"""
+
+
+def localstripe_argv(host: str, port: int) -> list[str]:
+    """localstripe's app on `host` (a loopback address: handle checks LOCALSTRIPE_URL) and `port`,
+    run by this interpreter (the virtualenv's, which has localstripe)."""
+    return [sys.executable, "-c", LAUNCH, host, str(port)]
 
 
 def answers(url: str) -> bool:
@@ -61,7 +75,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"LOCALSTRIPE_URL must be on this machine (http://127.0.0.1:<port>) to start localstripe here; it is {base}."
             )
-        child = subprocess.Popen(localstripe_argv(split.port or 8420))  # noqa: S603 - our own argv
+        child = subprocess.Popen(localstripe_argv(split.hostname or "127.0.0.1", split.port or 8420))  # noqa: S603 - our own argv
 
         def forward(signum: int, _frame: FrameType | None) -> None:
             if child.poll() is None:
