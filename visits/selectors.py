@@ -261,10 +261,12 @@ def _pending_code_phone(visit: Visit) -> str | None:
 
 
 def queue_full(*, clinic: Clinic) -> bool:
-    """The clinic has a queue cap and as many patients waiting (one query; none without a cap)."""
+    """The clinic has a queue cap and as many walk-ins waiting (one query; none without a cap). The
+    cap is for walk-ins: meeting guests (booked visits) waiting for their provider take no place."""
     if clinic.max_waiting is None:
         return False
-    return Visit.objects.filter(clinic_id=clinic.pk, status__in=CAPPED_STATUSES).count() >= clinic.max_waiting
+    waiting = Visit.objects.filter(clinic_id=clinic.pk, status__in=CAPPED_STATUSES, booked=False)
+    return waiting.count() >= clinic.max_waiting
 
 
 # --- Call guests (visits/call_guests.py) ------------------------------------------------------------
