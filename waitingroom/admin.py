@@ -1,9 +1,9 @@
 from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminTimeWidget
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
-from django.contrib.admin.widgets import AdminTimeWidget
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -126,7 +126,9 @@ class ExceptionFormSet(DayIntervalsFormSet):
 
 # Hours count whole minutes: the times are shown as 08:30, not 08:30:00 (a time typed with
 # seconds is refused by the models' check_interval, never cut in silence).
-MINUTE_TIMES = {models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}}
+MINUTE_TIMES: dict[type[models.Field], dict[str, object]] = {
+    models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}
+}
 
 
 class OpeningHoursInline(ClinicScopedInline):

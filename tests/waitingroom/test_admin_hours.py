@@ -91,7 +91,11 @@ def test_a_clinic_admin_sets_weekly_hours_a_holiday_the_closed_message_and_the_c
             "2026-12-24: 09:00-12:00 and 10:00-11:00 overlap",
         ),
         # Hours count whole minutes: seconds were cut in silence (08:00:30 stored, read as 08:00).
-        ([(0, "08:00:30", "17:00")], [], "08:00:30: give the time in hours and minutes (e.g. 08:30), without seconds"),
+        (
+            [(0, "08:00:30", "17:00")],
+            [],
+            "08:00:30: give the time in hours and minutes (e.g. 08:30), without seconds",
+        ),
         ([], [("2026-12-24", "09:00", "12:00:59", "")], "12:00:59: give the time in hours and minutes"),
     ],
 )
