@@ -52,7 +52,7 @@ class BookingForm(QuestionsMixin, forms.Form):
             (ANY_EXPERT, "Any expert"),
             *[(str(e.pk), availability.person(e)) for e in experts],
         ]
-        self.add_questions(list(clinic.booking_questions.all()))
+        self.add_questions(list(clinic.booking_questions.all()), region=clinic.default_phone_region)
 
         raw_service = _int_or_none(self._raw("service"))
         service = (services.filter(pk=raw_service).first() if raw_service else None) or services.first()

@@ -14,7 +14,7 @@ class IntakeForm(QuestionsMixin, forms.Form):
 
     def __init__(self, *args, clinic: Clinic, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.add_questions(list(clinic.intake_fields.all()))
+        self.add_questions(list(clinic.intake_fields.all()), region=clinic.default_phone_region)
 
 
 class ChatForm(forms.Form):

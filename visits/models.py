@@ -55,6 +55,10 @@ class Visit(models.Model):
         max_length=20, choices=[(s.value, s.value) for s in Status], default=Status.CONNECTING
     )
 
+    # A meeting's guest at their appointment (visit_start(booked=True)): the walk-in queue cap
+    # (Clinic.max_waiting) does not count them (selectors.queue_full).
+    booked = models.BooleanField(default=False)
+
     # Queue order: arrival. "Send back to waiting room" keeps it, so the patient keeps their place.
     arrived_at = models.DateTimeField()
     status_changed_at = models.DateTimeField()

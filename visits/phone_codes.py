@@ -22,8 +22,8 @@ import secrets
 import zlib
 from datetime import datetime, timedelta
 
-import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from visits.models import PhoneVerification, Visit
 from waitingroom.models import Clinic
 from waitingroom.outbox.queueing import sms_queue
 from waitingroom.sms_limit import CANNOT_TEXT, sms_allowed
+from waitingroom.validators import phone_number
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -43,14 +44,13 @@ class VerificationError(Exception):
 
 
 def normalise_phone(raw: str, *, region: str) -> str:
-    """E.164 for a mobile number typed by a patient or client, with the clinic's default country."""
+    """E.164 for a mobile number typed by a patient or client, with the clinic's default country:
+    the one rule and words of waitingroom/validators.py, which the intake form's phone question
+    applies too (its answer is offered here for the code)."""
     try:
-        number = phonenumbers.parse((raw or "").strip(), region)
-    except phonenumbers.NumberParseException as exc:
-        raise VerificationError("Enter a valid mobile number.") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise VerificationError("Enter a valid mobile number.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phone_number(raw, region=region)
+    except ValidationError as error:
+        raise VerificationError(error.messages[0]) from None
 
 
 def masked(number: str, *, digits: int = 4) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -30,6 +31,7 @@ from visits.lifecycle import (
 from visits.models import CallGuest, CallParticipant, ChatMessage, IntakeField, Visit, hash_token
 from visits.signalling import staff_peer
 from waitingroom.models import Clinic
+from waitingroom.validators import phone_number
 
 # The browser session's key listing the visits its patient may open.
 PATIENT_SESSION_KEY = "visit_ids"
@@ -244,11 +246,21 @@ def _how_it_ended(visit: Visit) -> dict[str, str]:
 
 
 def _intake_phone(visit: Visit) -> str:
-    """The first phone number the patient typed at intake: they need not type it again."""
+    """The first phone number the patient typed at intake: they need not type it again. Only one
+    the code step takes (the intake form checks it so since; an answer stored before is left out
+    rather than offered and refused)."""
     if visit.verified_phone:
         return ""
     keys = visit.clinic.intake_fields.filter(kind=IntakeField.Kind.PHONE).values_list("key", flat=True)
-    return next((str(visit.answers[k]) for k in keys if visit.answers.get(k)), "")
+    region = visit.clinic.default_phone_region
+    return next((str(visit.answers[k]) for k in keys if _takes(visit.answers.get(k), region)), "")
+
+
+def _takes(answer: object, region: str) -> bool:
+    try:
+        return bool(answer) and bool(phone_number(str(answer), region=region))
+    except ValidationError:
+        return False
 
 
 def _pending_code_phone(visit: Visit) -> str | None:
@@ -261,10 +273,12 @@ def _pending_code_phone(visit: Visit) -> str | None:
 
 
 def queue_full(*, clinic: Clinic) -> bool:
-    """The clinic has a queue cap and as many patients waiting (one query; none without a cap)."""
+    """The clinic has a queue cap and as many walk-ins waiting (one query; none without a cap). The
+    cap is for walk-ins: meeting guests (booked visits) waiting for their provider take no place."""
     if clinic.max_waiting is None:
         return False
-    return Visit.objects.filter(clinic_id=clinic.pk, status__in=CAPPED_STATUSES).count() >= clinic.max_waiting
+    waiting = Visit.objects.filter(clinic_id=clinic.pk, status__in=CAPPED_STATUSES, booked=False)
+    return waiting.count() >= clinic.max_waiting
 
 
 # --- Call guests (visits/call_guests.py) ------------------------------------------------------------

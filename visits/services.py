@@ -156,6 +156,7 @@ def visit_start(
             token_hash=hash_token(token),
             patient_name=patient_name,
             answers=answers,
+            booked=booked,
             status=Status.CONNECTING,
             arrived_at=now,
             status_changed_at=now,

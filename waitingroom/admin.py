@@ -1,10 +1,12 @@
 from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminTimeWidget
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 
 from waitingroom import hours, opening
@@ -122,11 +124,19 @@ class ExceptionFormSet(DayIntervalsFormSet):
                 )
 
 
+# Hours count whole minutes: the times are shown as 08:30, not 08:30:00 (a time typed with
+# seconds is refused by the models' check_interval, never cut in silence).
+MINUTE_TIMES: dict[type[models.Field], dict[str, object]] = {
+    models.TimeField: {"widget": AdminTimeWidget(format="%H:%M")}
+}
+
+
 class OpeningHoursInline(ClinicScopedInline):
     """The clinic's week, in its own time zone (several intervals a day allowed)."""
 
     model = OpeningHours
     formset = WeeklyHoursFormSet
+    formfield_overrides = MINUTE_TIMES
     view_roles = frozenset({Role.CLINIC_ADMIN, Role.SCHEDULER})
     extra = 0
     fields = ["weekday", "opens", "closes"]
@@ -138,6 +148,7 @@ class HoursExceptionInline(ClinicScopedInline):
 
     model = HoursException
     formset = ExceptionFormSet
+    formfield_overrides = MINUTE_TIMES
     view_roles = frozenset({Role.CLINIC_ADMIN, Role.SCHEDULER})
     extra = 0
     fields = ["date", "opens", "closes", "note"]

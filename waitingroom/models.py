@@ -239,7 +239,15 @@ OPENS_BEFORE_CLOSES = models.Q(opens__lt=models.F("closes")) | models.Q(closes=d
 
 
 def check_interval(opens: datetime.time | None, closes: datetime.time | None) -> None:
-    """An interval's own order (waitingroom/hours.py), as a ValidationError with its words."""
+    """An interval's own order (waitingroom/hours.py), as a ValidationError with its words. Hours
+    count whole minutes: a time typed with seconds (08:00:30) is refused, not cut to 08:00 in
+    silence (the admin's widgets show hours and minutes only)."""
+    for moment in (opens, closes):
+        if moment is not None and (moment.second or moment.microsecond):
+            raise ValidationError(
+                f"{moment.isoformat()}: give the time in hours and minutes (e.g. 08:30), without "
+                "seconds: opening hours count whole minutes."
+            )
     if opens is not None and closes is not None:
         try:
             check_intervals([Interval(opens, closes)])

@@ -238,17 +238,22 @@ def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = N
     )
     changed = 0
     for clinic in clinics:
-        is_open = hours.open_state(schedule_of(clinic), tz=clinic.tzinfo, now=now).is_open
-        if clinic.hours_open is is_open:
+        schedule = schedule_of(clinic)
+        is_open = hours.open_state(schedule, tz=clinic.tzinfo, now=now).is_open
+        # No hours left (its admin removed them all): back to "never seen" (None), so the clinic is
+        # open at once and its wait screens and dashboard read its row alone again, as a clinic
+        # that never set hours does (waiting_text, dashboard_words); the beat stops reading it.
+        seen: bool | None = is_open if schedule.is_set else None
+        if clinic.hours_open is seen:
             continue
         with transaction.atomic():
-            won = Clinic.objects.filter(pk=clinic.pk, hours_open=clinic.hours_open).update(hours_open=is_open)
+            won = Clinic.objects.filter(pk=clinic.pk, hours_open=clinic.hours_open).update(hours_open=seen)
             if not won:
                 continue  # another sweep got there first
-            first_look = clinic.hours_open is None
-            clinic.hours_open = is_open
+            was_open = clinic.hours_open is not False  # never seen (None) is open
+            clinic.hours_open = seen
             changed += 1
-            if first_look and is_open:
+            if was_open and is_open:
                 continue  # nothing to tell: it was open and still is
             ClinicEvent.objects.create(
                 clinic=clinic,

@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.db import models
 
-from waitingroom.validators import EmailAddressField, SingleLineField
+from waitingroom.validators import EmailAddressField, PhoneNumberValidator, SingleLineField
 
 
 class Question(models.Model):
@@ -135,7 +135,10 @@ def tel_input() -> forms.TextInput:
     return forms.TextInput(attrs=TEL_ATTRS)
 
 
-def field_for(question: Question) -> forms.Field:
+def field_for(question: Question, *, region: str | None = None) -> forms.Field:
+    """The form field of a question. `region` (the clinic's default phone country): a phone answer
+    must also be a number the SMS code step takes (waitingroom/validators.py phone_number), since
+    the waiting room offers it there; without it only its characters are checked."""
     label, required = question.label, question.required
     kind = question.kind
     if kind in (Question.Kind.CHOICE, Question.Kind.REGION):
@@ -155,9 +158,10 @@ def field_for(question: Question) -> forms.Field:
         # Phones show the @ keyboard and offer the saved address.
         return EmailAddressField(max_length=200, label=label, required=required, widget=email_input())
     if kind == Question.Kind.PHONE:
+        validators = [validate_phone] if region is None else [validate_phone, PhoneNumberValidator(region)]
         return SingleLineField(
             max_length=20,
-            validators=[validate_phone],
+            validators=validators,
             widget=tel_input(),
             label=label,
             required=required,
@@ -172,10 +176,12 @@ class QuestionsMixin:
     fields: dict[str, forms.Field]
     cleaned_data: dict[str, Any]
 
-    def add_questions(self, questions: list[Question]) -> None:
+    def add_questions(self, questions: list[Question], *, region: str | None = None) -> None:
+        """`region`: the clinic's default phone country (phone answers are checked as the SMS step
+        checks a number; see field_for)."""
         self.questions = questions
         for question in questions:
-            self.fields[f"q_{question.key}"] = field_for(question)
+            self.fields[f"q_{question.key}"] = field_for(question, region=region)
 
     def answers(self) -> dict[str, str]:
         """Answers by question key, as strings (dates in ISO format), empty ones left out."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -48,3 +49,34 @@ class EmailAddressField(forms.EmailField):
     ("a\\x0bb"@example.com), which would break the headers of every email sent to it."""
 
     default_validators = [*forms.EmailField.default_validators, validate_single_line]
+
+
+# One rule for a phone number, wherever one is typed: the intake form's phone question and the SMS
+# code's number (visits/phone_codes.py normalise_phone) refuse the same numbers with the same words,
+# so a number taken at intake and offered for the code is never refused one step later.
+PHONE_NOT_VALID = "Enter a valid phone number, with its area code."
+
+
+def phone_number(raw: str, *, region: str) -> str:
+    """E.164 for a number typed by a patient or client (the clinic's default country when it has
+    no +country code), or ValidationError with PHONE_NOT_VALID (libphonenumber's plan of that
+    country: "555-0123" lacks its area code, "+1 000 000 0000" is no number)."""
+    try:
+        number = phonenumbers.parse((raw or "").strip(), region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(PHONE_NOT_VALID, code="phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(PHONE_NOT_VALID, code="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class PhoneNumberValidator:
+    """A form field's validator for phone_number in a clinic's country (empty values pass: the
+    field's `required` decides)."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def __call__(self, value: str) -> None:
+        if value:
+            phone_number(str(value), region=self.region)

@@ -56,7 +56,7 @@ class RequestForm(QuestionsMixin, forms.Form):
             (ANYONE, "Anyone available"),
             *[(str(p.pk), p.get_full_name() or p.username) for p in providers],
         ]
-        self.add_questions(list(clinic.request_questions.all()))
+        self.add_questions(list(clinic.request_questions.all()), region=clinic.default_phone_region)
 
         service = self._chosen("service", lambda pk: services.filter(pk=pk).first()) or services.first()
         provider_id = self._chosen("provider", lambda pk: int(pk) if pk and str(pk).isdigit() else None)

@@ -59,8 +59,9 @@ function placeCard(visitId, phase, html) {
     }
   }
   // The card went (ended, or into a folded section): focus goes to the list of waiting patients
-  // rather than falling to <body>.
-  if (hadFocus && !board.contains(document.activeElement)) board.focus();
+  // rather than falling to <body>, without scrolling the page to the board's top (the provider
+  // keeps their place: at a desk, Call jumped the board by up to its height above the fold).
+  if (hadFocus && !board.contains(document.activeElement)) board.focus({preventScroll: true});
   refreshCounts();
   tick();
 }
@@ -226,13 +227,22 @@ function peerName(root, id) {
   const at = card.dataset.callStaff.split(" ").indexOf(id.replace("staff-", ""));
   return names.textContent.replace(/^In call: /, "").split(", ")[at] || "Colleague";
 }
+// On a narrow screen the panel is in the page's flow, under the board and the panels: the whole
+// call (video, Mute, Leave call, End visit) comes into view, not only its title's line. At a desk it
+// is fixed on screen beside the board, which is not scrolled.
+function showCallPanel(root) {
+  if (getComputedStyle(root).position !== "fixed") root.scrollIntoView({block: "start"});
+}
 function openCall(url) {
   closeCall();
   getText(url).then((html) => {
     callHost.innerHTML = html;
     body.classList.add("has-call");  // the board moves aside for the call panel
     const root = callHost.querySelector("[data-staff-call]"), box = root.querySelector("[data-call]");
-    root.querySelector("[data-call-title]").focus();  // keyboard and screen-reader users land in the call
+    // Keyboard and screen-reader users land in the call, and the board stays put: the panel is
+    // fixed beside it at a desk; in the page's flow (a narrow screen) it is scrolled into view.
+    root.querySelector("[data-call-title]").focus({preventScroll: true});
+    showCallPanel(root);
     const devices = new Devices(root.querySelector("[data-device-check]"));
     return devices.start().then(() => {
       const mesh = new MeshCall({
@@ -246,9 +256,7 @@ function openCall(url) {
       });
       devices.onChange = (stream) => mesh.replaceStream(stream);
       box.hidden = false;
-      // On a narrow screen the panel is in the page's flow, under the board and the panels: the
-      // whole call (video, Mute, Leave call, End visit) comes into view, not only its title's line.
-      if (getComputedStyle(root).position !== "fixed") root.scrollIntoView({block: "start"});
+      showCallPanel(root);  // now with its video and buttons
       call = window.staffCall = {mesh, devices, visit: root.dataset.visit};
       call.socket = connect(root.dataset.callSocket, {
         trackState: false,

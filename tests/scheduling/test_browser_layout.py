@@ -191,3 +191,39 @@ def test_a_paid_meetings_payment_page_fits_a_phone(new_page, frozen, clinic_a, p
     page.goto(f"/meetings/{meeting.pk}/payment/")
     page.wait_for_selector("main h1")
     assert_fits(page)
+
+
+# The Assign dialog's width, what it scrolls, and the provider table's cells with their label.
+DIALOG_FITS = """() => {
+  const dialog = document.querySelector('dialog[data-assign-dialog][open]');
+  const row = dialog && dialog.querySelector('table[data-providers] tr[data-provider]');
+  if (!row) return null;
+  const edge = dialog.getBoundingClientRect().right;
+  const wide = [...dialog.querySelectorAll('*')].filter((el) => el.getBoundingClientRect().right > edge + 0.5)
+    .slice(0, 6).map((el) => `${el.tagName.toLowerCase()}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`);
+  const pick = row.querySelector('input[data-pick]').getBoundingClientRect();
+  const labels = [...row.querySelectorAll('td[data-label]')].map((c) => getComputedStyle(c, '::before').content);
+  return {scroll: dialog.scrollWidth, client: dialog.clientWidth, wide, pick: [pick.width, pick.height], labels};
+}"""
+
+
+def test_the_assign_dialog_fits_a_phone_without_scrolling_sideways(
+    new_page, frozen, clinic_a, provider, scheduler, service, hours
+):
+    """At 360 px the provider table (a radio button, the name, one column per requested time) is one
+    card per provider, each time under its own label, so the dialog never scrolls sideways."""
+    waiting_and_requested(clinic_a, provider, service)
+    page = staff_page(new_page, "sam")
+    page.goto("/dispatch/")
+    page.wait_for_selector("body[data-socket='open'] tbody[data-rows] tr[data-request]")
+    page.click("tbody[data-rows] button[data-assign]")
+    page.wait_for_selector("dialog[data-assign-dialog][open] [data-assign-for]")
+    # Read in one go in the page, once laid out (the rows behind may re-fetch themselves).
+    fits = page.wait_for_function(
+        f"() => {{ const m = ({DIALOG_FITS})(); return m && m.labels.length && m; }}"
+    )
+    measured = fits.json_value()
+    assert measured["scroll"] <= measured["client"], measured
+    assert not measured["wide"], measured
+    assert measured["pick"][0] >= 24 and measured["pick"][1] >= 24, measured  # still a 24 px target
+    assert len(measured["labels"]) == 3 and all(label.startswith('"') for label in measured["labels"])

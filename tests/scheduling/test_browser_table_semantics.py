@@ -117,3 +117,19 @@ def test_the_meetings_overview_stays_a_table(new_page, frozen, clinic_a, provide
     page.wait_for_selector("tbody[data-rows] tr[data-meeting]")
     assert_cards(page, "table[data-meetings]", cards=viewport is PHONE)
     assert_a_table(page, "table[data-meetings]", "Gina Guest")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["360px", "1366px"])
+def test_the_assign_dialogs_providers_stay_a_table(
+    new_page, frozen, clinic_a, provider, scheduler, service, hours, viewport
+):
+    """One card per provider at 360 px (tests/scheduling/test_browser_layout.py), still a table."""
+    waiting_and_requested(clinic_a, provider, service)
+    page = staff_page(new_page, "sam", viewport)
+    page.goto("/dispatch/")
+    page.wait_for_selector("body[data-socket='open'] tbody[data-rows] tr[data-request]")
+    page.click("tbody[data-rows] button[data-assign]")
+    selector = "dialog[data-assign-dialog][open] table[data-providers]"
+    page.wait_for_selector(f"{selector} tr[data-provider]")
+    assert_cards(page, selector, cards=viewport is PHONE)
+    assert_a_table(page, selector, "Paula Provider")

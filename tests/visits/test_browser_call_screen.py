@@ -206,3 +206,31 @@ def test_on_a_phone_the_staff_call_panel_comes_into_view_with_its_buttons(new_pa
             box(page, f"[data-staff-call] {control}"),
         )
     assert page.evaluate("document.documentElement.scrollWidth") == PHONE["width"]
+
+
+def test_at_a_desk_call_moves_focus_into_the_call_panel_without_scrolling_the_board(
+    new_page, provider, clinic_a
+):
+    """At 1366 x 768 the call panel is fixed at the side: pressing Call on a card further down the
+    board puts focus in the panel and leaves the board where the provider was reading it (it jumped
+    about 172 px as focus fell back to the board, then into the panel)."""
+    for i in range(8):
+        ready(clinic_a, f"Queue Patient {i}")  # a board taller than the screen
+    patient = ready(clinic_a, "Ann Patient")
+    dashboard = open_dashboard(new_page)
+    button = f"[data-visit='{patient.id}'] form[data-action='call'] button"
+    # Scrolled down to the last card (Ann's), once the board has been re-fetched and laid out.
+    before = dashboard.wait_for_function(
+        f"""() => {{ const b = document.querySelector("{button}");
+          if (!b) return null; window.scrollTo(0, document.documentElement.scrollHeight);
+          return window.scrollY > 0 && b.getBoundingClientRect().bottom <= innerHeight && [window.scrollY]; }}"""
+    ).json_value()[0]
+    dashboard.focus(button)
+    dashboard.keyboard.press("Enter")
+    dashboard.wait_for_selector("[data-staff-call] [data-call]:not([hidden])", timeout=LIVE_MS)
+    # Read in the page at once: focus in the panel, and where the board is scrolled to.
+    after = dashboard.wait_for_function(
+        "() => document.activeElement.closest('[data-staff-call]') && [window.scrollY]"
+    ).json_value()[0]
+    assert after == before, (before, after)
+    assert in_view(dashboard, "[data-staff-call] [data-call-title]")

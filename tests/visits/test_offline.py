@@ -127,7 +127,7 @@ def test_a_code_for_another_visit_does_not_verify_this_one(clinic):
 @pytest.mark.parametrize("phone", ["", "12", "call me", "+1 000 000 0000"])
 def test_invalid_numbers_are_refused(clinic, phone):
     visit = ready(clinic)
-    with pytest.raises(offline.VerificationError, match="valid mobile number"):
+    with pytest.raises(offline.VerificationError, match="Enter a valid phone number, with its area code"):
         offline.phone_verification_start(visit_id=visit.id, raw_phone=phone)
     assert sms_backends.outbox == []
 
@@ -245,7 +245,7 @@ def test_phone_endpoints_answer_errors_clearly_and_only_for_the_own_visit(clinic
     bob_link = bob.post(f"/c/{clinic.slug}/", {"patient_name": "Bob"})["Location"]
     assert ann.post(ann_link + "phone/", {"phone": "nope"}).json() == {
         "ok": False,
-        "error": "Enter a valid mobile number.",
+        "error": "Enter a valid phone number, with its area code.",
     }
     assert ann.post(ann_link + "phone/", {"phone": PHONE}).json() == {"ok": True}
     assert ann.post(ann_link + "phone/verify/", {"code": "abc"}).status_code == 400

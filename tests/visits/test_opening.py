@@ -278,6 +278,24 @@ def test_a_full_room_without_bookable_services_offers_no_broken_links(clinic_a):
     )
 
 
+def test_meeting_guests_waiting_take_no_walk_in_place(clinic_a):
+    """The cap is for walk-ins: two meeting guests waiting for their providers (booked visits) do
+    not fill a room capped at one, and a walk-in still gets the last place."""
+    clinic_a.max_waiting = 1
+    clinic_a.save(update_fields=["max_waiting"])
+    for guest in ("Gina", "Gus"):
+        visit, _ = services.visit_start(clinic=clinic_a, patient_name=guest, answers={}, booked=True)
+        assert visit.booked and visit.status in selectors.CAPPED_STATUSES
+    assert not selectors.queue_full(clinic=clinic_a)
+    assert b'name="patient_name"' in Client().get(f"/c/{clinic_a.slug}/").content
+    assert intake_post(clinic_a, "Walk In").status_code == 302
+    walk_in = Visit.objects.get(patient_name="Walk In")
+    assert not walk_in.booked
+    # The walk-in took the one place: the next one is refused.
+    with pytest.raises(services.ArrivalRefused, match="full"):
+        services.visit_start(clinic=clinic_a, patient_name="Late", answers={})
+
+
 def test_which_statuses_count_against_the_cap():
     assert set(selectors.CAPPED_STATUSES) == {"connecting", "media_blocked", "waiting", "offline", "recalled"}
 

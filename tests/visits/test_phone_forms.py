@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from visits import selectors, services
-from visits.models import IntakeField
+from visits import phone_codes, selectors, services
+from visits.models import IntakeField, Visit
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +57,31 @@ def test_a_mistyped_number_can_be_changed_after_the_code_was_sent(clinic):
     assert patient.post(f"/v/{token}/phone/", {"phone": "+12025550123"}).json()["ok"]
     again = patient.get(f"/v/{token}/state/").json()["html"]
     assert "0123" in again and "0199" not in again
+
+
+@pytest.mark.parametrize("typed", ["555-0123", "+1 000 000 0000", "(212) 555-01"])
+def test_a_number_the_code_step_refuses_is_refused_at_intake_with_the_same_words(clinic, typed):
+    """Digits, spaces and a + (what the intake form checked) are not a number: "555-0123" lacks its
+    area code. The code step refuses it, so the intake form does, in the same words, and no visit
+    starts (the number would be offered for the code and refused one step later)."""
+    with pytest.raises(phone_codes.VerificationError) as refused:
+        phone_codes.normalise_phone(typed, region=clinic.default_phone_region)
+    page = Client().post(f"/c/{clinic.slug}/", {"patient_name": "Ann", "q_mobile": typed})
+    assert page.status_code == 400  # the form again, with the field's error
+    assert str(refused.value) == "Enter a valid phone number, with its area code."
+    assert str(refused.value) in page.content.decode()
+    assert not Visit.objects.exists()
+
+
+def test_a_number_the_code_step_takes_is_taken_at_intake_as_typed(clinic):
+    waiting_patient(clinic, {"q_mobile": "(212) 555-0100"})
+    assert Visit.objects.get().answers["mobile"] == "(212) 555-0100"  # staff read it as typed
+
+
+def test_an_intake_number_the_code_step_refuses_is_not_offered_for_the_code(clinic):
+    """An answer stored before the intake form checked numbers so is not put in the SMS offer to
+    be refused when the patient presses Text me a code: the field starts empty."""
+    visit, _token = services.visit_start(clinic=clinic, patient_name="Ann", answers={"mobile": "555-0123"})
+    services.visit_media_result(visit_id=visit.id, ok=True)
+    state = selectors.patient_state(visit=Visit.objects.get(pk=visit.pk))
+    assert state.intake_phone == ""

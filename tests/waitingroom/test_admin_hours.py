@@ -90,6 +90,13 @@ def test_a_clinic_admin_sets_weekly_hours_a_holiday_the_closed_message_and_the_c
             [("2026-12-24", "09:00", "12:00", ""), ("2026-12-24", "10:00", "11:00", "")],
             "2026-12-24: 09:00-12:00 and 10:00-11:00 overlap",
         ),
+        # Hours count whole minutes: seconds were cut in silence (08:00:30 stored, read as 08:00).
+        (
+            [(0, "08:00:30", "17:00")],
+            [],
+            "08:00:30: give the time in hours and minutes (e.g. 08:30), without seconds",
+        ),
+        ([], [("2026-12-24", "09:00", "12:00:59", "")], "12:00:59: give the time in hours and minutes"),
     ],
 )
 def test_bad_hours_are_refused_with_words_and_nothing_is_saved(
@@ -99,6 +106,13 @@ def test_bad_hours_are_refused_with_words_and_nothing_is_saved(
     assert response.status_code == 200
     assert words in response.content.decode().replace("&#x27;", "'")
     assert not OpeningHours.objects.exists() and not HoursException.objects.exists()
+
+
+def test_the_hours_are_shown_in_hours_and_minutes(clinic_admin, clinic_a):
+    OpeningHours.objects.create(clinic=clinic_a, weekday=0, opens=time(8, 30), closes=time(17))
+    page = client_for(clinic_admin).get(f"/admin/waitingroom/clinic/{clinic_a.pk}/change/").content.decode()
+    assert 'value="08:30"' in page and 'value="17:00"' in page
+    assert "08:30:00" not in page
 
 
 def test_a_scheduler_sees_the_hours_and_cannot_change_them(clinic_a):
@@ -270,3 +284,73 @@ def test_a_new_closed_message_reaches_the_waiting_patients_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
     assert not sent
+
+
+def test_removing_every_hour_of_a_closed_clinic_opens_it_at_once(
+    clinic_admin, clinic_a, django_capture_on_commit_callbacks
+):
+    """The clinic's hours closed it; its admin deletes them all (no hours: always open). The save
+    sweeps the clinic: it is open at once and told so, and it is back to a clinic without hours
+    (hours_open None), whose wait screens and dashboard read its row alone, not hours it has not."""
+    from waitingroom import opening
+
+    rows = [
+        OpeningHours.objects.create(clinic=clinic_a, weekday=d, opens=time(0), closes=time(0, 1))
+        for d in range(7)
+    ]
+    opening.hours_sweep(clinic_ids=[clinic_a.pk])
+    clinic_a.refresh_from_db()
+    assert clinic_a.hours_open is False
+    data = hours_rows(clinic_a)
+    data.update({"opening_hours-TOTAL_FORMS": str(len(rows)), "opening_hours-INITIAL_FORMS": str(len(rows))})
+    for n, row in enumerate(rows):
+        data.update(
+            {
+                f"opening_hours-{n}-id": str(row.pk),
+                f"opening_hours-{n}-clinic": str(clinic_a.pk),
+                f"opening_hours-{n}-weekday": str(row.weekday),
+                f"opening_hours-{n}-opens": "00:00",
+                f"opening_hours-{n}-closes": "00:01",
+                f"opening_hours-{n}-DELETE": "on",
+            }
+        )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    assert not OpeningHours.objects.exists()
+    clinic_a.refresh_from_db()
+    assert clinic_a.hours_open is None
+    assert ClinicEvent.objects.filter(clinic=clinic_a).latest("at").kind == ClinicEvent.Kind.HOURS_OPENED
+    assert callbacks  # the opening push, after the save commits
+    assert opening.dashboard_words(clinic=clinic_a).is_open
+
+
+def test_removing_every_hour_of_an_open_clinic_forgets_its_hours_quietly(clinic_admin, clinic_a):
+    """Open by its hours, then none left: nothing to tell, but its row no longer says "seen with
+    hours" (the beat sweep and every re-fetch would read its empty hours for ever)."""
+    from waitingroom import opening
+
+    row = OpeningHours.objects.create(clinic=clinic_a, weekday=0, opens=time(0), closes=time(0))
+    OpeningHours.objects.bulk_create(
+        OpeningHours(clinic=clinic_a, weekday=d, opens=time(0), closes=time(0)) for d in range(1, 7)
+    )
+    opening.hours_sweep(clinic_ids=[clinic_a.pk])
+    clinic_a.refresh_from_db()
+    assert clinic_a.hours_open is True
+    OpeningHours.objects.exclude(pk=row.pk).delete()
+    data = hours_rows(clinic_a)
+    data.update(
+        {
+            "opening_hours-TOTAL_FORMS": "1",
+            "opening_hours-INITIAL_FORMS": "1",
+            "opening_hours-0-id": str(row.pk),
+            "opening_hours-0-clinic": str(clinic_a.pk),
+            "opening_hours-0-weekday": "0",
+            "opening_hours-0-opens": "00:00",
+            "opening_hours-0-closes": "00:00",
+            "opening_hours-0-DELETE": "on",
+        }
+    )
+    assert post(client_for(clinic_admin), clinic_a, data).status_code == 302
+    clinic_a.refresh_from_db()
+    assert clinic_a.hours_open is None
+    assert not ClinicEvent.objects.filter(clinic=clinic_a).exists()

@@ -155,3 +155,14 @@ def frozen_now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_a_guest_in_the_room_takes_no_walk_in_place_under_the_cap(frozen, clinic_a, meeting):
+    """The queue cap is for walk-ins (visits/selectors.py queue_full): a meeting's guest waiting for
+    their provider leaves the one place of a room capped at one to a walk-in."""
+    clinic_a.max_waiting = 1
+    clinic_a.save(update_fields=["max_waiting"])
+    visit = Visit.objects.get(pk=in_the_room(frozen, meeting).pk)
+    assert visit.status == Status.WAITING and visit.booked
+    walk_in, _token = visit_services.visit_start(clinic=clinic_a, patient_name="Walk In", answers={})
+    assert not walk_in.booked
