@@ -26,11 +26,12 @@ VISITS_SQL = """
 INSERT INTO visits_visit (clinic_id, token_hash, patient_name, answers, status, arrived_at,
     status_changed_at, ready_at, first_called_at, ended_at, open_sockets, connection_lost,
     media_check, unread_by_staff, recall_count, recall_no_response, recall_token_hash, verified_phone,
-    time_in_call)
+    time_in_call, booked)
 SELECT %(clinic)s, md5(%(salt)s || g::text) || md5(g::text || %(salt)s), 'Patient ' || g, '{}'::jsonb,
     s.status, t.arrived, e.ended, r.ready, c.called, e.ended, 0, false, 'passed', 0, 0, false, '', '',
     CASE s.status WHEN 'completed' THEN e.ended - c.called
-        WHEN 'expired' THEN (c.called + (e.ended - c.called) / 2) - c.called END
+        WHEN 'expired' THEN (c.called + (e.ended - c.called) / 2) - c.called END,
+    false
 FROM generate_series(1::bigint, %(count)s) AS g
 CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (g - 1) * (%(span)s::interval / %(count)s) AS arrived) t
 CROSS JOIN LATERAL (SELECT CASE WHEN g %% 20 = 0 THEN 'left' WHEN g %% 25 = 0 THEN 'cancelled'
