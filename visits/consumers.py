@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 from channels.db import database_sync_to_async
@@ -388,6 +389,9 @@ class StaffCallConsumer(CallPeer):
             return
         self.peer_id = signalling.staff_peer(tenancy.scope_staff(self.scope).id)
         self.in_call = True
+        # When this socket opened (wall clock: the sockets of one peer id may be on different
+        # processes): the order in which a peer id's sockets take the call over (on_taken_over).
+        self.opened = time.time()
         await self.join(
             groups.visit_group(self.visit_id), groups.call_staff_group(self.visit_id), self.member_group()
         )
@@ -397,7 +401,12 @@ class StaffCallConsumer(CallPeer):
         # this peer id, which the older page would answer too).
         await publisher.notify(
             groups.call_staff_group(self.visit_id),
-            {"type": messages.CALL_TAKEN_OVER.name, "peer": self.peer_id, "channel": self.channel_name},
+            {
+                "type": messages.CALL_TAKEN_OVER.name,
+                "peer": self.peer_id,
+                "channel": self.channel_name,
+                "opened": self.opened,
+            },
         )
         await self.accept()
 
@@ -408,7 +417,12 @@ class StaffCallConsumer(CallPeer):
         """Another socket of this staff member opened this visit's call: this one ends (its page
         says the call continued in another tab, and does not reconnect). No bye is relayed: the
         peer id is still in the call, in the newer tab."""
-        if payload["peer"] == self.peer_id and payload["channel"] != self.channel_name:
+        if payload["peer"] != self.peer_id or payload["channel"] == self.channel_name:
+            return
+        # Only a newer socket takes over. Two sockets that joined the group before either's notice
+        # went out (two tabs, or a double press, connecting together) each hear the other's: by
+        # (opened, channel), an order both sides agree on, exactly one of them ends.
+        if (payload["opened"], payload["channel"]) > (self.opened, self.channel_name):
             self.in_call = False
             await self.end(CLOSE_TAKEN_OVER)
 

@@ -190,3 +190,44 @@ async def test_a_second_call_socket_of_the_same_staff_member_takes_the_call_over
     assert (await newer.receive_json_from(timeout=3))["data"]["sdp"]["type"] == "offer"
     for socket in (patient, colleague, newer):
         await socket.disconnect()
+
+
+async def test_two_call_sockets_of_one_staff_member_opening_at_once_leave_exactly_one_in_the_call(
+    clinic_a, provider, monkeypatch
+):
+    """Both sockets joined the call panels' group before either's notice went out (two tabs, or a
+    double press, connecting together): each hears the other's notice. The newer must stay and the
+    older end, never both (the staff member would be left with no call anywhere, and no reconnect)."""
+    import asyncio
+
+    from waitingroom.realtime import publisher
+
+    visit, patient, existing = await in_call_visit(clinic_a, provider)
+    real_notify, pending, both_joined = publisher.notify, [], asyncio.Event()
+
+    async def held_until_both_joined(group, payload):
+        pending.append(payload)
+        if len(pending) == 2:
+            both_joined.set()
+        await both_joined.wait()
+        await real_notify(group, payload)
+
+    monkeypatch.setattr(publisher, "notify", held_until_both_joined)
+    session = await sync_to_async(session_key_for)(provider)
+    tabs = [communicator(f"/ws/call/{clinic_a.slug}/{visit.id}/", session_key=session) for _ in range(2)]
+    assert all(ok for ok, _ in await asyncio.gather(*(tab.connect() for tab in tabs)))
+    assert await existing.receive_output(timeout=3) == {"type": "websocket.close", "code": 4409}
+    outcomes = []
+    for tab in tabs:
+        # receive_nothing, not a receive_output timing out: that would cancel the socket's consumer.
+        outcomes.append("open" if await tab.receive_nothing(timeout=1) else await tab.receive_output())
+    assert sorted(map(str, outcomes)) == sorted(["open", str({"type": "websocket.close", "code": 4409})]), (
+        outcomes
+    )
+    [holder] = [tab for tab, outcome in zip(tabs, outcomes, strict=True) if outcome == "open"]
+    await patient.send_json_to(
+        {"type": "signal", "to": f"staff-{provider.id}", "data": {"sdp": {"type": "offer", "sdp": "v=0\r\n"}}}
+    )
+    assert (await holder.receive_json_from(timeout=3))["data"]["sdp"]["type"] == "offer"
+    for socket in (patient, holder):
+        await socket.disconnect()
