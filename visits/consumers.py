@@ -373,6 +373,10 @@ class PatientConsumer(CallPeer):
         )
 
 
+# The call sockets' `opened` (StaffCallConsumer): each process's own clock, which may be off another's.
+wall_clock = time.time
+
+
 class StaffCallConsumer(CallPeer):
     """A staff member's side of a visit's call. Only staff of the visit's clinic who joined the call
     (pressed Call) get in; leaving the call ends their part of it."""
@@ -391,7 +395,7 @@ class StaffCallConsumer(CallPeer):
         self.in_call = True
         # When this socket opened (wall clock: the sockets of one peer id may be on different
         # processes): the order in which a peer id's sockets take the call over (on_taken_over).
-        self.opened = time.time()
+        self.opened = wall_clock()
         await self.join(
             groups.visit_group(self.visit_id), groups.call_staff_group(self.visit_id), self.member_group()
         )
@@ -399,6 +403,11 @@ class StaffCallConsumer(CallPeer):
         # of this visit (Return to call in a second tab) ends. Sent before the accept, so it reaches
         # the older socket before anything this page's hello brings about (an offer addressed to
         # this peer id, which the older page would answer too).
+        await self._announce()
+        await self.accept()
+
+    async def _announce(self) -> None:
+        """Tell this staff member's other call sockets of the visit that this one holds the call."""
         await publisher.notify(
             groups.call_staff_group(self.visit_id),
             {
@@ -408,7 +417,6 @@ class StaffCallConsumer(CallPeer):
                 "opened": self.opened,
             },
         )
-        await self.accept()
 
     def notice_handlers(self) -> dict:
         return {**super().notice_handlers(), messages.CALL_TAKEN_OVER.name: self.on_taken_over}
@@ -425,6 +433,11 @@ class StaffCallConsumer(CallPeer):
         if (payload["opened"], payload["channel"]) > (self.opened, self.channel_name):
             self.in_call = False
             await self.end(CLOSE_TAKEN_OVER)
+        else:
+            # The notice reads as older than this socket: it opened later, on a process whose clock
+            # is behind this one's, and never heard this socket's notice (sent before it joined).
+            # Said again, so that the one reading as older ends and the peer id keeps one socket.
+            await self._announce()
 
     @database_sync_to_async
     def _may_join(self, slug: str) -> bool:
