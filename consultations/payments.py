@@ -156,8 +156,11 @@ def may_cancel(consultation: Consultation, *, role: str | None, user_id: int | N
 
 def charge_cancel(*, consultation_id: int, payment_id: int, by: User) -> Payment:
     """Cancel a charge the bank holds for the client's confirmation, so the consultation may be
-    charged again. The consultation's row lock serialises it with a Charge; the payments core calls
-    Stripe and moves the charge forward only (a client who confirmed first leaves it paid)."""
+    charged again. Who may cancel and which charge are checked under the consultation's row lock,
+    which is released before the payments core calls Stripe: a Charge pressed meanwhile is refused
+    by the one-live-charge index (the waiting charge still holds the consultation until the cancel
+    is applied), not by this lock. The core moves the charge forward only (a client who confirmed
+    first leaves it paid)."""
     with transaction.atomic():
         consultation = services.locked(consultation_id)
         role = access.room_role(user=by, clinic_id=consultation.clinic_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 from channels.db import database_sync_to_async
@@ -372,6 +373,10 @@ class PatientConsumer(CallPeer):
         )
 
 
+# The call sockets' `opened` (StaffCallConsumer): each process's own clock, which may be off another's.
+wall_clock = time.time
+
+
 class StaffCallConsumer(CallPeer):
     """A staff member's side of a visit's call. Only staff of the visit's clinic who joined the call
     (pressed Call) get in; leaving the call ends their part of it."""
@@ -388,6 +393,9 @@ class StaffCallConsumer(CallPeer):
             return
         self.peer_id = signalling.staff_peer(tenancy.scope_staff(self.scope).id)
         self.in_call = True
+        # When this socket opened (wall clock: the sockets of one peer id may be on different
+        # processes): the order in which a peer id's sockets take the call over (on_taken_over).
+        self.opened = wall_clock()
         await self.join(
             groups.visit_group(self.visit_id), groups.call_staff_group(self.visit_id), self.member_group()
         )
@@ -395,11 +403,20 @@ class StaffCallConsumer(CallPeer):
         # of this visit (Return to call in a second tab) ends. Sent before the accept, so it reaches
         # the older socket before anything this page's hello brings about (an offer addressed to
         # this peer id, which the older page would answer too).
+        await self._announce()
+        await self.accept()
+
+    async def _announce(self) -> None:
+        """Tell this staff member's other call sockets of the visit that this one holds the call."""
         await publisher.notify(
             groups.call_staff_group(self.visit_id),
-            {"type": messages.CALL_TAKEN_OVER.name, "peer": self.peer_id, "channel": self.channel_name},
+            {
+                "type": messages.CALL_TAKEN_OVER.name,
+                "peer": self.peer_id,
+                "channel": self.channel_name,
+                "opened": self.opened,
+            },
         )
-        await self.accept()
 
     def notice_handlers(self) -> dict:
         return {**super().notice_handlers(), messages.CALL_TAKEN_OVER.name: self.on_taken_over}
@@ -408,9 +425,19 @@ class StaffCallConsumer(CallPeer):
         """Another socket of this staff member opened this visit's call: this one ends (its page
         says the call continued in another tab, and does not reconnect). No bye is relayed: the
         peer id is still in the call, in the newer tab."""
-        if payload["peer"] == self.peer_id and payload["channel"] != self.channel_name:
+        if payload["peer"] != self.peer_id or payload["channel"] == self.channel_name:
+            return
+        # Only a newer socket takes over. Two sockets that joined the group before either's notice
+        # went out (two tabs, or a double press, connecting together) each hear the other's: by
+        # (opened, channel), an order both sides agree on, exactly one of them ends.
+        if (payload["opened"], payload["channel"]) > (self.opened, self.channel_name):
             self.in_call = False
             await self.end(CLOSE_TAKEN_OVER)
+        else:
+            # The notice reads as older than this socket: it opened later, on a process whose clock
+            # is behind this one's, and never heard this socket's notice (sent before it joined).
+            # Said again, so that the one reading as older ends and the peer id keeps one socket.
+            await self._announce()
 
     @database_sync_to_async
     def _may_join(self, slug: str) -> bool:

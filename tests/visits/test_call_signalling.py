@@ -190,3 +190,74 @@ async def test_a_second_call_socket_of_the_same_staff_member_takes_the_call_over
     assert (await newer.receive_json_from(timeout=3))["data"]["sdp"]["type"] == "offer"
     for socket in (patient, colleague, newer):
         await socket.disconnect()
+
+
+async def test_two_call_sockets_of_one_staff_member_opening_at_once_leave_exactly_one_in_the_call(
+    clinic_a, provider, monkeypatch
+):
+    """Both sockets joined the call panels' group before either's notice went out (two tabs, or a
+    double press, connecting together): each hears the other's notice. The newer must stay and the
+    older end, never both (the staff member would be left with no call anywhere, and no reconnect)."""
+    import asyncio
+
+    from waitingroom.realtime import publisher
+
+    visit, patient, existing = await in_call_visit(clinic_a, provider)
+    real_notify, pending, both_joined = publisher.notify, [], asyncio.Event()
+
+    async def held_until_both_joined(group, payload):
+        pending.append(payload)
+        if len(pending) == 2:
+            both_joined.set()
+        await both_joined.wait()
+        await real_notify(group, payload)
+
+    monkeypatch.setattr(publisher, "notify", held_until_both_joined)
+    session = await sync_to_async(session_key_for)(provider)
+    tabs = [communicator(f"/ws/call/{clinic_a.slug}/{visit.id}/", session_key=session) for _ in range(2)]
+    assert all(ok for ok, _ in await asyncio.gather(*(tab.connect() for tab in tabs)))
+    assert await existing.receive_output(timeout=3) == {"type": "websocket.close", "code": 4409}
+    outcomes = []
+    for tab in tabs:
+        # receive_nothing, not a receive_output timing out: that would cancel the socket's consumer.
+        outcomes.append("open" if await tab.receive_nothing(timeout=1) else await tab.receive_output())
+    assert sorted(map(str, outcomes)) == sorted(["open", str({"type": "websocket.close", "code": 4409})]), (
+        outcomes
+    )
+    [holder] = [tab for tab, outcome in zip(tabs, outcomes, strict=True) if outcome == "open"]
+    await patient.send_json_to(
+        {"type": "signal", "to": f"staff-{provider.id}", "data": {"sdp": {"type": "offer", "sdp": "v=0\r\n"}}}
+    )
+    assert (await holder.receive_json_from(timeout=3))["data"]["sdp"]["type"] == "offer"
+    for socket in (patient, holder):
+        await socket.disconnect()
+
+
+async def test_a_takeover_leaves_one_call_socket_even_when_the_newer_ones_clock_reads_earlier(
+    clinic_a, provider, monkeypatch
+):
+    """`opened` is each process's wall clock: a newer socket on a process whose clock is behind
+    reads as the older one. The older-reading side must then still leave one socket of the peer
+    id in the call (it says so again and the other ends), never two answering the same offers."""
+    import time
+
+    from visits import consumers
+
+    visit, patient, existing = await in_call_visit(clinic_a, provider)
+    # The first socket's own notice has come back through the layer before the second opens (the
+    # pub/sub layer hands a group's message to whoever is in the group when it arrives).
+    assert await existing.receive_nothing(timeout=0.5)
+    behind = time.time() - 5  # the second process's clock, five seconds behind the first's
+    monkeypatch.setattr(consumers, "wall_clock", lambda: behind)
+    newer = communicator(
+        f"/ws/call/{clinic_a.slug}/{visit.id}/", session_key=await sync_to_async(session_key_for)(provider)
+    )
+    assert (await newer.connect())[0]
+    still_open = [socket for socket in (existing, newer) if await socket.receive_nothing(timeout=1)]
+    assert len(still_open) == 1
+    await patient.send_json_to(
+        {"type": "signal", "to": f"staff-{provider.id}", "data": {"sdp": {"type": "offer", "sdp": "v=0\r\n"}}}
+    )
+    assert (await still_open[0].receive_json_from(timeout=3))["data"]["sdp"]["type"] == "offer"
+    for socket in (patient, *still_open):
+        await socket.disconnect()

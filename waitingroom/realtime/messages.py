@@ -207,9 +207,10 @@ LINK_REISSUED = _declare(
 CALL_TAKEN_OVER = _declare(
     "call_taken_over",
     "A staff member's call socket opened for a visit (Return to call in another tab): their older "
-    "call socket of that visit (same `peer`, another `channel`) closes with 4409, so that one peer id "
-    "has one connection. Sent by the new socket's consumer as it connects, not after a commit.",
-    notice(A.CALL_STAFF, "peer", "channel"),
+    "call socket of that visit (same `peer`, another `channel`, an earlier `opened`: the sockets' "
+    "wall-clock start, ties broken by channel) closes with 4409, so that one peer id has one "
+    "connection. Sent by the new socket's consumer as it connects, not after a commit.",
+    notice(A.CALL_STAFF, "peer", "channel", "opened"),
 )
 CONSULTATION_LINK_REISSUED = _declare(
     "consultation_link_reissued",
