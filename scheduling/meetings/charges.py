@@ -18,7 +18,7 @@ from scheduling.meetings.services import MeetingRefused, locked, record
 from scheduling.meetings.status import rules_of
 from waitingroom.payments import selectors as pay
 from waitingroom.payments import services as payments
-from waitingroom.payments.lifecycle import PaymentStatus
+from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
 from waitingroom.payments.models import Payment, SavedCard
 
 # --- Writes --------------------------------------------------------------------------------------
@@ -102,17 +102,20 @@ def meeting_charge_retry(*, meeting_id: int, by: User) -> Payment:
     return payment
 
 
-def meeting_charge_cancel(*, meeting_id: int, by: User) -> Payment:
-    """Cancel the meeting's charge while it waits for the guest's confirmation (their bank asked;
-    they were emailed the link), so the meeting may be charged again. The caller checked
-    may_charge(); waitingroom/payments/ calls Stripe (outside this meeting's lock) and moves the
-    charge forward only: a guest who confirmed first leaves it paid, and the refusal says so."""
+def meeting_charge_cancel(*, meeting_id: int, payment_id: int, by: User) -> Payment:
+    """Cancel the meeting's charge `payment_id` (the one the page showed) while it waits for the
+    guest's confirmation (their bank asked; they were emailed the link), so the meeting may be
+    charged again. The caller checked may_charge(); waitingroom/payments/ calls Stripe (outside this
+    meeting's lock) and moves the charge forward only: a guest who confirmed first leaves it paid,
+    and the refusal says so; a charge already cancelled says that."""
     now = timezone.now()
     with transaction.atomic():
         meeting = locked(meeting_id)
-        charge = pay.current_charge(subject=subject_of(meeting.pk))
+        charge = Payment.objects.filter(
+            pk=payment_id, subject=subject_of(meeting.pk), kind=PaymentKind.CHARGE
+        ).first()
         if charge is None:
-            raise MeetingRefused("There is no charge to cancel.")
+            raise MeetingRefused("This charge is not one of this meeting's.")
     try:
         payment = payments.charge_cancel(payment=charge, by=by)
     except payments.PaymentRefused as refused:

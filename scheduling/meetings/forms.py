@@ -110,6 +110,17 @@ class ChargeForm(forms.Form):
     )
 
 
+class ChargeIdForm(forms.Form):
+    """Which charge a Cancel charge button was shown for: a page left open while a colleague
+    cancelled and charged again must not cancel the newer charge."""
+
+    payment = forms.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        error_messages={"required": "Which charge?", "invalid": "Which charge?"},
+    )
+
+
 class GuestKeyForm(forms.Form):
     # Digits read from an email: the number keyboard, no saved value or spelling fix offered.
     key = SingleLineField(

@@ -16,7 +16,14 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from scheduling.meetings import booking, charges, emails, payments, selectors, services
-from scheduling.meetings.forms import AssignForm, ChargeForm, MeetingForm, RescheduleForm, SummaryForm
+from scheduling.meetings.forms import (
+    AssignForm,
+    ChargeForm,
+    ChargeIdForm,
+    MeetingForm,
+    RescheduleForm,
+    SummaryForm,
+)
 from scheduling.models import Meeting
 from waitingroom import tenancy
 from waitingroom.audit import services as audit
@@ -285,7 +292,12 @@ def payment(request: StaffRequest, meeting_id: int) -> HttpResponse:
             charges.meeting_charge_retry(meeting_id=meeting.pk, by=request.user)
             messages.success(request, "Sent again: the result shows here.")
         elif action == "cancel":
-            cancelled = charges.meeting_charge_cancel(meeting_id=meeting.pk, by=request.user)
+            which = ChargeIdForm(request.POST)
+            if not which.is_valid():
+                raise services.MeetingRefused("Which charge? Reload the page and try again.")
+            cancelled = charges.meeting_charge_cancel(
+                meeting_id=meeting.pk, payment_id=which.cleaned_data["payment"], by=request.user
+            )
             messages.success(
                 request,
                 f"Charge of {money(cancelled.amount, cancelled.currency)} cancelled: you may charge again.",

@@ -422,12 +422,13 @@ def test_the_host_cancels_a_charge_waiting_for_the_guest_and_may_charge_again(
     assert "data-cancel-charge" in host.get(f"{payment_url(paid_meeting)}part/").content.decode()
     # A CSR sees the payment but may not cancel it.
     assert "data-cancel-charge" not in client_for(csr).get(payment_url(paid_meeting)).content.decode()
-    refused = client_for(csr).post(payment_url(paid_meeting), {"action": "cancel"})
+    cancel = {"action": "cancel", "payment": waiting.pk}
+    refused = client_for(csr).post(payment_url(paid_meeting), cancel)
     assert refused.status_code == 403
     waiting.refresh_from_db()
     assert waiting.status == PaymentStatus.NEEDS_AUTHENTICATION
 
-    done = host.post(payment_url(paid_meeting), {"action": "cancel"}, follow=True)
+    done = host.post(payment_url(paid_meeting), cancel, follow=True)
     page = unescape(done.content.decode())
     assert "Charge of $60.00 cancelled: you may charge again." in page
     waiting.refresh_from_db()
@@ -436,7 +437,59 @@ def test_the_host_cancels_a_charge_waiting_for_the_guest_and_may_charge_again(
     assert MeetingEvent.objects.filter(meeting=paid_meeting, event="charge_cancel", user=provider).exists()
     assert 'name="amount"' in page and "data-cancel-charge" not in page
 
-    again = host.post(payment_url(paid_meeting), {"action": "cancel"}, follow=True)
+    again = host.post(payment_url(paid_meeting), cancel, follow=True)
     assert "This charge is already cancelled." in unescape(again.content.decode())
     assert charge(host, paid_meeting, "50.00").status_code == 302
     assert Payment.objects.order_by("-id").first().attempt == 2
+
+
+def test_a_cancel_charge_button_left_open_cancels_only_the_charge_it_was_shown_for(
+    frozen, client, paid_meeting, provider, clinic_admin
+):
+    """The host cancels and charges again; a clinic admin's page still shows the first charge's
+    Cancel charge. Pressing it must not cancel the host's new charge."""
+    guest_saves_card(client, paid_meeting, number=NEEDS_AUTHENTICATION)
+    hold(frozen, paid_meeting, provider)
+    host = client_for(provider)
+    charge(host, paid_meeting, "60.00")
+    first = Payment.objects.get()
+    host.post(payment_url(paid_meeting), {"action": "cancel", "payment": first.pk})
+    charge(host, paid_meeting, "50.00")
+    second = Payment.objects.order_by("-id").first()
+    assert second.status == PaymentStatus.NEEDS_AUTHENTICATION
+
+    stale = client_for(clinic_admin).post(
+        payment_url(paid_meeting), {"action": "cancel", "payment": first.pk}, follow=True
+    )
+    assert "This charge is already cancelled." in unescape(stale.content.decode())
+    second.refresh_from_db()
+    assert second.status == PaymentStatus.NEEDS_AUTHENTICATION
+
+
+@pytest.mark.parametrize("which", [None, "", "x", "0", "99999999999", "-1"])
+def test_a_cancel_naming_no_charge_or_another_meetings_is_refused_with_words(
+    frozen, client, paid_meeting, provider, which
+):
+    guest_saves_card(client, paid_meeting, number=NEEDS_AUTHENTICATION)
+    hold(frozen, paid_meeting, provider)
+    host = client_for(provider)
+    charge(host, paid_meeting, "60.00")
+    data = {"action": "cancel"} if which is None else {"action": "cancel", "payment": which}
+    answer = host.post(payment_url(paid_meeting), data, follow=True)
+    assert answer.status_code == 200
+    assert "Which charge? Reload the page and try again." in unescape(answer.content.decode())
+    assert Payment.objects.get().status == PaymentStatus.NEEDS_AUTHENTICATION
+
+
+def test_a_cancel_naming_a_charge_of_another_meeting_changes_nothing(frozen, client, paid_meeting, provider):
+    guest_saves_card(client, paid_meeting, number=NEEDS_AUTHENTICATION)
+    hold(frozen, paid_meeting, provider)
+    host = client_for(provider)
+    charge(host, paid_meeting, "60.00")
+    waiting = Payment.objects.get()
+    answer = host.post(
+        payment_url(paid_meeting), {"action": "cancel", "payment": waiting.pk + 1}, follow=True
+    )
+    assert "This charge is not one of this meeting's." in unescape(answer.content.decode())
+    waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.NEEDS_AUTHENTICATION
