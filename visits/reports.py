@@ -178,7 +178,7 @@ def _in_call(start: date, end: date, figures: dict) -> Chart:
     whole = figures.get(None)
     summary = (
         f"Median time in call {fmt_minutes(minutes(whole[0]))}, 90th percentile "
-        f"{fmt_minutes(minutes(whole[1]))} ({count(whole[2], 'visit')} with a call)."
+        f"{fmt_minutes(minutes(whole[1]))} ({count(whole[2], 'ended visit')} with a call)."
         if whole and whole[2]
         else "No call in this period."
     )
