@@ -163,7 +163,9 @@ def test_median_and_90th_percentile_wait_per_day_and_for_the_period(lived, clini
 def test_time_in_call_sums_the_in_progress_intervals(lived, clinic_a):
     chart = report(clinic_a)["time-in-call"]
     # 10, 12 (4 in the call, 2 stepped out, 6 back in), 10, 28: median 11, p90 12 + 0.7 x 16.
-    assert chart.summary == "Median time in call 11 min, 90th percentile 23.2 min (4 ended visits with a call)."
+    assert (
+        chart.summary == "Median time in call 11 min, 90th percentile 23.2 min (4 ended visits with a call)."
+    )
     assert values(chart, 0) == [None, 11.0, None, None, None, None, None, 19.0]
 
 
