@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 from django import forms
@@ -341,18 +341,40 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         return write_csv(queryset, "payments.csv")
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
-        """The whole list as filtered and searched on the page (the same query string), scoped
-        as the page is."""
+        """The whole list as filtered and searched on the page (the same query string, whose days
+        are read in the page's zone: days_zone), scoped as the page is."""
         self._refuse(request)
+        zone, _ = self.days_zone(request)
         try:
-            changelist = self.get_changelist_instance(request)
+            with timezone.override(zone):
+                changelist = self.get_changelist_instance(request)
+                return write_csv(changelist.queryset, "payments.csv")
         except IncorrectLookupParameters:
             return HttpResponseRedirect(reverse("admin:waitingroom_payment_changelist") + "?e=1")
-        return write_csv(changelist.queryset, "payments.csv")
+
+    def days_zone(self, request: HttpRequest) -> tuple[tzinfo, str]:
+        """The time zone the list's days are in (the date drill-down and its `created_at__day`
+        filters), and its name as people read it. The times shown are the clinic's (clinic_time),
+        so for staff whose admin is scoped to one clinic a day is that clinic's day: a charge at
+        21:00 in New York on 6 Dec is under 6 Dec, not under 7 Dec (UTC). Across several clinics
+        (a superuser) there is no one clinic's day: UTC, and the page says so."""
+        if not request.user.is_superuser:
+            clinics = list(self.clinics(request, self.view_roles)[:2])
+            if len(clinics) == 1:
+                return clinics[0].tzinfo, clinics[0].time_zone_label
+        return UTC, "UTC"
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"export_query": request.GET.urlencode(), **(extra_context or {})}
-        return super().changelist_view(request, extra)
+        zone, label = self.days_zone(request)
+        extra = {"export_query": request.GET.urlencode(), "days_zone": label, **(extra_context or {})}
+        # Django's drill-down (queryset.datetimes) and its day filters (make_aware) use the current
+        # time zone, when the queryset is filtered and when the template renders: both happen here.
+        with timezone.override(zone):
+            response = super().changelist_view(request, extra)
+            render = getattr(response, "render", None)
+            if callable(render) and not getattr(response, "is_rendered", True):
+                render()
+        return response
 
     # --- Refund --------------------------------------------------------------------------------
 

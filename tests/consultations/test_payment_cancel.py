@@ -132,3 +132,29 @@ def test_a_repeated_or_wrong_cancel_is_refused_and_changes_nothing(
     assert again.status_code == 409 and again.json()["error"] == "This charge is already cancelled."
     payment.refresh_from_db()
     assert payment.updated_at == updated and published.sent == []
+
+
+def test_a_cancel_pressed_while_another_is_under_way_is_told_and_writes_no_trail_entry(
+    waiting, provider, published: Published
+):
+    """The clinic admin's cancel holds the charge's claim (its request is at Stripe): the expert's
+    press is told so (409), reaches no Stripe, moves nothing and writes no access-trail entry."""
+    from django.utils import timezone
+
+    from waitingroom.audit.models import AccessEvent
+
+    payment = Payment.objects.get()
+    Payment.objects.filter(pk=payment.pk).update(cancelling_since=timezone.now())
+    entries = AccessEvent.objects.filter(detail="charge cancel").count()
+    told = cancel(provider, waiting, payment.pk)
+    assert told.status_code == 409 and told.json()["error"] == "This charge is already being cancelled."
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.NEEDS_AUTHENTICATION and published.sent == []
+    assert payment.card is not None
+    assert [pi["status"] for pi in payment_intents(payment.card)] == ["requires_action"]
+    assert AccessEvent.objects.filter(detail="charge cancel").count() == entries
+    # Once the claim is cleared, a cancel goes through and is recorded, once.
+    Payment.objects.filter(pk=payment.pk).update(cancelling_since=None)
+    with published.commit():
+        assert cancel(provider, waiting, payment.pk).status_code == 200
+    assert AccessEvent.objects.filter(detail="charge cancel").count() == entries + 1

@@ -108,6 +108,7 @@ def move(
             if given.get(name) and not getattr(payment, name):
                 setattr(payment, name, given[name])
                 changed.append(name)
+        was = payment.status
         moved = moves_forward(payment.status, status)
         if moved:
             payment.status = status
@@ -122,14 +123,23 @@ def move(
             payment.save(update_fields=[*changed, "updated_at"])
         if moved:
             tell_subject(payment, Change.UPDATED)
-            _aftermove(payment)
+            _aftermove(payment, was=was)
     return moved
 
 
-def _aftermove(payment: Payment) -> None:
+def _aftermove(payment: Payment, *, was: str) -> None:
     """The emails a move sends (inside its transaction: the outbox stores them, sends after)."""
     if payment.status == PaymentStatus.NEEDS_AUTHENTICATION:
         receipts.authentication_request(payment)
+    elif (
+        payment.status == PaymentStatus.CANCELED
+        and payment.kind == PaymentKind.CHARGE
+        and was == PaymentStatus.NEEDS_AUTHENTICATION
+    ):
+        # The client was emailed a link to confirm it: tell them it asks for nothing now. A move
+        # happens once (cancelled is final), whichever of the cancel's answer or Stripe's event
+        # made it, and the outbox's reference keeps it one email.
+        receipts.cancellation(payment)
     elif payment.status == PaymentStatus.SUCCEEDED:
         # Once per payment, whichever of Stripe's answer, the client's page or an event got here.
         first = Payment.objects.filter(pk=payment.pk, receipt_sent_at__isnull=True).update(

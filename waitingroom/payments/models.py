@@ -125,6 +125,12 @@ class Payment(models.Model):
     # task (a redelivered or a concurrent one) finds it claimed and sends nothing; a send that
     # died with its worker is claimable again after services.SEND_CLAIM.
     sending_since = models.DateTimeField(null=True, blank=True)
+    # When a staff member's Cancel charge began cancelling this charge at Stripe (None: no cancel
+    # under way). A second press finds it claimed and is refused before it reaches Stripe (two
+    # requests with one idempotency key at once: Stripe refuses one as "in use"); cleared when the
+    # cancel is answered or Stripe can't be reached, and claimable again after
+    # services.CANCEL_CLAIM if the process died mid-request.
+    cancelling_since = models.DateTimeField(null=True, blank=True)
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

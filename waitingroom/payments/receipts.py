@@ -1,5 +1,6 @@
 """The emails a client gets about their card: a receipt when a charge succeeds, a refund receipt,
-and the link to confirm a charge their bank wants them to authenticate. Each is stored in the
+the link to confirm a charge their bank wants them to authenticate, and word that such a charge
+was cancelled by the clinic. Each is stored in the
 outbox inside the transaction that moved the payment (one per payment: the outbox's reference),
 and sent after it commits."""
 
@@ -73,4 +74,15 @@ def authentication_request(payment: Payment) -> None:
         reference=f"payment-confirm:{payment.pk}",
         to=_to(payment),
         content=render_email("waitingroom/emails/payment_confirm", context),
+    )
+
+
+def cancellation(payment: Payment) -> None:
+    """Staff cancelled a charge the client had been emailed a link to confirm: nothing was taken,
+    and the link asks for nothing now. `when` is the cancel's time (updated_at, set by the move)."""
+    email_queue(
+        clinic=payment.clinic,
+        reference=f"payment-cancelled:{payment.pk}",
+        to=_to(payment),
+        content=render_email("waitingroom/emails/payment_cancelled", _context(payment)),
     )

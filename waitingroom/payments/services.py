@@ -463,28 +463,69 @@ def cancel_key(payment: Payment) -> str:
 
 
 CANCEL_ONLY_WAITING = "Only a charge waiting for the client to confirm it can be cancelled."
+CANCELLING = "This charge is already being cancelled."
+# A cancel whose process died mid-request is claimable again after this (as a send: SEND_CLAIM).
+CANCEL_CLAIM = SEND_CLAIM
 
 
 def charge_cancel(*, payment: Payment, by: User) -> Payment:
     """Staff who may charge cancel a charge the bank holds for the client's confirmation
     (needs_authentication), so it no longer holds the subject and a new Charge may be asked for.
 
+    The cancel is claimed first (a compare-and-set of `cancelling_since`, committed before Stripe
+    is called): of two presses at once, one reaches Stripe and the other is told "This charge is
+    already being cancelled." and changes nothing (the same idempotency key sent twice at once is
+    refused by Stripe as in use, which would read as "could not be reached" while the cancel went
+    through; and both could report success and record it twice). The claim is cleared when this
+    call ends, whatever the answer, so a cancel Stripe could not be reached for may be tried again;
+    a claim left by a process that died is claimable again after CANCEL_CLAIM.
+
     Stripe is called outside the row lock (PaymentIntent cancel, with its own idempotency key);
     Stripe's answer, or on a refusal the intent read back, is applied forward only under the lock
     (answers.apply_intent), so a cancel racing the client's confirmation ends in whichever Stripe
     applied first: cancelled, or paid (and the caller is told so). A late requires_action answer or
     event never moves a cancelled charge back. Raises PaymentRefused, changing nothing, for a
-    charge that is not waiting (paid, failed, cancelled already, not sent yet) or when Stripe
-    can't be reached."""
-    with transaction.atomic():
-        # Read under the row's lock: a cancel never starts from a status another writer is moving.
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if payment.kind != PaymentKind.CHARGE:
-            raise PaymentRefused("A refund can't be cancelled here.")
-        if payment.status == PaymentStatus.CANCELED:
-            raise PaymentRefused("This charge is already cancelled.")
-        if payment.status != PaymentStatus.NEEDS_AUTHENTICATION or not payment.stripe_payment_intent_id:
-            raise PaymentRefused(CANCEL_ONLY_WAITING)
+    charge that is not waiting (paid, failed, cancelled already, not sent yet), one being
+    cancelled, or when Stripe can't be reached. Call it outside a transaction: the claim must be
+    seen by the other press before Stripe answers."""
+    claimed_at = _claim_cancel(payment.pk)
+    try:
+        return _cancel_at_stripe(payment.pk, by)
+    finally:
+        # Only our own claim (a later press may have taken an expired one over).
+        Payment.objects.filter(pk=payment.pk, cancelling_since=claimed_at).update(cancelling_since=None)
+
+
+def _claim_cancel(payment_id: int) -> datetime:
+    """Take the cancel of a charge waiting for the client that nobody is cancelling (one UPDATE:
+    the row's lock orders two presses, and the second re-reads the first's claim). Returns the
+    claim's time; raises PaymentRefused with why not."""
+    now = timezone.now()
+    claimed = (
+        Payment.objects.filter(
+            pk=payment_id, kind=PaymentKind.CHARGE, status=PaymentStatus.NEEDS_AUTHENTICATION
+        )
+        .exclude(stripe_payment_intent_id="")
+        .filter(Q(cancelling_since__isnull=True) | Q(cancelling_since__lt=now - CANCEL_CLAIM))
+        .update(cancelling_since=now)
+    )
+    if claimed:
+        return now
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.kind != PaymentKind.CHARGE:
+        raise PaymentRefused("A refund can't be cancelled here.")
+    if payment.status == PaymentStatus.CANCELED:
+        raise PaymentRefused("This charge is already cancelled.")
+    if payment.status == PaymentStatus.NEEDS_AUTHENTICATION and payment.stripe_payment_intent_id:
+        # Claimed when we tried (its claim may have been cleared since, by a cancel Stripe could
+        # not be reached for: this press is still refused, and a later one may try).
+        raise PaymentRefused(CANCELLING)
+    raise PaymentRefused(CANCEL_ONLY_WAITING)
+
+
+def _cancel_at_stripe(payment_id: int, by: User) -> Payment:
+    """charge_cancel's work once its claim is taken."""
+    payment = Payment.objects.get(pk=payment_id)
     intent_id = payment.stripe_payment_intent_id
     stripe_client = gateway.client()
     accepted = False  # whether Stripe cancelled it for this call (or its idempotent repeat)
@@ -494,8 +535,8 @@ def charge_cancel(*, payment: Payment, by: User) -> Payment:
         )
         accepted = True
     except stripe.InvalidRequestError as error:
-        # Stripe cancels only an intent still waiting: the client confirmed it (or another press
-        # cancelled it) first. What Stripe holds now is applied, forward only.
+        # Stripe cancels only an intent still waiting: the client confirmed it (or a cancel made
+        # elsewhere, in Stripe's dashboard, came) first. What Stripe holds now is applied, forward only.
         logger.info("Stripe refused to cancel payment %s: %r", payment.pk, error)
         try:
             answer = stripe_client.v1.payment_intents.retrieve(intent_id)

@@ -443,6 +443,34 @@ def test_the_host_cancels_a_charge_waiting_for_the_guest_and_may_charge_again(
     assert Payment.objects.order_by("-id").first().attempt == 2
 
 
+def test_a_cancel_pressed_while_a_colleagues_is_under_way_is_told_and_records_nothing(
+    frozen, client, paid_meeting, provider, clinic_admin
+):
+    """The clinic admin's cancel holds the charge's claim (its request is at Stripe): the host's
+    press is told so, reaches no Stripe and records no MeetingEvent; once the claim is cleared the
+    host's cancel goes through, recorded once, and the guest is emailed once."""
+    guest_saves_card(client, paid_meeting, number=NEEDS_AUTHENTICATION)
+    hold(frozen, paid_meeting, provider)
+    host = client_for(provider)
+    charge(host, paid_meeting, "60.00")
+    waiting = Payment.objects.get()
+    Payment.objects.filter(pk=waiting.pk).update(cancelling_since=timezone.now())
+    cancel = {"action": "cancel", "payment": waiting.pk}
+
+    told = host.post(payment_url(paid_meeting), cancel, follow=True)
+    assert "This charge is already being cancelled." in unescape(told.content.decode())
+    assert [pi["status"] for pi in stripe_payment_intents(waiting.card.stripe_customer_id)] == [
+        "requires_action"
+    ]
+    assert not MeetingEvent.objects.filter(meeting=paid_meeting, event="charge_cancel").exists()
+
+    Payment.objects.filter(pk=waiting.pk).update(cancelling_since=None)
+    host.post(payment_url(paid_meeting), cancel)
+    assert MeetingEvent.objects.filter(meeting=paid_meeting, event="charge_cancel").count() == 1
+    cancelled = [m for m in mail.outbox if "cancelled its charge of $60.00" in m.subject]
+    assert [m.to for m in cancelled] == [[paid_meeting.guest_email]]
+
+
 def test_a_cancel_charge_button_left_open_cancels_only_the_charge_it_was_shown_for(
     frozen, client, paid_meeting, provider, clinic_admin
 ):

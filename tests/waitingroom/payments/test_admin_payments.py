@@ -377,3 +377,37 @@ def test_a_superuser_sees_every_clinic_with_a_clinic_column_and_filter(root, row
     assert "Clinic B secret" in only_b and "Medication review" not in only_b
     exported = csv_rows(client.get(PAYMENTS + "export/", {"clinic__id__exact": clinic_b.pk}))
     assert [r["clinic"] for r in exported] == ["clinic-b"]
+
+
+def test_the_date_drill_down_uses_the_clinics_days_for_its_admins_and_utc_across_clinics(
+    clinic_admin, root, rows
+):
+    """21:00 in New York on 6 Dec 2026 is 02:00 UTC on 7 Dec: Clinic A's admin finds the charge
+    under 6 Dec (the day its times show), in the list and its CSV; a superuser, across clinics,
+    under 7 Dec (UTC), and each page says which zone its days are in."""
+    from datetime import UTC, datetime
+
+    Payment.objects.filter(pk=rows["paid"].pk).update(created_at=datetime(2026, 12, 7, 2, 0, tzinfo=UTC))
+    Payment.objects.filter(pk=rows["refund"].pk).update(created_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC))
+    Payment.objects.filter(pk=rows["other"].pk).update(created_at=datetime(2026, 11, 21, 15, 0, tzinfo=UTC))
+    december = {"created_at__year": "2026", "created_at__month": "12"}
+    paid_row = f"/payment/{rows['paid'].pk}/change/"
+
+    def day(client, n: int) -> str:
+        page = client.get(PAYMENTS, {**december, "created_at__day": str(n)})
+        assert page.status_code == 200
+        return page.content.decode()
+
+    clinic = client_for(clinic_admin)
+    month = clinic.get(PAYMENTS, december).content.decode()
+    assert "created_at__day=6" in month and "created_at__day=7" not in month  # the drill-down's days
+    assert "Days are in New York time." in month
+    assert paid_row in day(clinic, 6) and paid_row not in day(clinic, 7)
+    exported = clinic.get(f"{PAYMENTS}export/", {**december, "created_at__day": "6"})
+    assert [row["id"] for row in csv_rows(exported)] == [str(rows["paid"].pk)]
+
+    everyone = client_for(root)
+    month = everyone.get(PAYMENTS, december).content.decode()
+    assert "created_at__day=7" in month and "created_at__day=6" not in month
+    assert "Days are in UTC." in month
+    assert paid_row in day(everyone, 7) and paid_row not in day(everyone, 6)

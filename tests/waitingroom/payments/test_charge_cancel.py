@@ -164,3 +164,114 @@ def test_a_cancel_whose_event_arrives_before_its_answer_is_still_a_success(
 
     fake_stripe.default = cancel_answer
     assert services.charge_cancel(payment=waiting, by=provider).status == PaymentStatus.CANCELED
+
+
+# --- One cancel at a time (the claim) ----------------------------------------------------------------
+
+
+def test_a_press_while_a_cancel_is_under_way_is_told_and_changes_nothing(waiting, provider, heard):
+    from django.utils import timezone
+
+    Payment.objects.filter(pk=waiting.pk).update(cancelling_since=timezone.now())
+    before = snapshot(waiting)
+    heard.clear()
+    with pytest.raises(services.PaymentRefused, match=r"^This charge is already being cancelled\.$"):
+        services.charge_cancel(payment=waiting, by=provider)
+    assert snapshot(waiting) == before and heard == []
+    intent = local_api("GET", f"/v1/payment_intents/{waiting.stripe_payment_intent_id}")
+    assert intent["status"] == "requires_action"  # never sent to Stripe
+    assert not EmailMessage.objects.filter(reference=f"payment-cancelled:{waiting.pk}").exists()
+
+
+def test_a_cancel_claim_left_by_a_process_that_died_is_taken_over_after_the_claim_time(waiting, provider):
+    from django.utils import timezone
+
+    stale = timezone.now() - services.CANCEL_CLAIM - timezone.timedelta(seconds=1)
+    Payment.objects.filter(pk=waiting.pk).update(cancelling_since=stale)
+    assert services.charge_cancel(payment=waiting, by=provider).status == PaymentStatus.CANCELED
+    waiting.refresh_from_db()
+    assert waiting.cancelling_since is None
+
+
+def test_a_cancel_stripe_could_not_be_reached_for_clears_its_claim_so_a_later_one_goes_through(
+    card_row, charge, provider, fake_stripe
+):
+    card_row()
+    fake_stripe.default = lambda request: intent_answer(request, status="requires_action")
+    waiting = charge(4500)
+    fake_stripe.fail = 3  # the request and the SDK's two retries
+    with pytest.raises(services.PaymentRefused, match="Stripe could not be reached"):
+        services.charge_cancel(payment=waiting, by=provider)
+    waiting.refresh_from_db()
+    assert waiting.cancelling_since is None and waiting.status == PaymentStatus.NEEDS_AUTHENTICATION
+    fake_stripe.default = lambda request: intent_answer(request, status="canceled", amount=4500)
+    assert services.charge_cancel(payment=waiting, by=provider).status == PaymentStatus.CANCELED
+    assert len(fake_stripe.posts("/v1/payment_intents/pi_fake1/cancel")) == 4
+
+
+# --- The client's email ------------------------------------------------------------------------------
+
+
+def test_the_client_is_emailed_once_after_commit_that_nothing_was_taken_and_the_link_asks_nothing(
+    waiting, provider, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+    from django.utils import timezone
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=False) as on_commit:
+        services.charge_cancel(payment=waiting, by=provider)
+    assert mail.outbox == []  # stored in the outbox; sent only once the cancel commits
+    (email,) = EmailMessage.objects.filter(reference=f"payment-cancelled:{waiting.pk}")
+    waiting.refresh_from_db()
+    # The cancel's time in Clinic A's zone (New York), named as the receipts name it.
+    local = timezone.localtime(waiting.updated_at, waiting.clinic.tzinfo)
+    when = f"{local.day} {local:%b %Y, %H:%M %Z}"
+    assert when.endswith(("EST", "EDT"))
+    assert email.to == ["rosa@example.test"]
+    assert email.subject == "Clinic A cancelled its charge of $45.00: nothing was taken"
+    for fact in (
+        "Hello Rosa Client,",
+        "Clinic A cancelled the charge of $45.00 to your Visa ending 3155 for "
+        "Phone consultation: Medication review, 7 Dec 2026, which your bank had asked you to confirm.",
+        "Nothing was taken from your card",
+        "the link we sent you to confirm this payment no longer asks for anything",
+        f"Cancelled: {when}",
+        f"Reference: CHARGE-{waiting.pk}",
+        "contact Clinic A",
+    ):
+        assert fact in email.body, fact
+    assert "Nothing was taken from your card" in email.html_body and when in email.html_body
+    for callback in on_commit:
+        callback()
+    (sent,) = [m for m in mail.outbox if m.subject.startswith("Clinic A cancelled")]
+    assert sent.to == ["rosa@example.test"]
+
+    # A repeated cancel, and Stripe's payment_intent.canceled event for it, send no second one.
+    with pytest.raises(services.PaymentRefused, match=r"This charge is already cancelled\."):
+        services.charge_cancel(payment=waiting, by=provider)
+    intent = local_api("GET", f"/v1/payment_intents/{waiting.stripe_payment_intent_id}")
+    assert not services.event_apply(
+        event_id="evt_cancelled_late", event_type="payment_intent.canceled", obj=intent
+    )
+    assert (
+        EmailMessage.objects.filter(to__contains=["rosa@example.test"])
+        .exclude(reference__startswith="payment-confirm:")
+        .count()
+        == 1
+    )
+
+
+def test_a_charge_cancelled_before_it_waited_for_the_client_sends_no_cancel_email(
+    card_row, charge, fake_stripe
+):
+    card_row()
+    fake_stripe.default = lambda request: intent_answer(request, status="processing")
+    pending = charge(4500)
+    assert pending.status == PaymentStatus.PENDING
+    cancelled = {"id": "pi_fake1", "object": "payment_intent", "status": "canceled", "metadata": {}}
+    assert services.event_apply(
+        event_id="evt_pending_cancelled", event_type="payment_intent.canceled", obj=cancelled
+    )
+    assert Payment.objects.get(pk=pending.pk).status == PaymentStatus.CANCELED
+    assert not EmailMessage.objects.filter(reference=f"payment-cancelled:{pending.pk}").exists()

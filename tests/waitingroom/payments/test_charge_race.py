@@ -96,3 +96,50 @@ def test_a_cancel_meeting_the_clients_confirmation_ends_paid_once_and_the_cancel
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
     assert EmailMessage.objects.filter(reference=f"payment-receipt:{payment.pk}").count() == 1
+
+
+def test_two_cancel_presses_at_once_reach_stripe_once_and_the_second_is_told(
+    card_row, charge, clinic_a, provider, heard, fake_stripe
+):
+    """Two staff press Cancel charge at the same moment, in two real transactions: one claims the
+    cancel and reaches Stripe; the other is told it is being cancelled, sends nothing and records
+    nothing. Stripe holds the winner's request until the other press has its answer, so the two
+    really overlap (without the claim, both reach Stripe with one idempotency key)."""
+    import threading
+
+    from tests.waitingroom.payments.conftest import intent_answer
+    from waitingroom.outbox.models import EmailMessage
+
+    card_row(subject=SUBJECT)
+    fake_stripe.default = lambda request: intent_answer(request, status="requires_action")
+    waiting = charge(4500, subject=SUBJECT)
+    assert waiting.status == PaymentStatus.NEEDS_AUTHENTICATION
+    heard.clear()
+    other_told = threading.Event()
+
+    def stripe_answers(request):
+        if request.path.endswith("/cancel"):
+            other_told.wait(timeout=5)
+            return intent_answer(request, status="canceled", amount=4500)
+        return intent_answer(request, status="requires_action")
+
+    fake_stripe.default = stripe_answers
+    colleague = staff(username="pete", clinic=clinic_a, role=Role.PROVIDER, first_name="Pete", last_name="P")
+    start = threading.Barrier(2, timeout=10)
+
+    def press(user):
+        start.wait()
+        try:
+            return services.charge_cancel(payment=waiting, by=user)
+        except services.PaymentRefused:
+            other_told.set()
+            raise
+
+    outcomes = at_once(press, (provider, colleague), refused=services.PaymentRefused)
+
+    assert sorted(outcomes.values()) == ["This charge is already being cancelled.", "done"]
+    assert len(fake_stripe.posts("/v1/payment_intents/pi_fake1/cancel")) == 1
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.cancelling_since) == (PaymentStatus.CANCELED, None)
+    assert [what for what, *_ in heard] == ["updated"]
+    assert EmailMessage.objects.filter(reference=f"payment-cancelled:{waiting.pk}").count() == 1
