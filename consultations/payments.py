@@ -137,9 +137,7 @@ def charge_retry(*, consultation_id: int, payment_id: int, by: User) -> Payment:
     with transaction.atomic():
         consultation = services.locked(consultation_id)
         _checked(consultation, by)
-        payment = Payment.objects.filter(
-            pk=payment_id, subject=subject_of(consultation.pk), kind=PaymentKind.CHARGE
-        ).first()
+        payment = pay_selectors.charge_of(subject=subject_of(consultation.pk), payment_id=payment_id)
         if payment is None:
             raise services.ConsultationRefused("This charge is not one of this consultation's.")
         try:
@@ -168,9 +166,7 @@ def charge_cancel(*, consultation_id: int, payment_id: int, by: User) -> Payment
             raise services.ConsultationRefused(
                 "Only the consultation's expert or a clinic admin can cancel the charge."
             )
-        payment = Payment.objects.filter(
-            pk=payment_id, subject=subject_of(consultation.pk), kind=PaymentKind.CHARGE
-        ).first()
+        payment = pay_selectors.charge_of(subject=subject_of(consultation.pk), payment_id=payment_id)
         if payment is None:
             raise services.ConsultationRefused("This charge is not one of this consultation's.")
     # Outside the consultation's transaction: the payments core calls Stripe outside row locks.

@@ -18,7 +18,7 @@ from scheduling.meetings.services import MeetingRefused, locked, record
 from scheduling.meetings.status import rules_of
 from waitingroom.payments import selectors as pay
 from waitingroom.payments import services as payments
-from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
+from waitingroom.payments.lifecycle import PaymentStatus
 from waitingroom.payments.models import Payment, SavedCard
 
 # --- Writes --------------------------------------------------------------------------------------
@@ -111,9 +111,7 @@ def meeting_charge_cancel(*, meeting_id: int, payment_id: int, by: User) -> Paym
     now = timezone.now()
     with transaction.atomic():
         meeting = locked(meeting_id)
-        charge = Payment.objects.filter(
-            pk=payment_id, subject=subject_of(meeting.pk), kind=PaymentKind.CHARGE
-        ).first()
+        charge = pay.charge_of(subject=subject_of(meeting.pk), payment_id=payment_id)
         if charge is None:
             raise MeetingRefused("This charge is not one of this meeting's.")
     try:

@@ -63,6 +63,12 @@ def current_charge(*, subject: str) -> Payment | None:
     )
 
 
+def charge_of(*, subject: str, payment_id: int) -> Payment | None:
+    """The charge `payment_id` if it is one of the subject's, else None: the charge a page's button
+    was shown for (Retry, Cancel charge), never a newer one a colleague made meanwhile."""
+    return Payment.objects.filter(pk=payment_id, subject=subject, kind=PaymentKind.CHARGE).first()
+
+
 def payments_for_client(*, email: str) -> list[Payment]:
     """Every charge and refund of cards saved by `email` (any clinic), newest first: the requester
     page's list."""
