@@ -198,9 +198,17 @@ def call_peers(card: CardData | None) -> list[tuple[str, str]]:
 def guest_line(card: CardData) -> str:
     """The card's line on the visit's call guest: "Alex (interpreter) in the call" while admitted,
     "… asking to join" while a staff member in the call has yet to admit them; "" otherwise (an
-    invitation not yet used, or a guest gone, is the call panel's business)."""
+    invitation not yet used, or a guest gone, is the call panel's business).
+
+    In Recents (the patient dropped) an admitted guest is still admitted and their socket still in
+    the call: only the call's end (waiting again, or closed) ends their part. The staff's panels
+    closed with the drop, so the guest waits there alone until the patient comes back (into the
+    call again, with the guest) or the visit ends: "… still in the call, waiting for the patient"."""
     if card.guest_id is not None:
-        return f"{_guest_label(card.guest_name, card.guest_relation)} in the call"
+        label = _guest_label(card.guest_name, card.guest_relation)
+        if card.phase is Phase.RECENTS:
+            return f"{label} still in the call, waiting for the patient"
+        return f"{label} in the call"
     if card.asking_name is not None:
         return f"{_guest_label(card.asking_name, card.asking_relation)} asking to join"
     return ""

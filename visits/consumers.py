@@ -373,11 +373,67 @@ class PatientConsumer(CallPeer):
         )
 
 
-# The call sockets' `opened` (StaffCallConsumer): each process's own clock, which may be off another's.
+# The call sockets' `opened` (OnePeerSocket): each process's own clock, which may be off another's.
 wall_clock = time.time
 
 
-class StaffCallConsumer(CallPeer):
+class OnePeerSocket(CallPeer):
+    """A call peer whose browser may open the call in more than one tab: a staff member's Return to
+    call in a second tab, a call guest's link opened again in the browser bound to it. The newest
+    socket of the peer id holds the call; the older one ends with 4409 (CLOSE_TAKEN_OVER), its page
+    says the call continued in another tab and does not reconnect, so the others in the call see
+    the peer once. A subclass names the group the sockets of one peer id share (`takeover_group`)
+    and calls `claim_peer()` in connect once it joined that group, before the accept: the notice is
+    then in the older socket's queue ahead of anything the newer page's hello brings about (an
+    offer addressed to this peer id, which the older page would answer too)."""
+
+    in_call: bool
+    opened: float
+
+    def takeover_group(self) -> str:
+        raise NotImplementedError
+
+    async def claim_peer(self) -> None:
+        """Tell the other sockets of this peer id that this one holds the call now."""
+        # When this socket opened (wall clock: the sockets of one peer id may be on different
+        # processes): the order in which a peer id's sockets take the call over (on_taken_over).
+        self.opened = wall_clock()
+        await self._announce()
+
+    async def _announce(self) -> None:
+        await publisher.notify(
+            self.takeover_group(),
+            {
+                "type": messages.CALL_TAKEN_OVER.name,
+                "peer": self.peer_id,
+                "channel": self.channel_name,
+                "opened": self.opened,
+            },
+        )
+
+    def notice_handlers(self) -> dict:
+        return {**super().notice_handlers(), messages.CALL_TAKEN_OVER.name: self.on_taken_over}
+
+    async def on_taken_over(self, payload: dict) -> None:
+        """Another socket of this peer id opened the call: this one ends. No bye is relayed (and
+        `in_call` goes first, so that the guest's end() relays none either): the peer id is still
+        in the call, in the newer tab, and the others replace its connection on that tab's hello."""
+        if payload["peer"] != self.peer_id or payload["channel"] == self.channel_name:
+            return
+        # Only a newer socket takes over. Two sockets that joined the group before either's notice
+        # went out (two tabs, or a double press, connecting together) each hear the other's: by
+        # (opened, channel), an order both sides agree on, exactly one of them ends.
+        if (payload["opened"], payload["channel"]) > (self.opened, self.channel_name):
+            self.in_call = False
+            await self.end(CLOSE_TAKEN_OVER)
+        else:
+            # The notice reads as older than this socket: it opened later, on a process whose clock
+            # is behind this one's, and never heard this socket's notice (sent before it joined).
+            # Said again, so that the one reading as older ends and the peer id keeps one socket.
+            await self._announce()
+
+
+class StaffCallConsumer(OnePeerSocket):
     """A staff member's side of a visit's call. Only staff of the visit's clinic who joined the call
     (pressed Call) get in; leaving the call ends their part of it."""
 
@@ -393,51 +449,15 @@ class StaffCallConsumer(CallPeer):
             return
         self.peer_id = signalling.staff_peer(tenancy.scope_staff(self.scope).id)
         self.in_call = True
-        # When this socket opened (wall clock: the sockets of one peer id may be on different
-        # processes): the order in which a peer id's sockets take the call over (on_taken_over).
-        self.opened = wall_clock()
         await self.join(
             groups.visit_group(self.visit_id), groups.call_staff_group(self.visit_id), self.member_group()
         )
-        # The newest socket of a peer id holds the call: the same staff member's older call socket
-        # of this visit (Return to call in a second tab) ends. Sent before the accept, so it reaches
-        # the older socket before anything this page's hello brings about (an offer addressed to
-        # this peer id, which the older page would answer too).
-        await self._announce()
+        # The same staff member's older call socket of this visit (Return to call in a second tab) ends.
+        await self.claim_peer()
         await self.accept()
 
-    async def _announce(self) -> None:
-        """Tell this staff member's other call sockets of the visit that this one holds the call."""
-        await publisher.notify(
-            groups.call_staff_group(self.visit_id),
-            {
-                "type": messages.CALL_TAKEN_OVER.name,
-                "peer": self.peer_id,
-                "channel": self.channel_name,
-                "opened": self.opened,
-            },
-        )
-
-    def notice_handlers(self) -> dict:
-        return {**super().notice_handlers(), messages.CALL_TAKEN_OVER.name: self.on_taken_over}
-
-    async def on_taken_over(self, payload: dict) -> None:
-        """Another socket of this staff member opened this visit's call: this one ends (its page
-        says the call continued in another tab, and does not reconnect). No bye is relayed: the
-        peer id is still in the call, in the newer tab."""
-        if payload["peer"] != self.peer_id or payload["channel"] == self.channel_name:
-            return
-        # Only a newer socket takes over. Two sockets that joined the group before either's notice
-        # went out (two tabs, or a double press, connecting together) each hear the other's: by
-        # (opened, channel), an order both sides agree on, exactly one of them ends.
-        if (payload["opened"], payload["channel"]) > (self.opened, self.channel_name):
-            self.in_call = False
-            await self.end(CLOSE_TAKEN_OVER)
-        else:
-            # The notice reads as older than this socket: it opened later, on a process whose clock
-            # is behind this one's, and never heard this socket's notice (sent before it joined).
-            # Said again, so that the one reading as older ends and the peer id keeps one socket.
-            await self._announce()
+    def takeover_group(self) -> str:
+        return groups.call_staff_group(self.visit_id)
 
     @database_sync_to_async
     def _may_join(self, slug: str) -> bool:
@@ -475,7 +495,7 @@ class StaffCallConsumer(CallPeer):
         return await self._may_join(self.slug)
 
 
-class CallGuestConsumer(CallPeer):
+class CallGuestConsumer(OnePeerSocket):
     """A call guest's screen (visits/call_guests.py): its own group from the start (the answer to
     its request), the visit's call only once a staff member admitted it (checked against the
     database before the group is joined). From the visit's group it forwards the call's signalling
@@ -498,7 +518,13 @@ class CallGuestConsumer(CallPeer):
         await self.join(groups.call_guest_group(guest.id))
         if guest.status == GuestStatus.ADMITTED:
             await self._enter_call()
+        # The link opened again in another tab of the bound browser: that socket ends, as a staff
+        # member's older call socket does, and the others in the call see the guest once.
+        await self.claim_peer()
         await self.accept()
+
+    def takeover_group(self) -> str:
+        return groups.call_guest_group(self.guest_id)
 
     def _browser_hash(self) -> str:
         session = self.scope.get("session")

@@ -337,4 +337,9 @@ function wireDevicesSheet(callBox, deviceCheck) {
   };
 }
 
-export {Devices, MeshCall, routeSignalling, wireCallControls, wireDevicesSheet};
+/* The words a page says when its call socket was closed because the same peer opened the call in
+ * another tab (4409, closeCodes.takenOver: a staff member's Return to call, a guest's link opened
+ * again): the newest tab holds the call, this one must not reconnect (docs/realtime.md). */
+const CALL_MOVED = "This call continued in another tab.";
+
+export {CALL_MOVED, Devices, MeshCall, routeSignalling, wireCallControls, wireDevicesSheet};

@@ -7,7 +7,7 @@ import {getJSON, getText, post} from "../waitingroom/lib/http.js";
 import {closeCodes, isInCall, isWaitingPhase} from "../waitingroom/lib/rules.js";
 import {connect} from "../waitingroom/lib/socket.js";
 import {fragment, refetcher, remember, swapInner, swapOuter} from "../waitingroom/lib/swap.js";
-import {Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
+import {CALL_MOVED, Devices, MeshCall, routeSignalling, wireCallControls} from "./call.js";
 
 const body = document.body, board = document.querySelector("[data-board]");
 const AMBER = Number(body.dataset.amber) * 60, RED = Number(body.dataset.red) * 60;
@@ -199,13 +199,12 @@ function closeCall() {
 }
 // The call continued in another tab of this staff member: the panel goes, the words stay in its place
 // (read out) until a call is opened here again; the card offers Return to call to take it back.
-const MOVED = "This call continued in another tab.";
 function callMoved() {
   closeCall();
   const note = document.createElement("p");
-  note.className = "call-moved"; note.dataset.callMoved = ""; note.textContent = MOVED;
+  note.className = "call-moved"; note.dataset.callMoved = ""; note.textContent = CALL_MOVED;
   callHost.replaceChildren(note);
-  announce(MOVED);
+  announce(CALL_MOVED);
 }
 // Leave the call or end the visit (the server's action at `url`); true once done.
 async function finishCall(url) {

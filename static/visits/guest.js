@@ -4,9 +4,10 @@
  * the call's signalling; nothing of the visit besides. */
 import {statusChange} from "../waitingroom/lib/announce.js";
 import {getJSON, post} from "../waitingroom/lib/http.js";
+import {closeCodes} from "../waitingroom/lib/rules.js";
 import {connect} from "../waitingroom/lib/socket.js";
 import {swapInner} from "../waitingroom/lib/swap.js";
-import {Devices, MeshCall, routeSignalling, wireCallControls, wireDevicesSheet} from "./call.js";
+import {CALL_MOVED, Devices, MeshCall, routeSignalling, wireCallControls, wireDevicesSheet} from "./call.js";
 
 const body = document.body, panel = document.querySelector("[data-status-panel]");
 const deviceCheck = document.querySelector("[data-device-check]");
@@ -15,7 +16,7 @@ const askWrap = document.querySelector("[data-guest-ask-wrap]"), stopWrap = docu
 const errorLine = document.querySelector("[data-guest-error]");
 const devices = new Devices(deviceCheck);
 devices.afterError = "";  // no "you keep your place in line": a guest has none
-let socket = null, mesh = null, shownHtml = panel.innerHTML;
+let socket = null, mesh = null, shownHtml = panel.innerHTML, moved = false;
 
 function nameOf(peerId) {
   for (const el of panel.querySelectorAll("[data-peer-name]")) {
@@ -27,6 +28,7 @@ function nameOf(peerId) {
 /* The guest's state: its fragment says which screen it is (visits/guest_lifecycle.py SCREEN), so
  * this script compares no status: "invited", "asking", "in_call" or "ended". */
 function show(status, html) {
+  if (moved) return;  // an answer still on its way once another tab took the call: this tab stays out
   if (html && html !== shownHtml) {
     shownHtml = html;
     swapInner(panel, html);
@@ -51,7 +53,7 @@ function show(status, html) {
 }
 
 function enterCall() {
-  if (!callBox.hidden && mesh) return;
+  if (moved || (!callBox.hidden && mesh)) return;
   callBox.hidden = false;
   body.classList.add("in-call");  // the call fills the screen (app.css, "Call screen")
   if (mesh || !devices.stream || !socket) return;
@@ -94,6 +96,25 @@ callBox.querySelector("[data-hangup]").addEventListener("click", () => {
   act(body.dataset.leaveUrl);
 });
 
+/* The same browser opened this link in another tab: that tab holds the call now (its socket took
+ * over: 4409, as a staff member's Return to call in a second tab). This one leaves the call without
+ * a bye (the guest is still in it, over there), lets the camera go, says so and does not reconnect. */
+function callMoved() {
+  moved = true;
+  leaveCall();
+  devices.stop();
+  deviceCheck.hidden = askWrap.hidden = stopWrap.hidden = true;
+  const box = document.createElement("div"), heading = document.createElement("h1");
+  box.className = "guest-status"; box.dataset.guestScreen = body.dataset.guestScreen = "moved";
+  heading.dataset.guestHeading = ""; heading.dataset.callMoved = ""; heading.tabIndex = -1;
+  heading.textContent = CALL_MOVED;
+  box.append(heading);
+  panel.replaceChildren(box);
+  heading.focus();
+  statusChange(CALL_MOVED, {assertive: true});
+  socket.close("Closed");
+}
+
 function refresh() {
   return getJSON(body.dataset.stateUrl).then((s) => show(s.status, s.html), () => {});
 }
@@ -103,7 +124,9 @@ if (body.dataset.socketUrl) {
   devices.start().then(() => { if (body.dataset.guestScreen === "in_call") enterCall(); }, () => {});
   socket = connect(body.dataset.socketUrl, {
     onOpen: (wasReconnect) => { if (wasReconnect && mesh) mesh.restart(); refresh(); },
-    onRefused: refresh,  // removed, declined, the call over: the page says how it ended
+    // Removed, declined, the call over: the page says how it ended. Taken over by another tab: the
+    // page says so and stays out of the call.
+    onRefused: (code) => (code === closeCodes.takenOver ? callMoved() : refresh()),
   });
   socket.on("guest", (msg) => show(msg.status, msg.html));
   routeSignalling(socket, () => mesh);

@@ -57,9 +57,12 @@ def invite_guest(dashboard, *, name="Alex", relation="interpreter", contact="+14
     return found.group(1)
 
 
-def guest_asks(new_page, link, **context):
-    """The guest's browser opens the link, its camera works, it asks to join."""
+def guest_asks(new_page, link, *, init_script: str = "", **context):
+    """The guest's browser opens the link, its camera works, it asks to join. `init_script` runs
+    in every page of that browser, before the page's own scripts."""
     page = new_page(**context)
+    if init_script:
+        page.context.add_init_script(init_script)
     page.goto(link)
     page.wait_for_selector(
         "[data-device-result]:has-text('Camera and microphone are working.')", timeout=LIVE_MS
@@ -175,3 +178,60 @@ def test_the_full_mesh_patient_two_staff_and_a_guest_all_connect(new_page, clini
     for page in (patient, dashboard, chris):
         page.wait_for_function(CAPTION, arg=[gid, "Alex (interpreter)"], timeout=LIVE_MS)
     guest_page.wait_for_function(CAPTION, arg=[chris_id, "Chris Desk"], timeout=LIVE_MS)
+
+
+# Counts the guest sockets a page opens (a reconnection loop would open more than one).
+COUNT_GUEST_SOCKETS = """(() => { const Native = window.WebSocket; window.guestSocketsOpened = 0;
+  window.WebSocket = function (url, protocols) {
+    if (String(url).includes("/ws/guest/")) window.guestSocketsOpened += 1;
+    return new Native(url, protocols);
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3}); })();"""
+
+# The first guest tab once the second took over: out of the call, its camera let go, the words in
+# place of its screen, and read out. Read in one go.
+GUEST_TAB_MOVED = """() => { const heading = document.querySelector("[data-status-panel] [data-call-moved]");
+  const spoken = [...document.querySelectorAll("[data-announce]")].map((r) => r.textContent);
+  if (!heading || window.guestCall !== null || document.body.classList.contains("in-call")) return false;
+  if (!spoken.includes(heading.textContent)) return false;
+  return {words: heading.textContent, screen: document.body.dataset.guestScreen,
+          videos: document.querySelectorAll("[data-remote-videos] figure[data-peer]").length}; }"""
+
+# Someone else in the call sees every peer once: one connection each, ICE connected, one video each.
+SEES_EACH_ONCE = """([name, ids]) => { const call = window[name]; const mesh = call && (call.mesh || call);
+  if (!mesh) return false;
+  const figures = [...document.querySelectorAll("[data-remote-videos] figure[data-peer]")].map((f) => f.dataset.peer);
+  return Object.keys(mesh.peers).sort().join() === [...ids].sort().join()
+    && figures.sort().join() === [...ids].sort().join()
+    && ids.every((id) => ['connected', 'completed'].includes(mesh.peers[id].pc.iceConnectionState)); }"""
+
+
+def test_the_guest_link_opened_in_a_second_tab_takes_the_call_over_and_the_first_tab_says_so(
+    new_page, clinic_a, provider
+):
+    dashboard, patient, _visit = provider_calls_patient(new_page, clinic_a)
+    staff_id = f"staff-{provider.id}"
+    patient.wait_for_function(CONNECTED_TO, arg=["patientCall", [staff_id]], timeout=CONNECT)
+    link = invite_guest(dashboard)
+    first = guest_asks(new_page, link, init_script=COUNT_GUEST_SOCKETS)
+    gid = f"guest-{CallGuest.objects.get(name='Alex').id}"
+    dashboard.click("[data-call-guest] button:has-text('Admit')")
+    first.wait_for_function(CONNECTED_TO, arg=["guestCall", ["patient", staff_id]], timeout=CONNECT)
+
+    # The same browser opens the link again in a second tab: it lands in the call, and holds it.
+    second = first.context.new_page()
+    opened = time.monotonic()
+    second.goto(link)
+    second.wait_for_selector("body[data-socket='open']")  # a page load: the context's 10 s, not LIVE_MS
+    second.wait_for_function(CONNECTED_TO, arg=["guestCall", ["patient", staff_id]], timeout=CONNECT)
+    took_over_after = time.monotonic() - opened
+    moved = first.wait_for_function(GUEST_TAB_MOVED, timeout=LIVE_MS).json_value()
+    assert moved == {"words": "This call continued in another tab.", "screen": "moved", "videos": 0}
+    # The patient and the provider see the guest once (and each other), on the second tab's connection.
+    patient.wait_for_function(SEES_EACH_ONCE, arg=["patientCall", [staff_id, gid]], timeout=CONNECT)
+    dashboard.wait_for_function(SEES_EACH_ONCE, arg=["staffCall", ["patient", gid]], timeout=CONNECT)
+    # The first tab gave the call up for good: it opened its socket once and never again.
+    assert first.evaluate("() => window.guestSocketsOpened") == 1
+    assert CallGuest.objects.get(name="Alex").status == "admitted"
+    print(f"\nthe second guest tab ICE connected with both {took_over_after:.1f} s after it opened the link")

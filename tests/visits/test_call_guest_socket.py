@@ -189,3 +189,119 @@ async def test_malformed_guest_socket_messages_get_an_error_and_change_nothing(c
     assert (await CallGuest.objects.aget(pk=guest.id)).status == "admitted"
     for socket in (guest_ws, patient, staff):
         await socket.disconnect()
+
+
+async def admitted_guest(clinic, provider):
+    """A call with the patient, the provider and an admitted guest whose browser opened the link:
+    (visit, patient, staff, guest, token, session), the admission's pushes read."""
+    visit, patient, staff = await in_call_visit(clinic, provider)
+    guest, token, session = await sync_to_async(guest_browser)(visit, provider)
+    await sync_to_async(call_guests.guest_ask)(guest_id=guest.id)
+    await sync_to_async(call_guests.guest_admit)(visit_id=visit.id, guest_id=guest.id, user=provider)
+    for socket in (patient, staff):
+        await drain(socket)
+    return visit, patient, staff, guest, token, session
+
+
+async def test_the_guest_link_opened_in_a_second_tab_takes_the_call_over_and_the_others_see_one_guest(
+    clinic_a, provider
+):
+    _visit, patient, staff, guest, token, session = await admitted_guest(clinic_a, provider)
+    gid = f"guest-{guest.id}"
+    older = communicator(f"/ws/guest/{token}/", session_key=session)
+    assert (await older.connect())[0]
+    await older.send_json_to({"type": "hello"})
+    assert (await until(patient, "peer"))["from"] == gid
+    await drain(staff)
+    # The same browser opens the link in a second tab: the same peer id connects again.
+    newer = communicator(f"/ws/guest/{token}/", session_key=session)
+    assert (await newer.connect())[0]
+    assert await close_code(older) == 4409
+    # Nobody is told the guest left: they are still in the call, in the newer tab.
+    assert await patient.receive_nothing(timeout=0.3) and await staff.receive_nothing(timeout=0.3)
+    await older.disconnect()
+    assert await patient.receive_nothing(timeout=0.3) and await staff.receive_nothing(timeout=0.3)
+    await newer.send_json_to({"type": "hello"})
+    assert await until(patient, "peer") == {"type": "peer", "event": "hello", "to": "*", "from": gid}
+    # An offer to the guest's peer id reaches the newer socket, which answers in the call.
+    await staff.send_json_to({"type": "signal", "to": gid, "data": OFFER})
+    assert (await until(newer, "signal"))["data"] == OFFER
+    await newer.send_json_to(
+        {
+            "type": "signal",
+            "to": f"staff-{provider.id}",
+            "data": {"sdp": {"type": "answer", "sdp": "v=0\r\n"}},
+        }
+    )
+    assert (await until(staff, "signal"))["from"] == gid
+    # The guest is still admitted: a takeover is no leaving.
+    assert (await CallGuest.objects.aget(pk=guest.id)).status == "admitted"
+    for socket in (newer, patient, staff):
+        await socket.disconnect()
+
+
+async def test_two_guest_tabs_opening_at_once_leave_exactly_one_in_the_call(clinic_a, provider, monkeypatch):
+    """Both tabs joined the guest's group before either's notice went out: each hears the other's,
+    and the order they agree on ends exactly one (never both: the guest would be left with no call)."""
+    import asyncio
+
+    from waitingroom.realtime import publisher
+
+    _visit, patient, staff, guest, token, session = await admitted_guest(clinic_a, provider)
+    real_notify, pending, both_joined = publisher.notify, [], asyncio.Event()
+
+    async def held_until_both_joined(group, payload):
+        pending.append(payload)
+        if len(pending) == 2:
+            both_joined.set()
+        await both_joined.wait()
+        await real_notify(group, payload)
+
+    monkeypatch.setattr(publisher, "notify", held_until_both_joined)
+    tabs = [communicator(f"/ws/guest/{token}/", session_key=session) for _ in range(2)]
+    assert all(ok for ok, _ in await asyncio.gather(*(tab.connect() for tab in tabs)))
+    outcomes = []
+    for tab in tabs:
+        # receive_nothing, not a receive_output timing out: that would cancel the socket's consumer.
+        outcomes.append("open" if await tab.receive_nothing(timeout=1) else await tab.receive_output())
+    assert sorted(map(str, outcomes)) == sorted(["open", str({"type": "websocket.close", "code": 4409})]), (
+        outcomes
+    )
+    [holder] = [tab for tab, outcome in zip(tabs, outcomes, strict=True) if outcome == "open"]
+    await patient.send_json_to({"type": "signal", "to": f"guest-{guest.id}", "data": OFFER})
+    assert (await until(holder, "signal"))["data"] == OFFER
+    for socket in (holder, patient, staff):
+        await socket.disconnect()
+
+
+async def test_an_admitted_guest_stays_in_the_call_while_the_patient_is_in_recents(clinic_a, provider):
+    """What the Recents card's "still in the call, waiting for the patient" rests on: the patient's
+    drop ends nothing of the guest's part; once the patient is back, their hello reaches the guest."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from visits import presence
+    from visits.lifecycle import Actor, Event
+
+    visit, patient, staff, guest, token, session = await admitted_guest(clinic_a, provider)
+    guest_ws = communicator(f"/ws/guest/{token}/", session_key=session)
+    assert (await guest_ws.connect())[0]
+
+    def drop() -> None:
+        with transaction.atomic():
+            services.apply_event(
+                services.locked_visit(visit.id), Event.CONNECTION_LOST, Actor.SYSTEM, now=timezone.now()
+            )
+
+    await sync_to_async(drop)()
+    assert (await until(patient, "visit"))["status"] == "disconnected"
+    assert (await until(guest_ws, "guest"))["status"] == "admitted"
+    assert (await CallGuest.objects.aget(pk=guest.id)).status == "admitted"
+    assert await guest_ws.receive_nothing(timeout=0.5)  # not closed
+    # The patient's page comes back (its socket counted again): into the call, the guest still there.
+    await sync_to_async(presence.visit_socket_opened)(visit_id=visit.id)
+    assert (await until(patient, "visit"))["status"] == "available"
+    await patient.send_json_to({"type": "hello"})
+    assert (await until(guest_ws, "peer"))["from"] == "patient"
+    for socket in (guest_ws, patient, staff):
+        await socket.disconnect()

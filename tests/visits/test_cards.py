@@ -226,6 +226,39 @@ def test_the_card_lists_the_call_guest_asking_to_join_then_in_the_call(provider_
     assert "data-card-guest" not in card_on_page(provider_client.get(board).content.decode(), visit.id)
 
 
+def test_a_recents_card_says_the_admitted_guest_is_still_in_the_call_waiting_for_the_patient(
+    provider_client, clinic_a, provider, published
+):
+    """The patient dropped: the visit is in Recents, nobody on staff is in the call any more, but the
+    admitted guest still is (their part ends only with the call: test_call_guest_socket.py shows
+    their socket staying). The card must not say the guest is simply "in the call"."""
+    from visits import call_guests, presence
+
+    visit = in_call(clinic_a, provider)
+    guest = guest_asking(visit, provider)
+    call_guests.guest_admit(visit_id=visit.id, guest_id=guest.id, user=provider)
+    board = f"/dashboard/{clinic_a.slug}/board/"
+    published.clear()
+    with published.commit():
+        services.apply_event(
+            services.locked_visit(visit.id), Event.CONNECTION_LOST, Actor.SYSTEM, now=timezone.now()
+        )
+    waiting = (
+        '<p class="call-guest-line" data-card-guest>'
+        "Alex (interpreter) still in the call, waiting for the patient</p>"
+    )
+    card = card_on_page(provider_client.get(board).content.decode(), visit.id)
+    assert 'data-phase="recents"' in card and waiting in card
+    # The card pushed to the dashboards with the drop says the same.
+    [dropped] = [p for p in published.to(groups.clinic_staff_group(clinic_a.id)) if p["type"] == "visit"]
+    assert dropped["phase"] == "recents" and waiting in dropped["html"]
+    # The patient comes back (nobody pressed Call back): in the call with the guest again.
+    presence.visit_socket_opened(visit_id=visit.id)
+    card = card_on_page(provider_client.get(board).content.decode(), visit.id)
+    assert '<p class="call-guest-line" data-card-guest>Alex (interpreter) in the call</p>' in card
+    assert Visit.objects.get(pk=visit.pk).status == Status.AVAILABLE
+
+
 def test_the_call_guests_name_on_the_card_is_escaped(clinic_a, provider):
     visit = in_call(clinic_a, provider)
     guest_asking(visit, provider, name=HOSTILE[:80], relation="family")

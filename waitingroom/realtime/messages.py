@@ -206,11 +206,13 @@ LINK_REISSUED = _declare(
 )
 CALL_TAKEN_OVER = _declare(
     "call_taken_over",
-    "A staff member's call socket opened for a visit (Return to call in another tab): their older "
-    "call socket of that visit (same `peer`, another `channel`, an earlier `opened`: the sockets' "
-    "wall-clock start, ties broken by channel) closes with 4409, so that one peer id has one "
-    "connection. Sent by the new socket's consumer as it connects, not after a commit.",
+    "A staff member's call socket opened for a visit (Return to call in another tab), or a call "
+    "guest's socket opened (the link again in another tab of the bound browser): the older socket "
+    "of that peer id (same `peer`, another `channel`, an earlier `opened`: the sockets' wall-clock "
+    "start, ties broken by channel) closes with 4409, so that one peer id has one connection. Sent "
+    "by the new socket's consumer as it connects, not after a commit.",
     notice(A.CALL_STAFF, "peer", "channel", "opened"),
+    notice(A.CALL_GUEST, "peer", "channel", "opened"),
 )
 CONSULTATION_LINK_REISSUED = _declare(
     "consultation_link_reissued",
