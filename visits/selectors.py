@@ -346,6 +346,17 @@ class GuestState:
         return self.guest.status
 
     @property
+    def waiting_for_patient(self) -> bool:
+        """Admitted while the visit is in Recents: the patient's connection dropped and the staff's
+        call panels closed with it, but the guest stays admitted (visits/cards.py guest_line) and
+        waits alone until the patient is back in the call or the visit ends."""
+        return self.guest.status == GuestStatus.ADMITTED and self.guest.visit.status == Status.DISCONNECTED
+
+    @property
+    def patient_name(self) -> str:
+        return self.guest.visit.patient_name
+
+    @property
     def screen(self) -> str:
         """ "invited", "asking", "in_call" or "ended" (visits/guest_lifecycle.py SCREEN)."""
         return GUEST_SCREEN[GuestStatus(self.guest.status)]

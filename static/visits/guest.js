@@ -27,6 +27,8 @@ function nameOf(peerId) {
 
 /* The guest's state: its fragment says which screen it is (visits/guest_lifecycle.py SCREEN), so
  * this script compares no status: "invited", "asking", "in_call" or "ended". */
+// The heading last said: the page's own at load is not said again when the socket first answers.
+let saidHeading = panel.querySelector("[data-guest-heading]")?.textContent || "";
 function show(status, html) {
   if (moved) return;  // an answer still on its way once another tab took the call: this tab stays out
   if (html && html !== shownHtml) {
@@ -37,7 +39,9 @@ function show(status, html) {
   body.dataset.guestState = status;
   body.dataset.guestScreen = screen;
   const heading = panel.querySelector("[data-guest-heading]");
-  if (heading && before !== screen) {
+  // A new screen, or new words on the same one (in the call: the patient dropped, then is back).
+  if (heading && (before !== screen || heading.textContent !== saidHeading)) {
+    saidHeading = heading.textContent;
     statusChange(heading.textContent, {assertive: screen === "in_call" || screen === "ended"});
     if (screen !== "in_call") heading.focus();
   }

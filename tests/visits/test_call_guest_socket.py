@@ -305,3 +305,35 @@ async def test_an_admitted_guest_stays_in_the_call_while_the_patient_is_in_recen
     assert (await until(guest_ws, "peer"))["from"] == "patient"
     for socket in (guest_ws, patient, staff):
         await socket.disconnect()
+
+
+async def test_an_admitted_guest_is_told_the_patient_dropped_and_then_that_they_are_back(clinic_a, provider):
+    """Alone in the call while the patient is in Recents, the guest's screen says why and that the
+    call carries on (it said "You're in the call" to nobody); when the patient is back, it says so."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from visits import presence
+    from visits.lifecycle import Actor, Event
+
+    visit, patient, staff, _guest, token, session = await admitted_guest(clinic_a, provider)
+    guest_ws = communicator(f"/ws/guest/{token}/", session_key=session)
+    assert (await guest_ws.connect())[0]
+
+    def drop() -> None:
+        with transaction.atomic():
+            services.apply_event(
+                services.locked_visit(visit.id), Event.CONNECTION_LOST, Actor.SYSTEM, now=timezone.now()
+            )
+
+    await sync_to_async(drop)()
+    waiting = await until(guest_ws, "guest")
+    assert waiting["status"] == "admitted"
+    assert f"Waiting for {visit.patient_name} to reconnect" in waiting["html"]
+    assert "the call carries on when they" in waiting["html"] and "You're in the call" not in waiting["html"]
+
+    await sync_to_async(presence.visit_socket_opened)(visit_id=visit.id)
+    back = await until(guest_ws, "guest")
+    assert "You're in the call" in back["html"] and "Waiting for" not in back["html"]
+    for socket in (guest_ws, patient, staff):
+        await socket.disconnect()
