@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import csv
 import logging
-from datetime import datetime
+import zoneinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from django import forms
@@ -344,15 +345,32 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         """The whole list as filtered and searched on the page (the same query string), scoped
         as the page is."""
         self._refuse(request)
-        try:
-            changelist = self.get_changelist_instance(request)
-        except IncorrectLookupParameters:
-            return HttpResponseRedirect(reverse("admin:waitingroom_payment_changelist") + "?e=1")
-        return write_csv(changelist.queryset, "payments.csv")
+        with timezone.override(self.days_zone(request)):
+            try:
+                changelist = self.get_changelist_instance(request)
+            except IncorrectLookupParameters:
+                return HttpResponseRedirect(reverse("admin:waitingroom_payment_changelist") + "?e=1")
+            return write_csv(changelist.queryset, "payments.csv")
 
     def changelist_view(self, request, extra_context=None):
         extra = {"export_query": request.GET.urlencode(), **(extra_context or {})}
-        return super().changelist_view(request, extra)
+        # The date drill-down's days (the ones offered and the one chosen) are the clinic's, as its
+        # rows' times are (clinic_time): Django's are the active zone's, the server's UTC, so a
+        # charge at 22:30 New York time on the 7th was under the 8th. Rendered inside the override:
+        # the drill-down's days are read when the template is.
+        with timezone.override(self.days_zone(request)):
+            response = super().changelist_view(request, extra)
+            if isinstance(response, TemplateResponse):
+                response.render()
+        return response
+
+    def days_zone(self, request: HttpRequest) -> tzinfo:
+        """The time zone whose days the list goes by: the clinics' this user sees when they share
+        one (a clinic's own staff); the server's when they differ (a superuser across zones)."""
+        zones = set(self.clinics(request, self.view_roles).values_list("time_zone", flat=True))
+        if len(zones) != 1:
+            return timezone.get_current_timezone()
+        return zoneinfo.ZoneInfo(zones.pop())
 
     # --- Refund --------------------------------------------------------------------------------
 
