@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.db import models
 
-from waitingroom.validators import EmailAddressField, PhoneNumberValidator, SingleLineField
+from waitingroom.validators import PHONE_NOT_VALID, EmailAddressField, PhoneNumberValidator, SingleLineField
 
 
 class Question(models.Model):
@@ -108,6 +108,21 @@ def validate_phone(value: str) -> None:
         raise forms.ValidationError("Enter a phone number: digits, spaces and an optional leading +.")
 
 
+class PhoneAnswerValidator:
+    """A phone answer in a clinic's country: its characters and a number the SMS code step takes,
+    refused with the code step's one message. As two validators, a short number ("555-12") broke
+    both and the field said two things, the first ("digits, spaces and an optional leading +")
+    wrong, since "(202) 555-0123" is taken."""
+
+    def __init__(self, region: str) -> None:
+        self.number = PhoneNumberValidator(region)
+
+    def __call__(self, value: str) -> None:
+        if value and not PHONE_RE.match(value):
+            raise forms.ValidationError(PHONE_NOT_VALID, code="phone")
+        self.number(value)
+
+
 # What a phone needs to fill a personal field quickly: the keyboard (`type`, `inputmode`) and the
 # saved value (`autocomplete`, WCAG 2.2 SC 1.3.5 Identify Input Purpose). One place for every form.
 NAME_ATTRS = {"autocomplete": "name", "autocapitalize": "words", "spellcheck": "false"}
@@ -158,7 +173,7 @@ def field_for(question: Question, *, region: str | None = None) -> forms.Field:
         # Phones show the @ keyboard and offer the saved address.
         return EmailAddressField(max_length=200, label=label, required=required, widget=email_input())
     if kind == Question.Kind.PHONE:
-        validators = [validate_phone] if region is None else [validate_phone, PhoneNumberValidator(region)]
+        validators = [validate_phone] if region is None else [PhoneAnswerValidator(region)]
         return SingleLineField(
             max_length=20,
             validators=validators,

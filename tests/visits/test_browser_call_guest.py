@@ -235,3 +235,37 @@ def test_the_guest_link_opened_in_a_second_tab_takes_the_call_over_and_the_first
     assert first.evaluate("() => window.guestSocketsOpened") == 1
     assert CallGuest.objects.get(name="Alex").status == "admitted"
     print(f"\nthe second guest tab ICE connected with both {took_over_after:.1f} s after it opened the link")
+
+
+# The guest part once swapped for a fresh copy (no `data-before-swap` mark), read in one go: the
+# invitation form still open, with what the provider typed and chose.
+INVITE_FORM_AFTER_SWAP = """() => { const part = document.querySelector("[data-call-guest]");
+  const form = part && !part.dataset.beforeSwap && part.querySelector("details[open] [data-guest-invite]");
+  return !!form && {name: form.elements.name.value, relation: form.elements.relation.value,
+    contact: form.elements.contact.value}; }"""
+
+
+def test_the_invitation_form_keeps_who_the_guest_is_when_the_guest_part_is_fetched_again(
+    new_page, clinic_a, provider
+):
+    """The call socket re-fetches the guest part each time it opens (a reconnect too) and swaps it
+    in. The form kept the name and number typed but put "Who they are" back to its first choice,
+    so a carer chosen before the swap was invited as an interpreter (seen under `make run`: Call,
+    then the form filled at once, as the call socket's first re-fetch landed)."""
+    dashboard, _patient, _visit = provider_calls_patient(new_page, clinic_a)
+    dashboard.wait_for_function(CONNECTED_TO, arg=["staffCall", ["patient"]], timeout=CONNECT)
+    dashboard.click("[data-call-guest] summary")
+    dashboard.fill("[data-call-guest] input[name=name]", "Alex")
+    dashboard.select_option("[data-call-guest] select[name=relation]", "carer")
+    dashboard.fill("[data-call-guest] input[name=contact]", "+14155550123")
+    # Marked once all is filled in, so whichever swap comes next (the socket's first re-fetch, if
+    # it is late, or the one after this drop) comes after the choice. As a lost network would:
+    # the call socket reconnects and fetches the guest part again.
+    dashboard.evaluate(
+        "() => { document.querySelector('[data-call-guest]').dataset.beforeSwap = '1'; window.staffCall.socket.drop(); }"
+    )
+    kept = dashboard.wait_for_function(INVITE_FORM_AFTER_SWAP, timeout=LIVE_MS).json_value()
+    assert kept == {"name": "Alex", "relation": "carer", "contact": "+14155550123"}
+    dashboard.click("[data-call-guest] button[type=submit]")
+    dashboard.wait_for_selector("[data-call-guest][data-guest-screen='invited']", timeout=LIVE_MS)
+    assert CallGuest.objects.get(name="Alex").relation == "carer"

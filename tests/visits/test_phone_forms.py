@@ -73,6 +73,20 @@ def test_a_number_the_code_step_refuses_is_refused_at_intake_with_the_same_words
     assert not Visit.objects.exists()
 
 
+@pytest.mark.parametrize("typed", ["555-12", "call me", "tel 202 555 0123"])
+def test_a_number_the_intake_refuses_gets_the_one_phone_message_not_two(clinic, typed):
+    """A number too short or with letters broke both the old character rule and the code step's
+    rule: the field said "Enter a phone number: digits, spaces and an optional leading +. Enter a
+    valid phone number, with its area code." (seen on /c/demo/ at 360 px), the first half wrong
+    since "(202) 555-0123" is taken. One rule, one message."""
+    page = Client().post(f"/c/{clinic.slug}/", {"patient_name": "Ann", "q_mobile": typed})
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert html.count("Enter a valid phone number, with its area code.") == 1
+    assert "digits, spaces and an optional leading +" not in html
+    assert not Visit.objects.exists()
+
+
 def test_a_number_the_code_step_takes_is_taken_at_intake_as_typed(clinic):
     waiting_patient(clinic, {"q_mobile": "(212) 555-0100"})
     assert Visit.objects.get().answers["mobile"] == "(212) 555-0100"  # staff read it as typed

@@ -164,3 +164,13 @@ def test_visit_history_in_the_admin_is_scoped_and_read_only(clinic_admin, clinic
     client.post(f"/admin/visits/visit/{own.pk}/change/", {"status": "completed"})
     own.refresh_from_db()
     assert own.status == "waiting"  # visits change only through the waiting room's services
+
+
+def test_admin_pages_name_their_icon_so_browsers_ask_for_no_favicon(clinic_admin):
+    """The product's pages say `<link rel="icon" href="data:,">`; the admin's did not, so every
+    admin page a browser opened asked for /favicon.ico and logged a 404 (seen under `make run`)."""
+    client = client_for(clinic_admin)
+    for url in ("/admin/", "/admin/waitingroom/payment/", "/admin/login/"):
+        page = client.get(url, follow=True)
+        assert page.status_code == 200, url
+        assert '<link rel="icon" href="data:,">' in page.content.decode(), url

@@ -2,7 +2,7 @@
  *
  * Swapping keeps what the user is doing: the focused control keeps focus (found again by id, by
  * name, or by its place under the nearest element with an id) and typed values the fresh HTML
- * does not replace (a half-typed chat message, a code) are put back.
+ * does not replace (a half-typed chat message, a code, an option chosen in a list) are put back.
  *
  * The race rule (refetcher): one re-fetch at a time, one more if asked meanwhile; and a push that
  * arrives while a re-fetch is on its way is newer than its answer (the server may have read the
@@ -37,6 +37,16 @@ function find(key, root) {
   return key.index >= 0 ? controls[Math.min(key.index, controls.length - 1)] || null : null;
 }
 
+/* What a field shows until the user changes it: a text field's value in the HTML, a list's option
+ * marked selected (or its first). A list chosen in (the call guest's "Who they are") was put back
+ * to its first option by a swap while the name typed beside it was kept. */
+function defaultOf(field) {
+  if (field.tagName !== "SELECT") return field.defaultValue;
+  const options = [...field.options];
+  const chosen = options.find((o) => o.defaultSelected) || options[0];
+  return chosen ? chosen.value : "";
+}
+
 /* What the user is doing inside `root`: call the returned function with the fresh root(s). */
 export function remember(root) {
   const active = document.activeElement;
@@ -44,14 +54,17 @@ export function remember(root) {
   const selection = focused && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
   const typed = [];
   root.querySelectorAll(FIELDS).forEach((field) => {
-    if (field.type === "checkbox" || field.type === "radio" || field.tagName === "SELECT") return;
-    if (field.value && field.value !== field.defaultValue) typed.push([keyOf(field, root), field.value]);
+    if (field.type === "checkbox" || field.type === "radio" || field.multiple) return;
+    if (field.value && field.value !== defaultOf(field)) typed.push([keyOf(field, root), field.value]);
   });
   return (fresh) => {
     if (!fresh) return;
     typed.forEach(([key, value]) => {
       const field = find(key, fresh);
-      if (field && field.value === field.defaultValue) field.value = value;
+      if (!field || field.value !== defaultOf(field)) return;
+      // A list puts back a choice it still offers (the fresh HTML may offer other ones).
+      if (field.tagName === "SELECT" && ![...field.options].some((o) => o.value === value)) return;
+      field.value = value;
     });
     const target = focused && find(focused, fresh);
     if (target && document.activeElement !== target) {

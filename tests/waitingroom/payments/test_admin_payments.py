@@ -219,6 +219,32 @@ def test_payment_times_show_in_the_clinics_time_zone_named_as_people_read_it(cli
     assert "19:05" not in page
 
 
+def test_the_date_drill_down_goes_by_the_clinics_days_as_its_rows_and_csv_do(clinic_admin, rows):
+    """A refund made at 22:30 New York time on 7 Dec 2026 (03:30 UTC on the 8th) is listed as "7 Dec
+    2026, 22:30 New York time", so the list's drill-down puts it under 7 December and the CSV of 7
+    December has it. The drill-down went by UTC days: under "December 8", and "December 7" left it
+    out (seen under `make run`: "November 3" listed a charge of "2 Nov 2026, 19:04 New York time")."""
+    from datetime import UTC, datetime
+
+    Payment.objects.filter(pk=rows["paid"].pk).update(created_at=datetime(2026, 12, 7, 19, 5, tzinfo=UTC))
+    Payment.objects.filter(pk=rows["refund"].pk).update(created_at=datetime(2026, 12, 8, 3, 30, tzinfo=UTC))
+    client = client_for(clinic_admin)
+
+    def listed(day: int) -> set[str]:
+        query = {"created_at__year": "2026", "created_at__month": "12", "created_at__day": str(day)}
+        text = client.get(PAYMENTS, query).content.decode()
+        return {name for name in ("paid", "refund") if f"/payment/{rows[name].pk}/change/" in text}
+
+    assert listed(7) == {"paid", "refund"}
+    assert listed(8) == set()
+    month = client.get(PAYMENTS, {"created_at__year": "2026", "created_at__month": "12"}).content.decode()
+    assert "December 7" in month and "December 8" not in month  # the days offered
+    exported = csv_rows(
+        client.get(PAYMENTS + "export/?created_at__year=2026&created_at__month=12&created_at__day=7")
+    )
+    assert {r["id"] for r in exported} == {str(rows["paid"].pk), str(rows["refund"].pk)}
+
+
 def test_payments_and_cards_are_read_only_for_everyone(clinic_admin, root, rows):
     for user in (clinic_admin, root):
         client = client_for(user)
