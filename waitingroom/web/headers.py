@@ -19,8 +19,10 @@ from django.utils.deprecation import MiddlewareMixin
 
 # Camera and microphone for the app's own pages (the device check and the call); autoplay too,
 # because the call's remote video and the device check's preview start without a tap. Every other
-# powerful feature is off, so that a script injected some day still could not reach it. Only
-# features Chromium knows: an unknown name is logged on every page load.
+# powerful feature is off, so that a script injected some day still could not reach it. An unknown
+# name is logged on every page load, so only features browsers know; Debian's Chromium 156 on Linux
+# still logs "bluetooth" and "web-share" as unrecognised (builds without them), kept on purpose for
+# the phones and desktops whose browsers have them.
 PERMISSIONS_POLICY = ", ".join(
     [
         "camera=(self)",
