@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The admin in the clinic's time zone for its own staff (UTC across clinics).
+    "waitingroom.admin_time.AdminClinicTime",
     # The product's 404 and 403 pages under DEBUG too (`make run`), unless TECHNICAL_ERROR_PAGES.
     "waitingroom.errors.ProductErrorPages",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -178,3 +178,23 @@ def test_the_retention_period_defaults_to_six_years_and_beat_purges():
     assert "waitingroom.audit.tasks.purge_access_events" in {
         job["task"] for job in project_settings.CELERY_BEAT_SCHEDULE.values()
     }
+
+
+def test_the_trail_shows_and_files_times_in_the_clinics_zone_for_its_staff_and_utc_for_a_superuser(
+    rf, clinic_admin, clinic_a, provider, django_user_model
+):
+    """02:30 UTC on 7 Dec is 21:30 on 6 Dec in New York: the clinic's admin reads it, and finds it
+    under 6 Dec, as the clinic's clocks say; a superuser (clinics of any zone) reads UTC."""
+    from datetime import UTC, datetime
+
+    entry(rf, provider, clinic_a, at=datetime(2026, 12, 7, 2, 30, tzinfo=UTC))
+    admin_page = client_for(clinic_admin).get(TRAIL).content.decode()
+    assert "Dec. 6, 2026, 9:30 p.m." in admin_page and "2:30 a.m." not in admin_page
+    on_the_6th = client_for(clinic_admin).get(TRAIL, {"at__day": 6, "at__month": 12, "at__year": 2026})
+    assert "Pat Patient" in on_the_6th.content.decode()
+    on_the_7th = client_for(clinic_admin).get(TRAIL, {"at__day": 7, "at__month": 12, "at__year": 2026})
+    assert "Pat Patient" not in on_the_7th.content.decode()
+
+    root = django_user_model.objects.create_superuser("root", "root@example.test", "root-pass-123")
+    root_page = client_for(root).get(TRAIL).content.decode()
+    assert "Dec. 7, 2026, 2:30 a.m." in root_page
