@@ -15,3 +15,10 @@ def purge_client_attempts() -> int:
 def opening_hours_sweep() -> int:
     """Beat runs this every 30 s: clinics whose hours opened or closed them are recorded and pushed."""
     return opening.hours_sweep()
+
+
+@shared_task(ignore_result=True)
+def opening_hours_flip(clinic_id: int) -> int:
+    """Sent by the hours sweep with an eta at a clinic's next opening or closing: that clinic's
+    change, on time. Early or twice it changes nothing (waitingroom/opening.py `hours_flip`)."""
+    return opening.hours_flip(clinic_id=clinic_id)
