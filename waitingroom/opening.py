@@ -226,7 +226,9 @@ def clinic_reopen(*, clinic_id: int, user: User) -> Clinic:
     return clinic
 
 
-def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = None) -> int:
+def hours_sweep(
+    *, now: datetime | None = None, clinic_ids: list[int] | None = None, send_flips: bool = True
+) -> int:
     """Beat, every 30 s: clinics whose hours opened or closed them since the last look are recorded
     and pushed (the dashboards' banner, the waiting patients). Fixed query count plus two writes
     per clinic that changed; a compare-and-set makes two sweeps at once change a clinic once.
@@ -234,7 +236,9 @@ def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = N
     or the exact-time task of one clinic, `hours_flip`).
 
     A clinic whose hours change within FLIP_AHEAD gets a task for that instant after commit
-    (`flip_at`), so the change is recorded and pushed on time rather than at the next sweep."""
+    (`flip_at`), so the change is recorded and pushed on time rather than at the next sweep.
+    `send_flips=False`: the exact-time task itself, which leaves the next change to the sweeps (a
+    task sending one for the next change would add one more task per change, every change)."""
     now = now or timezone.now()
     day = now.date()
     window = Q(date__gte=day - timedelta(days=hours.LOOK_BACK_DAYS + 2)) & Q(
@@ -254,10 +258,11 @@ def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = N
     for clinic in clinics:
         schedule = schedule_of(clinic)
         is_open = hours.open_state(schedule, tz=clinic.tzinfo, now=now).is_open
-        due = hours.next_change(schedule, tz=clinic.tzinfo, now=now, within=FLIP_AHEAD)
-        if due is not None:
-            # After commit: an admin's save of hours (inside its transaction) is read by the task.
-            transaction.on_commit(functools.partial(flip_at, clinic_id=clinic.pk, at=due))
+        if send_flips:
+            due = hours.next_change(schedule, tz=clinic.tzinfo, now=now, within=FLIP_AHEAD)
+            if due is not None:
+                # After commit: an admin's save of hours (inside its transaction) is read by the task.
+                transaction.on_commit(functools.partial(flip_at, clinic_id=clinic.pk, at=due))
         # No hours left (its admin removed them all): back to "never seen" (None), so the clinic is
         # open at once and its wait screens and dashboard read its row alone again, as a clinic
         # that never set hours does (waiting_text, dashboard_words); the beat stops reading it.
@@ -282,13 +287,17 @@ def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = N
     return changed
 
 
-def hours_flip(*, clinic_id: int, now: datetime | None = None) -> int:
-    """The exact-time task's service (`waitingroom.tasks.opening_hours_flip`, sent by `flip_at`):
-    the sweep of this one clinic, so the same compare-and-set records and pushes the change once
-    however many tasks arrive. A task run before the instant (the sending machine's clock ahead of
-    this one's) finds the state unchanged, changes nothing and, the change being still ahead, is
-    sent again for it; 1 when the clinic changed, else 0."""
-    return hours_sweep(now=now, clinic_ids=[clinic_id])
+def hours_flip(*, clinic_id: int, at: datetime, now: datetime | None = None) -> int:
+    """The exact-time task's service (`waitingroom.tasks.opening_hours_flip`, sent by `flip_at` for
+    the change due `at`): the sweep of this one clinic, so the same compare-and-set records and
+    pushes the change once however many tasks arrive. Run before `at` (the sending machine's clock
+    ahead of this one's) it looks at nothing and sends itself again for `at`: the clinic is never
+    flipped early. 1 when the clinic changed, else 0."""
+    now = now or timezone.now()
+    if now < at:
+        transaction.on_commit(functools.partial(flip_at, clinic_id=clinic_id, at=at))
+        return 0
+    return hours_sweep(now=now, clinic_ids=[clinic_id], send_flips=False)
 
 
 def flip_at(*, clinic_id: int, at: datetime) -> None:
@@ -303,7 +312,9 @@ def flip_at(*, clinic_id: int, at: datetime) -> None:
         return
     try:
         task.apply_async(
-            args=(clinic_id,), eta=at, expires=at + timedelta(seconds=settings.HOURS_SWEEP_SECONDS)
+            args=(clinic_id, at.isoformat()),
+            eta=at,
+            expires=at + timedelta(seconds=settings.HOURS_SWEEP_SECONDS),
         )
     except Exception:  # the broker unreachable: the sweep still flips the clinic, later
         logger.warning(

@@ -1,5 +1,7 @@
 """Thin Celery adapters over the clinic core."""
 
+from datetime import datetime
+
 from celery import shared_task
 
 from waitingroom import opening, ratelimit
@@ -18,7 +20,8 @@ def opening_hours_sweep() -> int:
 
 
 @shared_task(ignore_result=True)
-def opening_hours_flip(clinic_id: int) -> int:
-    """Sent by the hours sweep with an eta at a clinic's next opening or closing: that clinic's
-    change, on time. Early or twice it changes nothing (waitingroom/opening.py `hours_flip`)."""
-    return opening.hours_flip(clinic_id=clinic_id)
+def opening_hours_flip(clinic_id: int, at: str) -> int:
+    """Sent by the hours sweep with an eta at a clinic's next opening or closing (`at`, ISO 8601):
+    that clinic's change, on time. Early or twice it changes nothing (waitingroom/opening.py
+    `hours_flip`)."""
+    return opening.hours_flip(clinic_id=clinic_id, at=datetime.fromisoformat(at))

@@ -369,5 +369,5 @@ def test_saving_hours_that_change_the_state_within_a_minute_sends_the_task_for_t
         with django_capture_on_commit_callbacks(execute=True):
             assert post(client_for(admin), clinic_a, data).status_code == 302
     [sent] = flips
-    assert sent["args"] == (clinic_a.pk,)
-    assert sent["eta"] == noon + timedelta(seconds=45)
+    closing = noon + timedelta(seconds=45)
+    assert (sent["args"], sent["eta"]) == ((clinic_a.pk, closing.isoformat()), closing)
