@@ -31,9 +31,9 @@ MAX_MESSAGE = cast(int, Clinic._meta.get_field("closed_now_message").max_length)
 # far below the broker's visibility timeout (settings.BROKER_VISIBILITY_TIMEOUT), which a task
 # held for its eta must not outlive (it would be delivered twice: harmless, but late).
 FLIP_AHEAD = timedelta(seconds=2 * settings.HOURS_SWEEP_SECONDS)
+STAYING = "patients already waiting stay until you end their visits"
 
 logger = logging.getLogger(__name__)
-STAYING = "patients already waiting stay until you end their visits"
 
 
 class OpeningRefused(Exception):
@@ -290,9 +290,9 @@ def hours_sweep(
 def hours_flip(*, clinic_id: int, at: datetime, now: datetime | None = None) -> int:
     """The exact-time task's service (`waitingroom.tasks.opening_hours_flip`, sent by `flip_at` for
     the change due `at`): the sweep of this one clinic, so the same compare-and-set records and
-    pushes the change once however many tasks arrive. Run before `at` (the sending machine's clock
-    ahead of this one's) it looks at nothing and sends itself again for `at`: the clinic is never
-    flipped early. 1 when the clinic changed, else 0."""
+    pushes the change once however many tasks arrive. Run before `at` by this machine's clock (a
+    task run before its eta: clocks set apart, a task sent by hand) it looks at nothing and sends itself again
+    for `at`: the clinic is never flipped before its time here. 1 when the clinic changed, else 0."""
     now = now or timezone.now()
     if now < at:
         transaction.on_commit(functools.partial(flip_at, clinic_id=clinic_id, at=at))
