@@ -238,7 +238,7 @@ def hours_sweep(
     A clinic whose hours change within FLIP_AHEAD gets a task for that instant after commit
     (`flip_at`), so the change is recorded and pushed on time rather than at the next sweep.
     `send_flips=False`: the exact-time task itself, which leaves the next change to the sweeps (a
-    task sending one for the next change would add one more task per change, every change)."""
+    task sending one for the next change would add two more tasks to every change than the last)."""
     now = now or timezone.now()
     day = now.date()
     window = Q(date__gte=day - timedelta(days=hours.LOOK_BACK_DAYS + 2)) & Q(
