@@ -107,3 +107,19 @@ def fake_stripe():
     from tests.support.stripe import fake_stripe_http
 
     yield from fake_stripe_http()
+
+
+@pytest.fixture
+def flips(monkeypatch):
+    """The opening hours' exact-time tasks sent (args, eta), as a broker would get them, not run inline
+    (waitingroom/opening.py flip_at)."""
+    from django.conf import settings
+
+    from waitingroom import tasks
+    from waitingroom.celery import app as celery_app
+
+    sent: list[dict] = []
+    celery_app.conf.update(task_always_eager=False)
+    monkeypatch.setattr(tasks.opening_hours_flip, "apply_async", lambda **kwargs: sent.append(kwargs))
+    yield sent
+    celery_app.conf.update(task_always_eager=settings.CELERY_TASK_ALWAYS_EAGER)

@@ -185,6 +185,31 @@ def open_state(
     )
 
 
+def next_change(
+    schedule: Schedule, *, tz: zoneinfo.ZoneInfo, now: datetime, within: timedelta
+) -> datetime | None:
+    """The first instant after `now` (aware) at which the hours open or close the clinic, if it
+    comes within `within` (a closing at 17:00 is the instant 17:00 starts: open_state calls it
+    closed then). None: no change that soon, or no hours at all.
+
+    Read from the same UTC stretches as open_state, so a 23- or 25-hour day and a wall time in a
+    gap or repeated are the instants open_state flips at, not a wall-clock difference. Midnight
+    between two whole open days is no change (the stretches join)."""
+    if not schedule.is_set:
+        return None
+    first = now.astimezone(tz).date() - timedelta(days=1)
+    last = (now + within).astimezone(tz).date() + timedelta(days=1)
+    # The days looked at start before `now` and end more than a day after now + within, so a
+    # stretch cut off by the edge of what is looked at never passes for a change.
+    for start, end in spans(schedule, tz, first, last):
+        for edge in (start, end):
+            if now < edge <= now + within:
+                return edge
+            if edge > now + within:
+                return None
+    return None
+
+
 # --- Words for people ----------------------------------------------------------------------------
 
 

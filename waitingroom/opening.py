@@ -9,10 +9,13 @@ lock)."""
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import DateField, F, IntegerField, Prefetch, Q, Value
@@ -23,7 +26,14 @@ from waitingroom.models import Clinic, ClinicEvent, HoursException, OpeningHours
 from waitingroom.realtime import groups, messages, publisher
 
 MAX_MESSAGE = cast(int, Clinic._meta.get_field("closed_now_message").max_length)
+# A change of the hours due this soon is sent as a task for its instant: two sweeps' worth, so
+# every change is seen by two sweeps before it and a late or lost one still leaves a task. It stays
+# far below the broker's visibility timeout (settings.BROKER_VISIBILITY_TIMEOUT), which a task
+# held for its eta must not outlive (it would be delivered twice: harmless, but late).
+FLIP_AHEAD = timedelta(seconds=2 * settings.HOURS_SWEEP_SECONDS)
 STAYING = "patients already waiting stay until you end their visits"
+
+logger = logging.getLogger(__name__)
 
 
 class OpeningRefused(Exception):
@@ -216,11 +226,19 @@ def clinic_reopen(*, clinic_id: int, user: User) -> Clinic:
     return clinic
 
 
-def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = None) -> int:
+def hours_sweep(
+    *, now: datetime | None = None, clinic_ids: list[int] | None = None, send_flips: bool = True
+) -> int:
     """Beat, every 30 s: clinics whose hours opened or closed them since the last look are recorded
     and pushed (the dashboards' banner, the waiting patients). Fixed query count plus two writes
     per clinic that changed; a compare-and-set makes two sweeps at once change a clinic once.
-    `clinic_ids`: only these (the admin saved their hours: told at once, not at the next sweep)."""
+    `clinic_ids`: only these (the admin saved their hours: told at once, not at the next sweep;
+    or the exact-time task of one clinic, `hours_flip`).
+
+    A clinic whose hours change within FLIP_AHEAD gets a task for that instant after commit
+    (`flip_at`), so the change is recorded and pushed on time rather than at the next sweep.
+    `send_flips=False`: the exact-time task itself, which leaves the next change to the sweeps (a
+    task sending one for the next change would add two more tasks to every change than the last)."""
     now = now or timezone.now()
     day = now.date()
     window = Q(date__gte=day - timedelta(days=hours.LOOK_BACK_DAYS + 2)) & Q(
@@ -240,6 +258,11 @@ def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = N
     for clinic in clinics:
         schedule = schedule_of(clinic)
         is_open = hours.open_state(schedule, tz=clinic.tzinfo, now=now).is_open
+        if send_flips:
+            due = hours.next_change(schedule, tz=clinic.tzinfo, now=now, within=FLIP_AHEAD)
+            if due is not None:
+                # After commit: an admin's save of hours (inside its transaction) is read by the task.
+                transaction.on_commit(functools.partial(flip_at, clinic_id=clinic.pk, at=due))
         # No hours left (its admin removed them all): back to "never seen" (None), so the clinic is
         # open at once and its wait screens and dashboard read its row alone again, as a clinic
         # that never set hours does (waiting_text, dashboard_words); the beat stops reading it.
@@ -262,6 +285,41 @@ def hours_sweep(*, now: datetime | None = None, clinic_ids: list[int] | None = N
             )
             opening_changed(clinic)
     return changed
+
+
+def hours_flip(*, clinic_id: int, at: datetime, now: datetime | None = None) -> int:
+    """The exact-time task's service (`waitingroom.tasks.opening_hours_flip`, sent by `flip_at` for
+    the change due `at`): the sweep of this one clinic, so the same compare-and-set records and
+    pushes the change once however many tasks arrive. Run before `at` by this machine's clock (a
+    task run before its eta: clocks set apart, a task sent by hand) it looks at nothing and sends itself again
+    for `at`: the clinic is never flipped before its time here. 1 when the clinic changed, else 0."""
+    now = now or timezone.now()
+    if now < at:
+        transaction.on_commit(functools.partial(flip_at, clinic_id=clinic_id, at=at))
+        return 0
+    return hours_sweep(now=now, clinic_ids=[clinic_id], send_flips=False)
+
+
+def flip_at(*, clinic_id: int, at: datetime) -> None:
+    """Send the clinic's exact-time task for `at` (eta). It expires a sweep interval after `at`:
+    by then the beat's sweep has flipped the clinic anyway."""
+    from waitingroom import tasks  # the task module imports this one
+
+    task = tasks.opening_hours_flip
+    if task.app.conf.task_always_eager:
+        # Run inline, an eta means "now": a task run early would send itself again at once, and
+        # again, until the instant. The sweep flips the clinic instead.
+        return
+    try:
+        task.apply_async(
+            args=(clinic_id, at.isoformat()),
+            eta=at,
+            expires=at + timedelta(seconds=settings.HOURS_SWEEP_SECONDS),
+        )
+    except Exception:  # the broker unreachable: the sweep still flips the clinic, later
+        logger.warning(
+            "opening hours: the task for clinic %s at %s was not sent", clinic_id, at, exc_info=True
+        )
 
 
 # --- Pushes -----------------------------------------------------------------------------------------

@@ -309,6 +309,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# The opening hours' sweep (waitingroom/opening.py): every clinic's state by its hours is checked
+# this often, and a change due within two of these is sent as a task for that instant (eta), well
+# under the broker's visibility timeout, so a flip is on time and the sweep is the safety net.
+HOURS_SWEEP_SECONDS = 30
 # Beat only enqueues the due-time sweeps; they claim due rows with SKIP LOCKED and are safe to run
 # twice, so no timer relies on a long Celery countdown (which the Redis broker may deliver twice).
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
@@ -366,8 +370,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "opening-hours-sweep": {
         "task": "waitingroom.tasks.opening_hours_sweep",
-        "schedule": 30.0,
-        "options": {"expires": 30},
+        "schedule": float(HOURS_SWEEP_SECONDS),
+        "options": {"expires": HOURS_SWEEP_SECONDS},
     },
     "voice-calls-sweep": {
         "task": "waitingroom.voice.calls_sweep",

@@ -5,7 +5,7 @@ with two arrivals racing for the last place (waitingroom/opening.py, visits/serv
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -467,3 +467,100 @@ def test_two_sweeps_at_once_record_and_push_a_closing_once(weekday_hours, monkey
     with time_machine.travel(MONDAY_EVENING, tick=False), published.commit():
         assert opening.hours_sweep() == 0
     assert not ClinicEvent.objects.exists() and not published.sent
+
+
+# --- On time: the exact-time task (waitingroom/opening.py flip_at, hours_flip) -------------------
+
+MONDAY_CLOSING = datetime(2026, 12, 7, 22, 0, tzinfo=UTC)  # 17:00 New York time
+CLOSING = MONDAY_CLOSING.isoformat()  # as the task gets it
+
+
+def test_the_sweep_sends_a_task_for_the_closing_instant_after_commit(weekday_hours, flips, published):
+    with time_machine.travel(MONDAY_NOON, tick=False), published.commit():
+        opening.hours_sweep()  # hours away: nothing sent
+    assert flips == []
+    with time_machine.travel(MONDAY_CLOSING - timedelta(seconds=20), tick=False), published.commit():
+        assert opening.hours_sweep() == 0
+        assert flips == []  # not before the sweep's writes commit
+    [sent] = flips
+    assert sent["args"] == (weekday_hours.pk, MONDAY_CLOSING.isoformat())
+    assert sent["eta"] == MONDAY_CLOSING
+    assert sent["expires"] > MONDAY_CLOSING
+
+
+def test_the_task_flips_the_clinic_at_the_instant_and_tells_everyone(weekday_hours, flips, published):
+    from waitingroom import tasks
+
+    with time_machine.travel(MONDAY_NOON, tick=False):
+        opening.hours_sweep()
+    published.clear()
+    with time_machine.travel(MONDAY_CLOSING, tick=False), published.commit():
+        assert tasks.opening_hours_flip(weekday_hours.pk, CLOSING) == 1
+    event = ClinicEvent.objects.get()
+    assert event.kind == ClinicEvent.Kind.HOURS_CLOSED and event.at == MONDAY_CLOSING
+    [staff_push] = published.to(groups.clinic_staff_group(weekday_hours.id))
+    assert staff_push["open"] is False and staff_push["text"].startswith("Closed since 17:00")
+    assert flips == []  # the next change is tomorrow morning
+
+
+def test_a_task_arriving_early_changes_nothing_and_is_sent_again_for_the_instant(
+    weekday_hours, flips, published
+):
+    from waitingroom import tasks
+
+    with time_machine.travel(MONDAY_NOON, tick=False):
+        opening.hours_sweep()
+    published.clear()
+    with time_machine.travel(MONDAY_CLOSING - timedelta(seconds=1), tick=False), published.commit():
+        assert tasks.opening_hours_flip(weekday_hours.pk, CLOSING) == 0
+    weekday_hours.refresh_from_db()
+    assert weekday_hours.hours_open is True
+    assert not ClinicEvent.objects.exists() and published.sent == []
+    assert [(sent["args"], sent["eta"]) for sent in flips] == [((weekday_hours.pk, CLOSING), MONDAY_CLOSING)]
+
+
+def test_a_duplicate_task_after_the_flip_records_and_pushes_nothing(weekday_hours, flips, published):
+    from waitingroom import tasks
+
+    with time_machine.travel(MONDAY_NOON, tick=False):
+        opening.hours_sweep()
+    with time_machine.travel(MONDAY_CLOSING, tick=False), published.commit():
+        assert tasks.opening_hours_flip(weekday_hours.pk, CLOSING) == 1
+    published.clear()
+    with time_machine.travel(MONDAY_CLOSING + timedelta(seconds=2), tick=False), published.commit():
+        assert tasks.opening_hours_flip(weekday_hours.pk, CLOSING) == 0
+        assert opening.hours_sweep() == 0  # nor the beat's sweep after it
+    assert ClinicEvent.objects.count() == 1 and published.sent == []
+
+
+def test_the_task_leaves_the_next_change_to_the_sweeps(clinic_a, flips, published):
+    """Open 12:00-12:01 and 12:02-12:03: the task flipping the clinic at 12:01 sends none for 12:02
+    (else every change would add one more task to the next, the sweeps' two included)."""
+    from waitingroom import tasks
+
+    for opens in (time(12), time(12, 2)):
+        OpeningHours.objects.create(
+            clinic=clinic_a, weekday=0, opens=opens, closes=opens.replace(minute=opens.minute + 1)
+        )
+    with time_machine.travel(MONDAY_NOON, tick=False):
+        opening.hours_sweep(send_flips=False)
+    at = MONDAY_NOON + timedelta(minutes=1)
+    with time_machine.travel(at, tick=False), published.commit():
+        assert tasks.opening_hours_flip(clinic_a.pk, at.isoformat()) == 1
+    assert flips == []
+    # The beat's sweep a second later sends the task for 12:02.
+    with time_machine.travel(at + timedelta(seconds=1), tick=False), published.commit():
+        assert opening.hours_sweep() == 0
+    assert [sent["eta"] for sent in flips] == [at + timedelta(minutes=1)]
+
+
+def test_run_inline_no_exact_time_task_is_sent(weekday_hours, monkeypatch, published):
+    """With tasks run eagerly (tests, a `make run` without a worker) an eta means "now": an early
+    task would send itself again and again until the instant."""
+    from waitingroom import tasks
+
+    calls: list[int] = []
+    monkeypatch.setattr(tasks.opening_hours_flip, "apply_async", lambda **kwargs: calls.append(1))
+    with time_machine.travel(MONDAY_CLOSING - timedelta(seconds=20), tick=False), published.commit():
+        opening.hours_sweep()
+    assert calls == []

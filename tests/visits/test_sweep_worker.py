@@ -77,3 +77,25 @@ def test_real_worker_applies_a_due_call_drop(worker, not_eager, clinic_a, provid
         assert worker.poll() is None, worker.stdout.read()
         time.sleep(0.2)
     assert visit.status == Status.DISCONNECTED
+
+
+def test_real_worker_flips_a_clinic_at_the_opening_tasks_eta_not_before(worker, not_eager, clinic_a):
+    """The opening hours' exact-time task (waitingroom/opening.py flip_at) held by a real worker
+    until its eta: the clinic's closing is recorded at the instant, not before, not a sweep later."""
+    from waitingroom import tasks
+    from waitingroom.models import Clinic, ClinicEvent, HoursException
+
+    # Closed all day by its hours, last seen open: the next look records the closing.
+    HoursException.objects.create(clinic=clinic_a, date=timezone.localdate(timezone=clinic_a.tzinfo))
+    Clinic.objects.filter(pk=clinic_a.pk).update(hours_open=True)
+    deadline = time.monotonic() + 20
+    # The worker is up first: a task sent while it starts would measure its start-up.
+    while not celery_app.control.ping(timeout=0.3):
+        assert time.monotonic() < deadline and worker.poll() is None
+    eta = timezone.now() + timedelta(seconds=1)
+    tasks.opening_hours_flip.apply_async(args=(clinic_a.pk, eta.isoformat()), eta=eta, queue="sweep-test")
+    while not (event := ClinicEvent.objects.filter(clinic=clinic_a).first()):
+        assert time.monotonic() < deadline, worker.stdout.read() if worker.poll() is not None else "no flip"
+        time.sleep(0.05)
+    assert event.kind == ClinicEvent.Kind.HOURS_CLOSED
+    assert eta <= event.at < eta + timedelta(seconds=1)

@@ -2,9 +2,10 @@
 (schedulers see them), every interval checked (opens before closes, no overlap within a day, a date
 closed all day or open at times, not both), one clinic's admin never touching another's."""
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import time_machine
 
 from tests.conftest import client_for
 from tests.factories import staff
@@ -354,3 +355,19 @@ def test_removing_every_hour_of_an_open_clinic_forgets_its_hours_quietly(clinic_
     clinic_a.refresh_from_db()
     assert clinic_a.hours_open is None
     assert not ClinicEvent.objects.filter(clinic=clinic_a).exists()
+
+
+def test_saving_hours_that_change_the_state_within_a_minute_sends_the_task_for_that_instant(
+    clinic_a, flips, django_capture_on_commit_callbacks
+):
+    """The save sweeps the clinic inside the admin's transaction; its exact-time task is sent after
+    the save commits, for the new closing instant (not at the next beat sweep, up to 30 s later)."""
+    noon = datetime(2026, 12, 7, 17, 0, 15, tzinfo=UTC)  # Monday 12:00:15 in New York
+    with time_machine.travel(noon, tick=False):
+        admin = staff(username="ada", clinic=clinic_a, role=Role.CLINIC_ADMIN, is_staff=True)
+        data = hours_rows(clinic_a, weekly=[(0, "08:00", "12:01")])
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post(client_for(admin), clinic_a, data).status_code == 302
+    [sent] = flips
+    closing = noon + timedelta(seconds=45)
+    assert (sent["args"], sent["eta"]) == ((clinic_a.pk, closing.isoformat()), closing)

@@ -18,8 +18,8 @@ LABEL = "New York time"
 WEEKDAYS_8_TO_5 = {day: (Interval(time(8), time(17)),) for day in range(5)}
 
 
-def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=NY)
+def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=NY)
 
 
 def state_at(schedule: Schedule, moment: datetime, **kwargs) -> hours.OpenState:
@@ -214,6 +214,79 @@ def test_bad_intervals_are_refused_with_words(intervals, words):
 
 def test_touching_intervals_and_a_midnight_close_are_fine():
     hours.check_intervals([Interval(time(8), time(12)), Interval(time(12), time(0))])
+
+
+# --- The next change, for the exact-time task (waitingroom/opening.py flip_at) -----------------
+
+SOON = timedelta(seconds=60)
+
+
+def change_after(schedule: Schedule, moment: datetime, within: timedelta = SOON) -> datetime | None:
+    return hours.next_change(schedule, tz=NY, now=moment, within=within)
+
+
+def test_the_next_change_is_the_closing_or_opening_instant_when_it_comes_within_the_window():
+    schedule = Schedule(weekly=WEEKDAYS_8_TO_5)
+    assert change_after(schedule, ny(2026, 12, 7, 16, 59, 30)) == ny(2026, 12, 7, 17, 0)
+    assert change_after(schedule, ny(2026, 12, 8, 7, 59, 1)) == ny(2026, 12, 8, 8, 0)
+    # Further than the window, already past, or at the instant itself (then already changed): none.
+    assert change_after(schedule, ny(2026, 12, 7, 16, 58, 59)) is None
+    assert change_after(schedule, ny(2026, 12, 7, 17, 0)) is None
+    assert change_after(schedule, ny(2026, 12, 7, 17, 0, 1)) is None
+    # Its own instant agrees with open_state: open just before, closed at it.
+    at = change_after(schedule, ny(2026, 12, 7, 16, 59, 30))
+    assert at is not None and state_at(schedule, at - timedelta(microseconds=1)).is_open
+    assert not state_at(schedule, at).is_open
+
+
+def test_no_hours_or_midnight_between_whole_open_days_is_no_change():
+    assert change_after(Schedule(), ny(2026, 12, 7, 16, 59, 30)) is None
+    whole_days = Schedule(weekly={day: (Interval(time(0), time(0)),) for day in range(7)})
+    assert change_after(whole_days, ny(2026, 12, 7, 23, 59, 30)) is None
+
+
+def test_next_change_over_midnight_and_a_friday_evening_finds_only_real_edges():
+    late = Schedule(weekly={0: (Interval(time(20), time(0)),), 1: (Interval(time(0), time(2)),)})
+    # Monday 20:00 to Tuesday 02:00 is one stretch: midnight is no change, 02:00 is.
+    assert change_after(late, ny(2026, 12, 7, 23, 59, 30)) is None
+    assert change_after(late, ny(2026, 12, 8, 1, 59, 30)) == ny(2026, 12, 8, 2, 0)
+    assert change_after(Schedule(weekly=WEEKDAYS_8_TO_5), ny(2026, 12, 11, 18, 0), timedelta(days=3)) == ny(
+        2026, 12, 14, 8, 0
+    )
+
+
+def test_next_change_on_the_spring_forward_day_is_the_real_instant():
+    # 2027-03-14: 01:00 EST to 05:00 EDT (three real hours), and 02:30, which does not exist, as 03:30 EDT.
+    schedule = Schedule(weekly={6: (Interval(time(1), time(5)),)})
+    assert change_after(schedule, datetime(2027, 3, 14, 5, 59, 30, tzinfo=UTC)) == datetime(
+        2027, 3, 14, 6, 0, tzinfo=UTC
+    )
+    # 04:59:30 EDT: the closing in 30 s is 09:00 UTC, not 10:00 (a 24-hour day's 05:00).
+    assert change_after(schedule, datetime(2027, 3, 14, 8, 59, 30, tzinfo=UTC)) == datetime(
+        2027, 3, 14, 9, 0, tzinfo=UTC
+    )
+    in_gap = Schedule(weekly={6: (Interval(time(2, 30), time(6)),)})
+    # 01:59:30 EST: 02:30 on the clock is not half an hour away, it is 03:30 EDT (07:30 UTC).
+    assert change_after(in_gap, datetime(2027, 3, 14, 6, 59, 30, tzinfo=UTC)) is None
+    assert change_after(in_gap, datetime(2027, 3, 14, 7, 29, 30, tzinfo=UTC)) == datetime(
+        2027, 3, 14, 7, 30, tzinfo=UTC
+    )
+
+
+def test_next_change_on_the_fall_back_day_closes_at_the_first_repeated_time_only():
+    # 2026-11-01: 00:00-01:30 closes at the first 01:30 (EDT, 05:30 UTC); the second 01:30 (EST)
+    # an hour later is no change.
+    schedule = Schedule(weekly={6: (Interval(time(0), time(1, 30)), Interval(time(9), time(12)))})
+    assert change_after(schedule, datetime(2026, 11, 1, 5, 29, 30, tzinfo=UTC)) == datetime(
+        2026, 11, 1, 5, 30, tzinfo=UTC
+    )
+    assert change_after(schedule, datetime(2026, 11, 1, 6, 29, 30, tzinfo=UTC)) is None
+    # 01:00 EDT to 03:00 EST is three real hours: the closing is 08:00 UTC.
+    long_night = Schedule(weekly={6: (Interval(time(1), time(3)),)})
+    assert change_after(long_night, datetime(2026, 11, 1, 7, 59, 30, tzinfo=UTC)) == datetime(
+        2026, 11, 1, 8, 0, tzinfo=UTC
+    )
+    assert change_after(long_night, datetime(2026, 11, 1, 6, 59, 30, tzinfo=UTC)) is None
 
 
 # --- Through the clinic's stored hours, with a frozen clock --------------------------------------
