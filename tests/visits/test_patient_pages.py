@@ -77,7 +77,7 @@ def test_joining_creates_a_visit_and_opens_the_wait_screen(client, clinic_a, int
         ({"patient_name": ""}, b"This field is required"),
         ({"q_visit_option": "Surgery"}, b"Select a valid choice"),
         ({"q_dob": "yesterday"}, b"Enter a valid date"),
-        ({"q_phone": "call me"}, b"Enter a phone number"),
+        ({"q_phone": "call me"}, b"Enter a valid phone number, with its area code."),
         ({"q_email": "not-an-email"}, b"Enter a valid email address"),
     ],
 )
