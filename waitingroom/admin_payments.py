@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import zoneinfo
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
@@ -35,6 +36,7 @@ from django.utils import timezone
 from waitingroom.admin_scoping import PATIENT_DATA_ROLES, ClinicScopedAdmin, ReadOnly, ReadOnlyInline
 from waitingroom.audit.admin import RecordsReads, csv_cell
 from waitingroom.audit.models import AccessEvent
+from waitingroom.models import time_zone_label
 from waitingroom.payments import selectors, services
 from waitingroom.payments.lifecycle import PaymentKind, PaymentStatus
 from waitingroom.payments.models import Payment, SavedCard
@@ -356,12 +358,16 @@ class PaymentAdmin(ReadOnly, RecordsReads, ClinicScopedAdmin):
         """The time zone the list's days are in (the date drill-down and its `created_at__day`
         filters), and its name as people read it. The times shown are the clinic's (clinic_time),
         so for staff whose admin is scoped to one clinic a day is that clinic's day: a charge at
-        21:00 in New York on 6 Dec is under 6 Dec, not under 7 Dec (UTC). Across several clinics
+        21:00 in New York on 6 Dec is under 6 Dec, not under 7 Dec (UTC). Clinics that share one
+        zone share its days (as every other admin page: waitingroom/admin_time.py). Across zones
         (a superuser) there is no one clinic's day: UTC, and the page says so."""
         if not request.user.is_superuser:
-            clinics = list(self.clinics(request, self.view_roles)[:2])
-            if len(clinics) == 1:
-                return clinics[0].tzinfo, clinics[0].time_zone_label
+            clinics = self.clinics(request, self.view_roles)
+            # order_by(): Clinic's ordering (name) would make DISTINCT rows of (zone, name).
+            shared = set(clinics.order_by().values_list("time_zone", flat=True).distinct()[:2])
+            if len(shared) == 1:
+                name = shared.pop()
+                return zoneinfo.ZoneInfo(name), time_zone_label(name)
         return UTC, "UTC"
 
     def changelist_view(self, request, extra_context=None):

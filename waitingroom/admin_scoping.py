@@ -66,6 +66,15 @@ def refuse_odd_query(request: HttpRequest) -> None:
 
 
 class CheckedChangeList(ChangeList):
+    def get_filters(self, request):
+        # The date drill-down bounds a year, month or day by the next one, outside the try that
+        # turns a bad date into an invalid filter: after 9999 there is none (`created_at__year=9999`
+        # raised ValueError, `...__month=12` and `...__day=31` OverflowError: a 500).
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
+
     def get_queryset(self, request, exclude_parameters=None):
         queryset = super().get_queryset(request, exclude_parameters)
         # Some lookups fail only when their SQL is built (`arrived_at__year=99999999` is past

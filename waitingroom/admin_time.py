@@ -21,7 +21,10 @@ def admin_zone(request: HttpRequest) -> zoneinfo.ZoneInfo | None:
     user = request.user
     if not user.is_authenticated or user.is_superuser:
         return None
-    zones = set(staff_clinics(user=user).values_list("time_zone", flat=True).distinct()[:2])
+    # order_by(): Clinic's ordering (name) would make DISTINCT rows of (zone, name), and two clinics
+    # of one zone would fill the two rows read while a third is in another zone.
+    clinics = staff_clinics(user=user).order_by()
+    zones = set(clinics.values_list("time_zone", flat=True).distinct()[:2])
     return zoneinfo.ZoneInfo(zones.pop()) if len(zones) == 1 else None
 
 

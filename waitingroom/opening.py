@@ -292,10 +292,22 @@ def hours_flip(*, clinic_id: int, at: datetime, now: datetime | None = None) -> 
     the change due `at`): the sweep of this one clinic, so the same compare-and-set records and
     pushes the change once however many tasks arrive. Run before `at` by this machine's clock (a
     task run before its eta: clocks set apart, a task sent by hand) it looks at nothing and sends itself again
-    for `at`: the clinic is never flipped before its time here. 1 when the clinic changed, else 0."""
+    for `at` if `at` is within FLIP_AHEAD (else the sweeps send one when it comes near): the clinic
+    is never flipped before its time here. 1 when the clinic changed, else 0."""
     now = now or timezone.now()
     if now < at:
-        transaction.on_commit(functools.partial(flip_at, clinic_id=clinic_id, at=at))
+        # Waited for again only within FLIP_AHEAD: a task held for a later eta would outlive the
+        # broker's visibility timeout and be handed out again each timeout until then. A later
+        # change gets its task from the sweeps when it comes near.
+        if at - now <= FLIP_AHEAD:
+            transaction.on_commit(functools.partial(flip_at, clinic_id=clinic_id, at=at))
+        else:
+            logger.warning(
+                "opening hours: task for clinic %s at %s ran %s early, not sent again",
+                clinic_id,
+                at,
+                at - now,
+            )
         return 0
     return hours_sweep(now=now, clinic_ids=[clinic_id], send_flips=False)
 

@@ -1,5 +1,6 @@
 """Thin Celery adapters over the clinic core."""
 
+import logging
 from datetime import datetime
 
 from celery import shared_task
@@ -24,4 +25,15 @@ def opening_hours_flip(clinic_id: int, at: str) -> int:
     """Sent by the hours sweep with an eta at a clinic's next opening or closing (`at`, ISO 8601):
     that clinic's change, on time. Early or twice it changes nothing (waitingroom/opening.py
     `hours_flip`)."""
-    return opening.hours_flip(clinic_id=clinic_id, at=datetime.fromisoformat(at))
+    try:
+        instant = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        # Sent by hand or by another sender: no instant to flip at (a naive one would be compared
+        # with an aware now). Refused with a line in the log; the beat's sweep flips the clinic.
+        logging.getLogger(__name__).warning(
+            "opening hours: task for clinic %s ignored, at %r is not an aware ISO 8601 instant", clinic_id, at
+        )
+        return 0
+    return opening.hours_flip(clinic_id=clinic_id, at=instant)

@@ -234,3 +234,31 @@ def test_at_a_desk_call_moves_focus_into_the_call_panel_without_scrolling_the_bo
     ).json_value()[0]
     assert after == before, (before, after)
     assert in_view(dashboard, "[data-staff-call] [data-call-title]")
+
+
+SWAP_WITH_A_CHOSEN_FILE = """async () => {
+  const src = document.querySelector("script[src*='visits/dashboard']").src;
+  const {swapOuter} = await import(new URL("../waitingroom/lib/swap.js", src));
+  const form = '<form id="f"><input type="file" name="file"><input name="note"></form>';
+  const host = document.createElement("div");
+  host.innerHTML = form;
+  document.body.append(host);
+  const files = new DataTransfer();
+  files.items.add(new File(["x"], "scan.pdf", {type: "application/pdf"}));
+  host.querySelector("[name=file]").files = files.files;
+  host.querySelector("[name=note]").value = "typed";
+  try {
+    swapOuter(host.firstElementChild, form);
+  } catch (error) {
+    return error.name;
+  }
+  return host.querySelector("[name=note]").value;
+}"""
+
+
+def test_a_swap_with_a_file_chosen_keeps_what_was_typed_and_does_not_throw(new_page, provider, clinic_a):
+    """A file input's value ("C:\\fakepath\\scan.pdf") was put back like a typed one, which a browser
+    refuses (InvalidStateError): the swap threw half done (the consultation room's attachments
+    part, after "This file is too large" kept the chosen file), and what came after it was lost."""
+    dashboard = open_dashboard(new_page)
+    assert dashboard.evaluate(SWAP_WITH_A_CHOSEN_FILE) == "typed"

@@ -564,3 +564,38 @@ def test_run_inline_no_exact_time_task_is_sent(weekday_hours, monkeypatch, publi
     with time_machine.travel(MONDAY_CLOSING - timedelta(seconds=20), tick=False), published.commit():
         opening.hours_sweep()
     assert calls == []
+
+
+@pytest.mark.parametrize("at", ["not a time", "2026-12-07T22:00:00", "", "2026-13-45T99:00:00+00:00"])
+def test_a_task_given_a_bad_at_changes_nothing_sends_nothing_and_does_not_raise(
+    weekday_hours, flips, published, at, caplog
+):
+    """A task sent by hand or by an older sender with an `at` that is no aware ISO 8601 instant:
+    a ValueError or a naive-aware TypeError was an error in the worker each time it ran."""
+    from waitingroom import tasks
+
+    with time_machine.travel(MONDAY_NOON, tick=False):
+        opening.hours_sweep(send_flips=False)
+    published.clear()
+    with time_machine.travel(MONDAY_CLOSING, tick=False), published.commit():
+        assert tasks.opening_hours_flip(weekday_hours.pk, at) == 0
+    weekday_hours.refresh_from_db()
+    assert weekday_hours.hours_open is True  # the sweep is the net, not a guess at the instant
+    assert not ClinicEvent.objects.exists() and published.sent == [] and flips == []
+    assert "not an aware ISO 8601 instant" in caplog.text
+
+
+def test_a_task_for_an_instant_beyond_the_flip_window_is_not_sent_again(weekday_hours, flips, published):
+    """A task run long before its `at` (sent by hand, or for hours since moved) was sent again with
+    that eta: held by a worker past the broker's visibility timeout, Redis hands it out again every
+    timeout until the instant. Only a change within FLIP_AHEAD is waited for; the sweeps send the
+    task for a later one when it comes near."""
+    from waitingroom import tasks
+
+    with time_machine.travel(MONDAY_NOON, tick=False), published.commit():
+        assert tasks.opening_hours_flip(weekday_hours.pk, CLOSING) == 0  # five hours early
+    assert flips == [] and not ClinicEvent.objects.exists() and published.sent == []
+    near = MONDAY_CLOSING - opening.FLIP_AHEAD
+    with time_machine.travel(near, tick=False), published.commit():
+        assert tasks.opening_hours_flip(weekday_hours.pk, CLOSING) == 0
+    assert [sent["eta"] for sent in flips] == [MONDAY_CLOSING]  # within the window: waited for

@@ -54,7 +54,8 @@ export function remember(root) {
   const selection = focused && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
   const typed = [];
   root.querySelectorAll(FIELDS).forEach((field) => {
-    if (field.type === "checkbox" || field.type === "radio" || field.multiple) return;
+    // A chosen file can't be put back (a browser refuses any value but "" for a file input).
+    if (field.type === "checkbox" || field.type === "radio" || field.type === "file" || field.multiple) return;
     if (field.value && field.value !== defaultOf(field)) typed.push([keyOf(field, root), field.value]);
   });
   return (fresh) => {

@@ -198,3 +198,25 @@ def test_the_trail_shows_and_files_times_in_the_clinics_zone_for_its_staff_and_u
     root = django_user_model.objects.create_superuser("root", "root@example.test", "root-pass-123")
     root_page = client_for(root).get(TRAIL).content.decode()
     assert "Dec. 7, 2026, 2:30 a.m." in root_page
+
+
+def test_staff_of_clinics_in_several_zones_read_the_admin_in_utc_whatever_the_clinics_names(
+    rf, clinic_admin, clinic_a, clinic_b, provider
+):
+    """Two New York clinics named before a Chicago one: the zones were read as DISTINCT (zone, name)
+    rows (Clinic's ordering) cut to two, both New York, so the admin ran in New York time for
+    someone whose third clinic is in Chicago (docs: across zones, UTC)."""
+    from datetime import UTC, datetime
+
+    from tests.factories import ClinicFactory, MembershipFactory
+    from waitingroom.admin_time import admin_zone
+
+    chicago = ClinicFactory(name="Clinic C", slug="clinic-c", time_zone="America/Chicago")
+    for clinic in (clinic_b, chicago):
+        MembershipFactory(user=clinic_admin, clinic=clinic, role=Role.CLINIC_ADMIN)
+    entry(rf, provider, clinic_a, at=datetime(2026, 12, 7, 2, 30, tzinfo=UTC))
+    request = rf.get(TRAIL)
+    request.user = clinic_admin
+    assert admin_zone(request) is None
+    page = client_for(clinic_admin).get(TRAIL).content.decode()
+    assert "Dec. 7, 2026, 2:30 a.m." in page and "9:30 p.m." not in page

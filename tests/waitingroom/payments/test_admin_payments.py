@@ -437,3 +437,26 @@ def test_the_date_drill_down_uses_the_clinics_days_for_its_admins_and_utc_across
     assert "created_at__day=7" in month and "created_at__day=6" not in month
     assert "Days are in UTC." in month
     assert paid_row in day(everyone, 7) and paid_row not in day(everyone, 6)
+
+
+def test_an_admin_of_two_clinics_in_one_zone_gets_that_zones_days_as_every_other_admin_page(
+    clinic_admin, clinic_b, rows
+):
+    """The admin runs in the zone its staff's clinics share (waitingroom/admin_time.py): the access
+    trail files a 22:30 New York entry under its New York day for an admin of two New York clinics.
+    The payments list went by UTC days for anyone with more than one clinic, so the same admin found
+    a refund of 22:30 on 7 Dec under 8 Dec here, and the page said "Days are in UTC"."""
+    from datetime import UTC, datetime
+
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(user=clinic_admin, clinic=clinic_b, role=Role.CLINIC_ADMIN)
+    assert clinic_b.time_zone == rows["refund"].clinic.time_zone
+    Payment.objects.filter(pk=rows["refund"].pk).update(created_at=datetime(2026, 12, 8, 3, 30, tzinfo=UTC))
+    client = client_for(clinic_admin)
+    day = {"created_at__year": "2026", "created_at__month": "12", "created_at__day": "7"}
+    page = client.get(PAYMENTS, day).content.decode()
+    assert f"/payment/{rows['refund'].pk}/change/" in page
+    assert "Days are in New York time." in page
+    exported = csv_rows(client.get(PAYMENTS + "export/", day))
+    assert str(rows["refund"].pk) in {r["id"] for r in exported}
