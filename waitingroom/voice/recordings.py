@@ -175,6 +175,7 @@ def purge_expired(*, now: datetime) -> int:
     clinic_ids = (
         Recording.objects.filter(status=Recording.Status.STORED)
         .values_list("call__clinic_id", flat=True)
+        .order_by()  # without the model's ordering, or DISTINCT would keep one row per recording
         .distinct()
     )
     for clinic_id in list(clinic_ids):

@@ -272,3 +272,19 @@ def test_beat_runs_the_fetch_every_15_seconds_and_the_purge_daily(settings, monk
     tasks.recordings_fetch.apply()
     tasks.recordings_purge.apply()
     assert ran == ["fetch", "purge"]
+
+
+def test_the_purge_asks_each_clinics_retention_once_however_many_recordings_it_stores(
+    call, clinic_a, monkeypatch
+):
+    """The clinics to purge are read DISTINCT; with the model's ordering in the query that would be
+    one row per recording, and the clinic's recordings would be looked over once per recording."""
+    for n in range(3):
+        Recording.objects.create(
+            call=call, recording_sid=f"RE{n:032d}", duration_seconds=60, created_at=NOW,
+            status=Recording.Status.STORED,
+        )  # fmt: skip
+    asked: list[int] = []
+    monkeypatch.setattr(recordings, "retention_days", lambda clinic_id: asked.append(clinic_id))
+    recordings.purge_expired(now=NOW + timedelta(days=400))
+    assert asked == [clinic_a.pk]
