@@ -274,9 +274,13 @@ async def test_two_guest_tabs_opening_at_once_leave_exactly_one_in_the_call(clin
         await socket.disconnect()
 
 
-async def test_an_admitted_guest_stays_in_the_call_while_the_patient_is_in_recents(clinic_a, provider):
+async def test_an_admitted_guest_stays_in_the_call_while_the_patient_is_in_recents_and_is_told_why(
+    clinic_a, provider
+):
     """What the Recents card's "still in the call, waiting for the patient" rests on: the patient's
-    drop ends nothing of the guest's part; once the patient is back, their hello reaches the guest."""
+    drop ends nothing of the guest's part; once the patient is back, their hello reaches the guest.
+    Meanwhile the guest's screen says the patient dropped and the call carries on (it said "You're
+    in the call" to nobody), then that they are in the call again."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -295,45 +299,18 @@ async def test_an_admitted_guest_stays_in_the_call_while_the_patient_is_in_recen
 
     await sync_to_async(drop)()
     assert (await until(patient, "visit"))["status"] == "disconnected"
-    assert (await until(guest_ws, "guest"))["status"] == "admitted"
+    waiting = await until(guest_ws, "guest")
+    assert waiting["status"] == "admitted"
+    assert f"Waiting for {visit.patient_name} to reconnect" in waiting["html"]
+    assert "the call carries on when they" in waiting["html"] and "You're in the call" not in waiting["html"]
     assert (await CallGuest.objects.aget(pk=guest.id)).status == "admitted"
     assert await guest_ws.receive_nothing(timeout=0.5)  # not closed
     # The patient's page comes back (its socket counted again): into the call, the guest still there.
     await sync_to_async(presence.visit_socket_opened)(visit_id=visit.id)
     assert (await until(patient, "visit"))["status"] == "available"
-    await patient.send_json_to({"type": "hello"})
-    assert (await until(guest_ws, "peer"))["from"] == "patient"
-    for socket in (guest_ws, patient, staff):
-        await socket.disconnect()
-
-
-async def test_an_admitted_guest_is_told_the_patient_dropped_and_then_that_they_are_back(clinic_a, provider):
-    """Alone in the call while the patient is in Recents, the guest's screen says why and that the
-    call carries on (it said "You're in the call" to nobody); when the patient is back, it says so."""
-    from django.db import transaction
-    from django.utils import timezone
-
-    from visits import presence
-    from visits.lifecycle import Actor, Event
-
-    visit, patient, staff, _guest, token, session = await admitted_guest(clinic_a, provider)
-    guest_ws = communicator(f"/ws/guest/{token}/", session_key=session)
-    assert (await guest_ws.connect())[0]
-
-    def drop() -> None:
-        with transaction.atomic():
-            services.apply_event(
-                services.locked_visit(visit.id), Event.CONNECTION_LOST, Actor.SYSTEM, now=timezone.now()
-            )
-
-    await sync_to_async(drop)()
-    waiting = await until(guest_ws, "guest")
-    assert waiting["status"] == "admitted"
-    assert f"Waiting for {visit.patient_name} to reconnect" in waiting["html"]
-    assert "the call carries on when they" in waiting["html"] and "You're in the call" not in waiting["html"]
-
-    await sync_to_async(presence.visit_socket_opened)(visit_id=visit.id)
     back = await until(guest_ws, "guest")
     assert "You're in the call" in back["html"] and "Waiting for" not in back["html"]
+    await patient.send_json_to({"type": "hello"})
+    assert (await until(guest_ws, "peer"))["from"] == "patient"
     for socket in (guest_ws, patient, staff):
         await socket.disconnect()
