@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.support.ws import communicator
-from tests.visits.test_call_signalling import in_call_visit
+from tests.visits.test_call_signalling import hold_takeover_notices_until_two, in_call_visit
 from visits import call_guests, chat, services
 from visits.models import CallGuest
 
@@ -245,19 +245,8 @@ async def test_two_guest_tabs_opening_at_once_leave_exactly_one_in_the_call(clin
     and the order they agree on ends exactly one (never both: the guest would be left with no call)."""
     import asyncio
 
-    from waitingroom.realtime import publisher
-
     _visit, patient, staff, guest, token, session = await admitted_guest(clinic_a, provider)
-    real_notify, pending, both_joined = publisher.notify, [], asyncio.Event()
-
-    async def held_until_both_joined(group, payload):
-        pending.append(payload)
-        if len(pending) == 2:
-            both_joined.set()
-        await both_joined.wait()
-        await real_notify(group, payload)
-
-    monkeypatch.setattr(publisher, "notify", held_until_both_joined)
+    hold_takeover_notices_until_two(monkeypatch)
     tabs = [communicator(f"/ws/guest/{token}/", session_key=session) for _ in range(2)]
     assert all(ok for ok, _ in await asyncio.gather(*(tab.connect() for tab in tabs)))
     outcomes = []

@@ -192,17 +192,13 @@ async def test_a_second_call_socket_of_the_same_staff_member_takes_the_call_over
         await socket.disconnect()
 
 
-async def test_two_call_sockets_of_one_staff_member_opening_at_once_leave_exactly_one_in_the_call(
-    clinic_a, provider, monkeypatch
-):
-    """Both sockets joined the call panels' group before either's notice went out (two tabs, or a
-    double press, connecting together): each hears the other's notice. The newer must stay and the
-    older end, never both (the staff member would be left with no call anywhere, and no reconnect)."""
+def hold_takeover_notices_until_two(monkeypatch) -> None:
+    """The first takeover notice waits for the second: both sockets have joined the group before
+    either's notice goes out, so each hears the other's (two tabs connecting together)."""
     import asyncio
 
     from waitingroom.realtime import publisher
 
-    visit, patient, existing = await in_call_visit(clinic_a, provider)
     real_notify, pending, both_joined = publisher.notify, [], asyncio.Event()
 
     async def held_until_both_joined(group, payload):
@@ -213,6 +209,18 @@ async def test_two_call_sockets_of_one_staff_member_opening_at_once_leave_exactl
         await real_notify(group, payload)
 
     monkeypatch.setattr(publisher, "notify", held_until_both_joined)
+
+
+async def test_two_call_sockets_of_one_staff_member_opening_at_once_leave_exactly_one_in_the_call(
+    clinic_a, provider, monkeypatch
+):
+    """Both sockets joined the call panels' group before either's notice went out (two tabs, or a
+    double press, connecting together): each hears the other's notice. The newer must stay and the
+    older end, never both (the staff member would be left with no call anywhere, and no reconnect)."""
+    import asyncio
+
+    visit, patient, existing = await in_call_visit(clinic_a, provider)
+    hold_takeover_notices_until_two(monkeypatch)
     session = await sync_to_async(session_key_for)(provider)
     tabs = [communicator(f"/ws/call/{clinic_a.slug}/{visit.id}/", session_key=session) for _ in range(2)]
     assert all(ok for ok, _ in await asyncio.gather(*(tab.connect() for tab in tabs)))

@@ -4,6 +4,7 @@ import pytest
 
 from tests.waitingroom.payments import cards, subjects
 from waitingroom.payments import services
+from waitingroom.payments.lifecycle import PaymentStatus
 from waitingroom.payments.models import SavedCard
 
 
@@ -123,3 +124,12 @@ def stripe_answers(request):
     if request.path.startswith("/v1/refunds"):
         return refund_answer(request)
     return intent_answer(request)
+
+
+@pytest.fixture
+def waiting(save_card, charge):
+    """A charge of $45.00 the client's bank holds for their confirmation (the /pay/ link)."""
+    save_card(cards.NEEDS_AUTHENTICATION, subject=SUBJECT)
+    payment = charge(4500)
+    assert payment.status == PaymentStatus.NEEDS_AUTHENTICATION
+    return payment

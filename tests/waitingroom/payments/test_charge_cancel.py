@@ -21,14 +21,6 @@ from waitingroom.payments.models import Payment
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def waiting(save_card, charge):
-    save_card(cards.NEEDS_AUTHENTICATION, subject=SUBJECT)
-    payment = charge(4500)
-    assert payment.status == PaymentStatus.NEEDS_AUTHENTICATION
-    return payment
-
-
 def snapshot(payment: Payment) -> tuple:
     payment.refresh_from_db()
     return (payment.status, payment.updated_at, payment.failure_message, payment.stripe_payment_intent_id)

@@ -18,14 +18,6 @@ from waitingroom.payments.lifecycle import PaymentStatus
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def waiting(save_card, charge):
-    save_card(cards.NEEDS_AUTHENTICATION, subject=SUBJECT)
-    payment = charge(4500)
-    assert payment.status == PaymentStatus.NEEDS_AUTHENTICATION
-    return payment
-
-
 def page_url(payment) -> str:
     return reverse("payments_pay", args=[payment.client_token])
 
