@@ -112,11 +112,20 @@ async def test_before_admit_the_guest_can_neither_signal_nor_hear_the_call(clini
         await socket.disconnect()
 
 
-async def test_a_removed_guests_socket_closes_at_once_and_the_others_hear_bye(clinic_a, provider):
-    visit, patient, staff = await in_call_visit(clinic_a, provider)
+async def admitted_guest(clinic, provider):
+    """A call with the patient, the provider and an admitted guest whose browser opened the link:
+    (visit, patient, staff, guest, token, session), the admission's pushes read."""
+    visit, patient, staff = await in_call_visit(clinic, provider)
     guest, token, session = await sync_to_async(guest_browser)(visit, provider)
     await sync_to_async(call_guests.guest_ask)(guest_id=guest.id)
     await sync_to_async(call_guests.guest_admit)(visit_id=visit.id, guest_id=guest.id, user=provider)
+    for socket in (patient, staff):
+        await drain(socket)
+    return visit, patient, staff, guest, token, session
+
+
+async def test_a_removed_guests_socket_closes_at_once_and_the_others_hear_bye(clinic_a, provider):
+    visit, patient, staff, guest, token, session = await admitted_guest(clinic_a, provider)
     guest_ws = communicator(f"/ws/guest/{token}/", session_key=session)
     assert (await guest_ws.connect())[0]
     await sync_to_async(call_guests.guest_remove)(visit_id=visit.id, guest_id=guest.id, user=provider)
@@ -136,10 +145,7 @@ async def test_a_removed_guests_socket_closes_at_once_and_the_others_hear_bye(cl
 
 
 async def test_the_visits_end_closes_the_guests_socket(clinic_a, provider):
-    visit, patient, _staff = await in_call_visit(clinic_a, provider)
-    guest, token, session = await sync_to_async(guest_browser)(visit, provider)
-    await sync_to_async(call_guests.guest_ask)(guest_id=guest.id)
-    await sync_to_async(call_guests.guest_admit)(visit_id=visit.id, guest_id=guest.id, user=provider)
+    visit, patient, _staff, _guest, token, session = await admitted_guest(clinic_a, provider)
     guest_ws = communicator(f"/ws/guest/{token}/", session_key=session)
     assert (await guest_ws.connect())[0]
     await sync_to_async(services.visit_end)(visit_id=visit.id, user=provider)
@@ -176,10 +182,7 @@ async def test_the_staff_call_socket_hears_the_request_to_join(clinic_a, provide
     ],
 )
 async def test_malformed_guest_socket_messages_get_an_error_and_change_nothing(clinic_a, provider, frame):
-    visit, patient, staff = await in_call_visit(clinic_a, provider)
-    guest, token, session = await sync_to_async(guest_browser)(visit, provider)
-    await sync_to_async(call_guests.guest_ask)(guest_id=guest.id)
-    await sync_to_async(call_guests.guest_admit)(visit_id=visit.id, guest_id=guest.id, user=provider)
+    _visit, patient, staff, guest, token, session = await admitted_guest(clinic_a, provider)
     guest_ws = communicator(f"/ws/guest/{token}/", session_key=session)
     assert (await guest_ws.connect())[0]
     await drain(patient)
@@ -189,18 +192,6 @@ async def test_malformed_guest_socket_messages_get_an_error_and_change_nothing(c
     assert (await CallGuest.objects.aget(pk=guest.id)).status == "admitted"
     for socket in (guest_ws, patient, staff):
         await socket.disconnect()
-
-
-async def admitted_guest(clinic, provider):
-    """A call with the patient, the provider and an admitted guest whose browser opened the link:
-    (visit, patient, staff, guest, token, session), the admission's pushes read."""
-    visit, patient, staff = await in_call_visit(clinic, provider)
-    guest, token, session = await sync_to_async(guest_browser)(visit, provider)
-    await sync_to_async(call_guests.guest_ask)(guest_id=guest.id)
-    await sync_to_async(call_guests.guest_admit)(visit_id=visit.id, guest_id=guest.id, user=provider)
-    for socket in (patient, staff):
-        await drain(socket)
-    return visit, patient, staff, guest, token, session
 
 
 async def test_the_guest_link_opened_in_a_second_tab_takes_the_call_over_and_the_others_see_one_guest(

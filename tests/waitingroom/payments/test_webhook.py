@@ -205,9 +205,9 @@ def test_an_event_type_we_do_not_handle_is_kept_and_ignored():
     assert StripeEvent.objects.get(event_id="evt_cus").applied is False
 
 
-def test_charge_refunded_moves_the_refunds_it_lists(
-    card_row, charge, fake_stripe, provider, django_capture_on_commit_callbacks
-):
+@pytest.fixture
+def pending_refund(card_row, charge, fake_stripe, provider, django_capture_on_commit_callbacks):
+    """A paid charge (pi_fake1, ch_fake1) and its refund Stripe answered pending (re_fake1)."""
     from tests.waitingroom.payments.conftest import refund_answer
     from waitingroom.payments import services
 
@@ -218,7 +218,12 @@ def test_charge_refunded_moves_the_refunds_it_lists(
     with django_capture_on_commit_callbacks(execute=True):
         refund = services.refund_request(charge=paid, amount=1500, reason="Short call", by=provider)
     refund.refresh_from_db()
-    assert refund.status == PaymentStatus.PENDING
+    assert refund.status == PaymentStatus.PENDING and refund.stripe_refund_id == "re_fake1"
+    return refund
+
+
+def test_charge_refunded_moves_the_refunds_it_lists(pending_refund):
+    refund = pending_refund
     charge_obj = {
         "id": "ch_fake1",
         "object": "charge",
@@ -246,18 +251,8 @@ def test_charge_refunded_moves_the_refunds_it_lists(
     assert refund.status == PaymentStatus.SUCCEEDED
 
 
-def test_a_pending_refund_that_fails_says_why(
-    card_row, charge, fake_stripe, provider, django_capture_on_commit_callbacks
-):
-    from tests.waitingroom.payments.conftest import refund_answer
-    from waitingroom.payments import services
-
-    card_row()
-    fake_stripe.default = stripe_answers
-    paid = charge(4500)
-    fake_stripe.default = lambda request: refund_answer(request, status="pending")
-    with django_capture_on_commit_callbacks(execute=True):
-        refund = services.refund_request(charge=paid, amount=4500, reason="Short call", by=provider)
+def test_a_pending_refund_that_fails_says_why(pending_refund):
+    refund = pending_refund
     failed = {
         "id": "re_fake1",
         "object": "refund",
@@ -294,23 +289,6 @@ def test_an_event_id_is_kept_once(db):
 
 
 # --- A refund event applies only to the refund it belongs to -----------------------------------
-
-
-@pytest.fixture
-def pending_refund(card_row, charge, fake_stripe, provider, django_capture_on_commit_callbacks):
-    """A paid charge (pi_fake1, ch_fake1) and its refund Stripe answered pending (re_fake1)."""
-    from tests.waitingroom.payments.conftest import refund_answer
-    from waitingroom.payments import services
-
-    card_row()
-    fake_stripe.default = stripe_answers
-    paid = charge(4500)
-    fake_stripe.default = lambda request: refund_answer(request, status="pending")
-    with django_capture_on_commit_callbacks(execute=True):
-        refund = services.refund_request(charge=paid, amount=1500, reason="Short call", by=provider)
-    refund.refresh_from_db()
-    assert refund.status == PaymentStatus.PENDING and refund.stripe_refund_id == "re_fake1"
-    return refund
 
 
 def refund_obj(refund: Payment, **extra) -> dict:
