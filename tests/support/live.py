@@ -72,6 +72,28 @@ class DaphneThread:
                 time.sleep(0.05)
         raise RuntimeError(f"daphne did not start on {self.url}")
 
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Until every connection the server holds is closed and its consumer has finished (a
+        socket's disconnect writes presence and call rows). Closing a browser context returns
+        before the server has handled the closes: a test database flushed meanwhile deadlocked
+        with those writes (TRUNCATE against a consumer's INSERT), failing the test's teardown
+        and the next test's setup. Gives up quietly after `timeout`: the flush then says why."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                held = list(self.server.connections.values())
+            except RuntimeError:  # changed while copied (the reactor's thread): look again
+                continue
+            busy = [
+                details
+                for details in held
+                if not details.get("disconnected")
+                or (details.get("application_instance") and not details["application_instance"].done())
+            ]
+            if not busy:
+                return
+            time.sleep(0.02)
+
     def stop(self) -> None:
         from twisted.internet import reactor
 
@@ -139,8 +161,10 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser, live_url):
-    """A factory of pages, each in its own browser context (its own cookies: one person each)."""
+def new_page(browser, live_url, daphne_server):
+    """A factory of pages, each in its own browser context (its own cookies: one person each).
+    At the end the contexts close and the server finishes with their sockets before the test
+    database is flushed (DaphneThread.wait_idle)."""
     contexts = []
 
     def make(**context_options):
@@ -152,6 +176,7 @@ def new_page(browser, live_url):
     yield make
     for context in contexts:
         context.close()
+    daphne_server.wait_idle()
 
 
 def login(page, *, username: str, password: str) -> None:
